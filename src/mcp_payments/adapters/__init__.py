@@ -1,0 +1,1 @@
+"""Adapters: the database and payment providers behind the service ports."""

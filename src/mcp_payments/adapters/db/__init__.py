@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 async adapters for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""

@@ -1,0 +1,345 @@
+"""Ledger repository: accounts, the journal and holds. The only place ledger SQL lives."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mcp_payments.adapters.db.tables import accounts, entries, holds, journal_transactions
+from mcp_payments.domain import ledger
+from mcp_payments.domain.errors import DomainError
+from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, HoldStatus, JournalTransaction
+from mcp_payments.services.ports import LedgerTotals, PostResult, StatementLine
+
+# PostgreSQL posts a journal transaction in one round trip: lock the accounts in id order,
+# check every debit against the locked balances, and only then insert and update. Data-modifying
+# CTEs all run or none do, so a refused posting leaves no trace.
+_PG_POST = text("""
+WITH req AS (
+    SELECT * FROM unnest(CAST(:account_ids AS text[]), CAST(:amounts AS bigint[]), CAST(:currencies AS text[]))
+        AS r(account_id, amount, currency)
+), locked AS (
+    SELECT a.id, a.type, a.currency, a.allow_overdraft, a.posted, a.pending, a.name, a.created_at
+    FROM accounts a WHERE a.id = ANY(CAST(:account_ids AS text[])) ORDER BY a.id FOR UPDATE
+), delta AS (
+    SELECT account_id, sum(amount) AS d FROM req GROUP BY account_id
+), refused AS (
+    SELECT 1 FROM req LEFT JOIN locked l ON l.id = req.account_id
+    WHERE l.id IS NULL OR l.currency <> req.currency
+    UNION ALL
+    SELECT 1 FROM delta JOIN locked l ON l.id = delta.account_id
+    WHERE delta.d < 0 AND NOT l.allow_overdraft AND l.posted - l.pending + delta.d < 0
+), ok AS (
+    SELECT NOT EXISTS (SELECT 1 FROM refused) AS ok
+), txn AS (
+    INSERT INTO journal_transactions (id, kind, memo, created_at)
+    SELECT :txn_id, :kind, :memo, :created_at FROM ok WHERE ok.ok
+    RETURNING id
+), ent AS (
+    INSERT INTO entries (transaction_id, account_id, amount, currency)
+    SELECT txn.id, req.account_id, req.amount, req.currency FROM txn CROSS JOIN req
+    RETURNING 1
+), upd AS (
+    UPDATE accounts a SET posted = a.posted + delta.d
+    FROM delta, ok WHERE ok.ok AND a.id = delta.account_id
+    RETURNING a.id
+)
+SELECT l.id, l.type, l.currency, l.allow_overdraft, l.posted, l.pending, l.name, l.created_at,
+       (SELECT ok FROM ok) AS applied, (SELECT count(*) FROM ent) AS entry_count, (SELECT count(*) FROM upd)
+FROM locked l
+""")
+
+
+class SqlLedger:
+    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
+        self.conn = conn
+        self.pg = dialect == "postgresql"
+
+    async def add_account(self, account: Account) -> None:
+        await self.conn.execute(insert(accounts).values(_account_row(account)))
+
+    async def ensure_system_account(self, type: AccountType, currency: str, now: datetime) -> str:
+        account_id = f"acc_{type.value}_{currency}"
+        row = _account_row(Account(account_id, type, currency, True, 0, 0, f"{type.value} {currency}", now))
+        upsert = pg_insert if self.pg else sqlite_insert
+        await self.conn.execute(upsert(accounts).values(row).on_conflict_do_nothing())
+        return account_id
+
+    async def get_account(self, account_id: str) -> Account | None:
+        row = (await self.conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+        return _account(row) if row else None
+
+    async def lock_accounts(self, ids: Sequence[str]) -> dict[str, Account]:
+        # Fixed order (by id) so that two callers locking the same pair never deadlock.
+        query = select(accounts).where(accounts.c.id.in_(sorted(set(ids)))).order_by(accounts.c.id)
+        if self.pg:
+            query = query.with_for_update()
+        return {row.id: _account(row) for row in await self.conn.execute(query)}
+
+    async def list_accounts(self, type: AccountType, after: str | None, limit: int) -> list[Account]:
+        query = select(accounts).where(accounts.c.type == type.value).order_by(accounts.c.id).limit(limit)
+        if after is not None:
+            query = query.where(accounts.c.id > after)
+        return [_account(row) for row in await self.conn.execute(query)]
+
+    async def all_accounts(self) -> list[Account]:
+        return [_account(row) for row in await self.conn.execute(select(accounts).order_by(accounts.c.id))]
+
+    async def post(self, txn: JournalTransaction) -> PostResult:
+        if self.pg:
+            return await self._post_pg(txn)
+        before = await self.lock_accounts([e.account_id for e in txn.entries])
+        try:
+            ledger.check_posting(before, txn)
+        except DomainError:
+            return PostResult(False, before)
+        await self._write(txn)
+        return PostResult(True, before)
+
+    async def _post_pg(self, txn: JournalTransaction) -> PostResult:
+        params: dict[str, Any] = {
+            "account_ids": [e.account_id for e in txn.entries],
+            "amounts": [e.amount for e in txn.entries],
+            "currencies": [e.currency for e in txn.entries],
+            "txn_id": txn.id,
+            "kind": txn.kind,
+            "memo": txn.memo,
+            "created_at": txn.created_at,
+        }
+        rows = (await self.conn.execute(_PG_POST, params)).all()
+        before = {row.id: _account(row) for row in rows}
+        applied = bool(rows) and bool(rows[0].applied) and len(before) == len(txn.deltas())
+        return PostResult(applied, before)
+
+    async def _write(self, txn: JournalTransaction) -> None:
+        await self.conn.execute(
+            insert(journal_transactions).values(id=txn.id, kind=txn.kind, memo=txn.memo, created_at=txn.created_at)
+        )
+        await self.conn.execute(
+            insert(entries),
+            [
+                {
+                    "transaction_id": txn.id,
+                    "account_id": e.account_id,
+                    "amount": e.amount,
+                    "currency": e.currency,
+                }
+                for e in txn.entries
+            ],
+        )
+        for account_id, delta in txn.deltas().items():
+            await self.conn.execute(
+                update(accounts).where(accounts.c.id == account_id).values(posted=accounts.c.posted + delta)
+            )
+
+    async def adjust_pending(self, account_id: str, delta: int) -> None:
+        await self.conn.execute(
+            update(accounts).where(accounts.c.id == account_id).values(pending=accounts.c.pending + delta)
+        )
+
+    async def add_hold(self, hold: Hold) -> None:
+        await self.conn.execute(insert(holds).values(_hold_row(hold)))
+
+    async def lock_hold(self, hold_id: str) -> Hold | None:
+        query = select(holds).where(holds.c.id == hold_id)
+        if self.pg:
+            query = query.with_for_update()
+        row = (await self.conn.execute(query)).first()
+        return _hold(row) if row else None
+
+    async def get_hold(self, hold_id: str) -> Hold | None:
+        row = (await self.conn.execute(select(holds).where(holds.c.id == hold_id))).first()
+        return _hold(row) if row else None
+
+    async def update_hold(self, hold: Hold) -> None:
+        row = _hold_row(hold)
+        await self.conn.execute(update(holds).where(holds.c.id == hold.id).values(row))
+
+    async def claim_expired_holds(self, now: datetime, limit: int) -> list[Hold]:
+        query = (
+            select(holds)
+            .where(holds.c.status == HoldStatus.ACTIVE.value, holds.c.expires_at <= now)
+            .order_by(holds.c.expires_at)
+            .limit(limit)
+        )
+        if self.pg:
+            # Any number of workers may sweep at once; each hold is claimed by exactly one.
+            query = query.with_for_update(skip_locked=True)
+        return [_hold(row) for row in await self.conn.execute(query)]
+
+    async def statement(self, account_id: str, after_entry: int | None, limit: int) -> list[StatementLine]:
+        """Newest first; `after_entry` continues below that entry id."""
+        query = (
+            select(
+                entries.c.id,
+                entries.c.transaction_id,
+                entries.c.amount,
+                entries.c.currency,
+                journal_transactions.c.kind,
+                journal_transactions.c.memo,
+                journal_transactions.c.created_at,
+            )
+            .join(journal_transactions, journal_transactions.c.id == entries.c.transaction_id)
+            .where(entries.c.account_id == account_id)
+            .order_by(entries.c.id.desc())
+            .limit(limit)
+        )
+        if after_entry is not None:
+            query = query.where(entries.c.id < after_entry)
+        rows = (await self.conn.execute(query)).all()
+        if not rows:
+            return []
+        posted = (await self.conn.execute(select(accounts.c.posted).where(accounts.c.id == account_id))).scalar_one()
+        newer = (
+            await self.conn.execute(
+                select(func.coalesce(func.sum(entries.c.amount), 0)).where(
+                    entries.c.account_id == account_id, entries.c.id > rows[0].id
+                )
+            )
+        ).scalar_one()
+        others: dict[str, list[str]] = {}
+        for txn_id, other in await self.conn.execute(
+            select(entries.c.transaction_id, entries.c.account_id).where(
+                entries.c.transaction_id.in_({r.transaction_id for r in rows}),
+                entries.c.account_id != account_id,
+            )
+        ):
+            others.setdefault(txn_id, []).append(other)
+        balance = int(posted) - int(newer)
+        lines = []
+        for r in rows:
+            lines.append(
+                StatementLine(
+                    r.id,
+                    r.transaction_id,
+                    r.kind,
+                    r.memo,
+                    r.amount,
+                    r.currency,
+                    r.created_at,
+                    balance,
+                    tuple(sorted(others.get(r.transaction_id, []))),
+                )
+            )
+            balance -= r.amount
+        return lines
+
+    async def entries_of(self, transaction_id: str) -> list[Entry]:
+        rows = await self.conn.execute(
+            select(entries.c.account_id, entries.c.amount, entries.c.currency)
+            .where(entries.c.transaction_id == transaction_id)
+            .order_by(entries.c.id)
+        )
+        return [Entry(r.account_id, r.amount, r.currency) for r in rows]
+
+    async def totals(self) -> LedgerTotals:
+        entry_sums = {
+            r[0]: int(r[1])
+            for r in await self.conn.execute(
+                select(entries.c.account_id, func.sum(entries.c.amount)).group_by(entries.c.account_id)
+            )
+        }
+        pending = {
+            r[0]: int(r[1])
+            for r in await self.conn.execute(
+                select(holds.c.account_id, func.sum(holds.c.amount))
+                .where(holds.c.status == HoldStatus.ACTIVE.value)
+                .group_by(holds.c.account_id)
+            )
+        }
+        unbalanced = [
+            r[0]
+            for r in await self.conn.execute(
+                select(entries.c.transaction_id)
+                .group_by(entries.c.transaction_id, entries.c.currency)
+                .having(func.sum(entries.c.amount) != 0)
+            )
+        ]
+        too_short = [
+            r[0]
+            for r in await self.conn.execute(
+                select(journal_transactions.c.id)
+                .outerjoin(entries, entries.c.transaction_id == journal_transactions.c.id)
+                .group_by(journal_transactions.c.id)
+                .having(func.count(entries.c.id) < 2)
+            )
+        ]
+        global_sums = {
+            r[0]: int(r[1])
+            for r in await self.conn.execute(
+                select(entries.c.currency, func.sum(entries.c.amount)).group_by(entries.c.currency)
+            )
+        }
+        n_txn = (await self.conn.execute(select(func.count()).select_from(journal_transactions))).scalar_one()
+        n_ent = (await self.conn.execute(select(func.count()).select_from(entries))).scalar_one()
+        return LedgerTotals(
+            entry_sums, pending, sorted(set(unbalanced) | set(too_short)), global_sums, int(n_txn), int(n_ent)
+        )
+
+
+def _account_row(a: Account) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "type": a.type.value,
+        "currency": a.currency,
+        "allow_overdraft": a.allow_overdraft,
+        "posted": a.posted,
+        "pending": a.pending,
+        "name": a.name,
+        "created_at": a.created_at,
+    }
+
+
+def _account(row: Row[Any]) -> Account:
+    created = row.created_at
+    if created.tzinfo is None:  # text() results skip the column type on SQLite
+        created = created.replace(tzinfo=UTC)
+    return Account(
+        row.id,
+        AccountType(row.type),
+        row.currency,
+        bool(row.allow_overdraft),
+        int(row.posted),
+        int(row.pending),
+        row.name,
+        created,
+    )
+
+
+def _hold_row(h: Hold) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "account_id": h.account_id,
+        "amount": h.amount,
+        "currency": h.currency,
+        "status": h.status.value,
+        "captured_amount": h.captured_amount,
+        "memo": h.memo,
+        "created_at": h.created_at,
+        "expires_at": h.expires_at,
+        "resolved_at": h.resolved_at,
+        "capture_transaction_id": h.capture_transaction_id,
+    }
+
+
+def _hold(row: Row[Any]) -> Hold:
+    return Hold(
+        row.id,
+        row.account_id,
+        int(row.amount),
+        row.currency,
+        HoldStatus(row.status),
+        int(row.captured_amount),
+        row.memo,
+        row.created_at,
+        row.expires_at,
+        row.resolved_at,
+        row.capture_transaction_id,
+    )

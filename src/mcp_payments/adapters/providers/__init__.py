@@ -1,0 +1,1 @@
+"""Payment provider adapters (the sandbox provider arrives with the payments issue)."""

@@ -1,0 +1,146 @@
+"""Composition root: database -> unit of work -> services -> server."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import anyio
+import structlog
+from sqlalchemy.engine import make_url
+
+from mcp_payments.adapters.db import migrate
+from mcp_payments.adapters.db.engine import Database, normalize_url, open_database
+from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory, translate
+from mcp_payments.config import Settings
+from mcp_payments.domain.errors import DomainError
+from mcp_payments.server.app import PaymentsServer, build_server
+from mcp_payments.server.registry import Toolbox
+from mcp_payments.services.calls import CallRunner
+from mcp_payments.services.compliance import AuditService
+from mcp_payments.services.container import Services
+from mcp_payments.services.monitoring import MonitoringService
+from mcp_payments.services.ports import Clock
+from mcp_payments.services.wallets import WalletService
+
+log = structlog.get_logger("mcp_payments")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class SortableIds:
+    """ULID-style ids: 48 bits of milliseconds then 80 random bits, so ids sort by creation time."""
+
+    def new(self, prefix: str) -> str:
+        value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+        chars = []
+        for _ in range(26):
+            value, digit = divmod(value, 32)
+            chars.append(_CROCKFORD[digit])
+        return f"{prefix}_{''.join(reversed(chars))}"
+
+
+class StartupError(Exception):
+    """A problem the person starting the server must fix; its message says how."""
+
+
+def describe_url(url: str) -> str:
+    return make_url(normalize_url(url)).render_as_string(hide_password=True)
+
+
+async def open_checked(settings: Settings) -> Database:
+    """Open the database, failing with a clear message when it cannot be reached."""
+    url = normalize_url(settings.db_url)
+    if url.startswith("sqlite"):
+        path = make_url(url).database
+        if path and path != ":memory:":
+            await (await anyio.Path(path).expanduser()).parent.mkdir(parents=True, exist_ok=True)
+    db = open_database(url)
+    try:
+        await migrate.current_revision(db)
+    except BaseException as error:
+        await db.dispose()
+        reason = translate(error)
+        detail = reason.message if isinstance(reason, DomainError) else type(error).__name__
+        raise StartupError(
+            f"cannot reach the database at {describe_url(url)}: {detail} ({_root_cause(error)})"
+        ) from None
+    return db
+
+
+async def prepare_database(settings: Settings, *, auto_migrate: bool = True) -> Database:
+    """Open the database and make sure its schema is current (a fresh one is created)."""
+    db = await open_checked(settings)
+    current, head = await migrate.current_revision(db), migrate.head_revision()
+    if current == head:
+        return db
+    if current is None and auto_migrate:
+        log.info("creating_database", url=describe_url(settings.db_url))
+        await migrate.upgrade(db)
+        return db
+    await db.dispose()
+    url = describe_url(settings.db_url)
+    raise StartupError(
+        f"the database at {url} is at schema revision {current} but this version needs {head}: "
+        f"run `mcp-payments migrate --db {url}` first"
+    )
+
+
+def _root_cause(error: BaseException) -> str:
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]  # loop ends on None
+    return f"{type(error).__name__}: {str(error)[:200]}"
+
+
+def build_services(db: Database, settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    ids = SortableIds()
+    uow = SqlUnitOfWorkFactory(db)
+    return Services(
+        uow=uow,
+        clock=clock,
+        ids=ids,
+        calls=CallRunner(uow, clock, settings.idempotency_key_ttl, settings.dedup_window),
+        wallets=WalletService(clock, ids, settings.fx_rates, settings.hold_ttl),
+        monitoring=MonitoringService(uow),
+        audit=AuditService(),
+    )
+
+
+@asynccontextmanager
+async def application(
+    settings: Settings, clock: Clock | None = None, auto_migrate: bool = True
+) -> AsyncIterator[tuple[PaymentsServer, Toolbox, Services]]:
+    """The server and its services, with the database open for the duration."""
+    db = await prepare_database(settings, auto_migrate=auto_migrate)
+    try:
+        services = build_services(db, settings, clock)
+        server, box = build_server(services, settings)
+        yield server, box, services
+    finally:
+        await db.dispose()
+
+
+async def sweep_once(services: Services) -> int:
+    """One pass of due work: expired holds and idempotency keys. Returns how many items were handled."""
+    expired = await services.calls.write(lambda uow: services.wallets.expire_holds(uow))
+    purged = await services.calls.write(lambda uow: uow.idempotency.purge_expired(services.clock.now()))
+    if expired or purged:
+        log.info("due_work", holds_expired=len(expired), idempotency_keys_purged=purged)
+    return len(expired) + purged
+
+
+async def run_due_work(services: Services, interval: float) -> None:
+    while True:
+        try:
+            await sweep_once(services)
+        except DomainError as error:
+            log.warning("due_work_failed", code=error.code)
+        await anyio.sleep(interval)

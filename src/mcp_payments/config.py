@@ -1,0 +1,77 @@
+"""Settings: environment variables MCP_PAYMENTS_* and CLI flags; the CLI wins."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+TOOLSETS = ("wallets", "monitoring", "compliance")
+
+
+def default_db_url() -> str:
+    path = Path(user_data_dir("mcp-payments", appauthor=False)) / "payments.db"
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = field(default_factory=default_db_url)
+    principal: str = "local"
+    read_only: bool = False
+    toolsets: frozenset[str] | None = None  # None: every toolset
+    fx_rates: dict[str, Decimal] = field(default_factory=dict)
+    idempotency_key_ttl: timedelta = timedelta(hours=24)
+    dedup_window: timedelta = timedelta(seconds=60)
+    hold_ttl: timedelta = timedelta(days=7)
+    sweep_interval: float = 30.0
+    background: bool = True
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, object] = {}
+        if url := env.get("MCP_PAYMENTS_DB_URL"):
+            values["db_url"] = url
+        if principal := env.get("MCP_PAYMENTS_PRINCIPAL"):
+            values["principal"] = principal
+        if env.get("MCP_PAYMENTS_READ_ONLY", "").lower() in ("1", "true", "yes"):
+            values["read_only"] = True
+        if toolsets := env.get("MCP_PAYMENTS_TOOLSETS"):
+            values["toolsets"] = parse_toolsets(toolsets)
+        if rates := env.get("MCP_PAYMENTS_FX_RATES"):
+            values["fx_rates"] = parse_fx_rates(rates)
+        if window := env.get("MCP_PAYMENTS_DEDUP_WINDOW_SECONDS"):
+            values["dedup_window"] = timedelta(seconds=float(window))
+        if level := env.get("MCP_PAYMENTS_LOG_LEVEL"):
+            values["log_level"] = level.upper()
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]  # keys are this class's fields
+
+
+def parse_toolsets(text: str) -> frozenset[str]:
+    names = frozenset(n.strip() for n in text.split(",") if n.strip())
+    unknown = names - set(TOOLSETS)
+    if unknown:
+        raise ValueError(f"unknown toolset(s) {', '.join(sorted(unknown))}; choose from {', '.join(TOOLSETS)}")
+    return names
+
+
+def parse_fx_rates(text: str) -> dict[str, Decimal]:
+    """ "EUR/USD=1.08,GBP/USD=1.27" -> {"EUR/USD": Decimal("1.08"), ...}."""
+    rates: dict[str, Decimal] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        pair, _, rate = part.partition("=")
+        try:
+            value = Decimal(rate)
+        except InvalidOperation:
+            raise ValueError(f"FX rate {part!r} is not PAIR=DECIMAL") from None
+        if len(pair) != 7 or pair[3] != "/" or value <= 0:
+            raise ValueError(f"FX rate {part!r} is not like EUR/USD=1.08")
+        rates[pair.upper()] = value
+    return rates

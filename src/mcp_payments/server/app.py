@@ -1,0 +1,44 @@
+"""build_server(): the MCPServer with every tool of this deployment registered on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import ValidationError
+
+from mcp_payments import __version__
+from mcp_payments.config import Settings
+from mcp_payments.server import errors
+from mcp_payments.server.registry import Toolbox
+from mcp_payments.server.tools import compliance, monitoring, wallets
+from mcp_payments.services.container import Services
+
+INSTRUCTIONS = """\
+Payment tools on a double-entry ledger. Amounts are exact: give `amount` as a decimal string
+("12.34") or `amount_minor` as integer minor units (1234), never a float. Every tool that changes
+state takes an optional `idempotency_key`: reuse it when you retry, and the first result comes
+back (`deduplicated: true`) instead of a second effect. Errors are JSON {code, message, retryable,
+details}; the message says what to do next.
+"""
+
+
+class PaymentsServer(MCPServer[Any]):
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as error:
+            # Argument validation fails before our wrapper runs; answer it in the same error shape.
+            if isinstance(error.__cause__, ValidationError):
+                return errors.invalid_arguments(name, error.__cause__)
+            raise
+
+
+def build_server(services: Services, settings: Settings) -> tuple[PaymentsServer, Toolbox]:
+    server = PaymentsServer("mcp-payments", version=__version__, instructions=INSTRUCTIONS)
+    box = Toolbox(server, services.calls, settings)
+    wallets.register(box, services)
+    monitoring.register(box, services)
+    compliance.register(box, services)
+    return server, box

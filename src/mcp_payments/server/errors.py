@@ -1,0 +1,93 @@
+"""The ONE place a DomainError becomes what the client sees.
+
+Agent-actionable failures are tool errors (isError) whose text and structuredContent carry
+`{code, message, retryable, details}`. Permission failures are protocol errors (MCPError).
+Nothing else escapes: no traceback, no SQL, no secret.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from enum import Enum
+from typing import Any
+
+import structlog
+from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, TextContent
+from pydantic import ValidationError
+
+from mcp_payments.domain import errors as e
+
+
+class Channel(Enum):
+    TOOL_ERROR = "tool_error"
+    PROTOCOL_ERROR = "protocol_error"
+
+
+# Every DomainError class is listed; a test fails when a new one is not.
+MAPPING: dict[type[e.DomainError], Channel] = {
+    e.DomainError: Channel.TOOL_ERROR,
+    e.InvalidInput: Channel.TOOL_ERROR,
+    e.InvalidAmount: Channel.TOOL_ERROR,
+    e.UnknownCurrency: Channel.TOOL_ERROR,
+    e.InvalidCursor: Channel.TOOL_ERROR,
+    e.SameAccount: Channel.TOOL_ERROR,
+    e.NotFound: Channel.TOOL_ERROR,
+    e.WalletNotFound: Channel.TOOL_ERROR,
+    e.HoldNotFound: Channel.TOOL_ERROR,
+    e.Rejected: Channel.TOOL_ERROR,
+    e.InsufficientFunds: Channel.TOOL_ERROR,
+    e.CurrencyMismatch: Channel.TOOL_ERROR,
+    e.HoldNotActive: Channel.TOOL_ERROR,
+    e.HoldExpired: Channel.TOOL_ERROR,
+    e.CaptureExceedsHold: Channel.TOOL_ERROR,
+    e.FxRateUnavailable: Channel.TOOL_ERROR,
+    e.IdempotencyConflict: Channel.TOOL_ERROR,
+    e.ToolDisabled: Channel.PROTOCOL_ERROR,
+    e.Unavailable: Channel.TOOL_ERROR,
+    e.Contention: Channel.TOOL_ERROR,
+}
+
+# JSON-RPC code for a refused call (the server's range).
+PERMISSION_DENIED = -32003
+
+
+def to_result(error: e.DomainError) -> CallToolResult:
+    if MAPPING[type(error)] is Channel.PROTOCOL_ERROR:
+        raise MCPError(code=PERMISSION_DENIED, message=error.message, data={"code": error.code})
+    return _error(error.code, error.message, error.retryable, error.details)
+
+
+def invalid_arguments(tool: str, error: ValidationError) -> CallToolResult:
+    """Schema failures, described by field and rule, never by the rejected value (it may be a secret)."""
+    problems = [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(arguments)", "problem": err["msg"]}
+        for err in error.errors(include_url=False, include_input=False)
+    ]
+    summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+    return _error(
+        "invalid_argument",
+        f"invalid arguments for {tool}: {summary}. Fix these fields (see the tool's input schema) and call again",
+        False,
+        {"problems": problems},
+    )
+
+
+def internal_error() -> CallToolResult:
+    incident = uuid.uuid4().hex[:12]
+    structlog.get_logger("mcp_payments.errors").error("internal_error", incident=incident)
+    return _error(
+        "internal_error",
+        f"the server failed unexpectedly (incident {incident}); nothing was "
+        "changed if the call was not confirmed: retry with the same idempotency key",
+        True,
+        {"incident": incident},
+    )
+
+
+def _error(code: str, message: str, retryable: bool, details: dict[str, Any]) -> CallToolResult:
+    body = {"code": code, "message": message, "retryable": retryable, "details": details}
+    return CallToolResult(
+        content=[TextContent(type="text", text=json.dumps(body))], structured_content=body, is_error=True
+    )

@@ -1,0 +1,165 @@
+"""Registering tools: one classification drives annotations, read-only mode and the call pipeline.
+
+Every tool goes through `Toolbox.add`, which wraps it so that each call gets the same
+treatment: bound log context, one canonical log line, domain errors mapped to tool errors
+at one boundary (server/errors.py), and, for mutating tools, idempotency plus the audit chain.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import structlog
+from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel
+
+from mcp_payments.config import Settings
+from mcp_payments.domain.errors import DomainError
+from mcp_payments.server import errors
+from mcp_payments.services.calls import Call, CallRunner
+from mcp_payments.services.ports import UnitOfWork
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+log = structlog.get_logger("mcp_payments.tools")
+
+
+class ToolKind(StrEnum):
+    READ = "read"
+    WRITE = "write"  # changes state but moves no money
+    MONEY = "money"  # moves or reserves money
+    ADMIN = "admin"
+
+    @property
+    def mutating(self) -> bool:
+        return self is not ToolKind.READ
+
+
+def annotations_for(kind: ToolKind, *, destructive: bool) -> ToolAnnotations:
+    """Every mutating tool is idempotent under its idempotency key; no tool reaches the open world yet."""
+    if kind is ToolKind.READ:
+        return ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+    return ToolAnnotations(
+        read_only_hint=False, destructive_hint=destructive, idempotent_hint=True, open_world_hint=False
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    name: str
+    kind: ToolKind
+    toolset: str
+    destructive: bool
+
+
+_current: ContextVar[Call] = ContextVar("mcp_payments_call")
+
+
+class Toolbox:
+    def __init__(self, server: MCPServer[Any], calls: CallRunner, settings: Settings) -> None:
+        self.server = server
+        self.calls = calls
+        self.settings = settings
+        self.specs: dict[str, ToolSpec] = {}
+
+    def exposes(self, kind: ToolKind, toolset: str) -> bool:
+        if self.settings.read_only and kind.mutating:
+            return False
+        return self.settings.toolsets is None or toolset in self.settings.toolsets
+
+    def add(
+        self,
+        fn: Callable[..., Awaitable[BaseModel]],
+        *,
+        kind: ToolKind,
+        toolset: str,
+        title: str,
+        destructive: bool = False,
+    ) -> None:
+        if not self.exposes(kind, toolset):
+            return
+        spec = ToolSpec(fn.__name__, kind, toolset, destructive)
+
+        @functools.wraps(fn)
+        async def call(**kwargs: Any) -> BaseModel | CallToolResult:
+            return await self._run(spec, fn, kwargs)
+
+        self.server.add_tool(
+            call,
+            name=spec.name,
+            title=title,
+            description=inspect.getdoc(fn),
+            annotations=annotations_for(kind, destructive=destructive),
+            structured_output=True,
+        )
+        self.specs[spec.name] = spec
+
+    async def _run(
+        self, spec: ToolSpec, fn: Callable[..., Awaitable[BaseModel]], kwargs: dict[str, Any]
+    ) -> BaseModel | CallToolResult:
+        principal = self.settings.principal
+        key = kwargs.get("idempotency_key")
+        arguments = {k: v for k, v in kwargs.items() if k != "idempotency_key" and v is not None}
+        started = time.perf_counter()
+        token = _current.set(Call(principal, spec.name, arguments, key))
+        structlog.contextvars.bind_contextvars(tool=spec.name, principal=principal)
+        outcome, deduplicated = "ok", False
+        try:
+            result = await fn(**kwargs)
+            deduplicated = bool(getattr(result, "deduplicated", False))
+            return result
+        except DomainError as error:
+            outcome = error.code
+            return errors.to_result(error)
+        except Exception:
+            outcome = "internal_error"
+            log.exception("tool_crashed")
+            return errors.internal_error()
+        finally:
+            log.info(
+                "tool_call",
+                outcome=outcome,
+                deduplicated=deduplicated,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+            structlog.contextvars.unbind_contextvars("tool", "principal")
+            _current.reset(token)
+
+    async def mutate(self, operation: Callable[[UnitOfWork], Awaitable[T]], present: Callable[[T], M]) -> M:
+        """Run a mutating tool's operation once per idempotency key; returns the (first) result."""
+        call = _current.get()
+        output: type[M] | None = None
+
+        async def run(uow: UnitOfWork) -> BaseModel:
+            nonlocal output
+            model = present(await operation(uow))
+            output = type(model)
+            return model
+
+        outcome = await self.calls.mutate(call, run)
+        if output is None:
+            # A replay: the first result comes back from storage; rebuild it as the tool's model.
+            output = _return_model(present)
+        return output.model_validate({**outcome.response, "deduplicated": outcome.deduplicated})
+
+    async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        return await self.calls.read(operation)
+
+
+def _return_model(present: Callable[..., M]) -> type[M]:
+    target = getattr(present, "__self__", None)
+    if isinstance(target, type) and issubclass(target, BaseModel):
+        return target  # type: ignore[return-value]  # present is a classmethod of the model
+    hints = inspect.get_annotations(present, eval_str=True)
+    model = hints.get("return")
+    assert isinstance(model, type), "present must declare its return type"
+    assert issubclass(model, BaseModel), "present must return a pydantic model"
+    return model  # type: ignore[return-value]  # checked above

@@ -1,0 +1,1 @@
+"""One module per tool category; each exposes register(box, app)."""

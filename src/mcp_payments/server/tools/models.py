@@ -1,0 +1,106 @@
+"""Output models shared by the tools: what an agent reads back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from mcp_payments.domain.ledger import Account, Hold, JournalTransaction
+from mcp_payments.domain.money import Money
+
+
+class MoneyOut(BaseModel):
+    amount: str = Field(description='Decimal string with the currency\'s exact decimals, e.g. "12.30".')
+    amount_minor: int = Field(description="The same amount in integer minor units, e.g. 1230.")
+    currency: str
+
+    @classmethod
+    def of(cls, minor: int, currency: str) -> MoneyOut:
+        money = Money.of(minor, currency)
+        return cls(amount=money.decimal(), amount_minor=minor, currency=money.currency.code)
+
+
+class Wallet(BaseModel):
+    id: str
+    name: str
+    currency: str
+    posted: MoneyOut = Field(description="Booked balance.")
+    pending: MoneyOut = Field(description="Reserved by active holds.")
+    available: MoneyOut = Field(description="What can be spent now: posted - pending.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, a: Account) -> Wallet:
+        return cls(
+            id=a.id,
+            name=a.name,
+            currency=a.currency,
+            posted=MoneyOut.of(a.posted, a.currency),
+            pending=MoneyOut.of(a.pending, a.currency),
+            available=MoneyOut.of(a.available, a.currency),
+            created_at=a.created_at,
+        )
+
+
+class EntryOut(BaseModel):
+    account_id: str
+    amount: MoneyOut = Field(description="Signed: negative leaves the account, positive arrives.")
+
+
+class Transaction(BaseModel):
+    id: str
+    kind: str
+    memo: str | None
+    created_at: datetime
+    entries: list[EntryOut]
+
+    @classmethod
+    def of(cls, t: JournalTransaction) -> Transaction:
+        return cls(
+            id=t.id,
+            kind=t.kind,
+            memo=t.memo,
+            created_at=t.created_at,
+            entries=[EntryOut(account_id=e.account_id, amount=MoneyOut.of(e.amount, e.currency)) for e in t.entries],
+        )
+
+
+class HoldOut(BaseModel):
+    id: str
+    wallet_id: str
+    status: str = Field(description="active, captured, released or expired.")
+    amount: MoneyOut
+    captured: MoneyOut
+    memo: str | None
+    created_at: datetime
+    expires_at: datetime
+    resolved_at: datetime | None
+    capture_transaction_id: str | None
+
+    @classmethod
+    def of(cls, h: Hold) -> HoldOut:
+        return cls(
+            id=h.id,
+            wallet_id=h.account_id,
+            status=h.status.value,
+            amount=MoneyOut.of(h.amount, h.currency),
+            captured=MoneyOut.of(h.captured_amount, h.currency),
+            memo=h.memo,
+            created_at=h.created_at,
+            expires_at=h.expires_at,
+            resolved_at=h.resolved_at,
+            capture_transaction_id=h.capture_transaction_id,
+        )
+
+
+class Mutation(BaseModel):
+    deduplicated: bool = Field(
+        default=False,
+        description="True when this is the stored result of an earlier identical call: nothing was done again.",
+    )
+
+
+def rate_str(rate: Decimal | None) -> str | None:
+    return None if rate is None else format(rate, "f")

@@ -1,0 +1,71 @@
+"""Monitoring tools: is the service healthy, and does the ledger still add up."""
+
+from pydantic import BaseModel, Field
+
+from mcp_payments import __version__
+from mcp_payments.server.registry import Toolbox, ToolKind
+from mcp_payments.services.container import Services
+from mcp_payments.services.monitoring import Health, IntegrityReport
+
+
+class ServiceHealth(BaseModel):
+    status: str = Field(description="ok, degraded (e.g. migrations pending) or down (database unreachable).")
+    version: str
+    database_backend: str = Field(description="sqlite or postgresql.")
+    database_reachable: bool
+    database_latency_ms: float | None
+    schema_revision: str | None
+    expected_schema_revision: str
+    uptime_seconds: float
+    tools_exposed: int
+    problem: str | None = Field(description="What is wrong and what to do, when status is not ok.")
+
+    @classmethod
+    def of(cls, h: Health, tools: int) -> "ServiceHealth":
+        return cls(
+            status=h.status,
+            version=__version__,
+            database_backend=h.backend,
+            database_reachable=h.database_reachable,
+            database_latency_ms=h.latency_ms,
+            schema_revision=h.schema_revision,
+            expected_schema_revision=h.expected_revision,
+            uptime_seconds=h.uptime_seconds,
+            tools_exposed=tools,
+            problem=h.problem,
+        )
+
+
+class LedgerIntegrity(BaseModel):
+    ok: bool = Field(description="True when every invariant holds.")
+    problems: list[str] = Field(description="Each broken invariant, empty when ok.")
+    accounts_checked: int
+    transactions: int
+    entries: int
+    totals_by_currency: dict[str, int] = Field(description="Sum of all entries per currency: always 0.")
+
+    @classmethod
+    def of(cls, r: IntegrityReport) -> "LedgerIntegrity":
+        return cls(
+            ok=r.ok,
+            problems=r.problems,
+            accounts_checked=r.accounts_checked,
+            transactions=r.transactions,
+            entries=r.entries,
+            totals_by_currency=r.totals_by_currency,
+        )
+
+
+def register(box: Toolbox, app: Services) -> None:
+    async def get_service_health() -> ServiceHealth:
+        """Check that the server and its database are up and migrated. Call it first when other tools fail
+        with service_unavailable."""
+        return ServiceHealth.of(await app.monitoring.health(), len(box.specs))
+
+    async def check_ledger_integrity() -> LedgerIntegrity:
+        """Verify the ledger's invariants: every transaction sums to zero per currency, every cached balance
+        equals its journal entries and active holds, and no wallet is overdrawn."""
+        return LedgerIntegrity.of(await box.read(app.monitoring.check_ledger))
+
+    box.add(get_service_health, kind=ToolKind.READ, toolset="monitoring", title="Service health")
+    box.add(check_ledger_integrity, kind=ToolKind.READ, toolset="monitoring", title="Check ledger integrity")

@@ -1,0 +1,1 @@
+"""Use cases: open a unit of work, load, ask the domain, commit."""

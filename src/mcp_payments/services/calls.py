@@ -1,0 +1,142 @@
+"""Running a tool call: idempotency, the audit chain and contention retries around one unit of work.
+
+Every mutating call runs as one database transaction that holds its effect, its idempotency
+record and its audit record, so none of the three can exist without the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from mcp_payments.domain import audit
+from mcp_payments.domain.audit import canonical_json
+from mcp_payments.domain.errors import Contention, IdempotencyConflict
+from mcp_payments.services.ports import AuditRecord, Clock, StoredCall, UnitOfWork, UnitOfWorkFactory
+
+T = TypeVar("T")
+_CONTENTION_RETRIES = 5
+_ID_PREFIXES = ("wal_", "txn_", "hld_", "acc_", "cus_", "pay_", "ref_")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Who calls which tool with what: the identity of a mutating call."""
+
+    principal: str
+    tool: str
+    arguments: Mapping[str, Any]
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    response: dict[str, Any]
+    deduplicated: bool
+
+
+class CallRunner:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        key_ttl: timedelta = timedelta(hours=24),
+        derived_key_window: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.key_ttl = key_ttl
+        self.derived_key_window = derived_key_window
+
+    async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        async with self.uow(write=False) as uow:
+            return await operation(uow)
+
+    async def write(self, operation: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """A write with no idempotency or audit: background work that keeps its own records."""
+        for attempt in range(_CONTENTION_RETRIES):
+            try:
+                async with self.uow() as uow:
+                    result = await operation(uow)
+                    await uow.commit()
+                    return result
+            except Contention:
+                if attempt == _CONTENTION_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def mutate(self, call: Call, operation: Callable[[UnitOfWork], Awaitable[BaseModel]]) -> Outcome:
+        """Run `operation` once per idempotency key and append it to the audit chain."""
+        key, ttl = self._key(call)
+        request_hash = audit.argument_hash({"tool": call.tool, "arguments": call.arguments})
+        for attempt in range(_CONTENTION_RETRIES):
+            try:
+                async with self.uow() as uow:
+                    now = self.clock.now()
+                    mine = StoredCall(call.tool, request_hash, dict(call.arguments), {}, now + ttl)
+                    holder = await uow.idempotency.claim(call.principal, key, mine, now)
+                    if holder is not None:
+                        return Outcome(self._replay(call, holder), True)
+                    response = (await operation(uow)).model_dump(mode="json")
+                    await uow.idempotency.complete(call.principal, key, response)
+                    await self._audit(uow, call, response, now.isoformat())
+                    await uow.commit()
+                    return Outcome(response, False)
+            except Contention:
+                if attempt == _CONTENTION_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _key(self, call: Call) -> tuple[str, timedelta]:
+        if call.idempotency_key is not None:
+            return "k:" + call.idempotency_key, self.key_ttl
+        # No key: derive one from what was asked, so a blind retry inside the window is not paid twice.
+        return "d:" + audit.argument_hash({"tool": call.tool, "arguments": call.arguments}), self.derived_key_window
+
+    @staticmethod
+    def _replay(call: Call, stored: StoredCall) -> dict[str, Any]:
+        if stored.tool == call.tool and canonical_json(stored.arguments) == canonical_json(dict(call.arguments)):
+            return stored.response
+        differing = sorted(
+            k
+            for k in set(stored.arguments) | set(call.arguments)
+            if canonical_json(stored.arguments.get(k)) != canonical_json(call.arguments.get(k))
+        )
+        if stored.tool != call.tool:
+            differing.insert(0, "tool")
+        raise IdempotencyConflict(
+            f"idempotency key {call.idempotency_key!r} was first used for {stored.tool} with other arguments "
+            f"(differing: {', '.join(differing)}); use a new key for a new request, or resend the first "
+            "request unchanged to get its result",
+            differing_fields=differing,
+            first_tool=stored.tool,
+        )
+
+    @staticmethod
+    async def _audit(uow: UnitOfWork, call: Call, response: dict[str, Any], at: str) -> None:
+        seq, previous = await uow.audit.lock_head()
+        record = {
+            "seq": seq + 1,
+            "at": at,
+            "principal": call.principal,
+            "tool": call.tool,
+            "arguments_sha256": audit.argument_hash(call.arguments),
+            "outcome": "ok",
+            "entity_ids": sorted(set(_ids_in(response))),
+        }
+        await uow.audit.append(AuditRecord(seq + 1, record, previous, audit.chain_hash(previous, record)))
+
+
+def _ids_in(value: Any) -> list[str]:
+    """Prefixed ids (wal_..., txn_...) found anywhere in a result."""
+    if isinstance(value, dict):
+        return [i for v in value.values() for i in _ids_in(v)]
+    if isinstance(value, list):
+        return [i for v in value for i in _ids_in(v)]
+    if isinstance(value, str) and len(value) < 64 and value.startswith(_ID_PREFIXES):
+        return [value]
+    return []

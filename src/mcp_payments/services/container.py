@@ -1,0 +1,22 @@
+"""The services one server process runs, wired once by bootstrap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mcp_payments.services.calls import CallRunner
+from mcp_payments.services.compliance import AuditService
+from mcp_payments.services.monitoring import MonitoringService
+from mcp_payments.services.ports import Clock, Ids, UnitOfWorkFactory
+from mcp_payments.services.wallets import WalletService
+
+
+@dataclass
+class Services:
+    uow: UnitOfWorkFactory
+    clock: Clock
+    ids: Ids
+    calls: CallRunner
+    wallets: WalletService
+    monitoring: MonitoringService
+    audit: AuditService

@@ -1,0 +1,215 @@
+"""Wallet use cases: each runs inside a unit of work it is handed and never commits itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from mcp_payments.domain import ledger
+from mcp_payments.domain.errors import FxRateUnavailable, HoldNotFound, InvalidInput, WalletNotFound
+from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
+from mcp_payments.domain.money import AmountInput, Money, currency
+from mcp_payments.services import pages
+from mcp_payments.services.pages import Page
+from mcp_payments.services.ports import Clock, Ids, StatementLine, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    transaction: JournalTransaction
+    accounts: dict[str, Account]  # after the movement
+    rate: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FxQuote:
+    source: Money
+    target: Money
+    rate: Decimal
+
+
+class WalletService:
+    def __init__(
+        self,
+        clock: Clock,
+        ids: Ids,
+        fx_rates: dict[str, Decimal] | None = None,
+        default_hold_ttl: timedelta = timedelta(days=7),
+    ) -> None:
+        self.clock = clock
+        self.ids = ids
+        self.fx_rates = dict(fx_rates or {})
+        self.default_hold_ttl = default_hold_ttl
+
+    async def create_wallet(self, uow: UnitOfWork, currency_code: str, name: str | None) -> Account:
+        cur = currency(currency_code)
+        wallet_id = self.ids.new("wal")
+        account = Account(wallet_id, AccountType.WALLET, cur.code, False, 0, 0, name or "", self.clock.now())
+        await uow.ledger.add_account(account)
+        return account
+
+    async def get_wallet(self, uow: UnitOfWork, wallet_id: str) -> Account:
+        account = await uow.ledger.get_account(wallet_id)
+        if account is None or account.type is not AccountType.WALLET:
+            raise _not_found(wallet_id)
+        return account
+
+    async def list_wallets(self, uow: UnitOfWork, cursor: str | None, limit: int) -> Page[Account]:
+        rows = await uow.ledger.list_accounts(AccountType.WALLET, pages.decode_str(cursor), limit + 1)
+        return pages.paginate(rows, limit, rows[limit - 1].id if len(rows) > limit else None)
+
+    async def fund(self, uow: UnitOfWork, wallet_id: str, amount: Money, memo: str | None) -> Movement:
+        world = await uow.ledger.ensure_system_account(AccountType.EXTERNAL, amount.currency.code, self.clock.now())
+        txn = ledger.movement(self.ids.new("txn"), "fund", world, wallet_id, amount, memo, self.clock.now())
+        return await self._post(uow, txn, wallet_id)
+
+    async def withdraw(self, uow: UnitOfWork, wallet_id: str, amount: Money, memo: str | None) -> Movement:
+        world = await uow.ledger.ensure_system_account(AccountType.EXTERNAL, amount.currency.code, self.clock.now())
+        txn = ledger.movement(self.ids.new("txn"), "withdrawal", wallet_id, world, amount, memo, self.clock.now())
+        return await self._post(uow, txn, wallet_id)
+
+    async def transfer(
+        self, uow: UnitOfWork, source_id: str, target_id: str, amount: Money, memo: str | None
+    ) -> Movement:
+        """Move `amount` (in the source wallet's currency) to the target; converts when currencies differ."""
+        txn = ledger.movement(self.ids.new("txn"), "transfer", source_id, target_id, amount, memo, self.clock.now())
+        result = await uow.ledger.post(txn)
+        if result.applied:
+            return Movement(txn, ledger.apply(result.before, txn))
+        target = result.before.get(target_id)
+        source = result.before.get(source_id)
+        if (
+            source is not None
+            and target is not None
+            and source.currency == amount.currency.code
+            and target.currency != source.currency
+        ):
+            return await self._cross_currency(uow, source, target, amount, memo)
+        self._explain(result.before, txn, source_id, target_id)
+        raise AssertionError("the database refused a posting the domain accepts")  # pragma: no cover
+
+    async def _cross_currency(
+        self, uow: UnitOfWork, source: Account, target: Account, amount: Money, memo: str | None
+    ) -> Movement:
+        quote = self.quote(amount, target.currency)
+        now = self.clock.now()
+        fx_source = await uow.ledger.ensure_system_account(AccountType.FX, source.currency, now)
+        fx_target = await uow.ledger.ensure_system_account(AccountType.FX, target.currency, now)
+        entries = (
+            Entry(source.id, -quote.source.minor, source.currency),
+            Entry(fx_source, quote.source.minor, source.currency),
+            Entry(fx_target, -quote.target.minor, target.currency),
+            Entry(target.id, quote.target.minor, target.currency),
+        )
+        txn = JournalTransaction(self.ids.new("txn"), "fx_transfer", entries, memo, now)
+        result = await uow.ledger.post(txn)
+        if not result.applied:
+            self._explain(result.before, txn, source.id, target.id)
+        return Movement(txn, ledger.apply(result.before, txn), quote.rate)
+
+    def quote(self, amount: Money, target_code: str) -> FxQuote:
+        """Convert with the configured rate; rounded once, half to even, to the target's minor unit."""
+        target = currency(target_code)
+        rate = self.fx_rates.get(f"{amount.currency.code}/{target.code}")
+        if rate is None and (inverse := self.fx_rates.get(f"{target.code}/{amount.currency.code}")):
+            rate = Decimal(1) / inverse
+        if rate is None:
+            raise FxRateUnavailable(
+                f"no FX rate is configured for {amount.currency.code}->{target.code}: ask the operator to add "
+                "one (MCP_PAYMENTS_FX_RATES) or transfer between wallets of one currency",
+                pair=f"{amount.currency.code}/{target.code}",
+            )
+        exact = Decimal(amount.minor).scaleb(-amount.currency.exponent) * rate
+        minor = int(exact.scaleb(target.exponent).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+        if minor <= 0:
+            raise InvalidInput(f"{amount} converts to less than one minor unit of {target.code}")
+        return FxQuote(amount, Money(minor, target), rate.normalize())
+
+    async def hold(
+        self, uow: UnitOfWork, wallet_id: str, amount: Money, ttl: timedelta | None, memo: str | None
+    ) -> tuple[Hold, Account]:
+        accounts = await uow.ledger.lock_accounts([wallet_id])
+        account = accounts.get(wallet_id)
+        if account is None or account.type is not AccountType.WALLET:
+            raise _not_found(wallet_id)
+        now = self.clock.now()
+        hold = ledger.place_hold(self.ids.new("hld"), account, amount, memo, now, now + (ttl or self.default_hold_ttl))
+        await uow.ledger.adjust_pending(wallet_id, amount.minor)
+        await uow.ledger.add_hold(hold)
+        return hold, _with_pending(account, amount.minor)
+
+    async def capture_hold(
+        self,
+        uow: UnitOfWork,
+        hold_id: str,
+        amount: AmountInput | None,
+        destination: str | None,
+        memo: str | None,
+    ) -> tuple[Hold, Movement]:
+        """Capture all of a hold (amount None) or part of it; the rest is released."""
+        hold = await self._locked_hold(uow, hold_id)
+        now = self.clock.now()
+        money = amount.in_currency(hold.currency) if amount is not None else None
+        target = destination or await uow.ledger.ensure_system_account(AccountType.EXTERNAL, hold.currency, now)
+        captured, txn = ledger.capture(hold, money, self.ids.new("txn"), target, memo, now)
+        await uow.ledger.adjust_pending(hold.account_id, -hold.amount)
+        result = await uow.ledger.post(txn)
+        if not result.applied:
+            self._explain(result.before, txn, hold.account_id, target)
+        await uow.ledger.update_hold(captured)
+        return captured, Movement(txn, ledger.apply(result.before, txn))
+
+    async def release_hold(self, uow: UnitOfWork, hold_id: str) -> Hold:
+        hold = await self._locked_hold(uow, hold_id)
+        released = ledger.release(hold, self.clock.now())
+        await uow.ledger.adjust_pending(hold.account_id, -hold.amount)
+        await uow.ledger.update_hold(released)
+        return released
+
+    async def expire_holds(self, uow: UnitOfWork, limit: int = 100) -> list[Hold]:
+        """Release every active hold past its expiry (claimed so that concurrent workers skip it)."""
+        expired = []
+        for hold in await uow.ledger.claim_expired_holds(self.clock.now(), limit):
+            done = ledger.release(hold, self.clock.now(), expired=True)
+            await uow.ledger.adjust_pending(hold.account_id, -hold.amount)
+            await uow.ledger.update_hold(done)
+            expired.append(done)
+        return expired
+
+    async def statement(
+        self, uow: UnitOfWork, wallet_id: str, cursor: str | None, limit: int
+    ) -> tuple[Account, Page[StatementLine]]:
+        account = await self.get_wallet(uow, wallet_id)
+        rows = await uow.ledger.statement(wallet_id, pages.decode_int(cursor), limit + 1)
+        return account, pages.paginate(rows, limit, rows[limit - 1].entry_id if len(rows) > limit else None)
+
+    async def _locked_hold(self, uow: UnitOfWork, hold_id: str) -> Hold:
+        hold = await uow.ledger.lock_hold(hold_id)
+        if hold is None:
+            raise HoldNotFound(f"hold {hold_id} does not exist: check the id returned by hold_funds", hold_id=hold_id)
+        await uow.ledger.lock_accounts([hold.account_id])
+        return hold
+
+    async def _post(self, uow: UnitOfWork, txn: JournalTransaction, wallet_id: str) -> Movement:
+        result = await uow.ledger.post(txn)
+        if not result.applied:
+            self._explain(result.before, txn, wallet_id)
+        return Movement(txn, ledger.apply(result.before, txn))
+
+    @staticmethod
+    def _explain(before: dict[str, Account], txn: JournalTransaction, *wallet_ids: str) -> None:
+        for wallet_id in wallet_ids:
+            if wallet_id not in before:
+                raise _not_found(wallet_id)
+        ledger.check_posting(before, txn)
+
+
+def _not_found(wallet_id: str) -> WalletNotFound:
+    return WalletNotFound(
+        f"wallet {wallet_id} does not exist: call list_wallets to find the right id", wallet_id=wallet_id
+    )
+
+
+def _with_pending(account: Account, delta: int) -> Account:
+    return replace(account, pending=account.pending + delta)
