@@ -153,6 +153,8 @@ class WalletService:
         money = amount.in_currency(hold.currency) if amount is not None else None
         target = destination or await uow.ledger.ensure_system_account(AccountType.EXTERNAL, hold.currency, now)
         captured, txn = ledger.capture(hold, money, self.ids.new("txn"), target, memo, now)
+        # Both accounts at once, in id order: the same order every posting locks in, so no deadlock.
+        await uow.ledger.lock_accounts([hold.account_id, target])
         await uow.ledger.adjust_pending(hold.account_id, -hold.amount)
         result = await uow.ledger.post(txn)
         if not result.applied:
@@ -163,6 +165,7 @@ class WalletService:
     async def release_hold(self, uow: UnitOfWork, hold_id: str) -> Hold:
         hold = await self._locked_hold(uow, hold_id)
         released = ledger.release(hold, self.clock.now())
+        await uow.ledger.lock_accounts([hold.account_id])
         await uow.ledger.adjust_pending(hold.account_id, -hold.amount)
         await uow.ledger.update_hold(released)
         return released
@@ -188,7 +191,6 @@ class WalletService:
         hold = await uow.ledger.lock_hold(hold_id)
         if hold is None:
             raise HoldNotFound(f"hold {hold_id} does not exist: check the id returned by hold_funds", hold_id=hold_id)
-        await uow.ledger.lock_accounts([hold.account_id])
         return hold
 
     async def _post(self, uow: UnitOfWork, txn: JournalTransaction, wallet_id: str) -> Movement:

@@ -37,6 +37,9 @@ class SqlUnitOfWork:
                 await self._stack.enter_async_context(self._db.write_lock)
             engine = self._db.writer if self._write else self._db.reader
             conn = await self._stack.enter_async_context(engine.connect())
+            if not self._write and conn.dialect.name == "postgresql":
+                # A read of several statements (a statement, the integrity check) sees one snapshot.
+                await conn.execution_options(isolation_level="REPEATABLE READ")
             await conn.begin()
         except BaseException as error:
             await self._stack.aclose()

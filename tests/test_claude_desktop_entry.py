@@ -1,0 +1,39 @@
+"""The Claude Desktop entry in mcp.json starts the server over stdio from this checkout."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters
+
+ROOT = Path(__file__).resolve().parents[1]
+PLACEHOLDER = "/absolute/path/to/mcp-payments"
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_the_mcp_json_entry_launches_a_server_that_lists_every_tool(db_url: str) -> None:
+    entry = json.loads((ROOT / "mcp.json").read_text())["mcpServers"]["mcp-payments"]
+    command = entry["command"].replace(PLACEHOLDER, str(ROOT))
+    env = {**os.environ, **entry.get("env", {}), "MCP_PAYMENTS_DB_URL": db_url}
+    params = StdioServerParameters(command=command, args=entry["args"], env=env)
+    async with Client(params) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        health = await client.call_tool("get_service_health", {})
+    schemas = {p.stem for p in (ROOT / "schemas").glob("*.json")}
+    assert names == schemas
+    assert health.structured_content is not None
+    assert health.structured_content["status"] == "ok"
+
+
+async def test_the_example_session_runs_end_to_end(db_url: str) -> None:
+    with anyio.fail_after(120):
+        done = await anyio.run_process(
+            [sys.executable, str(ROOT / "examples" / "wallet_session.py"), "--db", db_url], check=False
+        )
+    assert done.returncode == 0, done.stderr.decode()
+    assert "ledger ok: True; audit chain valid: True" in done.stdout.decode()
