@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -15,14 +16,18 @@ from sqlalchemy.engine import make_url
 from mcp_payments.adapters.db import migrate
 from mcp_payments.adapters.db.engine import Database, normalize_url, open_database
 from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory, translate
-from mcp_payments.config import Settings
+from mcp_payments.adapters.providers.sandbox import SandboxProvider
+from mcp_payments.config import Settings, secrets_path
 from mcp_payments.domain.errors import DomainError
 from mcp_payments.server.app import PaymentsServer, build_server
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.compliance import AuditService
 from mcp_payments.services.container import Services
+from mcp_payments.services.customers import CustomerService
+from mcp_payments.services.events import EventService
 from mcp_payments.services.monitoring import MonitoringService
+from mcp_payments.services.payments import Fees, PaymentService
 from mcp_payments.services.ports import Clock
 from mcp_payments.services.wallets import WalletService
 
@@ -99,10 +104,37 @@ def _root_cause(error: BaseException) -> str:
     return f"{type(error).__name__}: {str(error)[:200]}"
 
 
+def load_secrets(settings: Settings) -> tuple[bytes, list[str]]:
+    """The fingerprint key and the event-signing secrets: from settings, else generated once and kept."""
+    stored: dict[str, str] = {}
+    if settings.secret_key is None or not settings.webhook_secrets:
+        path = secrets_path()
+        if path.exists():
+            stored = json.loads(path.read_text())
+        else:
+            stored = {"secret_key": secrets.token_hex(32), "webhook_secret": "whsec_" + secrets.token_hex(24)}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(json.dumps(stored))
+    key = settings.secret_key or stored["secret_key"]
+    webhook = list(settings.webhook_secrets) or [stored["webhook_secret"]]
+    return key.encode(), webhook
+
+
 def build_services(db: Database, settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     ids = SortableIds()
     uow = SqlUnitOfWorkFactory(db)
+    key, webhook_secrets = load_secrets(settings)
+    provider = SandboxProvider(clock, key, webhook_secrets[0])
+    payments = PaymentService(
+        clock,
+        ids,
+        provider,
+        Fees(settings.fee_percent_bp, settings.fee_fixed_minor),
+        settings.authorization_ttl,
+        settings.action_ttl,
+    )
     return Services(
         uow=uow,
         clock=clock,
@@ -111,6 +143,11 @@ def build_services(db: Database, settings: Settings, clock: Clock | None = None)
         wallets=WalletService(clock, ids, settings.fx_rates, settings.hold_ttl),
         monitoring=MonitoringService(uow),
         audit=AuditService(),
+        customers=CustomerService(clock, ids),
+        payments=payments,
+        events=EventService(clock, webhook_secrets, payments),
+        provider=provider,
+        fingerprint_key=key,
     )
 
 
@@ -129,12 +166,29 @@ async def application(
 
 
 async def sweep_once(services: Services) -> int:
-    """One pass of due work: expired holds and idempotency keys. Returns how many items were handled."""
-    expired = await services.calls.write(lambda uow: services.wallets.expire_holds(uow))
-    purged = await services.calls.write(lambda uow: uow.idempotency.purge_expired(services.clock.now()))
-    if expired or purged:
-        log.info("due_work", holds_expired=len(expired), idempotency_keys_purged=purged)
-    return len(expired) + purged
+    """One pass of due work. Returns how many items were handled."""
+    calls = services.calls
+    expired = await calls.write(lambda uow: services.wallets.expire_holds(uow))
+    payments = await calls.write(lambda uow: services.payments.expire_due(uow))
+    delivered = 0
+    for body, signature in services.provider.drain_events():
+        # The sandbox's own events take the same path as events posted to the HTTP endpoint.
+        event = services.events.verify(body, signature)
+        await calls.write(lambda uow, event=event: services.events.receive(uow, event))  # type: ignore[misc]
+        delivered += 1
+    retried = await calls.write(lambda uow: services.events.retry_pending(uow))
+    purged = await calls.write(lambda uow: uow.idempotency.purge_expired(services.clock.now()))
+    handled = len(expired) + len(payments) + delivered + retried + purged
+    if handled:
+        log.info(
+            "due_work",
+            holds_expired=len(expired),
+            payments_expired=len(payments),
+            events_delivered=delivered,
+            events_retried=retried,
+            idempotency_keys_purged=purged,
+        )
+    return handled
 
 
 async def run_due_work(services: Services, interval: float) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-TOOLSETS = ("wallets", "monitoring", "compliance")
+TOOLSETS = ("payments", "wallets", "monitoring", "compliance")
 
 
 def default_db_url() -> str:
@@ -29,6 +29,14 @@ class Settings:
     dedup_window: timedelta = timedelta(seconds=60)
     hold_ttl: timedelta = timedelta(days=7)
     sweep_interval: float = 30.0
+    # Keys: the card-fingerprint HMAC key and the provider-event signing secrets (several while rotating).
+    # Unset, they are generated once and kept in secrets.json beside the default database.
+    secret_key: str | None = None
+    webhook_secrets: tuple[str, ...] = ()
+    fee_percent_bp: int = 290
+    fee_fixed_minor: int = 30
+    authorization_ttl: timedelta = timedelta(days=7)
+    action_ttl: timedelta = timedelta(days=1)
     background: bool = True
     log_level: str = "INFO"
 
@@ -48,6 +56,14 @@ class Settings:
             values["fx_rates"] = parse_fx_rates(rates)
         if window := env.get("MCP_PAYMENTS_DEDUP_WINDOW_SECONDS"):
             values["dedup_window"] = timedelta(seconds=float(window))
+        if key := env.get("MCP_PAYMENTS_SECRET_KEY"):
+            values["secret_key"] = key
+        if webhook := env.get("MCP_PAYMENTS_WEBHOOK_SECRETS"):
+            values["webhook_secrets"] = tuple(s.strip() for s in webhook.split(",") if s.strip())
+        if fee := env.get("MCP_PAYMENTS_FEES"):
+            values["fee_percent_bp"], values["fee_fixed_minor"] = parse_fees(fee)
+        if days := env.get("MCP_PAYMENTS_AUTHORIZATION_DAYS"):
+            values["authorization_ttl"] = timedelta(days=float(days))
         if level := env.get("MCP_PAYMENTS_LOG_LEVEL"):
             values["log_level"] = level.upper()
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -75,3 +91,20 @@ def parse_fx_rates(text: str) -> dict[str, Decimal]:
             raise ValueError(f"FX rate {part!r} is not like EUR/USD=1.08")
         rates[pair.upper()] = value
     return rates
+
+
+def parse_fees(text: str) -> tuple[int, int]:
+    """ "2.9%+30" -> (290 basis points, 30 minor units)."""
+    percent, _, fixed = text.replace(" ", "").partition("+")
+    try:
+        bp = Decimal(percent.rstrip("%")) * 100
+        minor = int(fixed or "0")
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"fees {text!r} are not like 2.9%+30") from None
+    if bp < 0 or bp != bp.to_integral_value() or minor < 0:
+        raise ValueError(f"fees {text!r} are not like 2.9%+30")
+    return int(bp), minor
+
+
+def secrets_path() -> Path:
+    return Path(user_data_dir("mcp-payments", appauthor=False)) / "secrets.json"

@@ -5,11 +5,22 @@ DomainError
 │   ├── InvalidAmount             invalid_amount
 │   ├── UnknownCurrency           unknown_currency
 │   ├── InvalidCursor             invalid_cursor
-│   └── SameAccount               same_account
+│   ├── SameAccount               same_account
+│   ├── InvalidCard               invalid_card
+│   ├── UnknownPaymentMethod      unknown_payment_method
+│   └── InvalidSignature          invalid_signature
 ├── NotFound                      not_found
 │   ├── WalletNotFound            wallet_not_found
-│   └── HoldNotFound              hold_not_found
+│   ├── HoldNotFound              hold_not_found
+│   ├── CustomerNotFound          customer_not_found
+│   ├── PaymentNotFound           payment_not_found
+│   └── RefundNotFound            refund_not_found
 ├── Rejected                      rejected
+│   ├── CardDeclined              card_declined         (the payment is kept; retryable per decline code)
+│   ├── InvalidStateTransition    invalid_state
+│   ├── CaptureExceedsAuthorized  capture_exceeds_authorized
+│   ├── RefundExceedsCaptured     refund_exceeds_captured
+│   ├── PaymentNotAllocatable     payment_not_allocatable
 │   ├── InsufficientFunds         insufficient_funds
 │   ├── CurrencyMismatch          currency_mismatch
 │   ├── HoldNotActive             hold_not_active
@@ -19,7 +30,8 @@ DomainError
 │   └── IdempotencyConflict       idempotency_conflict
 ├── ToolDisabled                  tool_disabled
 └── Unavailable                   service_unavailable   (retryable)
-    └── Contention                contention            (retryable)
+    ├── Contention                contention            (retryable)
+    └── ProviderUnavailable       provider_unavailable  (retryable)
 """
 
 from __future__ import annotations
@@ -31,12 +43,17 @@ class DomainError(Exception):
     """Base of every error the agent may see. `message` says what to do next."""
 
     code: ClassVar[str] = "domain_error"
-    retryable: ClassVar[bool] = False
+    retryable: bool = False
+    # True when the failure is itself a result to keep: the call commits what it did (a declined
+    # payment stays on record) and a retry with the same idempotency key gets the same error.
+    keeps_effects: ClassVar[bool] = False
 
-    def __init__(self, message: str, **details: Any) -> None:
+    def __init__(self, message: str, *, retryable: bool | None = None, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class InvalidInput(DomainError):
@@ -59,6 +76,18 @@ class SameAccount(InvalidInput):
     code = "same_account"
 
 
+class InvalidCard(InvalidInput):
+    code = "invalid_card"
+
+
+class UnknownPaymentMethod(InvalidInput):
+    code = "unknown_payment_method"
+
+
+class InvalidSignature(InvalidInput):
+    code = "invalid_signature"
+
+
 class NotFound(DomainError):
     code = "not_found"
 
@@ -71,8 +100,41 @@ class HoldNotFound(NotFound):
     code = "hold_not_found"
 
 
+class CustomerNotFound(NotFound):
+    code = "customer_not_found"
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+
+
+class RefundNotFound(NotFound):
+    code = "refund_not_found"
+
+
 class Rejected(DomainError):
     code = "rejected"
+
+
+class CardDeclined(Rejected):
+    code = "card_declined"
+    keeps_effects = True
+
+
+class InvalidStateTransition(Rejected):
+    code = "invalid_state"
+
+
+class CaptureExceedsAuthorized(Rejected):
+    code = "capture_exceeds_authorized"
+
+
+class RefundExceedsCaptured(Rejected):
+    code = "refund_exceeds_captured"
+
+
+class PaymentNotAllocatable(Rejected):
+    code = "payment_not_allocatable"
 
 
 class InsufficientFunds(Rejected):
@@ -116,6 +178,20 @@ class Contention(Unavailable):
     """The database gave up on a lock or serialization; the whole call may be retried."""
 
     code = "contention"
+
+
+class ProviderUnavailable(Unavailable):
+    """The payment provider did not answer; nothing was charged."""
+
+    code = "provider_unavailable"
+
+
+class StoredError(DomainError):
+    """A kept failure given back from idempotency storage: the same code and message as the first time."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool, **details: Any) -> None:
+        super().__init__(message, retryable=retryable, **details)
+        self.stored_code = code
 
 
 def all_error_classes() -> list[type[DomainError]]:

@@ -31,6 +31,10 @@ class AccountType(StrEnum):
     EXTERNAL = "external"  # the outside world: where funding comes from and withdrawals go
     FX = "fx"  # the FX desk's position per currency
     FX_ROUNDING = "fx_rounding"
+    CLEARING = "clearing"  # money in flight at the payment provider
+    MERCHANT = "merchant"  # the merchant's balance of captured payments, net of fees and refunds
+    FEES = "fees"  # provider fees paid
+    DISPUTES = "disputes"  # money withdrawn by disputes
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,16 +196,21 @@ def place_hold(
 
 def check_resolvable(hold: Hold, now: datetime) -> None:
     """A hold can be captured or released once, while active and unexpired."""
+    check_active(hold)
+    if hold.expires_at <= now:
+        raise HoldExpired(
+            f"hold {hold.id} expired at {hold.expires_at.isoformat()} and its funds are released: place a new hold",
+            hold_id=hold.id,
+        )
+
+
+def check_active(hold: Hold) -> None:
+    """A resolved hold (captured, released or expired) stays as it was resolved."""
     if hold.status is not HoldStatus.ACTIVE:
         raise HoldNotActive(
             f"hold {hold.id} is already {hold.status.value}; a hold resolves once: place a new hold",
             hold_id=hold.id,
             status=hold.status.value,
-        )
-    if hold.expires_at <= now:
-        raise HoldExpired(
-            f"hold {hold.id} expired at {hold.expires_at.isoformat()} and its funds are released: place a new hold",
-            hold_id=hold.id,
         )
 
 
@@ -241,8 +250,10 @@ def capture(
 
 
 def release(hold: Hold, now: datetime, *, expired: bool = False) -> Hold:
-    """Give the whole reservation back to the wallet."""
-    if not expired:
+    """Give the whole reservation back to the wallet; `expired` is the sweeper's release past expiry."""
+    if expired:
+        check_active(hold)
+    else:
         check_resolvable(hold, now)
     status = HoldStatus.EXPIRED if expired else HoldStatus.RELEASED
     return replace(hold, status=status, resolved_at=now)

@@ -13,7 +13,8 @@ from mcp_payments.domain.errors import CurrencyMismatch, InvalidAmount, UnknownC
 
 # 2**53 - 1: the largest integer a JSON client in JavaScript can hold exactly.
 MAX_MINOR = 9_007_199_254_740_991
-_DECIMAL = re.compile(r"^(?P<int>\d{1,16})(?:\.(?P<frac>\d{1,6}))?$")
+# ASCII only: \d would also take Arabic-Indic or full-width digits, which int() then accepts.
+_DECIMAL = re.compile(r"^(?P<int>\d{1,16})(?:\.(?P<frac>\d{1,6}))?$", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,9 @@ from pydantic import ValidationError
 
 from mcp_payments import __version__
 from mcp_payments.config import Settings
-from mcp_payments.server import errors
+from mcp_payments.server import errors, provider_events
 from mcp_payments.server.registry import Toolbox
-from mcp_payments.server.tools import compliance, monitoring, wallets
+from mcp_payments.server.tools import compliance, customers, monitoring, payments, wallets
 from mcp_payments.services.container import Services
 
 INSTRUCTIONS = """\
@@ -37,8 +37,11 @@ class PaymentsServer(MCPServer[Any]):
 
 def build_server(services: Services, settings: Settings) -> tuple[PaymentsServer, Toolbox]:
     server = PaymentsServer("mcp-payments", version=__version__, instructions=INSTRUCTIONS)
-    box = Toolbox(server, services.calls, settings)
+    box = Toolbox(server, services.calls, settings, services.fingerprint_key)
+    customers.register(box, services)
+    payments.register(box, services)
     wallets.register(box, services)
     monitoring.register(box, services)
     compliance.register(box, services)
+    provider_events.register(server, services)
     return server, box

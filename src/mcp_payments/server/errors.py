@@ -33,10 +33,21 @@ MAPPING: dict[type[e.DomainError], Channel] = {
     e.UnknownCurrency: Channel.TOOL_ERROR,
     e.InvalidCursor: Channel.TOOL_ERROR,
     e.SameAccount: Channel.TOOL_ERROR,
+    e.InvalidCard: Channel.TOOL_ERROR,
+    e.UnknownPaymentMethod: Channel.TOOL_ERROR,
+    e.InvalidSignature: Channel.TOOL_ERROR,
     e.NotFound: Channel.TOOL_ERROR,
     e.WalletNotFound: Channel.TOOL_ERROR,
     e.HoldNotFound: Channel.TOOL_ERROR,
+    e.CustomerNotFound: Channel.TOOL_ERROR,
+    e.PaymentNotFound: Channel.TOOL_ERROR,
+    e.RefundNotFound: Channel.TOOL_ERROR,
     e.Rejected: Channel.TOOL_ERROR,
+    e.CardDeclined: Channel.TOOL_ERROR,
+    e.InvalidStateTransition: Channel.TOOL_ERROR,
+    e.CaptureExceedsAuthorized: Channel.TOOL_ERROR,
+    e.RefundExceedsCaptured: Channel.TOOL_ERROR,
+    e.PaymentNotAllocatable: Channel.TOOL_ERROR,
     e.InsufficientFunds: Channel.TOOL_ERROR,
     e.CurrencyMismatch: Channel.TOOL_ERROR,
     e.HoldNotActive: Channel.TOOL_ERROR,
@@ -47,6 +58,8 @@ MAPPING: dict[type[e.DomainError], Channel] = {
     e.ToolDisabled: Channel.PROTOCOL_ERROR,
     e.Unavailable: Channel.TOOL_ERROR,
     e.Contention: Channel.TOOL_ERROR,
+    e.ProviderUnavailable: Channel.TOOL_ERROR,
+    e.StoredError: Channel.TOOL_ERROR,
 }
 
 # JSON-RPC code for a refused call (the server's range).
@@ -56,7 +69,8 @@ PERMISSION_DENIED = -32003
 def to_result(error: e.DomainError) -> CallToolResult:
     if MAPPING[type(error)] is Channel.PROTOCOL_ERROR:
         raise MCPError(code=PERMISSION_DENIED, message=error.message, data={"code": error.code})
-    return _error(error.code, error.message, error.retryable, error.details)
+    code = error.stored_code if isinstance(error, e.StoredError) else error.code
+    return _error(code, error.message, error.retryable, error.details)
 
 
 def invalid_arguments(tool: str, error: ValidationError) -> CallToolResult:

@@ -8,6 +8,8 @@ at one boundary (server/errors.py), and, for mutating tools, idempotency plus th
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import inspect
 import time
 from collections.abc import Awaitable, Callable
@@ -58,16 +60,18 @@ class ToolSpec:
     kind: ToolKind
     toolset: str
     destructive: bool
+    sensitive: tuple[str, ...] = ()
 
 
 _current: ContextVar[Call] = ContextVar("mcp_payments_call")
 
 
 class Toolbox:
-    def __init__(self, server: MCPServer[Any], calls: CallRunner, settings: Settings) -> None:
+    def __init__(self, server: MCPServer[Any], calls: CallRunner, settings: Settings, secret_key: bytes) -> None:
         self.server = server
         self.calls = calls
         self.settings = settings
+        self.secret_key = secret_key
         self.specs: dict[str, ToolSpec] = {}
 
     def exposes(self, kind: ToolKind, toolset: str) -> bool:
@@ -83,10 +87,12 @@ class Toolbox:
         toolset: str,
         title: str,
         destructive: bool = False,
+        sensitive: tuple[str, ...] = (),
     ) -> None:
+        """Register `fn` as a tool. `sensitive` arguments (a card number) are kept only as keyed hashes."""
         if not self.exposes(kind, toolset):
             return
-        spec = ToolSpec(fn.__name__, kind, toolset, destructive)
+        spec = ToolSpec(fn.__name__, kind, toolset, destructive, sensitive)
 
         @functools.wraps(fn)
         async def call(**kwargs: Any) -> BaseModel | CallToolResult:
@@ -108,6 +114,11 @@ class Toolbox:
         principal = self.settings.principal
         key = kwargs.get("idempotency_key")
         arguments = {k: v for k, v in kwargs.items() if k != "idempotency_key" and v is not None}
+        for name in spec.sensitive:
+            if name in arguments:
+                # Retries still match (same card, same hash) but the stored arguments reveal nothing.
+                digest = hmac.new(self.secret_key, str(arguments[name]).encode(), hashlib.sha256).hexdigest()
+                arguments[name] = f"hmac:{digest[:32]}"
         started = time.perf_counter()
         token = _current.set(Call(principal, spec.name, arguments, key))
         structlog.contextvars.bind_contextvars(tool=spec.name, principal=principal)

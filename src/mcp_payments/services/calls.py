@@ -15,11 +15,12 @@ from pydantic import BaseModel
 
 from mcp_payments.domain import audit
 from mcp_payments.domain.audit import canonical_json
-from mcp_payments.domain.errors import Contention, IdempotencyConflict
+from mcp_payments.domain.errors import Contention, DomainError, IdempotencyConflict, StoredError
 from mcp_payments.services.ports import AuditRecord, Clock, StoredCall, UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
 _CONTENTION_RETRIES = 5
+_STORED_ERROR = "__error__"
 _ID_PREFIXES = ("wal_", "txn_", "hld_", "acc_", "cus_", "pay_", "ref_")
 
 
@@ -81,7 +82,14 @@ class CallRunner:
                     holder = await uow.idempotency.claim(call.principal, key, mine, now)
                     if holder is not None:
                         return Outcome(self._replay(call, holder), True)
-                    response = (await operation(uow)).model_dump(mode="json")
+                    try:
+                        response = (await operation(uow)).model_dump(mode="json")
+                    except DomainError as error:
+                        if not error.keeps_effects:
+                            raise
+                        # The failure is a result (a declined payment stays on record): keep it, then report it.
+                        await self._keep(uow, call, key, error, now.isoformat())
+                        raise
                     await uow.idempotency.complete(call.principal, key, response)
                     await self._audit(uow, call, response, now.isoformat())
                     await uow.commit()
@@ -97,9 +105,17 @@ class CallRunner:
         # No key: derive one from what was asked, so a blind retry inside the window is not paid twice.
         return "d:" + audit.argument_hash({"tool": call.tool, "arguments": call.arguments}), self.derived_key_window
 
+    async def _keep(self, uow: UnitOfWork, call: Call, key: str, error: DomainError, at: str) -> None:
+        body = {"code": error.code, "message": error.message, "retryable": error.retryable, "details": error.details}
+        await uow.idempotency.complete(call.principal, key, {_STORED_ERROR: body})
+        await self._audit(uow, call, {"details": error.details}, at, outcome=error.code)
+        await uow.commit()
+
     @staticmethod
     def _replay(call: Call, stored: StoredCall) -> dict[str, Any]:
         if stored.tool == call.tool and canonical_json(stored.arguments) == canonical_json(dict(call.arguments)):
+            if (kept := stored.response.get(_STORED_ERROR)) is not None:
+                raise StoredError(kept["code"], kept["message"], retryable=kept["retryable"], **kept["details"])
             return stored.response
         differing = sorted(
             k
@@ -117,7 +133,7 @@ class CallRunner:
         )
 
     @staticmethod
-    async def _audit(uow: UnitOfWork, call: Call, response: dict[str, Any], at: str) -> None:
+    async def _audit(uow: UnitOfWork, call: Call, response: dict[str, Any], at: str, outcome: str = "ok") -> None:
         seq, previous = await uow.audit.lock_head()
         record = {
             "seq": seq + 1,
@@ -125,7 +141,7 @@ class CallRunner:
             "principal": call.principal,
             "tool": call.tool,
             "arguments_sha256": audit.argument_hash(call.arguments),
-            "outcome": "ok",
+            "outcome": outcome,
             "entity_ids": sorted(set(_ids_in(response))),
         }
         await uow.audit.append(AuditRecord(seq + 1, record, previous, audit.chain_hash(previous, record)))

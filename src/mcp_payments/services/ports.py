@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, Self
 
+from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
+from mcp_payments.domain.payments import Attempt, Customer, Payment, PaymentEvent, Refund
 
 
 class Clock(Protocol):
@@ -109,6 +111,56 @@ class AuditRepository(Protocol):
     async def scan(self, after: int, limit: int) -> list[AuditRecord]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PaymentFilter:
+    status: str | None = None
+    customer_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEvent:
+    id: str
+    type: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class CustomerRepository(Protocol):
+    async def add(self, customer: Customer) -> None: ...
+    async def get(self, customer_id: str) -> Customer | None: ...
+    async def search(self, email: str | None, name: str | None, after: str | None, limit: int) -> list[Customer]: ...
+
+
+class PaymentRepository(Protocol):
+    async def add(self, payment: Payment) -> None: ...
+    async def get(self, payment_id: str, *, lock: bool = False) -> Payment | None: ...
+    async def update(self, payment: Payment) -> None: ...
+    async def search(self, where: PaymentFilter, before: str | None, limit: int) -> list[Payment]: ...
+    async def add_attempt(self, payment_id: str, attempt: Attempt) -> None: ...
+    async def attempts(self, payment_id: str) -> list[Attempt]: ...
+    async def add_event(self, payment_id: str, event: PaymentEvent) -> None: ...
+    async def events(self, payment_id: str) -> list[PaymentEvent]: ...
+    async def add_refund(self, refund: Refund) -> None: ...
+    async def get_refund(self, refund_id: str, *, lock: bool = False) -> Refund | None: ...
+    async def update_refund(self, refund: Refund) -> None: ...
+    async def refunds(self, payment_id: str) -> list[Refund]: ...
+    async def claim_due(self, now: datetime, action_cutoff: datetime, limit: int) -> list[Payment]:
+        """Authorizations past expiry and requires_action payments older than the cutoff, locked, skipping
+        rows another worker holds."""
+        ...
+
+
+class ProviderEventRepository(Protocol):
+    async def record(self, event_id: str, type: str, payload: dict[str, Any], now: datetime) -> bool:
+        """False when this event id was seen before."""
+        ...
+
+    async def mark(self, event_id: str, status: str, now: datetime) -> None: ...
+    async def claim_pending(self, limit: int) -> list[InboundEvent]: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def ledger(self) -> LedgerRepository: ...
@@ -116,6 +168,12 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
+    @property
+    def customers(self) -> CustomerRepository: ...
+    @property
+    def payments(self) -> PaymentRepository: ...
+    @property
+    def provider_events(self) -> ProviderEventRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None: ...
@@ -135,4 +193,43 @@ class UnitOfWorkFactory(Protocol):
 
     async def schema_revision(self) -> tuple[str | None, str]:
         """(the database's migration revision, the code's head revision)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CardInput:
+    """Raw card details on their way to the provider. Never stored, logged or returned."""
+
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str | None
+
+    def __repr__(self) -> str:
+        return "CardInput(<redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderOutcome:
+    """The provider's answer to a charge, capture, confirmation or refund."""
+
+    status: str  # approved | declined | requires_action | pending | failed
+    decline_code: str | None = None
+    message: str | None = None
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def tokenize(self, card: CardInput) -> PaymentMethod: ...
+    def payment_method(self, token: str) -> PaymentMethod: ...
+    async def authorize(
+        self, payment_id: str, amount: int, currency: str, method: PaymentMethod, capture: bool
+    ) -> ProviderOutcome: ...
+    async def confirm_action(self, payment_id: str, method: PaymentMethod, capture: bool) -> ProviderOutcome: ...
+    async def capture(self, payment_id: str, amount: int, method: PaymentMethod) -> ProviderOutcome: ...
+    async def cancel(self, payment_id: str) -> ProviderOutcome: ...
+    async def refund(self, refund_id: str, payment_id: str, amount: int, method: PaymentMethod) -> ProviderOutcome: ...
+    def drain_events(self) -> list[tuple[bytes, str]]:
+        """Signed asynchronous events (body, signature header) the provider has queued for us."""
         ...

@@ -49,7 +49,13 @@ class SqlIdempotency:
                 holder.expires_at,
             )
         if holder is not None:
-            await self.conn.execute(update(idempotency_keys).where(*where).values(row))
+            # Replace the holder only while it is still expired: a concurrent call may have renewed the key
+            # while this one waited for the row lock, and then that call's result is the one to return.
+            renewed = await self.conn.execute(
+                update(idempotency_keys).where(*where, idempotency_keys.c.expires_at <= now).values(row)
+            )
+            if renewed.rowcount == 0:
+                return await self.claim(principal, key, call, now)
         else:
             await self.conn.execute(insert(idempotency_keys).values(row))
         return None
@@ -112,4 +118,9 @@ class SqlAudit:
 
 
 def _record(row: Any) -> AuditRecord:
-    return AuditRecord(int(row.seq), json.loads(row.record), row.prev_hash, row.hash)
+    record = json.loads(row.record)
+    # The indexed columns repeat fields of the hashed record (get_audit_log filters on `tool`). When they
+    # disagree, one was changed behind the chain's back: return both, so that the record cannot verify.
+    if record.get("principal") != row.principal or record.get("tool") != row.tool:
+        record["stored_columns"] = {"principal": row.principal, "tool": row.tool}
+    return AuditRecord(int(row.seq), record, row.prev_hash, row.hash)

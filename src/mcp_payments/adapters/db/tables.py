@@ -154,4 +154,125 @@ audit_head = Table(
     CheckConstraint("id = 1", name="single_row"),
 )
 
-IMMUTABLE_TABLES = ("journal_transactions", "entries", "audit_log")
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("email", String(320)),
+    Column("email_normalized", String(320)),
+    Column("name", String(200)),
+    Column("name_normalized", String(200)),
+    Column("description", String(500)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "email_normalized"),
+    Index(None, "name_normalized"),
+)
+
+PAYMENT_STATUSES = (
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+    "processing",
+    "requires_capture",
+    "succeeded",
+    "canceled",
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("customer_id", String(40), ForeignKey("customers.id")),
+    Column("status", String(30), nullable=False),
+    Column("capture_method", String(10), nullable=False),
+    Column("amount_capturable", BigInteger, nullable=False),
+    Column("amount_received", BigInteger, nullable=False),
+    Column("amount_refunded", BigInteger, nullable=False),
+    Column("amount_allocated", BigInteger, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("card_brand", String(20), nullable=False),
+    Column("card_last4", String(4), nullable=False),
+    Column("card_exp_month", Integer, nullable=False),
+    Column("card_exp_year", Integer, nullable=False),
+    Column("card_fingerprint", String(64), nullable=False),
+    Column("scenario", String(60), nullable=False),
+    Column("decline_code", String(40)),
+    Column("failure_message", String(500)),
+    Column("description", String(500)),
+    Column("disputed", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("authorization_expires_at", UTCDateTime),
+    Column("canceled_at", UTCDateTime),
+    Column("cancellation_reason", String(200)),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("capture_method IN ('automatic', 'manual')", name="capture_method_known"),
+    CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in PAYMENT_STATUSES) + ")", name="status_known"),
+    CheckConstraint("amount_capturable >= 0 AND amount_capturable <= amount", name="capturable_within_amount"),
+    CheckConstraint("amount_received >= 0 AND amount_received <= amount", name="received_within_amount"),
+    # The database's own guard that refunds never exceed what was captured.
+    CheckConstraint("amount_refunded >= 0 AND amount_refunded <= amount_received", name="refunds_within_received"),
+    CheckConstraint("amount_allocated >= 0 AND fee >= 0", name="allocated_and_fee_not_negative"),
+    Index(None, "status", "created_at"),
+    Index(None, "customer_id", "created_at"),
+    Index(None, "created_at", "id"),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("payment_id", String(40), ForeignKey("payments.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("reason", String(200)),
+    Column("failure_reason", String(500)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'canceled')", name="status_known"),
+    Index(None, "payment_id"),
+)
+
+payment_attempts = Table(
+    "payment_attempts",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("payment_id", String(40), ForeignKey("payments.id"), nullable=False),
+    Column("action", String(30), nullable=False),
+    Column("outcome", String(30), nullable=False),
+    Column("decline_code", String(40)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "payment_id", "id"),
+)
+
+payment_events = Table(
+    "payment_events",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("payment_id", String(40), ForeignKey("payments.id"), nullable=False),
+    Column("type", String(60), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "payment_id", "id"),
+)
+
+# Inbound provider events, deduplicated by the provider's event id.
+provider_events = Table(
+    "provider_events",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("type", String(60), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime),
+    CheckConstraint("status IN ('pending', 'processed', 'ignored')", name="status_known"),
+    Index(None, "status", "received_at"),
+)
+
+IMMUTABLE_TABLES = ("journal_transactions", "entries", "audit_log", "payment_events", "payment_attempts")

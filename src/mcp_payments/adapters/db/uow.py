@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mcp_payments.adapters.db import migrate
 from mcp_payments.adapters.db.engine import Database
 from mcp_payments.adapters.db.ledger_repo import SqlLedger
+from mcp_payments.adapters.db.payments_repo import SqlCustomers, SqlPayments, SqlProviderEvents
 from mcp_payments.adapters.db.platform_repo import SqlAudit, SqlIdempotency
 from mcp_payments.domain.errors import Contention, DomainError, Unavailable
 
@@ -24,6 +25,9 @@ class SqlUnitOfWork:
     ledger: SqlLedger
     idempotency: SqlIdempotency
     audit: SqlAudit
+    customers: SqlCustomers
+    payments: SqlPayments
+    provider_events: SqlProviderEvents
 
     def __init__(self, db: Database, *, write: bool) -> None:
         self._db = db
@@ -49,6 +53,9 @@ class SqlUnitOfWork:
         self.ledger = SqlLedger(conn, dialect)
         self.idempotency = SqlIdempotency(conn, dialect)
         self.audit = SqlAudit(conn, dialect)
+        self.customers = SqlCustomers(conn, dialect)
+        self.payments = SqlPayments(conn, dialect)
+        self.provider_events = SqlProviderEvents(conn, dialect)
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -5,11 +5,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from mcp_payments.domain.errors import InvalidInput
 from mcp_payments.domain.ledger import Account, Hold
 from mcp_payments.domain.money import AmountInput, parse_amount
 from mcp_payments.server.registry import Toolbox, ToolKind
 from mcp_payments.server.tools.models import HoldOut, MoneyOut, Mutation, Transaction, Wallet, rate_str
 from mcp_payments.server.tools.params import (
+    ID_CHARS,
     Amount,
     AmountMinor,
     CurrencyCode,
@@ -163,14 +165,34 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
 
     async def fund_wallet(
         wallet_id: WalletId,
-        currency: CurrencyCode,
+        currency: Annotated[
+            CurrencyCode | None,
+            Field(default=None, description="ISO 4217 code of the amount; required unless payment_id is given."),
+        ] = None,
         amount: Amount = None,
         amount_minor: AmountMinor = None,
+        payment_id: Annotated[
+            str | None,
+            Field(
+                default=None,
+                pattern=f"^pay_{ID_CHARS}$",
+                max_length=44,
+                description="Fund from this succeeded payment's net proceeds (after fees and refunds) instead of from "
+                "outside; omit the amount to move all that is left.",
+            ),
+        ] = None,
         memo: Memo = None,
         idempotency_key: IdempotencyKey = None,
     ) -> MovementResult:
-        """Add money to a wallet from outside the ledger (a top-up). Returns the journal transaction and the
-        wallet's new balances."""
+        """Add money to a wallet: from outside the ledger (a top-up), or from a succeeded payment's proceeds
+        (payment_id). Returns the journal transaction and the wallet's new balances."""
+        if payment_id is not None:
+            part = None if amount is None and amount_minor is None else AmountInput(amount, amount_minor)
+            return await box.mutate(
+                lambda uow: app.payments.fund_wallet(uow, wallet_id, payment_id, part, memo), MovementResult.of
+            )
+        if currency is None:
+            raise InvalidInput("give the currency of the amount (e.g. USD), or a payment_id to fund from")
         money = parse_amount(amount, amount_minor, currency)
         return await box.mutate(lambda uow: wallets.fund(uow, wallet_id, money, memo), MovementResult.of)
 

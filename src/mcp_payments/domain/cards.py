@@ -1,0 +1,62 @@
+"""Card data that may be kept: brand, last four digits, expiry and a keyed fingerprint. Never the number."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from mcp_payments.domain.errors import InvalidCard
+
+
+def luhn_valid(digits: str) -> bool:
+    if not digits.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def brand_of(digits: str) -> str:
+    if digits.startswith("4"):
+        return "visa"
+    if digits[:2] in {"51", "52", "53", "54", "55"} or 2221 <= int(digits[:4]) <= 2720:
+        return "mastercard"
+    if digits[:2] in {"34", "37"}:
+        return "amex"
+    if digits.startswith("6011") or digits.startswith("65"):
+        return "discover"
+    return "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentMethod:
+    """What may be kept of a card: no number, no CVC. `scenario` is how the provider will treat it."""
+
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    fingerprint: str
+    scenario: str
+
+
+def check_card(number: str, exp_month: int, exp_year: int, *, year_now: int, month_now: int) -> str:
+    """The card's digits, after checking length, check digit and expiry."""
+    digits = number.replace(" ", "").replace("-", "")
+    if not (13 <= len(digits) <= 19) or not luhn_valid(digits):
+        raise InvalidCard("the card number is not valid (wrong length or check digit): ask the customer to re-enter it")
+    if not 1 <= exp_month <= 12:
+        raise InvalidCard("card_exp_month must be between 1 and 12")
+    if (exp_year, exp_month) < (year_now, month_now):
+        raise InvalidCard("the card's expiry date has passed: ask the customer for a current card")
+    return digits
+
+
+def fingerprint(digits: str, key: bytes) -> str:
+    """A keyed HMAC: the same card always gives the same fingerprint, and it cannot be reversed without the key."""
+    return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()[:32]

@@ -1,0 +1,85 @@
+"""Customer tools: who pays. E-mail and name are personal data: stored, searchable, never logged."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from mcp_payments.domain.payments import Customer
+from mcp_payments.server.registry import Toolbox, ToolKind
+from mcp_payments.server.tools.models import Mutation
+from mcp_payments.server.tools.params import ID_CHARS, Cursor, IdempotencyKey, Limit
+from mcp_payments.services.container import Services
+from mcp_payments.services.pages import Page
+
+CustomerId = Annotated[
+    str,
+    Field(
+        pattern=f"^cus_{ID_CHARS}$",
+        max_length=44,
+        description="A customer id as returned by create_customer, e.g. cus_01JB...",
+    ),
+]
+Email = Annotated[str | None, Field(default=None, min_length=3, max_length=320, description="E-mail address.")]
+PersonName = Annotated[str | None, Field(default=None, min_length=1, max_length=200, description="Full name.")]
+
+
+class CustomerOut(BaseModel):
+    id: str
+    email: str | None
+    name: str | None
+    description: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: Customer) -> "CustomerOut":
+        return cls(id=c.id, email=c.email, name=c.name, description=c.description, created_at=c.created_at)
+
+
+class CustomerResult(Mutation):
+    customer: CustomerOut
+
+    @classmethod
+    def of(cls, c: Customer) -> "CustomerResult":
+        return cls(customer=CustomerOut.of(c))
+
+
+class CustomerList(BaseModel):
+    customers: list[CustomerOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[Customer]) -> "CustomerList":
+        return cls(customers=[CustomerOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+
+def register(box: Toolbox, app: Services) -> None:
+    async def create_customer(
+        email: Email = None,
+        name: PersonName = None,
+        description: Annotated[str | None, Field(default=None, min_length=1, max_length=500)] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CustomerResult:
+        """Record a customer (an e-mail, a name or both) to attach payments to. Returns the customer id."""
+        return await box.mutate(lambda uow: app.customers.create(uow, email, name, description), CustomerResult.of)
+
+    async def get_customer(customer_id: CustomerId) -> CustomerOut:
+        """Read one customer."""
+        return CustomerOut.of(await box.read(lambda uow: app.customers.get(uow, customer_id)))
+
+    async def list_customers(
+        email: Annotated[
+            str | None, Field(default=None, min_length=1, max_length=320, description="Exact e-mail address, any case.")
+        ] = None,
+        name: Annotated[
+            str | None, Field(default=None, min_length=1, max_length=200, description="Part of the name, any case.")
+        ] = None,
+        limit: Limit = 20,
+        cursor: Cursor = None,
+    ) -> CustomerList:
+        """Find customers by e-mail or by part of their name, oldest first, a page at a time."""
+        return CustomerList.of(await box.read(lambda uow: app.customers.search(uow, email, name, cursor, limit)))
+
+    box.add(create_customer, kind=ToolKind.WRITE, toolset="payments", title="Create customer")
+    box.add(get_customer, kind=ToolKind.READ, toolset="payments", title="Get customer")
+    box.add(list_customers, kind=ToolKind.READ, toolset="payments", title="List customers")

@@ -1,0 +1,42 @@
+"""Customers: who pays. E-mail and name are personal data: stored for search, never logged."""
+
+from __future__ import annotations
+
+import re
+
+from mcp_payments.domain.errors import CustomerNotFound, InvalidInput
+from mcp_payments.domain.payments import Customer
+from mcp_payments.services import pages
+from mcp_payments.services.pages import Page
+from mcp_payments.services.ports import Clock, Ids, UnitOfWork
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
+
+
+class CustomerService:
+    def __init__(self, clock: Clock, ids: Ids) -> None:
+        self.clock = clock
+        self.ids = ids
+
+    async def create(self, uow: UnitOfWork, email: str | None, name: str | None, description: str | None) -> Customer:
+        if email is None and name is None:
+            raise InvalidInput("give the customer an email, a name or both, so that you can find them again")
+        if email is not None and not _EMAIL.match(email):
+            raise InvalidInput("email is not an address like name@example.com")
+        customer = Customer(self.ids.new("cus"), email, name, description, self.clock.now())
+        await uow.customers.add(customer)
+        return customer
+
+    async def get(self, uow: UnitOfWork, customer_id: str) -> Customer:
+        customer = await uow.customers.get(customer_id)
+        if customer is None:
+            raise CustomerNotFound(
+                f"customer {customer_id} does not exist: search with list_customers", customer_id=customer_id
+            )
+        return customer
+
+    async def search(
+        self, uow: UnitOfWork, email: str | None, name: str | None, cursor: str | None, limit: int
+    ) -> Page[Customer]:
+        rows = await uow.customers.search(email, name, pages.decode_str(cursor), limit + 1)
+        return pages.paginate(rows, limit, rows[limit - 1].id if len(rows) > limit else None)

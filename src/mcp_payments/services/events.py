@@ -1,0 +1,64 @@
+"""Inbound provider events: verify the signature, deduplicate by event id, apply, record.
+
+Nothing is written for an event whose signature does not verify. Events may arrive twice or out
+of order: a duplicate is acknowledged and ignored; an event whose target is not known yet stays
+pending and is retried by due work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from mcp_payments.domain import signatures
+from mcp_payments.domain.errors import InvalidInput
+from mcp_payments.services.payments import PaymentService
+from mcp_payments.services.ports import Clock, UnitOfWork
+
+MAX_BODY = 64 * 1024
+MAX_ATTEMPTS = 20
+
+
+class EventService:
+    def __init__(self, clock: Clock, secrets: Sequence[str], payments: PaymentService) -> None:
+        self.clock = clock
+        self.secrets = list(secrets)
+        self.payments = payments
+
+    def verify(self, body: bytes, signature_header: str) -> dict[str, Any]:
+        """The event, once its signature and shape check out. Runs before any write."""
+        if len(body) > MAX_BODY:
+            raise InvalidInput(f"event body is larger than {MAX_BODY} bytes")
+        signatures.verify(signature_header, body, self.secrets, int(self.clock.now().timestamp()))
+        try:
+            event = json.loads(body)
+        except ValueError:
+            raise InvalidInput("event body is not JSON") from None
+        if not (
+            isinstance(event, dict)
+            and isinstance(event.get("id"), str)
+            and isinstance(event.get("type"), str)
+            and isinstance(event.get("data"), dict)
+            and 0 < len(event["id"]) <= 100
+        ):
+            raise InvalidInput("event must be a JSON object with string id and type and an object data")
+        return event
+
+    async def receive(self, uow: UnitOfWork, event: dict[str, Any]) -> str:
+        now = self.clock.now()
+        if not await uow.provider_events.record(event["id"], event["type"][:60], event, now):
+            return "duplicate"
+        status = await self.payments.apply_event(uow, event["type"], event["data"])
+        await uow.provider_events.mark(event["id"], status, now)
+        return status
+
+    async def retry_pending(self, uow: UnitOfWork, limit: int = 100) -> int:
+        done = 0
+        for event in await uow.provider_events.claim_pending(limit):
+            status = await self.payments.apply_event(uow, event.type, event.payload["data"])
+            if status == "pending" and event.attempts + 1 >= MAX_ATTEMPTS:
+                status = "ignored"
+            await uow.provider_events.mark(event.id, status, self.clock.now())
+            done += status != "pending"
+        return done
