@@ -17,7 +17,7 @@ async def tool_documents() -> dict[str, dict[str, Any]]:
     from mcp_payments.bootstrap import build_services
     from mcp_payments.server.app import build_server
 
-    settings = Settings(db_url="sqlite+aiosqlite:///:memory:", secret_key="unused", webhook_secrets=("unused",))
+    settings = Settings(db_url="sqlite+aiosqlite:///:memory:", secret_key="unused", webhook_secrets=("unused",))  # noqa: S106  # no secret is used
     db = open_database(settings.db_url)
     try:
         server, _ = build_server(build_services(db, settings), settings)

@@ -70,6 +70,7 @@ class JournalTransaction:
     entries: tuple[Entry, ...]
     memo: str | None
     created_at: datetime
+    reference: str | None = None  # what the money moved for, e.g. a payment id
 
     def __post_init__(self) -> None:
         if len(self.entries) < 2:

@@ -73,6 +73,7 @@ class PaymentDetail:
     attempts: list[Attempt]
     refunds: list[Refund]
     events: list[PaymentEvent]
+    ledger: list[JournalTransaction]
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +236,7 @@ class PaymentService:
             AccountType.MERCHANT,
             AccountType.EXTERNAL,
             memo=f"refund {refund.id} of {payment.id}",
+            reference=payment.id,
         )
         await self._event(uow, updated, f"refund.{refund.status.value}", refund_id=refund.id, amount=minor)
         return RefundResult(refund, updated)
@@ -269,6 +271,7 @@ class PaymentService:
             memo or f"proceeds of {payment.id}",
             now,
         )
+        txn = replace(txn, reference=payment.id)
         result = await uow.ledger.post(txn)
         if not result.applied:
             ledger.check_posting(result.before, txn)
@@ -286,6 +289,7 @@ class PaymentService:
             await uow.payments.attempts(payment_id),
             await uow.payments.refunds(payment_id),
             await uow.payments.events(payment_id),
+            await uow.ledger.transactions_for(payment_id),
         )
 
     async def search(self, uow: UnitOfWork, where: PaymentFilter, cursor: str | None, limit: int) -> Page[Payment]:
@@ -336,6 +340,7 @@ class PaymentService:
             AccountType.MERCHANT,
             AccountType.DISPUTES,
             memo=f"dispute of {payment.id}",
+            reference=payment.id,
         )
         await self._event(uow, disputed, "payment.disputed", amount=payment.amount_received)
         return "processed"
@@ -366,6 +371,7 @@ class PaymentService:
             AccountType.EXTERNAL,
             AccountType.MERCHANT,
             memo=f"failed refund {refund.id}",
+            reference=payment.id,
         )
         await self._event(uow, updated, "refund.failed", refund_id=refund.id, amount=refund.amount)
         return "processed"
@@ -423,7 +429,7 @@ class PaymentService:
         entries = [Entry(external, -received, cur), Entry(clearing, received, cur), Entry(clearing, -received, cur)]
         entries += [e for e in (Entry(merchant, received - fee, cur), Entry(fees, fee, cur)) if e.amount]
         txn = JournalTransaction(
-            self.ids.new("txn"), "payment_capture", tuple(entries), f"capture of {payment.id}", now
+            self.ids.new("txn"), "payment_capture", tuple(entries), f"capture of {payment.id}", now, payment.id
         )
         await self._apply(uow, txn)
 
@@ -436,6 +442,7 @@ class PaymentService:
         source: AccountType,
         target: AccountType,
         memo: str,
+        reference: str,
     ) -> None:
         """source -> clearing -> target between system accounts."""
         now = self.clock.now()
@@ -448,7 +455,7 @@ class PaymentService:
             Entry(clearing, -amount, currency),
             Entry(dst, amount, currency),
         )
-        await self._apply(uow, JournalTransaction(self.ids.new("txn"), kind, entries, memo, now))
+        await self._apply(uow, JournalTransaction(self.ids.new("txn"), kind, entries, memo, now, reference))
 
     @staticmethod
     async def _apply(uow: UnitOfWork, txn: JournalTransaction) -> None:

@@ -39,8 +39,8 @@ WITH req AS (
 ), ok AS (
     SELECT NOT EXISTS (SELECT 1 FROM refused) AS ok
 ), txn AS (
-    INSERT INTO journal_transactions (id, kind, memo, created_at)
-    SELECT :txn_id, :kind, :memo, :created_at FROM ok WHERE ok.ok
+    INSERT INTO journal_transactions (id, kind, memo, created_at, reference)
+    SELECT :txn_id, :kind, :memo, :created_at, :reference FROM ok WHERE ok.ok
     RETURNING id
 ), ent AS (
     INSERT INTO entries (transaction_id, account_id, amount, currency)
@@ -112,6 +112,7 @@ class SqlLedger:
             "kind": txn.kind,
             "memo": txn.memo,
             "created_at": txn.created_at,
+            "reference": txn.reference,
         }
         rows = (await self.conn.execute(_PG_POST, params)).all()
         before = {row.id: _account(row) for row in rows}
@@ -120,7 +121,9 @@ class SqlLedger:
 
     async def _write(self, txn: JournalTransaction) -> None:
         await self.conn.execute(
-            insert(journal_transactions).values(id=txn.id, kind=txn.kind, memo=txn.memo, created_at=txn.created_at)
+            insert(journal_transactions).values(
+                id=txn.id, kind=txn.kind, memo=txn.memo, created_at=txn.created_at, reference=txn.reference
+            )
         )
         await self.conn.execute(
             insert(entries),
@@ -230,6 +233,30 @@ class SqlLedger:
             )
             balance -= r.amount
         return lines
+
+    async def transactions_for(self, reference: str) -> list[JournalTransaction]:
+        rows = (
+            await self.conn.execute(
+                select(journal_transactions, entries.c.account_id, entries.c.amount, entries.c.currency)
+                .join(entries, entries.c.transaction_id == journal_transactions.c.id)
+                .where(journal_transactions.c.reference == reference)
+                .order_by(journal_transactions.c.created_at, journal_transactions.c.id, entries.c.id)
+            )
+        ).all()
+        grouped: dict[str, list[Any]] = {}
+        for r in rows:
+            grouped.setdefault(r.id, []).append(r)
+        return [
+            JournalTransaction(
+                txn_id,
+                group[0].kind,
+                tuple(Entry(r.account_id, int(r.amount), r.currency) for r in group),
+                group[0].memo,
+                group[0].created_at,
+                group[0].reference,
+            )
+            for txn_id, group in grouped.items()
+        ]
 
     async def entries_of(self, transaction_id: str) -> list[Entry]:
         rows = await self.conn.execute(

@@ -81,6 +81,8 @@ journal_transactions = Table(
     Column("kind", String(30), nullable=False),
     Column("memo", String(500)),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("reference", String(40)),
+    Index(None, "reference"),
 )
 
 entries = Table(

@@ -10,7 +10,7 @@ from mcp_payments.domain.money import AmountInput, parse_amount
 from mcp_payments.domain.payments import Attempt, Payment, PaymentEvent, PaymentStatus, Refund
 from mcp_payments.server.registry import Toolbox, ToolKind
 from mcp_payments.server.tools.customers import CustomerId
-from mcp_payments.server.tools.models import MoneyOut, Mutation
+from mcp_payments.server.tools.models import MoneyOut, Mutation, Transaction
 from mcp_payments.server.tools.params import (
     ID_CHARS,
     Amount,
@@ -161,6 +161,7 @@ class PaymentView(BaseModel):
     attempts: list[AttemptOut]
     refunds: list[RefundOut]
     events: list[EventOut]
+    ledger: list[Transaction] = Field(description="The journal transactions this payment caused, oldest first.")
 
     @classmethod
     def of(cls, d: PaymentDetail) -> "PaymentView":
@@ -169,6 +170,7 @@ class PaymentView(BaseModel):
             attempts=[AttemptOut.of(a) for a in d.attempts],
             refunds=[RefundOut.of(r) for r in d.refunds],
             events=[EventOut.of(e) for e in d.events],
+            ledger=[Transaction.of(t) for t in d.ledger],
         )
 
 

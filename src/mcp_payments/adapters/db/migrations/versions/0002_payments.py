@@ -23,6 +23,8 @@ STATUSES = (
 
 
 def upgrade() -> None:
+    op.add_column("journal_transactions", sa.Column("reference", sa.String(40)))
+    op.create_index("ix_journal_transactions_reference", "journal_transactions", ["reference"])
     op.create_table(
         "customers",
         sa.Column("id", sa.String(40), primary_key=True),
@@ -144,3 +146,5 @@ def _append_only() -> None:
 def downgrade() -> None:
     for table in ("provider_events", "payment_events", "payment_attempts", "refunds", "payments", "customers"):
         op.drop_table(table)
+    op.drop_index("ix_journal_transactions_reference", "journal_transactions")
+    op.drop_column("journal_transactions", "reference")

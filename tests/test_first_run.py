@@ -1,4 +1,4 @@
-"""The Claude Desktop entry in mcp.json starts the server over stdio from this checkout."""
+"""What a new user does first: the Claude Desktop entry starts the server, and the examples run."""
 
 import json
 import os
@@ -37,3 +37,15 @@ async def test_the_example_session_runs_end_to_end(db_url: str) -> None:
         )
     assert done.returncode == 0, done.stderr.decode()
     assert "ledger ok: True; audit chain valid: True" in done.stdout.decode()
+
+
+async def test_the_example_payment_session_takes_a_payment_and_refunds_half(db_url: str) -> None:
+    with anyio.fail_after(120):
+        done = await anyio.run_process(
+            [sys.executable, str(ROOT / "examples" / "payment_session.py"), "--db", db_url], check=False
+        )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "60.00 of 120.00 refunded" in out
+    assert "ledger ok: True" in out
+    assert "4242 4242" not in out
