@@ -77,3 +77,16 @@ async def stack(db_url: str, settings_overrides: dict[str, Any]) -> AsyncIterato
 async def client(stack: Stack) -> AsyncIterator[Client]:
     async with Client(stack.server) as c:
         yield c
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def clocked_stack(db_url: str, settings_overrides: dict[str, Any], fake_clock: FakeClock) -> AsyncIterator[Stack]:
+    """The application on a fresh database with time under the test's control (fake_clock.advance)."""
+    settings = Settings(db_url=db_url, **settings_overrides)
+    async with application(settings, clock=fake_clock) as (server, box, services):
+        yield Stack(server, box, services, settings, fake_clock)

@@ -62,7 +62,10 @@ def describe_url(url: str) -> str:
 
 async def open_checked(settings: Settings) -> Database:
     """Open the database, failing with a clear message when it cannot be reached."""
-    url = normalize_url(settings.db_url)
+    try:
+        url = normalize_url(settings.db_url)
+    except ValueError as error:
+        raise StartupError(str(error)) from None
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":
@@ -193,8 +196,11 @@ async def sweep_once(services: Services) -> int:
 
 async def run_due_work(services: Services, interval: float) -> None:
     while True:
-        try:
-            await sweep_once(services)
-        except DomainError as error:
-            log.warning("due_work_failed", code=error.code)
+        # Shielded: shutdown waits for a (short) pass instead of cancelling it mid-query, which leaves an
+        # aiosqlite connection closing forever and the process unable to exit when stdin closes.
+        with anyio.CancelScope(shield=True):
+            try:
+                await sweep_once(services)
+            except DomainError as error:
+                log.warning("due_work_failed", code=error.code)
         await anyio.sleep(interval)

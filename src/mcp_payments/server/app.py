@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 from mcp_payments import __version__
 from mcp_payments.config import Settings
 from mcp_payments.server import errors, provider_events
-from mcp_payments.server.registry import Toolbox
+from mcp_payments.server.registry import Toolbox, log_tool_call
 from mcp_payments.server.tools import compliance, customers, monitoring, payments, wallets
 from mcp_payments.services.container import Services
 
@@ -25,18 +26,23 @@ details}; the message says what to do next.
 
 
 class PaymentsServer(MCPServer[Any]):
+    principal = "local"  # set by build_server; named in the log line of a call its arguments rejected
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
+        started = time.perf_counter()
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as error:
             # Argument validation fails before our wrapper runs; answer it in the same error shape.
             if isinstance(error.__cause__, ValidationError):
+                log_tool_call("invalid_argument", started, tool=name, principal=self.principal)
                 return errors.invalid_arguments(name, error.__cause__)
             raise
 
 
 def build_server(services: Services, settings: Settings) -> tuple[PaymentsServer, Toolbox]:
     server = PaymentsServer("mcp-payments", version=__version__, instructions=INSTRUCTIONS)
+    server.principal = settings.principal
     box = Toolbox(server, services.calls, settings, services.fingerprint_key)
     customers.register(box, services)
     payments.register(box, services)

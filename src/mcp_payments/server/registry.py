@@ -135,12 +135,7 @@ class Toolbox:
             log.exception("tool_crashed")
             return errors.internal_error()
         finally:
-            log.info(
-                "tool_call",
-                outcome=outcome,
-                deduplicated=deduplicated,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+            log_tool_call(outcome, started, deduplicated=deduplicated)
             structlog.contextvars.unbind_contextvars("tool", "principal")
             _current.reset(token)
 
@@ -163,6 +158,17 @@ class Toolbox:
 
     async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]]) -> T:
         return await self.calls.read(operation)
+
+
+def log_tool_call(outcome: str, started: float, *, deduplicated: bool = False, **context: str) -> None:
+    """The one canonical line per tool call; tool and principal come bound to the context or in `context`."""
+    log.info(
+        "tool_call",
+        outcome=outcome,
+        deduplicated=deduplicated,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        **context,
+    )
 
 
 def _return_model(present: Callable[..., M]) -> type[M]:

@@ -55,7 +55,8 @@ A = PaymentAction
 RETRYABLE_DECLINES = frozenset({"processing_error"})
 DECLINE_ADVICE = {
     "insufficient_funds": "ask the customer for another card or a smaller amount",
-    "processing_error": "retry the payment in a moment; the card itself may be fine",
+    # The declined payment is kept, so the same idempotency key (or a blind retry) replays this decline.
+    "processing_error": "retry in a moment with a new idempotency_key; the card itself may be fine",
     "incorrect_cvc": "ask the customer to re-enter the CVC",
     "expired_card": "ask the customer for a current card",
 }

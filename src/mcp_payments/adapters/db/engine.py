@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -34,7 +35,14 @@ class Database:
 
 def normalize_url(url: str) -> str:
     """Accept the plain scheme names people type and pick the async drivers."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # Not echoed back: an unparsable URL may still carry a password.
+        raise ValueError(
+            "the database URL cannot be parsed: write it like sqlite:///path/to/payments.db "
+            "or postgresql://user@host/dbname"
+        ) from None
     driver = {
         "sqlite": "sqlite+aiosqlite",
         "postgresql": "postgresql+asyncpg",

@@ -21,6 +21,10 @@ from mcp_payments.services.ports import LedgerTotals, PostResult, StatementLine
 # PostgreSQL posts a journal transaction in one round trip: lock the accounts in id order,
 # check every debit against the locked balances, and only then insert and update. Data-modifying
 # CTEs all run or none do, so a refused posting leaves no trace.
+# The UPDATE takes its values from `locked`, not from its own row: that row comes from the statement's
+# snapshot, which is stale when a concurrent posting committed while we waited for the lock, and
+# PostgreSQL checks the CHECK constraints on the stale-based row before it re-reads the locked one
+# (a spurious no_overdraft violation under crossing transfers). The locked values are the current ones.
 _PG_POST = text("""
 WITH req AS (
     SELECT * FROM unnest(CAST(:account_ids AS text[]), CAST(:amounts AS bigint[]), CAST(:currencies AS text[]))
@@ -47,8 +51,8 @@ WITH req AS (
     SELECT txn.id, req.account_id, req.amount, req.currency FROM txn CROSS JOIN req
     RETURNING 1
 ), upd AS (
-    UPDATE accounts a SET posted = a.posted + delta.d
-    FROM delta, ok WHERE ok.ok AND a.id = delta.account_id
+    UPDATE accounts a SET posted = l.posted + delta.d, pending = l.pending
+    FROM delta, ok, locked l WHERE ok.ok AND a.id = delta.account_id AND l.id = a.id
     RETURNING a.id
 )
 SELECT l.id, l.type, l.currency, l.allow_overdraft, l.posted, l.pending, l.name, l.created_at,

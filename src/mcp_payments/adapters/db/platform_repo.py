@@ -6,13 +6,25 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db.tables import audit_head, audit_log, idempotency_keys
 from mcp_payments.domain.audit import canonical_json
 from mcp_payments.services.ports import AuditRecord, StoredCall
+
+# Every mutating tool call runs these. Built once, with the values bound at execution: building a
+# statement with its values on each call cost more CPU than the rest of the call (benchmarks/transfers.py).
+_KEY = (idempotency_keys.c.principal == bindparam("b_principal"), idempotency_keys.c.key == bindparam("b_key"))
+_CLAIM_PG = pg_insert(idempotency_keys).on_conflict_do_nothing().returning(idempotency_keys.c.key)
+_ADD_KEY = insert(idempotency_keys)
+_HOLDER = select(idempotency_keys).where(*_KEY)
+_COMPLETE = update(idempotency_keys).where(*_KEY).values(response=bindparam("b_response"))
+_HEAD = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+_LOCK_HEAD_PG = _HEAD.with_for_update()
+_APPEND = insert(audit_log)
+_MOVE_HEAD = update(audit_head).where(audit_head.c.id == 1).values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
 
 
 class SqlIdempotency:
@@ -34,12 +46,10 @@ class SqlIdempotency:
         where = (idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
         if self.pg:
             # Waits for a concurrent holder of the same key to commit or roll back.
-            claimed = await self.conn.execute(
-                pg_insert(idempotency_keys).values(row).on_conflict_do_nothing().returning(idempotency_keys.c.key)
-            )
+            claimed = await self.conn.execute(_CLAIM_PG, row)
             if claimed.first() is not None:
                 return None
-        holder = (await self.conn.execute(select(idempotency_keys).where(*where))).first()
+        holder = (await self.conn.execute(_HOLDER, {"b_principal": principal, "b_key": key})).first()
         if holder is not None and holder.expires_at > now:
             return StoredCall(
                 holder.tool,
@@ -57,14 +67,12 @@ class SqlIdempotency:
             if renewed.rowcount == 0:
                 return await self.claim(principal, key, call, now)
         else:
-            await self.conn.execute(insert(idempotency_keys).values(row))
+            await self.conn.execute(_ADD_KEY, row)
         return None
 
     async def complete(self, principal: str, key: str, response: dict[str, Any]) -> None:
         await self.conn.execute(
-            update(idempotency_keys)
-            .where(idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
-            .values(response=canonical_json(response))
+            _COMPLETE, {"b_principal": principal, "b_key": key, "b_response": canonical_json(response)}
         )
 
     async def purge_expired(self, now: datetime) -> int:
@@ -78,10 +86,7 @@ class SqlAudit:
         self.pg = dialect == "postgresql"
 
     async def lock_head(self) -> tuple[int, str]:
-        query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
-        if self.pg:
-            query = query.with_for_update()
-        seq, head = (await self.conn.execute(query)).one()
+        seq, head = (await self.conn.execute(_LOCK_HEAD_PG if self.pg else _HEAD)).one()
         return int(seq), str(head)
 
     async def head(self) -> tuple[int, str]:
@@ -91,17 +96,18 @@ class SqlAudit:
     async def append(self, record: AuditRecord) -> None:
         body = record.record
         await self.conn.execute(
-            insert(audit_log).values(
-                seq=record.seq,
-                at=datetime.fromisoformat(body["at"]),
-                principal=body["principal"],
-                tool=body["tool"],
-                record=canonical_json(body),
-                prev_hash=record.prev_hash,
-                hash=record.hash,
-            )
+            _APPEND,
+            {
+                "seq": record.seq,
+                "at": datetime.fromisoformat(body["at"]),
+                "principal": body["principal"],
+                "tool": body["tool"],
+                "record": canonical_json(body),
+                "prev_hash": record.prev_hash,
+                "hash": record.hash,
+            },
         )
-        await self.conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=record.seq, hash=record.hash))
+        await self.conn.execute(_MOVE_HEAD, {"b_seq": record.seq, "b_hash": record.hash})
 
     async def page(self, after: int | None, limit: int, tool: str | None) -> list[AuditRecord]:
         """Newest first; `after` continues below that sequence number."""

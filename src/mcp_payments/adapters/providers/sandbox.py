@@ -84,8 +84,10 @@ class SandboxProvider:
     def payment_method(self, token: str) -> PaymentMethod:
         card = TEST_CARDS.get(token)
         if card is None:
+            # The token is not echoed: an agent may have put a card number in it ("pm_4242...").
             raise UnknownPaymentMethod(
-                f"unknown payment method {token[:60]!r}: use a sandbox token such as pm_card_visa, or card details",
+                "unknown payment_method token: use a sandbox token such as pm_card_visa (see known_tokens), "
+                "or card details",
                 known_tokens=sorted(TEST_CARDS),
             )
         return self._method(card.number, 12, self.clock.now().year + 3, card.scenario)
