@@ -17,6 +17,8 @@ from mcp_payments.services.container import Services
 from tests import databases
 
 BACKENDS = ["sqlite", "postgresql"]
+# Explicit keys, so that tests never create secrets.json in the real user data directory.
+TEST_SECRETS: dict[str, Any] = {"secret_key": "test-fingerprint-key", "webhook_secrets": ("whsec_test",)}
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -68,7 +70,7 @@ def settings_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 async def stack(db_url: str, settings_overrides: dict[str, Any]) -> AsyncIterator[Stack]:
-    settings = Settings(db_url=db_url, **settings_overrides)
+    settings = Settings(db_url=db_url, **{**TEST_SECRETS, **settings_overrides})
     async with application(settings) as (server, box, services):
         yield Stack(server, box, services, settings, None)
 
@@ -87,6 +89,6 @@ def fake_clock() -> FakeClock:
 @pytest.fixture
 async def clocked_stack(db_url: str, settings_overrides: dict[str, Any], fake_clock: FakeClock) -> AsyncIterator[Stack]:
     """The application on a fresh database with time under the test's control (fake_clock.advance)."""
-    settings = Settings(db_url=db_url, **settings_overrides)
+    settings = Settings(db_url=db_url, **{**TEST_SECRETS, **settings_overrides})
     async with application(settings, clock=fake_clock) as (server, box, services):
         yield Stack(server, box, services, settings, fake_clock)

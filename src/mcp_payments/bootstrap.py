@@ -173,12 +173,7 @@ async def sweep_once(services: Services) -> int:
     calls = services.calls
     expired = await calls.write(lambda uow: services.wallets.expire_holds(uow))
     payments = await calls.write(lambda uow: services.payments.expire_due(uow))
-    delivered = 0
-    for body, signature in services.provider.drain_events():
-        # The sandbox's own events take the same path as events posted to the HTTP endpoint.
-        event = services.events.verify(body, signature)
-        await calls.write(lambda uow, event=event: services.events.receive(uow, event))  # type: ignore[misc]
-        delivered += 1
+    delivered = await deliver_provider_events(services)
     retried = await calls.write(lambda uow: services.events.retry_pending(uow))
     purged = await calls.write(lambda uow: uow.idempotency.purge_expired(services.clock.now()))
     handled = len(expired) + len(payments) + delivered + retried + purged
@@ -194,6 +189,20 @@ async def sweep_once(services: Services) -> int:
     return handled
 
 
+async def deliver_provider_events(services: Services) -> int:
+    """The provider's queued events take the same path as events posted to the HTTP endpoint."""
+    queued = services.provider.drain_events()
+    for done, (body, signature) in enumerate(queued):
+        try:
+            event = services.events.verify(body, signature)
+            await services.calls.write(lambda uow, event=event: services.events.receive(uow, event))  # type: ignore[misc]
+        except BaseException:
+            # Not lost: what was not delivered goes back to the front of the queue for the next pass.
+            services.provider.requeue_events([b for b, _ in queued[done:]])
+            raise
+    return len(queued)
+
+
 async def run_due_work(services: Services, interval: float) -> None:
     while True:
         # Shielded: shutdown waits for a (short) pass instead of cancelling it mid-query, which leaves an
@@ -203,4 +212,7 @@ async def run_due_work(services: Services, interval: float) -> None:
                 await sweep_once(services)
             except DomainError as error:
                 log.warning("due_work_failed", code=error.code)
+            except Exception:
+                # Due work must not take the server down with it; the next pass tries again.
+                log.exception("due_work_crashed")
         await anyio.sleep(interval)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 from mcp_payments.domain.errors import InvalidCard
@@ -19,6 +20,19 @@ def luhn_valid(digits: str) -> bool:
             d = d * 2 - 9 if d > 4 else d * 2
         total += d
     return total % 10 == 0
+
+
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+
+
+def mask_card_numbers(text: str) -> str:
+    """Replace every Luhn-valid 13-19 digit run (spaces or dashes allowed) by ****last4."""
+
+    def mask(match: re.Match[str]) -> str:
+        digits = re.sub(r"[^0-9]", "", match.group())
+        return "****" + digits[-4:] if luhn_valid(digits) else match.group()
+
+    return _DIGIT_RUN.sub(mask, text)
 
 
 def brand_of(digits: str) -> str:

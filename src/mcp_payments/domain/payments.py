@@ -164,7 +164,9 @@ class Payment:
 
     @property
     def allocatable(self) -> int:
-        """Net proceeds not yet refunded nor moved into a wallet."""
+        """Net proceeds not yet refunded, disputed nor moved into a wallet."""
+        if self.disputed:
+            return 0
         return max(0, self.amount_received - self.fee - self.amount_refunded - self.amount_allocated)
 
 

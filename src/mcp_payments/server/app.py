@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from mcp_payments import __version__
 from mcp_payments.config import Settings
+from mcp_payments.domain.errors import ToolDisabled
 from mcp_payments.server import errors, provider_events
 from mcp_payments.server.registry import Toolbox, log_tool_call
 from mcp_payments.server.tools import compliance, customers, monitoring, payments, wallets
@@ -27,9 +28,24 @@ details}; the message says what to do next.
 
 class PaymentsServer(MCPServer[Any]):
     principal = "local"  # set by build_server; named in the log line of a call its arguments rejected
+    hidden: dict[str, str] = {}  # noqa: RUF012  # replaced per instance by build_server
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         started = time.perf_counter()
+        if name in self.hidden:
+            log_tool_call("tool_disabled", started, tool=name, principal=self.principal)
+            return errors.to_result(
+                ToolDisabled(
+                    f"{name} is not available on this server ({self.hidden[name]}); "
+                    "ask the operator, or use the tools that tools/list shows"
+                )
+            )
+        tool = self._tool_manager.get_tool(name)
+        unknown = sorted(set(arguments) - set(tool.parameters.get("properties", {}))) if tool else []
+        if unknown:
+            # A mistyped argument (amount_cents) must not be silently dropped when money is at stake.
+            log_tool_call("invalid_argument", started, tool=name, principal=self.principal)
+            return errors.unknown_arguments(name, unknown)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as error:
@@ -44,6 +60,7 @@ def build_server(services: Services, settings: Settings) -> tuple[PaymentsServer
     server = PaymentsServer("mcp-payments", version=__version__, instructions=INSTRUCTIONS)
     server.principal = settings.principal
     box = Toolbox(server, services.calls, settings, services.fingerprint_key)
+    server.hidden = box.hidden
     customers.register(box, services)
     payments.register(box, services)
     wallets.register(box, services)

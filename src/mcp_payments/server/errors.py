@@ -88,6 +88,17 @@ def invalid_arguments(tool: str, error: ValidationError) -> CallToolResult:
     )
 
 
+def unknown_arguments(tool: str, names: list[str]) -> CallToolResult:
+    problems = [{"field": n, "problem": "not an argument of this tool"} for n in names]
+    return _error(
+        "invalid_argument",
+        f"invalid arguments for {tool}: unknown argument(s) {', '.join(names)[:200]}; "
+        "see the tool's input schema for the argument names",
+        False,
+        {"problems": problems},
+    )
+
+
 def internal_error() -> CallToolResult:
     incident = uuid.uuid4().hex[:12]
     structlog.get_logger("mcp_payments.errors").error("internal_error", incident=incident)

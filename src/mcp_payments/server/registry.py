@@ -24,6 +24,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel
 
 from mcp_payments.config import Settings
+from mcp_payments.domain.cards import mask_card_numbers
 from mcp_payments.domain.errors import DomainError
 from mcp_payments.server import errors
 from mcp_payments.services.calls import Call, CallRunner
@@ -73,6 +74,7 @@ class Toolbox:
         self.settings = settings
         self.secret_key = secret_key
         self.specs: dict[str, ToolSpec] = {}
+        self.hidden: dict[str, str] = {}  # tools this deployment does not expose, and why
 
     def exposes(self, kind: ToolKind, toolset: str) -> bool:
         if self.settings.read_only and kind.mutating:
@@ -91,6 +93,7 @@ class Toolbox:
     ) -> None:
         """Register `fn` as a tool. `sensitive` arguments (a card number) are kept only as keyed hashes."""
         if not self.exposes(kind, toolset):
+            self.hidden[fn.__name__] = "read-only mode" if self.settings.read_only and kind.mutating else "toolsets"
             return
         spec = ToolSpec(fn.__name__, kind, toolset, destructive, sensitive)
 
@@ -112,6 +115,11 @@ class Toolbox:
         self, spec: ToolSpec, fn: Callable[..., Awaitable[BaseModel]], kwargs: dict[str, Any]
     ) -> BaseModel | CallToolResult:
         principal = self.settings.principal
+        # A card number typed into free text (a memo, a description) is masked before anything
+        # stores, logs or echoes it; only the declared card fields reach the provider whole.
+        kwargs = {
+            k: mask_card_numbers(v) if isinstance(v, str) and k not in spec.sensitive else v for k, v in kwargs.items()
+        }
         key = kwargs.get("idempotency_key")
         arguments = {k: v for k, v in kwargs.items() if k != "idempotency_key" and v is not None}
         for name in spec.sensitive:

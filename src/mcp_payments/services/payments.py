@@ -201,6 +201,12 @@ class PaymentService:
         """Refund all that is left (amount None) or part of it; refunds never exceed what was captured."""
         payment = await self._locked(uow, payment_id)
         next_status(payment.id, payment.status, A.REFUND)
+        if payment.disputed:
+            raise InvalidStateTransition(
+                f"payment {payment.id} is disputed: the dispute already took the money back, so a refund would pay "
+                "the customer twice; answer the dispute instead",
+                payment_id=payment.id,
+            )
         minor = payment.refundable if amount is None else amount.in_currency(payment.currency).minor
         if minor > payment.refundable or minor <= 0:
             left = Money.of(payment.refundable, payment.currency)
@@ -319,7 +325,11 @@ class PaymentService:
             case "charge.dispute.created":
                 return await self._dispute(uow, str(data.get("payment_id")))
             case "refund.failed":
-                return await self._refund_failed(uow, str(data.get("refund_id")), str(data.get("failure_reason")))
+                return await self._refund_failed(
+                    uow,
+                    str(data.get("refund_id")),
+                    str(data.get("failure_reason") or "the provider could not complete the refund"),
+                )
             case _:
                 return "ignored"
 
@@ -331,19 +341,22 @@ class PaymentService:
             # A replayed or stale dispute (e.g. arriving before the capture) changes nothing more.
             return "ignored" if payment.disputed else "pending"
         now = self.clock.now()
+        # The dispute takes back what the customer has not already been refunded: never both.
+        amount = payment.refundable
         disputed = replace(payment, disputed=True, updated_at=now)
         await uow.payments.update(disputed)
-        await self._post(
-            uow,
-            "dispute",
-            payment.currency,
-            payment.amount_received,
-            AccountType.MERCHANT,
-            AccountType.DISPUTES,
-            memo=f"dispute of {payment.id}",
-            reference=payment.id,
-        )
-        await self._event(uow, disputed, "payment.disputed", amount=payment.amount_received)
+        if amount > 0:
+            await self._post(
+                uow,
+                "dispute",
+                payment.currency,
+                amount,
+                AccountType.MERCHANT,
+                AccountType.DISPUTES,
+                memo=f"dispute of {payment.id}",
+                reference=payment.id,
+            )
+        await self._event(uow, disputed, "payment.disputed", amount=amount)
         return "processed"
 
     async def _refund_failed(self, uow: UnitOfWork, refund_id: str, failure_reason: str) -> str:

@@ -234,3 +234,7 @@ class PaymentProvider(Protocol):
     def drain_events(self) -> list[tuple[bytes, str]]:
         """Signed asynchronous events (body, signature header) the provider has queued for us."""
         ...
+
+    def requeue_events(self, bodies: list[bytes]) -> None:
+        """Put back events that could not be delivered, first in line."""
+        ...

@@ -87,6 +87,10 @@ def translate(error: BaseException) -> BaseException:
         sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
         if sqlstate in _RETRYABLE_SQLSTATES or "database is locked" in str(error.orig):
             return Contention("the database was busy with a concurrent change: retry the call unchanged")
+        if isinstance(error, sa_exc.IntegrityError) and sqlstate == "23514":
+            # A CHECK constraint (the second line of defence) caught what the domain's check, made on
+            # rows read earlier, let through: the whole call runs again on fresh rows.
+            return Contention("a concurrent change got in the way: retry the call unchanged")
         if error.connection_invalidated or isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError):
             return Unavailable("the database cannot be reached right now: retry in a few seconds")
     if isinstance(error, OSError):

@@ -133,6 +133,9 @@ class SandboxProvider:
             return ProviderOutcome("pending")
         return ProviderOutcome("approved")
 
+    def requeue_events(self, bodies: list[bytes]) -> None:
+        self.outbox[:0] = bodies
+
     def drain_events(self) -> list[tuple[bytes, str]]:
         """Queued events, signed now: like a real provider, each delivery is signed when it is sent."""
         bodies, self.outbox = self.outbox, []

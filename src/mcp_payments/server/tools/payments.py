@@ -54,6 +54,7 @@ class PaymentOut(BaseModel):
     amount_capturable: MoneyOut
     amount_received: MoneyOut
     amount_refunded: MoneyOut
+    amount_allocated: MoneyOut = Field(description="Net proceeds already moved into wallets with fund_wallet.")
     fee: MoneyOut
     capture_method: str
     customer_id: str | None
@@ -82,6 +83,7 @@ class PaymentOut(BaseModel):
             amount_capturable=money(p.amount_capturable),
             amount_received=money(p.amount_received),
             amount_refunded=money(p.amount_refunded),
+            amount_allocated=money(p.amount_allocated),
             fee=money(p.fee),
             capture_method=p.capture_method,
             customer_id=p.customer_id,

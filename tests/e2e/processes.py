@@ -1,0 +1,108 @@
+"""Server processes for end-to-end tests: launch commands, environments, readiness and clean shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+
+import anyio
+from anyio.abc import Process
+from mcp.client.stdio import StdioServerParameters
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 60  # generous: a 2-core machine running other suites starts Python slowly
+
+
+def serve_args(db_url: str, *extra: str) -> list[str]:
+    return ["-m", "mcp_payments", "serve", "--db", db_url, *extra]
+
+
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    """What the server needs beyond the default environment: its data dir (secrets.json) inside tmp_path."""
+    return {"XDG_DATA_HOME": str(tmp_path / "xdg-data")}
+
+
+def full_env(tmp_path: Path) -> dict[str, str]:
+    """This process's environment without MCP_PAYMENTS_* settings, data dir isolated."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_PAYMENTS_")}
+    return {**env, **isolated_env(tmp_path)}
+
+
+def stdio_params(db_url: str, tmp_path: Path, *extra: str) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=serve_args(db_url, *extra), env=isolated_env(tmp_path))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_until_listening(process: Process, port: int, log: Path) -> None:
+    """Poll until the port accepts a connection; fail fast with the server's log if it exits first."""
+    with anyio.fail_after(STARTUP_SECONDS):
+        while True:
+            if process.returncode is not None:
+                raise AssertionError(f"server exited with {process.returncode}:\n{await anyio.Path(log).read_text()}")
+            try:
+                stream = await anyio.connect_tcp("127.0.0.1", port)
+            except OSError:
+                await anyio.sleep(0.05)
+                continue
+            await stream.aclose()
+            return
+
+
+async def stop(process: Process) -> None:
+    """Terminate, then kill if it does not go within a few seconds; always reaped."""
+    with suppress(ProcessLookupError):  # it may exit between the check and the signal
+        if process.returncode is None:
+            process.terminate()
+            with anyio.move_on_after(10):
+                await process.wait()
+        if process.returncode is None:
+            process.kill()
+    await process.aclose()
+
+
+@asynccontextmanager
+async def network_server(transport: str, db_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """`serve --transport http|sse` on a free port; yields its base URL and stops it afterwards."""
+    port = free_port()
+    log = tmp_path / f"{transport}-{port}.log"
+    with log.open("wb") as out:
+        process = await anyio.open_process(
+            [sys.executable, *serve_args(db_url, "--transport", transport, "--port", str(port))],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            env=full_env(tmp_path),
+        )
+        try:
+            await wait_until_listening(process, port, log)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            await stop(process)
+
+
+async def run_tree(command: list[str], tmp_path: Path, name: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """Run a command that starts children of its own (npx); if cancelled (fail_after), kill its whole group."""
+    out_path, err_path = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        process = await anyio.open_process(
+            command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, start_new_session=True
+        )
+        try:
+            await process.wait()
+        finally:
+            if process.returncode is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.aclose()
+    assert process.returncode is not None
+    return process.returncode, out_path.read_text(), err_path.read_text()

@@ -1,0 +1,138 @@
+"""The command line a person types: clear one-line failures, first-start migration, schema export."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from mcp.client import Client
+
+import mcp_payments.adapters.db.migrations as migrations
+from mcp_payments.adapters.db import migrate
+from mcp_payments.adapters.db.engine import open_database
+from tests import databases
+from tests.e2e.processes import ROOT, full_env, stdio_params
+from tests.helpers import ok
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+
+async def cli(tmp_path: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[bytes]:
+    with anyio.fail_after(120):
+        return await anyio.run_process(
+            [sys.executable, "-m", "mcp_payments", *args],
+            stdin=subprocess.DEVNULL,
+            env=full_env(tmp_path),
+            cwd=cwd,
+            check=False,
+        )
+
+
+def assert_one_clear_line(stderr: bytes, *phrases: str) -> str:
+    text = stderr.decode()
+    assert "Traceback" not in text, text
+    assert text.endswith("\n")
+    assert text.count("\n") == 1, f"expected one line, got:\n{text}"
+    assert text.startswith("mcp-payments: "), text
+    for phrase in phrases:
+        assert phrase in text, text
+    return text
+
+
+def previous_revision() -> str | None:
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    head = ScriptDirectory.from_config(config).get_revision(migrate.head_revision())
+    assert head is not None
+    down = head.down_revision
+    assert down is None or isinstance(down, str), "a merge revision: pick one branch"
+    return down
+
+
+@pytest.mark.parametrize(
+    ("url", "phrase"),
+    [
+        (
+            "postgresql://postgres@127.0.0.1:1/nope",
+            "cannot reach the database at postgresql+asyncpg://postgres@127.0.0.1:1/nope",
+        ),
+        ("postgresql://postgres:s3cret@127.0.0.1:1/nope", "cannot reach the database"),
+        ("mysql://user@localhost/payments", "unsupported database URL scheme 'mysql'"),
+        ("not a database url", "the database URL cannot be parsed"),
+    ],
+    ids=["unreachable-postgresql", "unreachable-with-password", "unsupported-scheme", "unparsable"],
+)
+async def test_serve_with_an_unusable_database_exits_with_one_clear_line(url: str, phrase: str, tmp_path: Path) -> None:
+    done = await cli(tmp_path, "serve", "--db", url)
+    assert done.returncode != 0
+    assert done.stdout == b"", "stdout is the protocol: nothing else goes there"
+    text = assert_one_clear_line(done.stderr, phrase)
+    assert "s3cret" not in text
+
+
+async def test_serve_with_an_unknown_toolset_exits_with_one_clear_line(tmp_path: Path) -> None:
+    done = await cli(tmp_path, "serve", "--toolsets", "wallets,bogus")
+    assert done.returncode != 0
+    assert_one_clear_line(done.stderr, "unknown toolset(s) bogus")
+
+
+async def test_a_fresh_database_is_created_and_migrated_on_first_start(backend: str, tmp_path: Path) -> None:
+    async with databases.fresh_database(backend, tmp_path, migrated=False) as url:
+        if backend == "sqlite":
+            # A file in a directory that does not exist yet, as on a first run.
+            url = f"sqlite:///{tmp_path / 'first' / 'run' / 'payments.db'}"
+        with anyio.fail_after(60):
+            async with Client(stdio_params(url, tmp_path)) as client:
+                health = await ok(client, "get_service_health")
+                wallet = await ok(client, "create_wallet", currency="USD")
+        assert health["status"] == "ok", health
+        assert health["schema_revision"] == migrate.head_revision()
+        assert wallet["wallet"]["id"].startswith("wal_")
+    if backend == "sqlite":
+        assert (tmp_path / "first" / "run" / "payments.db").is_file()
+
+
+async def test_a_database_at_an_older_revision_is_refused_until_migrate_is_run(backend: str, tmp_path: Path) -> None:
+    previous = previous_revision()
+    if previous is None:
+        pytest.skip("only one migration exists: no database can be at an older revision")
+    head = migrate.head_revision()
+    async with databases.fresh_database(backend, tmp_path, migrated=False) as url:
+        db = open_database(url)
+        try:
+            await migrate.upgrade(db, previous)
+        finally:
+            await db.dispose()
+
+        refused = await cli(tmp_path, "serve", "--db", url)
+        assert refused.returncode != 0
+        assert_one_clear_line(refused.stderr, f"schema revision {previous}", f"needs {head}", "mcp-payments migrate")
+
+        migrated = await cli(tmp_path, "migrate", "--db", url)
+        assert migrated.returncode == 0, migrated.stderr.decode()
+        assert f"migrated from {previous} to {head}" in migrated.stdout.decode()
+
+        with anyio.fail_after(60):
+            async with Client(stdio_params(url, tmp_path)) as client:
+                health = await ok(client, "get_service_health")
+        assert health["schema_revision"] == head
+
+
+async def test_export_schemas_check_passes_on_the_committed_schemas(tmp_path: Path) -> None:
+    done = await cli(tmp_path, "export-schemas", "--check")
+    assert done.returncode == 0, done.stderr.decode()
+
+
+async def test_export_schemas_check_names_a_stale_file_and_fails(tmp_path: Path) -> None:
+    out = tmp_path / "schemas"
+    out.mkdir()
+    for source in (ROOT / "schemas").glob("*.json"):
+        (out / source.name).write_text(source.read_text())
+    (out / "get_wallet.json").write_text("{}\n")
+    done = await cli(tmp_path, "export-schemas", "--check", "--out", str(out))
+    assert done.returncode != 0
+    assert_one_clear_line(done.stderr, "schemas are stale: get_wallet.json")
+    assert (out / "get_wallet.json").read_text() == "{}\n"

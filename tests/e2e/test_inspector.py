@@ -1,0 +1,59 @@
+"""A third-party client: the MCP Inspector CLI (Node) against the stdio server."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.e2e.processes import full_env, isolated_env, run_tree, serve_args
+from tests.server.listing import deployment
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("npx") is None, reason="npx (Node.js) is not installed"),
+]
+
+# Pinned: checked to work here (Node 20, although its package.json asks for Node >= 22.19).
+INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
+# The first run downloads the package from the npm registry.
+TIMEOUT = 600
+
+
+async def run_inspector(db_url: str, tmp_path: Path, name: str, *method: str) -> dict[str, object]:
+    env = {**full_env(tmp_path), "MCP_CATALOG_PATH": str(tmp_path / "inspector-catalog.json")}
+    server_env = [arg for key, value in isolated_env(tmp_path).items() for arg in ("-e", f"{key}={value}")]
+    command = ["npx", "-y", INSPECTOR, "--cli", *server_env, sys.executable, *serve_args(db_url), *method]
+    with anyio.fail_after(TIMEOUT):
+        code, out, err = await run_tree(command, tmp_path, name, env)
+    assert code == 0, f"inspector exited {code}\nstdout:\n{out}\nstderr:\n{err}"
+    answer = json.loads(out)
+    assert isinstance(answer, dict)
+    return answer
+
+
+async def test_the_mcp_inspector_lists_every_tool_with_its_input_schema(db_url: str, tmp_path: Path) -> None:
+    listed = await run_inspector(db_url, tmp_path, "list", "--method", "tools/list")
+    async with deployment() as (published, _):
+        expected = set(published)
+    tools = listed["tools"]
+    assert isinstance(tools, list)
+    assert {tool["name"] for tool in tools} == expected
+    for tool in tools:
+        assert tool["inputSchema"]["type"] == "object", tool["name"]
+        assert "outputSchema" in tool, tool["name"]
+        assert "annotations" in tool, tool["name"]
+
+
+async def test_the_mcp_inspector_calls_the_health_tool(db_url: str, tmp_path: Path) -> None:
+    called = await run_inspector(
+        db_url, tmp_path, "call", "--method", "tools/call", "--tool-name", "get_service_health"
+    )
+    assert called.get("isError") is False, called
+    health = called["structuredContent"]
+    assert isinstance(health, dict)
+    assert health["status"] == "ok"
+    assert health["database_reachable"] is True

@@ -1,0 +1,54 @@
+"""`serve --transport http` (streamable HTTP at /mcp) and `--transport sse` (at /sse) as real subprocesses."""
+
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp.client import Client, Transport
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.e2e.processes import network_server
+from tests.helpers import funded_wallet, ok
+from tests.server.listing import deployment
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+ERAS = [("auto", "2026-07-28"), ("legacy", "2025-11-25")]
+
+
+async def exercise(transport: Transport, mode: str, backend: str) -> str:
+    """List tools, move money and read it back; returns the negotiated protocol version."""
+    async with deployment() as (published, _):
+        expected = set(published)
+    async with Client(transport, mode=mode) as client:
+        assert {t.name for t in (await client.list_tools()).tools} == expected
+        source = await funded_wallet(client, "20.00")
+        destination = await funded_wallet(client, "0")
+        await ok(
+            client,
+            "transfer_funds",
+            source_wallet_id=source,
+            destination_wallet_id=destination,
+            currency="USD",
+            amount="5",
+        )
+        assert (await ok(client, "get_wallet", wallet_id=destination))["posted"]["amount"] == "5.00"
+        health = await ok(client, "get_service_health")
+        assert health["status"] == "ok"
+        assert health["database_backend"] == backend
+        return client.protocol_version
+
+
+async def test_a_streamable_http_server_serves_both_protocol_eras(backend: str, db_url: str, tmp_path: Path) -> None:
+    async with network_server("http", db_url, tmp_path) as base:
+        for mode, version in ERAS:
+            with anyio.fail_after(60):
+                assert await exercise(streamable_http_client(f"{base}/mcp"), mode, backend) == version
+
+
+async def test_an_sse_server_serves_both_protocol_eras(backend: str, db_url: str, tmp_path: Path) -> None:
+    async with network_server("sse", db_url, tmp_path) as base:
+        for mode, version in ERAS:
+            with anyio.fail_after(60):
+                assert await exercise(sse_client(f"{base}/sse"), mode, backend) == version

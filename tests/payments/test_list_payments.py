@@ -1,0 +1,59 @@
+"""list_payments: newest first, filtered by status, customer and creation time, a page at a time."""
+
+import pytest
+
+from tests.conftest import FakeClock, Stack
+from tests.payments.agent import Agent
+
+pytestmark = pytest.mark.anyio
+
+
+async def listed(agent: Agent, **query: object) -> list[str]:
+    return [p["id"] for p in (await agent.ok("list_payments", **query))["payments"]]
+
+
+async def test_payments_are_listed_newest_first_and_filtered_by_status(agent: Agent) -> None:
+    first = (await agent.pay("10.00"))["id"]
+    authorized = (await agent.pay("11.00", capture_method="manual"))["id"]
+    declined = (
+        await agent.err("create_payment", currency="USD", amount="12.00", payment_method="pm_card_chargeDeclined")
+    )["details"]["payment_id"]
+    last = (await agent.pay("13.00"))["id"]
+
+    assert await listed(agent) == [last, declined, authorized, first]
+    assert await listed(agent, status="succeeded") == [last, first]
+    assert await listed(agent, status="requires_capture") == [authorized]
+    assert await listed(agent, status="requires_payment_method") == [declined]
+    assert await listed(agent, status="canceled") == []
+
+
+async def test_the_payment_list_pages_with_a_cursor(agent: Agent) -> None:
+    ids = [(await agent.pay(f"{n}.00"))["id"] for n in range(1, 6)]
+
+    first = await agent.ok("list_payments", limit=2)
+    second = await agent.ok("list_payments", limit=2, cursor=first["next_cursor"])
+    third = await agent.ok("list_payments", limit=2, cursor=second["next_cursor"])
+
+    pages = [[p["id"] for p in page["payments"]] for page in (first, second, third)]
+    assert pages == [ids[:2:-1], ids[2:0:-1], ids[:1]]
+    assert third["next_cursor"] is None
+
+
+async def test_payments_are_filtered_by_creation_time_with_an_inclusive_start_and_exclusive_end(
+    agent: Agent, clocked_stack: Stack
+) -> None:
+    clock = clocked_stack.clock
+    assert isinstance(clock, FakeClock)
+    early = (await agent.pay("10.00"))["id"]
+    clock.advance(days=1)
+    middle = (await agent.pay("11.00"))["id"]
+    clock.advance(days=1)
+    late = (await agent.pay("12.00"))["id"]
+
+    window = await listed(agent, created_from="2026-01-02T00:00:00Z", created_to="2026-01-03T00:00:00Z")
+
+    assert window == [middle]
+    assert await listed(agent, created_to="2026-01-02T00:00:00Z") == [early]
+    assert await listed(agent, created_from="2026-01-02T00:00:00+00:00") == [late, middle]
+    naive = await agent.err("list_payments", created_from="2026-01-02T00:00:00")
+    assert naive["code"] == "invalid_argument"

@@ -1,0 +1,33 @@
+"""What a deployment lists, built without touching a database (tools/list opens no connection)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp.client import Client
+from mcp.types import Tool
+
+from mcp_payments.adapters.db.engine import open_database
+from mcp_payments.bootstrap import build_services
+from mcp_payments.config import Settings
+from mcp_payments.server.app import build_server
+from mcp_payments.server.registry import ToolSpec
+
+# Keys given explicitly so that no secrets file is written to the user's data directory.
+KEYS: dict[str, Any] = {"secret_key": "test-only", "webhook_secrets": ("whsec_test_only",)}
+
+
+@asynccontextmanager
+async def deployment(**overrides: Any) -> AsyncIterator[tuple[dict[str, Tool], dict[str, ToolSpec]]]:
+    """The tools a client sees from a server with these settings, and the Toolbox's specs behind them."""
+    settings = Settings(db_url="sqlite+aiosqlite:///:memory:", background=False, **{**KEYS, **overrides})
+    db = open_database(settings.db_url)
+    try:
+        server, box = build_server(build_services(db, settings), settings)
+        async with Client(server) as client:
+            tools = (await client.list_tools()).tools
+        yield {t.name: t for t in tools}, dict(box.specs)
+    finally:
+        await db.dispose()

@@ -1,0 +1,31 @@
+"""Row counts of every table, to prove that a rejected call wrote nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy import func, select
+
+from mcp_payments.adapters.db import tables
+from mcp_payments.adapters.db.engine import open_database
+
+RowCounts = dict[str, int]
+
+
+@asynccontextmanager
+async def row_counter(db_url: str) -> AsyncIterator[Callable[[], Awaitable[RowCounts]]]:
+    """A function that counts the rows of every table in the schema (its own connection, read only)."""
+    db = open_database(db_url)
+
+    async def count() -> RowCounts:
+        async with db.reader.connect() as conn:
+            return {
+                table.name: int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+                for table in tables.metadata.sorted_tables
+            }
+
+    try:
+        yield count
+    finally:
+        await db.dispose()

@@ -1,0 +1,90 @@
+"""Every tool answers at least once successfully, and each answer validates against its outputSchema."""
+
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+import pytest
+from mcp.client import Client
+from mcp.types import Tool
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"fx_rates": {"EUR/USD": Decimal("1.08")}}
+
+
+class Caller:
+    """Calls tools through the client, checking each result against the tool's published outputSchema."""
+
+    def __init__(self, client: Client, tools: dict[str, Tool]) -> None:
+        self.client = client
+        self.tools = tools
+        self.answered: set[str] = set()
+
+    async def __call__(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        # The client itself refuses structured content that does not match the schema (RuntimeError).
+        result = await self.client.call_tool(tool, arguments)
+        assert not result.is_error, f"{tool} failed: {result.content}"
+        schema = self.tools[tool].output_schema
+        assert schema is not None, f"{tool} publishes no outputSchema"
+        assert result.structured_content is not None
+        jsonschema.validate(result.structured_content, schema)
+        self.answered.add(tool)
+        return dict(result.structured_content)
+
+
+async def test_every_tool_answers_with_structured_content_that_matches_its_output_schema(client: Client) -> None:
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    call = Caller(client, tools)
+
+    await call("get_service_health")
+    customer = (await call("create_customer", email="ada@example.com", name="Ada"))["customer"]["id"]
+    await call("get_customer", customer_id=customer)
+    await call("list_customers", email="ada@example.com")
+
+    paid = await call(
+        "create_payment", currency="USD", amount="120.00", payment_method="pm_card_visa", customer_id=customer
+    )
+    payment = paid["payment"]["id"]
+    await call("refund_payment", payment_id=payment, amount="20.00", reason="requested_by_customer")
+    await call("get_payment", payment_id=payment)
+    await call("list_payments", status="succeeded")
+    authorized = await call(
+        "create_payment", currency="USD", amount="30.00", payment_method="pm_card_visa", capture_method="manual"
+    )
+    await call("capture_payment", payment_id=authorized["payment"]["id"], amount="10.00")
+    doomed = await call(
+        "create_payment", currency="USD", amount="5.00", payment_method="pm_card_visa", capture_method="manual"
+    )
+    await call("cancel_payment", payment_id=doomed["payment"]["id"])
+    challenged = await call(
+        "create_payment", currency="USD", amount="7.00", payment_method="pm_card_threeDSecureRequired"
+    )
+    assert challenged["payment"]["status"] == "requires_action"
+    await call("confirm_payment", payment_id=challenged["payment"]["id"])
+
+    usd = (await call("create_wallet", currency="USD", name="usd"))["wallet"]["id"]
+    eur = (await call("create_wallet", currency="EUR", name="eur"))["wallet"]["id"]
+    await call("fund_wallet", wallet_id=usd, currency="USD", amount="100.00", idempotency_key="schema-fund-1")
+    await call("fund_wallet", wallet_id=usd, payment_id=payment, amount="10.00")
+    await call("withdraw_from_wallet", wallet_id=usd, currency="USD", amount_minor=500)
+    await call("get_fx_quote", source_currency="EUR", target_currency="USD", amount="10.00")
+    await call("transfer_funds", source_wallet_id=usd, destination_wallet_id=eur, currency="USD", amount="10.80")
+    held = await call("hold_funds", wallet_id=usd, currency="USD", amount="20.00", memo="deposit")
+    await call("capture_hold", hold_id=held["hold"]["id"], amount="5.00")
+    released = await call("hold_funds", wallet_id=usd, currency="USD", amount="1.00", expires_in_seconds=600)
+    await call("release_hold", hold_id=released["hold"]["id"])
+    await call("get_wallet", wallet_id=eur)
+    await call("list_wallets", limit=1)
+    await call("get_wallet_statement", wallet_id=usd)
+
+    integrity = await call("check_ledger_integrity")
+    assert integrity["ok"], integrity
+    await call("get_audit_log", limit=5)
+    chain = await call("verify_audit_chain")
+    assert chain["valid"]
+
+    assert call.answered == set(tools), f"add a successful call of: {sorted(set(tools) - call.answered)}"

@@ -1,0 +1,24 @@
+"""Arguments the tool does not have are refused by name, never silently dropped."""
+
+import json
+
+import pytest
+from mcp.client import Client
+
+from tests.server.rows import row_counter
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_mistyped_argument_is_named_in_an_invalid_argument_error_and_nothing_is_written(
+    client: Client, db_url: str
+) -> None:
+    async with row_counter(db_url) as count:
+        before = await count()
+        result = await client.call_tool("create_wallet", {"currency": "USD", "amount_cents": 100, "nmae": "x"})
+        assert await count() == before
+    assert result.is_error
+    body = json.loads(result.content[0].text)  # type: ignore[union-attr]
+    assert body["code"] == "invalid_argument"
+    assert [p["field"] for p in body["details"]["problems"]] == ["amount_cents", "nmae"]
+    assert "amount_cents" in body["message"]
