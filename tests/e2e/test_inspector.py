@@ -23,13 +23,13 @@ INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 TIMEOUT = 600
 
 
-async def run_inspector(db_url: str, tmp_path: Path, name: str, *method: str) -> dict[str, object]:
+async def run_inspector(db_url: str, tmp_path: Path, name: str, *method: str, exit_code: int = 0) -> dict[str, object]:
     env = {**full_env(tmp_path), "MCP_CATALOG_PATH": str(tmp_path / "inspector-catalog.json")}
     server_env = [arg for key, value in isolated_env(tmp_path).items() for arg in ("-e", f"{key}={value}")]
     command = ["npx", "-y", INSPECTOR, "--cli", *server_env, sys.executable, *serve_args(db_url), *method]
     with anyio.fail_after(TIMEOUT):
         code, out, err = await run_tree(command, tmp_path, name, env)
-    assert code == 0, f"inspector exited {code}\nstdout:\n{out}\nstderr:\n{err}"
+    assert code == exit_code, f"inspector exited {code}\nstdout:\n{out}\nstderr:\n{err}"
     answer = json.loads(out)
     assert isinstance(answer, dict)
     return answer
@@ -57,3 +57,30 @@ async def test_the_mcp_inspector_calls_the_health_tool(db_url: str, tmp_path: Pa
     assert isinstance(health, dict)
     assert health["status"] == "ok"
     assert health["database_reachable"] is True
+
+
+async def test_the_mcp_inspector_takes_a_payment_and_reads_a_decline_as_a_tool_error(
+    db_url: str, tmp_path: Path
+) -> None:
+    pay = ["--method", "tools/call", "--tool-name", "create_payment", "--tool-arg", "currency=USD"]
+    paid = await run_inspector(
+        db_url, tmp_path, "pay", *pay, "--tool-arg", "amount_minor=1234", "--tool-arg", "payment_method=pm_card_visa"
+    )
+    assert paid.get("isError") is False, paid
+    assert paid["structuredContent"]["payment"]["status"] == "succeeded"  # type: ignore[index]
+    # An error result must not trip a client that checks structuredContent against the output schema.
+    declined = await run_inspector(
+        db_url,
+        tmp_path,
+        "decline",
+        *pay,
+        "--tool-arg",
+        'amount="12.34"',
+        "--tool-arg",
+        "payment_method=pm_card_chargeDeclined",
+        exit_code=5,  # the Inspector CLI's exit code for a tool result with isError: true
+    )
+    assert declined.get("isError") is True, declined
+    body = json.loads(declined["content"][0]["text"])  # type: ignore[index]
+    assert body["code"] == "card_declined"
+    assert body["details"]["decline_code"] == "card_declined"

@@ -10,6 +10,13 @@ from mcp.client import Client
 from mcp.types import CallToolResult
 
 
+def body_of(result: CallToolResult) -> dict[str, Any]:
+    """A success's structured content, or an error's JSON body (errors carry it as text only)."""
+    if result.is_error:
+        return dict(json.loads(result.content[0].text))  # type: ignore[union-attr]
+    return dict(result.structured_content or {})
+
+
 @dataclass
 class Agent:
     client: Client

@@ -10,7 +10,7 @@ import pytest
 from mcp.client import Client
 
 from tests.conftest import Stack
-from tests.payments.agent import Agent
+from tests.payments.agent import Agent, body_of
 from tests.payments.card_scan import dump_database
 from tests.payments.conftest import engine
 
@@ -112,7 +112,7 @@ async def test_concurrent_funding_from_one_payment_moves_its_proceeds_at_most_on
         async def fund(client: Client, wallet_id: str) -> None:
             arguments = {"wallet_id": wallet_id, "payment_id": payment["id"], "amount": "40.00"}
             result = await client.call_tool("fund_wallet", {**arguments, "idempotency_key": f"fund-{wallet_id}"})
-            results.append(dict(result.structured_content or {}))
+            results.append(body_of(result))
 
         with anyio.fail_after(60):
             async with anyio.create_task_group() as tg:

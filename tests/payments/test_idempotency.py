@@ -8,7 +8,7 @@ import pytest
 from mcp.client import Client
 
 from tests.conftest import Stack
-from tests.payments.agent import Agent
+from tests.payments.agent import Agent, body_of
 from tests.payments.card_scan import dump_database
 from tests.payments.conftest import engine
 
@@ -138,7 +138,7 @@ async def create_concurrently(stack: Stack, calls: int, arguments: dict[str, Any
         async def create(client: Client) -> None:
             result = await client.call_tool("create_payment", arguments)
             assert not result.is_error, result.content
-            results.append(dict(result.structured_content or {}))
+            results.append(body_of(result))
 
         with anyio.fail_after(60):
             async with anyio.create_task_group() as tg:

@@ -10,7 +10,7 @@ import pytest
 from mcp_payments.adapters.providers.sandbox import TEST_CARDS
 from mcp_payments.bootstrap import sweep_once
 from tests.conftest import Stack
-from tests.payments.agent import Agent
+from tests.payments.agent import Agent, body_of
 from tests.payments.card_scan import card_numbers_in, dump_database
 from tests.payments.conftest import engine
 
@@ -45,7 +45,7 @@ async def test_no_card_number_is_stored_logged_or_returned_after_paying_with_eve
                     description=f"order {i}",
                     idempotency_key=f"pci-{i}-{j}-{capture_method}",
                 )
-                body: Any = result.structured_content
+                body: Any = body_of(result)
                 assert not result.is_error or body["code"] == "card_declined", body
                 payments.append(body["details"]["payment_id"] if result.is_error else body["payment"]["id"])
     # Every way an agent might misplace a number: a token, a malformed field, a bad expiry.

@@ -9,7 +9,7 @@ from mcp.client import Client
 
 from mcp_payments.bootstrap import sweep_once
 from tests.conftest import Stack
-from tests.payments.agent import Agent
+from tests.payments.agent import Agent, body_of
 from tests.payments.card_scan import dump_database
 from tests.payments.conftest import engine
 
@@ -53,7 +53,7 @@ async def test_a_refund_over_what_is_left_is_rejected_and_changes_nothing(agent:
 @pytest.mark.parametrize("method", ["pm_card_chargeDeclined", "pm_card_threeDSecureRequired"])
 async def test_a_payment_that_has_not_succeeded_cannot_be_refunded(agent: Agent, method: str) -> None:
     result = await agent.call("create_payment", currency="USD", amount="10.00", payment_method=method)
-    body: Any = result.structured_content
+    body: Any = body_of(result)
     payment_id = body["details"]["payment_id"] if result.is_error else body["payment"]["id"]
 
     refused = await agent.err("refund_payment", payment_id=payment_id)
@@ -80,7 +80,7 @@ async def refund_concurrently(stack: Stack, payment_id: str, calls: int, **argum
             result = await clients[i].call_tool(
                 "refund_payment", {"payment_id": payment_id, "idempotency_key": f"race-refund-{i}", **arguments}
             )
-            results.append(dict(result.structured_content or {}))
+            results.append(body_of(result))
 
         with anyio.fail_after(60):
             async with anyio.create_task_group() as tg:

@@ -8,7 +8,7 @@ import pytest
 from mcp_payments.adapters.providers.sandbox import TEST_CARDS
 from mcp_payments.bootstrap import sweep_once
 from tests.conftest import Stack
-from tests.payments.agent import Agent
+from tests.payments.agent import Agent, body_of
 
 pytestmark = pytest.mark.anyio
 
@@ -102,7 +102,7 @@ async def test_a_card_given_by_number_has_the_same_fingerprint_as_its_token(agen
     by_token = await agent.call("create_payment", currency="USD", amount="1.00", **method_arguments(number, "token"))
 
     def payment_id_of(result: Any) -> str:
-        body = result.structured_content
+        body = body_of(result)
         payment_id = body["details"]["payment_id"] if result.is_error else body["payment"]["id"]
         return str(payment_id)
 

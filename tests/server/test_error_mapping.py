@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from mcp_payments.domain.errors import DomainError, all_error_classes
@@ -22,7 +24,8 @@ def test_a_mapped_tool_error_is_a_json_body_with_code_message_retryable_and_deta
             continue
         result = errors.to_result(cls("what to do next", thing="x"))
         assert result.is_error
-        assert result.structured_content == {
+        assert result.structured_content is None  # the body is text: a client validates structuredContent
+        assert json.loads(result.content[0].text) == {  # type: ignore[union-attr]
             "code": cls.code,
             "message": "what to do next",
             "retryable": cls.retryable,

@@ -22,17 +22,40 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+_DIGIT_RUN = re.compile(r"[0-9]+(?:[ -][0-9]+)*")
+_SEPARATOR = re.compile(r"([ -])")
 
 
 def mask_card_numbers(text: str) -> str:
-    """Replace every Luhn-valid 13-19 digit run (spaces or dashes allowed) by ****last4."""
+    """Replace every Luhn-valid 13-19 digit number (spaces or dashes allowed) by ****last4.
 
-    def mask(match: re.Match[str]) -> str:
-        digits = re.sub(r"[^0-9]", "", match.group())
-        return "****" + digits[-4:] if luhn_valid(digits) else match.group()
+    A card number may follow or precede other numbers in the same run ("qty 2 4242 4242 4242 4242"),
+    so every stretch of whole digit groups is tried, not only the run as a whole. Masking repeats
+    until nothing changes, so no card number is left straddling what was just masked.
+    """
+    while (masked := _DIGIT_RUN.sub(lambda match: _mask_run(match.group()), text)) != text:
+        text = masked
+    return text
 
-    return _DIGIT_RUN.sub(mask, text)
+
+def _mask_run(run: str) -> str:
+    parts = _SEPARATOR.split(run)
+    groups, separators = parts[0::2], parts[1::2]
+    out: list[str] = []
+    start = 0
+    while start < len(groups):
+        end, digits = start + 1, groups[start]
+        for stop in range(start + 1, len(groups) + 1):  # the longest card number that starts here
+            candidate = "".join(groups[start:stop])
+            if len(candidate) > 19:
+                break
+            if len(candidate) >= 13 and luhn_valid(candidate):
+                end, digits = stop, "****" + candidate[-4:]
+        out.append(digits)
+        if end < len(groups):
+            out.append(separators[end - 1])
+        start = end
+    return "".join(out)
 
 
 def brand_of(digits: str) -> str:

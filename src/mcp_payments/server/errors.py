@@ -1,6 +1,6 @@
 """The ONE place a DomainError becomes what the client sees.
 
-Agent-actionable failures are tool errors (isError) whose text and structuredContent carry
+Agent-actionable failures are tool errors (isError) whose text is the JSON
 `{code, message, retryable, details}`. Permission failures are protocol errors (MCPError).
 Nothing else escapes: no traceback, no SQL, no secret.
 """
@@ -113,6 +113,5 @@ def internal_error() -> CallToolResult:
 
 def _error(code: str, message: str, retryable: bool, details: dict[str, Any]) -> CallToolResult:
     body = {"code": code, "message": message, "retryable": retryable, "details": details}
-    return CallToolResult(
-        content=[TextContent(type="text", text=json.dumps(body))], structured_content=body, is_error=True
-    )
+    # No structuredContent: clients validate it against the tool's outputSchema, which describes success.
+    return CallToolResult(content=[TextContent(type="text", text=json.dumps(body))], is_error=True)
