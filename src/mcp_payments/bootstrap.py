@@ -173,9 +173,10 @@ async def sweep_once(services: Services) -> int:
     calls = services.calls
     expired = await calls.write(lambda uow: services.wallets.expire_holds(uow))
     payments = await calls.write(lambda uow: services.payments.expire_due(uow))
-    delivered = await deliver_provider_events(services)
     retried = await calls.write(lambda uow: services.events.retry_pending(uow))
     purged = await calls.write(lambda uow: uow.idempotency.purge_expired(services.clock.now()))
+    # Last: an event that fails to deliver stops only the delivery, not the work above.
+    delivered = await deliver_provider_events(services)
     handled = len(expired) + len(payments) + delivered + retried + purged
     if handled:
         log.info(
