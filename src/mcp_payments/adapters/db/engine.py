@@ -11,6 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from mcp_payments.adapters.db.sqlite_inline import inline_creator
+
 
 @dataclass
 class Database:
@@ -65,7 +67,8 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    path = make_url(url).database or ":memory:"
+    engine = create_async_engine(url, async_creator=inline_creator(path, timeout=30))
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
