@@ -164,8 +164,8 @@ class Toolbox:
             output = _return_model(present)
         return output.model_validate({**outcome.response, "deduplicated": outcome.deduplicated})
 
-    async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-        return await self.calls.read(operation)
+    async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]], *, snapshot: bool = True) -> T:
+        return await self.calls.read(operation, snapshot=snapshot)
 
 
 def log_tool_call(outcome: str, started: float, *, deduplicated: bool = False, **context: str) -> None:

@@ -53,8 +53,9 @@ class CallRunner:
         self.key_ttl = key_ttl
         self.derived_key_window = derived_key_window
 
-    async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-        async with self.uow(write=False) as uow:
+    async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]], *, snapshot: bool = True) -> T:
+        """A read. snapshot=False for a read of one statement: it then needs no transaction."""
+        async with self.uow(write=False, snapshot=snapshot) as uow:
             return await operation(uow)
 
     async def write(self, operation: Callable[[UnitOfWork], Awaitable[T]]) -> T:

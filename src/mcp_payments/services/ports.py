@@ -183,7 +183,9 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, write: bool = True) -> UnitOfWork: ...
+    def __call__(self, *, write: bool = True, snapshot: bool = True) -> UnitOfWork:
+        """A unit of work. A read with snapshot=False is one statement and needs no transaction."""
+        ...
 
     @property
     def backend(self) -> str: ...

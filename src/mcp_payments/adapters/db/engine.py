@@ -35,6 +35,10 @@ class Database:
             await self.reader.dispose()
 
 
+# Execution option of a read that is one statement and so needs no BEGIN (see SqlUnitOfWork).
+NO_SNAPSHOT = "mcp_payments_no_snapshot"
+
+
 def normalize_url(url: str) -> str:
     """Accept the plain scheme names people type and pick the async drivers."""
     try:
@@ -83,6 +87,8 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(NO_SNAPSHOT):
+            return  # a one-statement read: SQLite runs it in its own implicit transaction
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

@@ -71,6 +71,9 @@ FROM locked l
 """)
 
 
+_ACCOUNT = select(accounts).where(accounts.c.id == bindparam("account_id"))
+
+
 class SqlLedger:
     def __init__(self, conn: AsyncConnection, dialect: str) -> None:
         self.conn = conn
@@ -87,7 +90,7 @@ class SqlLedger:
         return account_id
 
     async def get_account(self, account_id: str) -> Account | None:
-        row = (await self.conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+        row = (await self.conn.execute(_ACCOUNT, {"account_id": account_id})).first()
         return _account(row) if row else None
 
     async def lock_accounts(self, ids: Sequence[str]) -> dict[str, Account]:

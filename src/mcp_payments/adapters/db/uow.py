@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db import migrate
-from mcp_payments.adapters.db.engine import Database
+from mcp_payments.adapters.db.engine import NO_SNAPSHOT, Database
 from mcp_payments.adapters.db.ledger_repo import SqlLedger
 from mcp_payments.adapters.db.payments_repo import SqlCustomers, SqlPayments, SqlProviderEvents
 from mcp_payments.adapters.db.platform_repo import SqlAudit, SqlIdempotency
@@ -29,9 +29,10 @@ class SqlUnitOfWork:
     payments: SqlPayments
     provider_events: SqlProviderEvents
 
-    def __init__(self, db: Database, *, write: bool) -> None:
+    def __init__(self, db: Database, *, write: bool, snapshot: bool = True) -> None:
         self._db = db
         self._write = write
+        self._snapshot = snapshot
         self._stack = AsyncExitStack()
         self._conn: AsyncConnection | None = None
 
@@ -42,8 +43,11 @@ class SqlUnitOfWork:
             engine = self._db.writer if self._write else self._db.reader
             conn = await self._stack.enter_async_context(engine.connect())
             if not self._write and conn.dialect.name == "postgresql":
-                # A read of several statements (a statement, the integrity check) sees one snapshot.
-                await conn.execution_options(isolation_level="REPEATABLE READ")
+                # A read of several statements (a statement, the integrity check) sees one snapshot;
+                # a one-statement read needs no transaction at all (no BEGIN, no ROLLBACK).
+                await conn.execution_options(isolation_level="REPEATABLE READ" if self._snapshot else "AUTOCOMMIT")
+            elif not self._write and not self._snapshot:
+                await conn.execution_options(**{NO_SNAPSHOT: True})
             await conn.begin()
         except BaseException as error:
             await self._stack.aclose()
@@ -102,8 +106,8 @@ class SqlUnitOfWorkFactory:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db, write=write)
+    def __call__(self, *, write: bool = True, snapshot: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.db, write=write, snapshot=snapshot)
 
     @property
     def backend(self) -> str:

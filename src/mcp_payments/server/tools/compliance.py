@@ -66,7 +66,7 @@ def register(box: Toolbox, app: Services) -> None:
     ) -> AuditLog:
         """Read the audit trail of every state-changing call, newest first: who called which tool, when, and
         which entities it touched."""
-        return AuditLog.of(await box.read(lambda uow: app.audit.log(uow, cursor, limit, tool)))
+        return AuditLog.of(await box.read(lambda uow: app.audit.log(uow, cursor, limit, tool), snapshot=False))
 
     async def verify_audit_chain() -> ChainCheck:
         """Recompute the audit trail's hash chain from the first record. valid=false with first_broken_seq

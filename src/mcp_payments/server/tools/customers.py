@@ -65,7 +65,7 @@ def register(box: Toolbox, app: Services) -> None:
 
     async def get_customer(customer_id: CustomerId) -> CustomerOut:
         """Read one customer."""
-        return CustomerOut.of(await box.read(lambda uow: app.customers.get(uow, customer_id)))
+        return CustomerOut.of(await box.read(lambda uow: app.customers.get(uow, customer_id), snapshot=False))
 
     async def list_customers(
         email: Annotated[
@@ -78,7 +78,9 @@ def register(box: Toolbox, app: Services) -> None:
         cursor: Cursor = None,
     ) -> CustomerList:
         """Find customers by e-mail or by part of their name, oldest first, a page at a time."""
-        return CustomerList.of(await box.read(lambda uow: app.customers.search(uow, email, name, cursor, limit)))
+        return CustomerList.of(
+            await box.read(lambda uow: app.customers.search(uow, email, name, cursor, limit), snapshot=False)
+        )
 
     box.add(create_customer, kind=ToolKind.WRITE, toolset="payments", title="Create customer")
     box.add(get_customer, kind=ToolKind.READ, toolset="payments", title="Get customer")

@@ -325,7 +325,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
             if bound is not None and bound.tzinfo is None:
                 raise InvalidInput("created_from and created_to need a time zone, e.g. 2026-01-31T00:00:00Z")
         where = PaymentFilter(status, customer_id, created_from, created_to)
-        return PaymentList.of(await box.read(lambda uow: payments.search(uow, where, cursor, limit)))
+        return PaymentList.of(await box.read(lambda uow: payments.search(uow, where, cursor, limit), snapshot=False))
 
     box.add(
         create_payment,

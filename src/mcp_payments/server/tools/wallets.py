@@ -157,11 +157,11 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
 
     async def get_wallet(wallet_id: WalletId) -> Wallet:
         """Read one wallet's balances: posted (booked), pending (reserved by holds) and available to spend."""
-        return Wallet.of(await box.read(lambda uow: wallets.get_wallet(uow, wallet_id)))
+        return Wallet.of(await box.read(lambda uow: wallets.get_wallet(uow, wallet_id), snapshot=False))
 
     async def list_wallets(limit: Limit = 20, cursor: Cursor = None) -> WalletList:
         """List wallets, oldest first, a page at a time; pass next_cursor back to continue."""
-        return WalletList.of(await box.read(lambda uow: wallets.list_wallets(uow, cursor, limit)))
+        return WalletList.of(await box.read(lambda uow: wallets.list_wallets(uow, cursor, limit), snapshot=False))
 
     async def fund_wallet(
         wallet_id: WalletId,
