@@ -26,7 +26,7 @@ from mcp_payments.services.calls import Call, Outcome
 from mcp_payments.services.container import Services
 from mcp_payments.services.monitoring import IntegrityReport
 from mcp_payments.services.ports import UnitOfWork
-from mcp_payments.services.wallets import Movement
+from mcp_payments.services.postings import Movement
 
 PRINCIPAL = "agent"
 # Pass as `key` for a fresh idempotency key per call; None sends no key, so the server derives one.

@@ -96,14 +96,27 @@ def sums_by_currency(entries: Iterable[Entry]) -> dict[str, int]:
 
 
 def movement(
-    txn_id: str, kind: str, source: str, target: str, amount: Money, memo: str | None, now: datetime
+    txn_id: str,
+    kind: str,
+    source: str,
+    target: str,
+    amount: Money,
+    memo: str | None,
+    now: datetime,
+    reference: str | None = None,
 ) -> JournalTransaction:
     """A same-currency movement of `amount` from `source` to `target`."""
     if source == target:
         raise SameAccount("source and destination are the same wallet: choose two different wallets")
     code = amount.currency.code
     entries = (Entry(source, -amount.minor, code), Entry(target, amount.minor, code))
-    return JournalTransaction(txn_id, kind, entries, memo, now)
+    return JournalTransaction(txn_id, kind, entries, memo, now, reference)
+
+
+def wallet_not_found(wallet_id: str) -> WalletNotFound:
+    return WalletNotFound(
+        f"wallet {wallet_id} does not exist: call list_wallets to find the right id", wallet_id=wallet_id
+    )
 
 
 def check_posting(accounts: Mapping[str, Account], txn: JournalTransaction) -> None:
@@ -111,10 +124,7 @@ def check_posting(accounts: Mapping[str, Account], txn: JournalTransaction) -> N
     for e in txn.entries:
         acc = accounts.get(e.account_id)
         if acc is None:
-            raise WalletNotFound(
-                f"wallet {e.account_id} does not exist: call list_wallets to find the right id",
-                wallet_id=e.account_id,
-            )
+            raise wallet_not_found(e.account_id)
         if acc.currency != e.currency:
             raise CurrencyMismatch(
                 f"wallet {acc.id} holds {acc.currency}, not {e.currency}: use a wallet in {e.currency} "

@@ -18,6 +18,7 @@ from typing import Any, assert_never
 
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.errors import InvalidStateTransition
+from mcp_payments.domain.money import Money
 
 
 class PaymentStatus(StrEnum):
@@ -153,6 +154,42 @@ class Payment:
     authorization_expires_at: datetime | None
     canceled_at: datetime | None
     cancellation_reason: str | None
+
+    @classmethod
+    def new(
+        cls,
+        payment_id: str,
+        amount: Money,
+        customer_id: str | None,
+        capture_method: str,
+        method: PaymentMethod,
+        description: str | None,
+        now: datetime,
+    ) -> Payment:
+        """A payment about to be confirmed with the provider: nothing authorized, captured or refunded yet."""
+        return cls(
+            id=payment_id,
+            amount=amount.minor,
+            currency=amount.currency.code,
+            customer_id=customer_id,
+            status=PaymentStatus.REQUIRES_CONFIRMATION,
+            capture_method=capture_method,
+            amount_capturable=0,
+            amount_received=0,
+            amount_refunded=0,
+            amount_allocated=0,
+            fee=0,
+            method=method,
+            decline_code=None,
+            failure_message=None,
+            description=description,
+            disputed=False,
+            created_at=now,
+            updated_at=now,
+            authorization_expires_at=None,
+            canceled_at=None,
+            cancellation_reason=None,
+        )
 
     def moved(self, action: PaymentAction, now: datetime, **changes: Any) -> Payment:
         status = next_status(self.id, self.status, action)

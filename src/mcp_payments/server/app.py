@@ -27,8 +27,10 @@ details}; the message says what to do next.
 
 
 class PaymentsServer(MCPServer[Any]):
-    principal = "local"  # set by build_server; named in the log line of a call its arguments rejected
-    hidden: dict[str, str] = {}  # noqa: RUF012  # replaced per instance by build_server
+    def __init__(self, *, principal: str, hidden: dict[str, str], **kwargs: Any) -> None:
+        super().__init__("mcp-payments", **kwargs)
+        self.principal = principal  # named in the log line of a call whose arguments are refused here
+        self.hidden = hidden  # tools this deployment does not expose, and why (filled by Toolbox.add)
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         started = time.perf_counter()
@@ -57,10 +59,9 @@ class PaymentsServer(MCPServer[Any]):
 
 
 def build_server(services: Services, settings: Settings) -> tuple[PaymentsServer, Toolbox]:
-    server = PaymentsServer("mcp-payments", version=__version__, instructions=INSTRUCTIONS)
-    server.principal = settings.principal
-    box = Toolbox(server, services.calls, settings, services.fingerprint_key)
-    server.hidden = box.hidden
+    hidden: dict[str, str] = {}
+    server = PaymentsServer(principal=settings.principal, hidden=hidden, version=__version__, instructions=INSTRUCTIONS)
+    box = Toolbox(server, services.calls, settings, services.fingerprint_key, hidden)
     customers.register(box, services)
     payments.register(box, services)
     wallets.register(box, services)

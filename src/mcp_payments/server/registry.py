@@ -68,13 +68,20 @@ _current: ContextVar[Call] = ContextVar("mcp_payments_call")
 
 
 class Toolbox:
-    def __init__(self, server: MCPServer[Any], calls: CallRunner, settings: Settings, secret_key: bytes) -> None:
+    def __init__(
+        self,
+        server: MCPServer[Any],
+        calls: CallRunner,
+        settings: Settings,
+        secret_key: bytes,
+        hidden: dict[str, str] | None = None,
+    ) -> None:
         self.server = server
         self.calls = calls
         self.settings = settings
         self.secret_key = secret_key
         self.specs: dict[str, ToolSpec] = {}
-        self.hidden: dict[str, str] = {}  # tools this deployment does not expose, and why
+        self.hidden = {} if hidden is None else hidden  # tools this deployment does not expose, and why
 
     def exposes(self, kind: ToolKind, toolset: str) -> bool:
         if self.settings.read_only and kind.mutating:
@@ -149,20 +156,20 @@ class Toolbox:
 
     async def mutate(self, operation: Callable[[UnitOfWork], Awaitable[T]], present: Callable[[T], M]) -> M:
         """Run a mutating tool's operation once per idempotency key; returns the (first) result."""
-        call = _current.get()
-        output: type[M] | None = None
+        fresh: M | None = None
 
         async def run(uow: UnitOfWork) -> BaseModel:
-            nonlocal output
-            model = present(await operation(uow))
-            output = type(model)
-            return model
+            nonlocal fresh
+            fresh = present(await operation(uow))
+            return fresh
 
-        outcome = await self.calls.mutate(call, run)
-        if output is None:
-            # A replay: the first result comes back from storage; rebuild it as the tool's model.
-            output = _return_model(present)
-        return output.model_validate({**outcome.response, "deduplicated": outcome.deduplicated})
+        outcome = await self.calls.mutate(_current.get(), run)
+        if not outcome.deduplicated:
+            assert fresh is not None
+            return fresh
+        # A replay: the first result comes back from storage; rebuild it as the tool's model.
+        model: type[M] = getattr(present, "__self__")  # noqa: B009  # present is always a model's classmethod
+        return model.model_validate({**outcome.response, "deduplicated": True})
 
     async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]], *, snapshot: bool = True) -> T:
         return await self.calls.read(operation, snapshot=snapshot)
@@ -177,14 +184,3 @@ def log_tool_call(outcome: str, started: float, *, deduplicated: bool = False, *
         duration_ms=round((time.perf_counter() - started) * 1000, 2),
         **context,
     )
-
-
-def _return_model(present: Callable[..., M]) -> type[M]:
-    target = getattr(present, "__self__", None)
-    if isinstance(target, type) and issubclass(target, BaseModel):
-        return target  # type: ignore[return-value]  # present is a classmethod of the model
-    hints = inspect.get_annotations(present, eval_str=True)
-    model = hints.get("return")
-    assert isinstance(model, type), "present must declare its return type"
-    assert issubclass(model, BaseModel), "present must return a pydantic model"
-    return model  # type: ignore[return-value]  # checked above

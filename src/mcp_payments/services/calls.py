@@ -73,38 +73,32 @@ class CallRunner:
 
     async def mutate(self, call: Call, operation: Callable[[UnitOfWork], Awaitable[BaseModel]]) -> Outcome:
         """Run `operation` once per idempotency key and append it to the audit chain."""
-        key, ttl = self._key(call)
         request_hash = audit.argument_hash({"tool": call.tool, "arguments": call.arguments})
-        for attempt in range(_CONTENTION_RETRIES):
-            try:
-                async with self.uow() as uow:
-                    now = self.clock.now()
-                    mine = StoredCall(call.tool, request_hash, dict(call.arguments), {}, now + ttl)
-                    holder = await uow.idempotency.claim(call.principal, key, mine, now)
-                    if holder is not None:
-                        return Outcome(self._replay(call, holder), True)
-                    try:
-                        response = (await operation(uow)).model_dump(mode="json")
-                    except DomainError as error:
-                        if not error.keeps_effects:
-                            raise
-                        # The failure is a result (a declined payment stays on record): keep it, then report it.
-                        await self._keep(uow, call, key, error, now.isoformat())
-                        raise
-                    await uow.idempotency.complete(call.principal, key, response)
-                    await self._audit(uow, call, response, now.isoformat())
-                    await uow.commit()
-                    return Outcome(response, False)
-            except Contention:
-                if attempt == _CONTENTION_RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _key(self, call: Call) -> tuple[str, timedelta]:
         if call.idempotency_key is not None:
-            return "k:" + call.idempotency_key, self.key_ttl
-        # No key: derive one from what was asked, so a blind retry inside the window is not paid twice.
-        return "d:" + audit.argument_hash({"tool": call.tool, "arguments": call.arguments}), self.derived_key_window
+            key, ttl = "k:" + call.idempotency_key, self.key_ttl
+        else:
+            # No key: derive one from what was asked, so a blind retry inside the window is not paid twice.
+            key, ttl = "d:" + request_hash, self.derived_key_window
+
+        async def once(uow: UnitOfWork) -> Outcome:
+            now = self.clock.now()
+            mine = StoredCall(call.tool, request_hash, dict(call.arguments), {}, now + ttl)
+            holder = await uow.idempotency.claim(call.principal, key, mine, now)
+            if holder is not None:
+                return Outcome(self._replay(call, holder), True)
+            try:
+                response = (await operation(uow)).model_dump(mode="json")
+            except DomainError as error:
+                if not error.keeps_effects:
+                    raise
+                # The failure is a result (a declined payment stays on record): keep it, then report it.
+                await self._keep(uow, call, key, error, now.isoformat())
+                raise
+            await uow.idempotency.complete(call.principal, key, response)
+            await self._audit(uow, call, response, now.isoformat())
+            return Outcome(response, False)
+
+        return await self.write(once)
 
     async def _keep(self, uow: UnitOfWork, call: Call, key: str, error: DomainError, at: str) -> None:
         body = {"code": error.code, "message": error.message, "retryable": error.retryable, "details": error.details}

@@ -25,7 +25,7 @@ class AuditService:
     @staticmethod
     async def log(uow: UnitOfWork, cursor: str | None, limit: int, tool: str | None) -> Page[AuditRecord]:
         rows = await uow.audit.page(pages.decode_int(cursor), limit + 1, tool)
-        return pages.paginate(rows, limit, rows[limit - 1].seq if len(rows) > limit else None)
+        return pages.paginate(rows, limit, lambda r: r.seq)
 
     @staticmethod
     async def verify(uow: UnitOfWork) -> ChainVerdict:

@@ -39,4 +39,4 @@ class CustomerService:
         self, uow: UnitOfWork, email: str | None, name: str | None, cursor: str | None, limit: int
     ) -> Page[Customer]:
         rows = await uow.customers.search(email, name, pages.decode_str(cursor), limit + 1)
-        return pages.paginate(rows, limit, rows[limit - 1].id if len(rows) > limit else None)
+        return pages.paginate(rows, limit, lambda c: c.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -56,8 +57,10 @@ def _bad() -> InvalidCursor:
     return InvalidCursor("cursor is not one this server issued: pass back `next_cursor` unchanged, or omit it")
 
 
-def paginate(rows: list[T], limit: int, position: str | int | None) -> Page[T]:
-    """`rows` were fetched with limit + 1; the extra row only says whether there is more."""
+def paginate(rows: list[T], limit: int, position: Callable[[T], str | int]) -> Page[T]:
+    """`rows` were fetched with limit + 1; the extra row only says whether there is more.
+
+    The cursor is the `position` of the last row shown."""
     if len(rows) > limit:
-        return Page(rows[:limit], encode(position) if position is not None else None)
+        return Page(rows[:limit], encode(position(rows[limit - 1])))
     return Page(rows, None)

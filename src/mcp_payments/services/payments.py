@@ -48,7 +48,7 @@ from mcp_payments.services.ports import (
     ProviderOutcome,
     UnitOfWork,
 )
-from mcp_payments.services.wallets import Movement
+from mcp_payments.services.postings import Movement, post
 
 A = PaymentAction
 # Decline codes after which the same card may work on a later try.
@@ -122,29 +122,7 @@ class PaymentService:
                 customer_id=customer_id,
             )
         now = self.clock.now()
-        payment = Payment(
-            self.ids.new("pay"),
-            amount.minor,
-            amount.currency.code,
-            customer_id,
-            PaymentStatus.REQUIRES_CONFIRMATION,
-            capture_method,
-            0,
-            0,
-            0,
-            0,
-            0,
-            method,
-            None,
-            None,
-            description,
-            False,
-            now,
-            now,
-            None,
-            None,
-            None,
-        )
+        payment = Payment.new(self.ids.new("pay"), amount, customer_id, capture_method, method, description, now)
         await uow.payments.add(payment)
         await self._event(uow, payment, "payment.created", amount=amount.minor, capture_method=capture_method)
         outcome = await self.provider.authorize(
@@ -277,15 +255,13 @@ class PaymentService:
             Money.of(minor, payment.currency),
             memo or f"proceeds of {payment.id}",
             now,
+            reference=payment.id,
         )
-        txn = replace(txn, reference=payment.id)
-        result = await uow.ledger.post(txn)
-        if not result.applied:
-            ledger.check_posting(result.before, txn)
+        movement = await post(uow, txn)
         updated = replace(payment, amount_allocated=payment.amount_allocated + minor, updated_at=now)
         await uow.payments.update(updated)
         await self._event(uow, updated, "payment.allocated", wallet_id=wallet_id, amount=minor)
-        return Movement(txn, ledger.apply(result.before, txn))
+        return movement
 
     async def detail(self, uow: UnitOfWork, payment_id: str) -> PaymentDetail:
         payment = await uow.payments.get(payment_id)
@@ -301,7 +277,7 @@ class PaymentService:
 
     async def search(self, uow: UnitOfWork, where: PaymentFilter, cursor: str | None, limit: int) -> Page[Payment]:
         rows = await uow.payments.search(where, pages.decode_str(cursor), limit + 1)
-        return pages.paginate(rows, limit, rows[limit - 1].id if len(rows) > limit else None)
+        return pages.paginate(rows, limit, lambda p: p.id)
 
     async def expire_due(self, uow: UnitOfWork, limit: int = 100) -> list[Payment]:
         """Cancel authorizations past their expiry and payments left in requires_action too long."""
@@ -445,7 +421,7 @@ class PaymentService:
         txn = JournalTransaction(
             self.ids.new("txn"), "payment_capture", tuple(entries), f"capture of {payment.id}", now, payment.id
         )
-        await self._apply(uow, txn)
+        await post(uow, txn)
 
     async def _post(
         self,
@@ -469,14 +445,7 @@ class PaymentService:
             Entry(clearing, -amount, currency),
             Entry(dst, amount, currency),
         )
-        await self._apply(uow, JournalTransaction(self.ids.new("txn"), kind, entries, memo, now, reference))
-
-    @staticmethod
-    async def _apply(uow: UnitOfWork, txn: JournalTransaction) -> None:
-        result = await uow.ledger.post(txn)
-        if not result.applied:
-            ledger.check_posting(result.before, txn)
-            raise AssertionError("the database refused a posting the domain accepts")  # pragma: no cover
+        await post(uow, JournalTransaction(self.ids.new("txn"), kind, entries, memo, now, reference))
 
     async def _locked(self, uow: UnitOfWork, payment_id: str) -> Payment:
         payment = await uow.payments.get(payment_id, lock=True)

@@ -7,19 +7,13 @@ from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from mcp_payments.domain import ledger
-from mcp_payments.domain.errors import FxRateUnavailable, HoldNotFound, InvalidInput, WalletNotFound
+from mcp_payments.domain.errors import FxRateUnavailable, HoldNotFound, InvalidInput
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
 from mcp_payments.domain.money import AmountInput, Money, currency
 from mcp_payments.services import pages
 from mcp_payments.services.pages import Page
 from mcp_payments.services.ports import Clock, Ids, StatementLine, UnitOfWork
-
-
-@dataclass(frozen=True, slots=True)
-class Movement:
-    transaction: JournalTransaction
-    accounts: dict[str, Account]  # after the movement
-    rate: Decimal | None = None
+from mcp_payments.services.postings import Movement, post
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,22 +46,24 @@ class WalletService:
     async def get_wallet(self, uow: UnitOfWork, wallet_id: str) -> Account:
         account = await uow.ledger.get_account(wallet_id)
         if account is None or account.type is not AccountType.WALLET:
-            raise _not_found(wallet_id)
+            raise ledger.wallet_not_found(wallet_id)
         return account
 
     async def list_wallets(self, uow: UnitOfWork, cursor: str | None, limit: int) -> Page[Account]:
         rows = await uow.ledger.list_accounts(AccountType.WALLET, pages.decode_str(cursor), limit + 1)
-        return pages.paginate(rows, limit, rows[limit - 1].id if len(rows) > limit else None)
+        return pages.paginate(rows, limit, lambda a: a.id)
 
     async def fund(self, uow: UnitOfWork, wallet_id: str, amount: Money, memo: str | None) -> Movement:
         world = await uow.ledger.ensure_system_account(AccountType.EXTERNAL, amount.currency.code, self.clock.now())
-        txn = ledger.movement(self.ids.new("txn"), "fund", world, wallet_id, amount, memo, self.clock.now())
-        return await self._post(uow, txn, wallet_id)
+        return await post(
+            uow, ledger.movement(self.ids.new("txn"), "fund", world, wallet_id, amount, memo, self.clock.now())
+        )
 
     async def withdraw(self, uow: UnitOfWork, wallet_id: str, amount: Money, memo: str | None) -> Movement:
         world = await uow.ledger.ensure_system_account(AccountType.EXTERNAL, amount.currency.code, self.clock.now())
-        txn = ledger.movement(self.ids.new("txn"), "withdrawal", wallet_id, world, amount, memo, self.clock.now())
-        return await self._post(uow, txn, wallet_id)
+        return await post(
+            uow, ledger.movement(self.ids.new("txn"), "withdrawal", wallet_id, world, amount, memo, self.clock.now())
+        )
 
     async def transfer(
         self, uow: UnitOfWork, source_id: str, target_id: str, amount: Money, memo: str | None
@@ -86,7 +82,7 @@ class WalletService:
             and target.currency != source.currency
         ):
             return await self._cross_currency(uow, source, target, amount, memo)
-        self._explain(result.before, txn, source_id, target_id)
+        ledger.check_posting(result.before, txn)
         raise AssertionError("the database refused a posting the domain accepts")  # pragma: no cover
 
     async def _cross_currency(
@@ -102,11 +98,7 @@ class WalletService:
             Entry(fx_target, -quote.target.minor, target.currency),
             Entry(target.id, quote.target.minor, target.currency),
         )
-        txn = JournalTransaction(self.ids.new("txn"), "fx_transfer", entries, memo, now)
-        result = await uow.ledger.post(txn)
-        if not result.applied:
-            self._explain(result.before, txn, source.id, target.id)
-        return Movement(txn, ledger.apply(result.before, txn), quote.rate)
+        return await post(uow, JournalTransaction(self.ids.new("txn"), "fx_transfer", entries, memo, now), quote.rate)
 
     def quote(self, amount: Money, target_code: str) -> FxQuote:
         """Convert with the configured rate; rounded once, half to even, to the target's minor unit."""
@@ -132,7 +124,7 @@ class WalletService:
         accounts = await uow.ledger.lock_accounts([wallet_id])
         account = accounts.get(wallet_id)
         if account is None or account.type is not AccountType.WALLET:
-            raise _not_found(wallet_id)
+            raise ledger.wallet_not_found(wallet_id)
         now = self.clock.now()
         hold = ledger.place_hold(self.ids.new("hld"), account, amount, memo, now, now + (ttl or self.default_hold_ttl))
         await uow.ledger.adjust_pending(wallet_id, amount.minor)
@@ -156,11 +148,9 @@ class WalletService:
         # Both accounts at once, in id order: the same order every posting locks in, so no deadlock.
         await uow.ledger.lock_accounts([hold.account_id, target])
         await uow.ledger.adjust_pending(hold.account_id, -hold.amount)
-        result = await uow.ledger.post(txn)
-        if not result.applied:
-            self._explain(result.before, txn, hold.account_id, target)
+        movement = await post(uow, txn)
         await uow.ledger.update_hold(captured)
-        return captured, Movement(txn, ledger.apply(result.before, txn))
+        return captured, movement
 
     async def release_hold(self, uow: UnitOfWork, hold_id: str) -> Hold:
         hold = await self._locked_hold(uow, hold_id)
@@ -185,32 +175,13 @@ class WalletService:
     ) -> tuple[Account, Page[StatementLine]]:
         account = await self.get_wallet(uow, wallet_id)
         rows = await uow.ledger.statement(wallet_id, pages.decode_int(cursor), limit + 1)
-        return account, pages.paginate(rows, limit, rows[limit - 1].entry_id if len(rows) > limit else None)
+        return account, pages.paginate(rows, limit, lambda line: line.entry_id)
 
     async def _locked_hold(self, uow: UnitOfWork, hold_id: str) -> Hold:
         hold = await uow.ledger.lock_hold(hold_id)
         if hold is None:
             raise HoldNotFound(f"hold {hold_id} does not exist: check the id returned by hold_funds", hold_id=hold_id)
         return hold
-
-    async def _post(self, uow: UnitOfWork, txn: JournalTransaction, wallet_id: str) -> Movement:
-        result = await uow.ledger.post(txn)
-        if not result.applied:
-            self._explain(result.before, txn, wallet_id)
-        return Movement(txn, ledger.apply(result.before, txn))
-
-    @staticmethod
-    def _explain(before: dict[str, Account], txn: JournalTransaction, *wallet_ids: str) -> None:
-        for wallet_id in wallet_ids:
-            if wallet_id not in before:
-                raise _not_found(wallet_id)
-        ledger.check_posting(before, txn)
-
-
-def _not_found(wallet_id: str) -> WalletNotFound:
-    return WalletNotFound(
-        f"wallet {wallet_id} does not exist: call list_wallets to find the right id", wallet_id=wallet_id
-    )
 
 
 def _with_pending(account: Account, delta: int) -> Account:

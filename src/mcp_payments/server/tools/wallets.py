@@ -26,7 +26,8 @@ from mcp_payments.server.tools.params import (
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
 from mcp_payments.services.ports import StatementLine
-from mcp_payments.services.wallets import FxQuote, Movement
+from mcp_payments.services.postings import Movement
+from mcp_payments.services.wallets import FxQuote
 
 
 class WalletResult(Mutation):
