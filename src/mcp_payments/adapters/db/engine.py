@@ -24,6 +24,9 @@ class Database:
     # SQLite takes one writer at a time anyway; queueing in-process is fairer and faster than
     # every connection spinning in the busy handler.
     write_lock: anyio.Lock | None = field(default=None)
+    # System accounts known to exist (committed). Accounts are never deleted, so once seen, a fund or
+    # capture need not make sure of them again with an INSERT per account.
+    system_accounts: set[str] = field(default_factory=set)
 
     @property
     def backend(self) -> str:

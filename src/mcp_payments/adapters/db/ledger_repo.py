@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mcp_payments.adapters.db.rows import row_of
 from mcp_payments.adapters.db.tables import accounts, entries, holds, journal_transactions
 from mcp_payments.domain import ledger
 from mcp_payments.domain.errors import DomainError
@@ -75,16 +76,21 @@ _ACCOUNT = select(accounts).where(accounts.c.id == bindparam("account_id"))
 
 
 class SqlLedger:
-    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
+    def __init__(self, conn: AsyncConnection, dialect: str, known_system_accounts: set[str] | None = None) -> None:
         self.conn = conn
         self.pg = dialect == "postgresql"
+        self.known_system_accounts = known_system_accounts if known_system_accounts is not None else set()
+        self.created_system_accounts: list[str] = []
 
     async def add_account(self, account: Account) -> None:
-        await self.conn.execute(insert(accounts).values(_account_row(account)))
+        await self.conn.execute(insert(accounts).values(row_of(account)))
 
     async def ensure_system_account(self, type: AccountType, currency: str, now: datetime) -> str:
         account_id = f"acc_{type.value}_{currency}"
-        row = _account_row(Account(account_id, type, currency, True, 0, 0, f"{type.value} {currency}", now))
+        if account_id in self.known_system_accounts:
+            return account_id
+        self.created_system_accounts.append(account_id)
+        row = row_of(Account(account_id, type, currency, True, 0, 0, f"{type.value} {currency}", now))
         upsert = pg_insert if self.pg else sqlite_insert
         await self.conn.execute(upsert(accounts).values(row).on_conflict_do_nothing())
         return account_id
@@ -166,7 +172,7 @@ class SqlLedger:
         )
 
     async def add_hold(self, hold: Hold) -> None:
-        await self.conn.execute(insert(holds).values(_hold_row(hold)))
+        await self.conn.execute(insert(holds).values(row_of(hold)))
 
     async def lock_hold(self, hold_id: str) -> Hold | None:
         query = select(holds).where(holds.c.id == hold_id)
@@ -180,7 +186,7 @@ class SqlLedger:
         return _hold(row) if row else None
 
     async def update_hold(self, hold: Hold) -> None:
-        row = _hold_row(hold)
+        row = row_of(hold)
         await self.conn.execute(update(holds).where(holds.c.id == hold.id).values(row))
 
     async def claim_expired_holds(self, now: datetime, limit: int) -> list[Hold]:
@@ -329,19 +335,6 @@ class SqlLedger:
         )
 
 
-def _account_row(a: Account) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "type": a.type.value,
-        "currency": a.currency,
-        "allow_overdraft": a.allow_overdraft,
-        "posted": a.posted,
-        "pending": a.pending,
-        "name": a.name,
-        "created_at": a.created_at,
-    }
-
-
 def _account(row: Row[Any]) -> Account:
     created = row.created_at
     if created.tzinfo is None:  # text() results skip the column type on SQLite
@@ -358,33 +351,5 @@ def _account(row: Row[Any]) -> Account:
     )
 
 
-def _hold_row(h: Hold) -> dict[str, Any]:
-    return {
-        "id": h.id,
-        "account_id": h.account_id,
-        "amount": h.amount,
-        "currency": h.currency,
-        "status": h.status.value,
-        "captured_amount": h.captured_amount,
-        "memo": h.memo,
-        "created_at": h.created_at,
-        "expires_at": h.expires_at,
-        "resolved_at": h.resolved_at,
-        "capture_transaction_id": h.capture_transaction_id,
-    }
-
-
 def _hold(row: Row[Any]) -> Hold:
-    return Hold(
-        row.id,
-        row.account_id,
-        int(row.amount),
-        row.currency,
-        HoldStatus(row.status),
-        int(row.captured_amount),
-        row.memo,
-        row.created_at,
-        row.expires_at,
-        row.resolved_at,
-        row.capture_transaction_id,
-    )
+    return Hold(**{**row._mapping, "status": HoldStatus(row.status)})

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mcp_payments.adapters.db.rows import row_of
 from mcp_payments.adapters.db.tables import (
     customers,
     payment_attempts,
@@ -130,7 +131,7 @@ class SqlPayments:
         return [PaymentEvent(r.type, r.created_at, json.loads(r.data)) for r in rows]
 
     async def add_refund(self, r: Refund) -> None:
-        await self.conn.execute(insert(refunds).values(_refund_row(r)))
+        await self.conn.execute(insert(refunds).values(row_of(r)))
 
     async def get_refund(self, refund_id: str, *, lock: bool = False) -> Refund | None:
         query = select(refunds).where(refunds.c.id == refund_id)
@@ -140,7 +141,7 @@ class SqlPayments:
         return _refund(row) if row else None
 
     async def update_refund(self, r: Refund) -> None:
-        await self.conn.execute(update(refunds).where(refunds.c.id == r.id).values(_refund_row(r)))
+        await self.conn.execute(update(refunds).where(refunds.c.id == r.id).values(row_of(r)))
 
     async def refunds(self, payment_id: str) -> list[Refund]:
         rows = await self.conn.execute(
@@ -275,29 +276,5 @@ def _payment(r: Row[Any]) -> Payment:
     )
 
 
-def _refund_row(r: Refund) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "payment_id": r.payment_id,
-        "amount": r.amount,
-        "currency": r.currency,
-        "status": r.status.value,
-        "reason": r.reason,
-        "failure_reason": r.failure_reason,
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
-    }
-
-
 def _refund(r: Row[Any]) -> Refund:
-    return Refund(
-        r.id,
-        r.payment_id,
-        int(r.amount),
-        r.currency,
-        RefundStatus(r.status),
-        r.reason,
-        r.failure_reason,
-        r.created_at,
-        r.updated_at,
-    )
+    return Refund(**{**r._mapping, "status": RefundStatus(r.status)})

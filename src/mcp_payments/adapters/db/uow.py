@@ -54,7 +54,7 @@ class SqlUnitOfWork:
             raise translate(error) from error
         self._conn = conn
         dialect = conn.dialect.name
-        self.ledger = SqlLedger(conn, dialect)
+        self.ledger = SqlLedger(conn, dialect, self._db.system_accounts)
         self.idempotency = SqlIdempotency(conn, dialect)
         self.audit = SqlAudit(conn, dialect)
         self.customers = SqlCustomers(conn, dialect)
@@ -77,6 +77,8 @@ class SqlUnitOfWork:
             await self._conn.commit()
         except sa_exc.DBAPIError as error:
             raise translate(error) from error
+        # Only now do the system accounts this unit of work created certainly exist.
+        self._db.system_accounts.update(self.ledger.created_system_accounts)
 
     async def rollback(self) -> None:
         assert self._conn is not None
