@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from mcp_payments.domain.payments import PaymentStatus
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -170,15 +172,7 @@ customers = Table(
     Index(None, "name_normalized"),
 )
 
-PAYMENT_STATUSES = (
-    "requires_payment_method",
-    "requires_confirmation",
-    "requires_action",
-    "processing",
-    "requires_capture",
-    "succeeded",
-    "canceled",
-)
+PAYMENT_STATUSES = tuple(status.value for status in PaymentStatus)
 
 payments = Table(
     "payments",

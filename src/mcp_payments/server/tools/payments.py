@@ -1,7 +1,7 @@
 """Payment tools: take a payment, confirm, capture, cancel and refund it, and read what happened."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -33,6 +33,17 @@ PaymentId = Annotated[
         description="A payment id as returned by create_payment, e.g. pay_01JB...",
     ),
 ]
+# Spelled out (not the enum) so that the input schema is a flat enum an agent reads at a glance.
+StatusName = Literal[
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+    "processing",
+    "requires_capture",
+    "succeeded",
+    "canceled",
+]
+assert set(get_args(StatusName)) == {s.value for s in PaymentStatus}, "StatusName must list every PaymentStatus"
 Reason = Annotated[str | None, Field(default=None, min_length=1, max_length=200, description="Why, for the record.")]
 
 
@@ -300,19 +311,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         return PaymentView.of(await box.read(lambda uow: payments.detail(uow, payment_id)))
 
     async def list_payments(
-        status: Annotated[
-            Literal[
-                "requires_payment_method",
-                "requires_confirmation",
-                "requires_action",
-                "processing",
-                "requires_capture",
-                "succeeded",
-                "canceled",
-            ]
-            | None,
-            Field(default=None),
-        ] = None,
+        status: Annotated[StatusName | None, Field(default=None, description="Only payments in this state.")] = None,
         customer_id: Annotated[CustomerId | None, Field(default=None)] = None,
         created_from: Annotated[datetime | None, Field(default=None, description="ISO 8601, inclusive.")] = None,
         created_to: Annotated[datetime | None, Field(default=None, description="ISO 8601, exclusive.")] = None,
