@@ -34,6 +34,7 @@ from transfers import (
     CURRENCY,
     _sqlite_now,
     ref_wallet_id,
+    reference_sqlite_transfer,
     seed_app,
     seed_reference_sqlite,
     service_transfer,
@@ -51,21 +52,6 @@ Step = Callable[[random.Random], Awaitable[None]]
 def transfer_sql(rng: random.Random) -> tuple[str, str, int, str]:
     source, target = rng.sample([ref_wallet_id(i) for i in range(WALLETS)], 2)
     return source, target, rng.randint(1, 100), f"txn_{uuid.uuid4().hex[:26]}"
-
-
-def whole_transaction(conn: sqlite3.Connection, source: str, target: str, amount: int, txn_id: str) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    conn.execute("UPDATE accounts SET posted = posted - ? WHERE id = ?", (amount, source))
-    conn.execute("UPDATE accounts SET posted = posted + ? WHERE id = ?", (amount, target))
-    conn.execute(
-        "INSERT INTO journal_transactions (id, kind, memo, created_at) VALUES (?, 'transfer', NULL, ?)",
-        (txn_id, _sqlite_now()),
-    )
-    conn.executemany(
-        "INSERT INTO entries (transaction_id, account_id, amount, currency) VALUES (?, ?, ?, ?)",
-        [(txn_id, source, -amount, CURRENCY), (txn_id, target, amount, CURRENCY)],
-    )
-    conn.execute("COMMIT")
 
 
 async def rate(step: Step, seconds: float) -> float:
@@ -150,7 +136,7 @@ async def measure(
     loop = asyncio.get_running_loop()
 
     async def one_hop(rng: random.Random) -> None:
-        await loop.run_in_executor(executor, whole_transaction, plain, *transfer_sql(rng))
+        await loop.run_in_executor(executor, reference_sqlite_transfer, plain, *transfer_sql(rng))
 
     async def per_statement(rng: random.Random) -> None:
         source, target, amount, txn_id = transfer_sql(rng)

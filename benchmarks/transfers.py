@@ -279,6 +279,22 @@ def seed_reference_sqlite(path: Path, n: int) -> None:
         conn.close()
 
 
+def reference_sqlite_transfer(conn: sqlite3.Connection, source: str, target: str, amount: int, txn_id: str) -> None:
+    """The plain-sqlite3 double-entry transfer every SQLite number is compared with."""
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("UPDATE accounts SET posted = posted - ? WHERE id = ?", (amount, source))
+    conn.execute("UPDATE accounts SET posted = posted + ? WHERE id = ?", (amount, target))
+    conn.execute(
+        "INSERT INTO journal_transactions (id, kind, memo, created_at) VALUES (?, 'transfer', NULL, ?)",
+        (txn_id, _sqlite_now()),
+    )
+    conn.executemany(
+        "INSERT INTO entries (transaction_id, account_id, amount, currency) VALUES (?, ?, ?, ?)",
+        [(txn_id, source, -amount, CURRENCY), (txn_id, target, amount, CURRENCY)],
+    )
+    conn.execute("COMMIT")
+
+
 def _sqlite_now() -> str:
     return datetime.now(UTC).replace(tzinfo=None).isoformat(" ")  # how SQLAlchemy stores a DateTime on SQLite
 
@@ -307,18 +323,7 @@ def sqlite_reference(path: Path, n: int, callers: int, seconds: float) -> Sample
                 source, target = rng.sample(ids, 2)
                 amount = rng.randint(1, 100)
                 txn_id = f"txn_{uuid.uuid4().hex[:26]}"
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("UPDATE accounts SET posted = posted - ? WHERE id = ?", (amount, source))
-                conn.execute("UPDATE accounts SET posted = posted + ? WHERE id = ?", (amount, target))
-                conn.execute(
-                    "INSERT INTO journal_transactions (id, kind, memo, created_at) VALUES (?, 'transfer', NULL, ?)",
-                    (txn_id, _sqlite_now()),
-                )
-                conn.executemany(
-                    "INSERT INTO entries (transaction_id, account_id, amount, currency) VALUES (?, ?, ?, ?)",
-                    [(txn_id, source, -amount, CURRENCY), (txn_id, target, amount, CURRENCY)],
-                )
-                conn.execute("COMMIT")
+                reference_sqlite_transfer(conn, source, target, amount, txn_id)
                 counts[index] += 1
         except BaseException as error:
             errors.append(error)
