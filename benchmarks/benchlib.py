@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from mcp_payments import logging as app_logging
 from mcp_payments.adapters.db import migrate
+from mcp_payments.adapters.db.driver import PgDriver, SqliteDriver
 from mcp_payments.adapters.db.engine import Database, open_database
 from mcp_payments.config import Settings
 
@@ -125,39 +126,45 @@ def workdir() -> Iterator[Path]:
 
 
 class StatementCounter:
-    """Counts what one unit of work sends to the database: statements, plus BEGIN/COMMIT where implicit."""
+    """Counts what units of work send to the database: statements through SQLAlchemy, and the driver's
+    own calls (BEGIN, COMMIT, ROLLBACK and the hot-path statements, adapters/db/driver.py)."""
+
+    _METHODS = ("begin", "commit", "rollback", "fetch", "execute_many")
 
     def __init__(self, db: Database) -> None:
         self.engine = db.writer.sync_engine
         self.statements = 0
-        self.begins = 0
-        self.commits = 0
-        self.pg = db.backend == "postgresql"
+        self.driver_calls = 0
+        self._saved: list[tuple[type, str, Any]] = []
 
     def _on_execute(self, *_: Any) -> None:
         self.statements += 1
 
-    def _on_begin(self, *_: Any) -> None:
-        self.begins += 1
-
-    def _on_commit(self, *_: Any) -> None:
-        self.commits += 1
-
     def __enter__(self) -> StatementCounter:
         event.listen(self.engine, "before_cursor_execute", self._on_execute)
-        event.listen(self.engine, "begin", self._on_begin)
-        event.listen(self.engine, "commit", self._on_commit)
+        for cls in (SqliteDriver, PgDriver):
+            for name in self._METHODS:
+                original = getattr(cls, name)
+                self._saved.append((cls, name, original))
+                setattr(cls, name, self._counting(original, name == "rollback"))
         return self
+
+    def _counting(self, original: Any, only_in_transaction: bool) -> Any:
+        async def call(driver: Any, *args: Any, **kwargs: Any) -> Any:
+            if not only_in_transaction or driver.in_transaction:
+                self.driver_calls += 1
+            return await original(driver, *args, **kwargs)
+
+        return call
 
     def __exit__(self, *_: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._on_execute)
-        event.remove(self.engine, "begin", self._on_begin)
-        event.remove(self.engine, "commit", self._on_commit)
+        for cls, name, original in self._saved:
+            setattr(cls, name, original)
 
     @property
     def round_trips(self) -> int:
-        # asyncpg sends BEGIN itself before the first statement; SQLite's BEGIN IMMEDIATE is already a statement.
-        return self.statements + self.commits + (self.begins if self.pg else 0)
+        return self.statements + self.driver_calls
 
 
 @dataclass(frozen=True)

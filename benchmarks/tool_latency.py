@@ -21,7 +21,6 @@ The app's real logging configuration stays on (JSON lines), writing to /dev/null
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from benchlib import bench_settings, machine_note, quiet_logging, table, throwaw
 from mcp.client import Client
 from pydantic import BaseModel
 
+from mcp_payments import runtime
 from mcp_payments.bootstrap import application
 from mcp_payments.domain.money import Money
 from mcp_payments.server.registry import ToolKind
@@ -148,4 +148,4 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse_args()))
+    runtime.run(main, parse_args())

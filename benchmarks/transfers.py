@@ -20,7 +20,6 @@ Every caller moves 1..100 minor units between a random pair of N generously fund
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import re
 import sqlite3
@@ -52,8 +51,9 @@ from benchlib import (
     workdir,
 )
 
+from mcp_payments import runtime
 from mcp_payments.adapters.db.engine import Database, open_database
-from mcp_payments.adapters.db.ledger_repo import _PG_POST
+from mcp_payments.adapters.db.ledger_repo import PG_POST
 from mcp_payments.bootstrap import build_services
 from mcp_payments.domain.errors import Contention
 from mcp_payments.domain.money import Money
@@ -210,19 +210,19 @@ END;
 
 
 def pgbench_app_sql_script(n: int) -> str:
-    """The application's own posting statement (ledger_repo._PG_POST) run by pgbench: the SQL without Python."""
+    """The application's own posting statement (ledger_repo.PG_POST) run by pgbench: the SQL without Python."""
     wal = "'wal_' || lpad(:{}::text, 26, '0')"
-    values = {
-        "account_ids": f"ARRAY[{wal.format('src')}, {wal.format('dst')}]",
-        "amounts": "ARRAY[:namt, :amt]",
-        "currencies": f"ARRAY['{CURRENCY}', '{CURRENCY}']",
-        "txn_id": "'txn_' || lpad(:txn::text, 26, '0')",
-        "kind": "'transfer'",
-        "memo": "NULL",
-        "created_at": "now()",
-        "reference": "NULL",
-    }
-    statement = re.sub(r"(?<!:):(\w+)", lambda m: values[m.group(1)], _PG_POST.text.strip())
+    values = [  # $1 .. $8
+        f"ARRAY[{wal.format('src')}, {wal.format('dst')}]",
+        "ARRAY[:namt, :amt]",
+        f"ARRAY['{CURRENCY}', '{CURRENCY}']",
+        "('txn_' || lpad(:txn::text, 26, '0'))",
+        "'transfer'",
+        "NULL",
+        "now()",
+        "NULL",
+    ]
+    statement = re.sub(r"\$(\d+)", lambda m: values[int(m.group(1)) - 1], PG_POST.strip())
     return f"""\
 \\set src random(0, {n - 1})
 \\set dst (:src + random(1, {n - 1})) % {n}
@@ -485,7 +485,7 @@ async def main(args: argparse.Namespace) -> None:
     print(table(["backend", "callers", "reference", "service", "tool path"], cpu_rows))
     if split_rows:
         print(
-            "\nPostgreSQL split: pgbench running the app's own posting statement (BEGIN; ledger_repo._PG_POST; END)"
+            "\nPostgreSQL split: pgbench running the app's own posting statement (BEGIN; ledger_repo.PG_POST; END)"
             "\ntells the SQL's cost (vs the reference) from the Python client's (service vs the same SQL)"
         )
         headers = ["callers", "reference", "app SQL (pgbench)", "SQL / ref", "service", "service / app SQL"]
@@ -495,4 +495,4 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse_args()))
+    runtime.run(main, parse_args())

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import structlog
 
-from mcp_payments import __version__
+from mcp_payments import __version__, runtime
 from mcp_payments.config import TOOLSETS, Settings, parse_toolsets
 from mcp_payments.logging import configure
 
@@ -59,9 +59,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         match args.command:
             case "serve":
-                anyio.run(_serve, settings, args.transport, args.host, args.port)
+                runtime.run(_serve, settings, args.transport, args.host, args.port)
             case "migrate":
-                anyio.run(_migrate, settings)
+                runtime.run(_migrate, settings)
             case "export-schemas":
                 from mcp_payments.schemas import export
 

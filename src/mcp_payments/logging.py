@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -17,11 +18,17 @@ _LONG_DIGITS = re.compile(r"\d(?:[ -]?\d){12,18}")
 
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
-        if _SECRET_KEYS.search(key) and key not in ("event",):
+        if _is_secret(key):
             event[key] = "[redacted]"
-        elif isinstance(value, str):
+        elif isinstance(value, str) and _LONG_DIGITS.search(value):
             event[key] = _LONG_DIGITS.sub(lambda m: "****" + re.sub(r"\D", "", m.group())[-4:], value)
     return event
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret(key: str) -> bool:
+    # Log keys are a small fixed set: each is classified once, not on every line.
+    return key != "event" and _SECRET_KEYS.search(key) is not None
 
 
 def configure(level: str = "INFO") -> None:
@@ -40,5 +47,5 @@ def configure(level: str = "INFO") -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(handler_level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=True,  # configured once per process, before the first log line
     )

@@ -11,35 +11,49 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from mcp_payments.adapters.db.pool import ConnectionPool
 from mcp_payments.adapters.db.sqlite_inline import inline_creator
 
 
 @dataclass
 class Database:
-    """The engines of one database. SQLite gets a writer engine (BEGIN IMMEDIATE) and a reader."""
+    """The engines of one database.
+
+    Units of work run their own transactions on the driver's connection (adapters/db/driver.py), so the
+    writer and reader engines leave transactions alone: PostgreSQL in AUTOCOMMIT, SQLite with the
+    sqlite3 module's implicit transactions off. SQLite gets a writer and a reader so that only the
+    writer queues on the write lock. `admin` is an ordinary engine whose transactions SQLAlchemy runs
+    (BEGIN IMMEDIATE on SQLite), for migrations and tools that work behind the units of work.
+    """
 
     url: str
     writer: AsyncEngine
     reader: AsyncEngine
+    admin: AsyncEngine
     # SQLite takes one writer at a time anyway; queueing in-process is fairer and faster than
     # every connection spinning in the busy handler.
     write_lock: anyio.Lock | None = field(default=None)
     # System accounts known to exist (committed). Accounts are never deleted, so once seen, a fund or
     # capture need not make sure of them again with an INSERT per account.
     system_accounts: set[str] = field(default_factory=set)
+    pool_size: int = 10
+    # Open connections for units of work (pool.py); one pool where the writer is the reader.
+    writers: ConnectionPool = field(init=False)
+    readers: ConnectionPool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writers = ConnectionPool(self.writer, self.pool_size)
+        self.readers = self.writers if self.reader is self.writer else ConnectionPool(self.reader, self.pool_size)
 
     @property
     def backend(self) -> str:
         return self.writer.dialect.name
 
     async def dispose(self) -> None:
-        await self.writer.dispose()
-        if self.reader is not self.writer:
-            await self.reader.dispose()
-
-
-# Execution option of a read that is one statement and so needs no BEGIN (see SqlUnitOfWork).
-NO_SNAPSHOT = "mcp_payments_no_snapshot"
+        await self.writers.close()
+        await self.readers.close()
+        for engine in {id(e): e for e in (self.writer, self.reader, self.admin)}.values():
+            await engine.dispose()
 
 
 def normalize_url(url: str) -> str:
@@ -65,21 +79,33 @@ def normalize_url(url: str) -> str:
 
 def open_database(url: str, *, pool_size: int = 10) -> Database:
     url = normalize_url(url)
+    # The units of work's engines: no transactions of their own, and no ROLLBACK when a connection goes
+    # back to the pool, since a unit of work always ends its transaction itself (uow.py).
     if url.startswith("sqlite"):
-        writer = _sqlite_engine(url, immediate=True)
-        reader = _sqlite_engine(url, immediate=False)
-        return Database(url, writer, reader, anyio.Lock())
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
-    return Database(url, engine, engine)
+        writer = _sqlite_engine(url, begin=None, pool_reset_on_return=None)
+        reader = _sqlite_engine(url, begin=None, pool_reset_on_return=None)
+        admin = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
+        return Database(url, writer, reader, admin, anyio.Lock(), pool_size=pool_size)
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
+    )
+    # Made on first use only (migrations, the schema check): no connections held otherwise.
+    admin = create_async_engine(url, pool_size=1, max_overflow=2, pool_pre_ping=False)
+    return Database(url, engine, engine, admin, pool_size=pool_size)
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+def _sqlite_engine(url: str, *, begin: str | None, **options: Any) -> AsyncEngine:
     path = make_url(url).database or ":memory:"
-    engine = create_async_engine(url, async_creator=inline_creator(path, timeout=30))
+    engine = create_async_engine(url, async_creator=inline_creator(path, timeout=30), **options)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let us issue BEGIN ourselves, so that it can be IMMEDIATE.
+        # Transactions are begun explicitly (by the unit of work, or on `begin`), so that BEGIN can be IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -88,10 +114,10 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(NO_SNAPSHOT):
-            return  # a one-statement read: SQLite runs it in its own implicit transaction
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if begin is not None:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
 
     return engine

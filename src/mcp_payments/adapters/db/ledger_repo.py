@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mcp_payments.adapters.db.driver import Driver, marks
 from mcp_payments.adapters.db.rows import row_of
 from mcp_payments.adapters.db.tables import accounts, entries, holds, journal_transactions
 from mcp_payments.domain import ledger
@@ -19,15 +20,7 @@ from mcp_payments.domain.errors import DomainError
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, HoldStatus, JournalTransaction
 from mcp_payments.services.ports import LedgerTotals, PostResult, StatementLine
 
-# The SQLite posting path (and account locking on both backends) runs these on every call. Built once, with
-# the values bound at execution: building them per call cost more CPU than running them (see benchmarks/).
-_LOCK = select(accounts).where(accounts.c.id.in_(bindparam("b_ids", expanding=True))).order_by(accounts.c.id)
-_LOCK_PG = _LOCK.with_for_update()
-_ADD_TRANSACTION = insert(journal_transactions)
-_ADD_ENTRIES = insert(entries)
-_MOVE_POSTED = (
-    update(accounts).where(accounts.c.id == bindparam("b_id")).values(posted=accounts.c.posted + bindparam("b_delta"))
-)
+_COLUMNS = "id, type, currency, allow_overdraft, posted, pending, name, created_at"
 
 # PostgreSQL posts a journal transaction in one round trip: lock the accounts in id order,
 # check every debit against the locked balances, and only then insert and update. Data-modifying
@@ -36,13 +29,14 @@ _MOVE_POSTED = (
 # snapshot, which is stale when a concurrent posting committed while we waited for the lock, and
 # PostgreSQL checks the CHECK constraints on the stale-based row before it re-reads the locked one
 # (a spurious no_overdraft violation under crossing transfers). The locked values are the current ones.
-_PG_POST = text("""
+# Parameters: $1 account ids, $2 amounts, $3 currencies (one per entry), $4 transaction id, $5 kind,
+# $6 memo, $7 created_at, $8 reference.
+PG_POST = """
 WITH req AS (
-    SELECT * FROM unnest(CAST(:account_ids AS text[]), CAST(:amounts AS bigint[]), CAST(:currencies AS text[]))
-        AS r(account_id, amount, currency)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS r(account_id, amount, currency)
 ), locked AS (
     SELECT a.id, a.type, a.currency, a.allow_overdraft, a.posted, a.pending, a.name, a.created_at
-    FROM accounts a WHERE a.id = ANY(CAST(:account_ids AS text[])) ORDER BY a.id FOR UPDATE
+    FROM accounts a WHERE a.id = ANY($1::text[]) ORDER BY a.id FOR UPDATE
 ), delta AS (
     SELECT account_id, sum(amount) AS d FROM req GROUP BY account_id
 ), refused AS (
@@ -55,7 +49,7 @@ WITH req AS (
     SELECT NOT EXISTS (SELECT 1 FROM refused) AS ok
 ), txn AS (
     INSERT INTO journal_transactions (id, kind, memo, created_at, reference)
-    SELECT :txn_id, :kind, :memo, :created_at, :reference FROM ok WHERE ok.ok
+    SELECT $4::text, $5::text, $6::text, $7::timestamptz, $8::text FROM ok WHERE ok.ok
     RETURNING id
 ), ent AS (
     INSERT INTO entries (transaction_id, account_id, amount, currency)
@@ -69,16 +63,26 @@ WITH req AS (
 SELECT l.id, l.type, l.currency, l.allow_overdraft, l.posted, l.pending, l.name, l.created_at,
        (SELECT ok FROM ok) AS applied, (SELECT count(*) FROM ent) AS entry_count, (SELECT count(*) FROM upd)
 FROM locked l
-""")
+"""
+_PG_ACCOUNT = f"SELECT {_COLUMNS} FROM accounts WHERE id = $1"
+_PG_LOCK = f"SELECT {_COLUMNS} FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE"
 
-
-_ACCOUNT = select(accounts).where(accounts.c.id == bindparam("account_id"))
+# SQLite: BEGIN IMMEDIATE already holds the database's one write lock, so the posting reads, checks
+# in Python and writes, in plain statements.
+_SQLITE_ACCOUNT = f"SELECT {_COLUMNS} FROM accounts WHERE id = ?"
+_SQLITE_LOCK = f"SELECT {_COLUMNS} FROM accounts WHERE id IN ({{}}) ORDER BY id"
+_SQLITE_ADD_TRANSACTION = (
+    f"INSERT INTO journal_transactions (id, kind, memo, created_at, reference) VALUES ({marks(False, 5)})"
+)
+_SQLITE_ADD_ENTRY = "INSERT INTO entries (transaction_id, account_id, amount, currency) VALUES (?, ?, ?, ?)"
+_SQLITE_MOVE_POSTED = "UPDATE accounts SET posted = posted + ? WHERE id = ?"
 
 
 class SqlLedger:
-    def __init__(self, conn: AsyncConnection, dialect: str, known_system_accounts: set[str] | None = None) -> None:
+    def __init__(self, conn: AsyncConnection, driver: Driver, known_system_accounts: set[str] | None = None) -> None:
         self.conn = conn
-        self.pg = dialect == "postgresql"
+        self.driver = driver
+        self.pg = driver.dialect == "postgresql"
         self.known_system_accounts = known_system_accounts if known_system_accounts is not None else set()
         self.created_system_accounts: list[str] = []
 
@@ -96,13 +100,17 @@ class SqlLedger:
         return account_id
 
     async def get_account(self, account_id: str) -> Account | None:
-        row = (await self.conn.execute(_ACCOUNT, {"account_id": account_id})).first()
-        return _account(row) if row else None
+        rows = await self.driver.fetch(_PG_ACCOUNT if self.pg else _SQLITE_ACCOUNT, account_id)
+        return self._account(rows[0]) if rows else None
 
     async def lock_accounts(self, ids: Sequence[str]) -> dict[str, Account]:
         # Fixed order (by id) so that two callers locking the same pair never deadlock.
-        rows = await self.conn.execute(_LOCK_PG if self.pg else _LOCK, {"b_ids": sorted(set(ids))})
-        return {row.id: _account(row) for row in rows}
+        wanted = sorted(set(ids))
+        if self.pg:
+            rows = await self.driver.fetch(_PG_LOCK, wanted)
+        else:
+            rows = await self.driver.fetch(_SQLITE_LOCK.format(", ".join("?" * len(wanted))), *wanted)
+        return {row[0]: self._account(row) for row in rows}
 
     async def list_accounts(self, type: AccountType, after: str | None, limit: int) -> list[Account]:
         query = select(accounts).where(accounts.c.type == type.value).order_by(accounts.c.id).limit(limit)
@@ -121,50 +129,46 @@ class SqlLedger:
             ledger.check_posting(before, txn)
         except DomainError:
             return PostResult(False, before)
-        await self._write(txn)
+        await self._write_sqlite(txn)
         return PostResult(True, before)
 
     async def _post_pg(self, txn: JournalTransaction) -> PostResult:
-        params: dict[str, Any] = {
-            "account_ids": [e.account_id for e in txn.entries],
-            "amounts": [e.amount for e in txn.entries],
-            "currencies": [e.currency for e in txn.entries],
-            "txn_id": txn.id,
-            "kind": txn.kind,
-            "memo": txn.memo,
-            "created_at": txn.created_at,
-            "reference": txn.reference,
-        }
-        rows = (await self.conn.execute(_PG_POST, params)).all()
-        before = {row.id: _account(row) for row in rows}
-        applied = bool(rows) and bool(rows[0].applied) and len(before) == len(txn.deltas())
+        rows = await self.driver.fetch(
+            PG_POST,
+            [e.account_id for e in txn.entries],
+            [e.amount for e in txn.entries],
+            [e.currency for e in txn.entries],
+            txn.id,
+            txn.kind,
+            txn.memo,
+            txn.created_at,
+            txn.reference,
+        )
+        before = {row[0]: self._account(row) for row in rows}
+        applied = bool(rows) and bool(rows[0][8]) and len(before) == len(txn.deltas())
         return PostResult(applied, before)
 
-    async def _write(self, txn: JournalTransaction) -> None:
-        await self.conn.execute(
-            _ADD_TRANSACTION,
-            {
-                "id": txn.id,
-                "kind": txn.kind,
-                "memo": txn.memo,
-                "created_at": txn.created_at,
-                "reference": txn.reference,
-            },
+    async def _write_sqlite(self, txn: JournalTransaction) -> None:
+        driver = self.driver
+        created = driver.time_param(txn.created_at)
+        await driver.fetch(_SQLITE_ADD_TRANSACTION, txn.id, txn.kind, txn.memo, created, txn.reference)
+        entry_rows = [(txn.id, e.account_id, e.amount, e.currency) for e in txn.entries]
+        await driver.execute_many(_SQLITE_ADD_ENTRY, entry_rows)
+        await driver.execute_many(_SQLITE_MOVE_POSTED, [(d, a) for a, d in txn.deltas().items()])
+
+    def _account(self, row: Sequence[Any]) -> Account:
+        """An account from a driver row in _COLUMNS order."""
+        id, type, currency, allow_overdraft, posted, pending, name, created_at = row[:8]
+        return Account(
+            id,
+            AccountType(type),
+            currency,
+            bool(allow_overdraft),
+            int(posted),
+            int(pending),
+            name,
+            self.driver.time_value(created_at),
         )
-        await self.conn.execute(
-            _ADD_ENTRIES,
-            [
-                {
-                    "transaction_id": txn.id,
-                    "account_id": e.account_id,
-                    "amount": e.amount,
-                    "currency": e.currency,
-                }
-                for e in txn.entries
-            ],
-        )
-        # One executemany for every balance: on SQLite each statement is three trips to aiosqlite's thread.
-        await self.conn.execute(_MOVE_POSTED, [{"b_id": a, "b_delta": d} for a, d in txn.deltas().items()])
 
     async def adjust_pending(self, account_id: str, delta: int) -> None:
         await self.conn.execute(
@@ -336,9 +340,6 @@ class SqlLedger:
 
 
 def _account(row: Row[Any]) -> Account:
-    created = row.created_at
-    if created.tzinfo is None:  # text() results skip the column type on SQLite
-        created = created.replace(tzinfo=UTC)
     return Account(
         row.id,
         AccountType(row.type),
@@ -347,7 +348,7 @@ def _account(row: Row[Any]) -> Account:
         int(row.posted),
         int(row.pending),
         row.name,
-        created,
+        row.created_at,
     )
 
 

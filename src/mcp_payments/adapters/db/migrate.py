@@ -28,7 +28,7 @@ def head_revision() -> str:
 
 
 async def current_revision(db: Database) -> str | None:
-    async with db.writer.connect() as conn:
+    async with db.admin.connect() as conn:
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
 
 
@@ -40,9 +40,9 @@ async def upgrade(db: Database, revision: str = "head") -> None:
 
     if db.backend == "sqlite":
         # Migrations take the write lock like any writer would.
-        async with db.writer.connect() as conn:
+        async with db.admin.connect() as conn:
             await conn.run_sync(run)
             await conn.commit()
         return
-    async with db.writer.begin() as conn:
+    async with db.admin.begin() as conn:
         await conn.run_sync(run)

@@ -6,74 +6,82 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mcp_payments.adapters.db.driver import Driver, marks
 from mcp_payments.adapters.db.tables import audit_head, audit_log, idempotency_keys
 from mcp_payments.domain.audit import canonical_json
 from mcp_payments.services.ports import AuditRecord, StoredCall
 
-# Every mutating tool call runs these. Built once, with the values bound at execution: building a
-# statement with its values on each call cost more CPU than the rest of the call (benchmarks/transfers.py).
-_KEY = (idempotency_keys.c.principal == bindparam("b_principal"), idempotency_keys.c.key == bindparam("b_key"))
-_CLAIM_PG = pg_insert(idempotency_keys).on_conflict_do_nothing().returning(idempotency_keys.c.key)
-_ADD_KEY = insert(idempotency_keys)
-_HOLDER = select(idempotency_keys).where(*_KEY)
-_COMPLETE = update(idempotency_keys).where(*_KEY).values(response=bindparam("b_response"))
-_HEAD = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
-_LOCK_HEAD_PG = _HEAD.with_for_update()
-_APPEND = insert(audit_log)
-_MOVE_HEAD = update(audit_head).where(audit_head.c.id == 1).values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+# Every mutating tool call runs these, on the driver (driver.py): SQLAlchemy's CPU per statement was
+# more than the rest of the call. The rarer statements below stay in SQLAlchemy Core.
+_KEY_COLUMNS = "principal, key, tool, request_hash, arguments, response, created_at, expires_at"
+_ADD_KEY = f"INSERT INTO idempotency_keys ({_KEY_COLUMNS}) VALUES ({{}})"
+_CLAIM_PG = _ADD_KEY.format(marks(True, 8)) + " ON CONFLICT DO NOTHING RETURNING key"
+_ADD_KEY_SQLITE = _ADD_KEY.format(marks(False, 8))
+_HOLDER = (
+    "SELECT tool, request_hash, arguments, response, expires_at FROM idempotency_keys WHERE principal = {} AND key = {}"
+)
+_HOLDER_PG, _HOLDER_SQLITE = _HOLDER.format("$1", "$2"), _HOLDER.format("?", "?")
+_COMPLETE = "UPDATE idempotency_keys SET response = {} WHERE principal = {} AND key = {}"
+_COMPLETE_PG, _COMPLETE_SQLITE = _COMPLETE.format("$1", "$2", "$3"), _COMPLETE.format("?", "?", "?")
+_LOCK_HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1"
+# PostgreSQL appends and moves the head in one round trip.
+_APPEND_PG = """
+WITH appended AS (
+    INSERT INTO audit_log (seq, at, principal, tool, record, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)
+)
+UPDATE audit_head SET seq = $1, hash = $7 WHERE id = 1
+"""
+_APPEND_SQLITE = f"INSERT INTO audit_log (seq, at, principal, tool, record, prev_hash, hash) VALUES ({marks(False, 7)})"
+_MOVE_HEAD_SQLITE = "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"
 
 
 class SqlIdempotency:
-    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
+    def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self.conn = conn
-        self.pg = dialect == "postgresql"
+        self.driver = driver
+        self.pg = driver.dialect == "postgresql"
+        self._holder = _HOLDER_PG if self.pg else _HOLDER_SQLITE
+        self._complete = _COMPLETE_PG if self.pg else _COMPLETE_SQLITE
 
     async def claim(self, principal: str, key: str, call: StoredCall, now: datetime) -> StoredCall | None:
-        row = {
-            "principal": principal,
-            "key": key,
-            "tool": call.tool,
-            "request_hash": call.request_hash,
-            "arguments": canonical_json(call.arguments),
-            "response": "{}",
-            "created_at": now,
-            "expires_at": call.expires_at,
-        }
+        driver = self.driver
+        values = (
+            principal,
+            key,
+            call.tool,
+            call.request_hash,
+            canonical_json(call.arguments),
+            "{}",
+            driver.time_param(now),
+            driver.time_param(call.expires_at),
+        )
+        if self.pg and await driver.fetch(_CLAIM_PG, *values):
+            # Claimed. Had another call held the key, the insert would have waited for it to commit or roll back.
+            return None
+        holders = await driver.fetch(self._holder, principal, key)
+        if not holders:
+            await driver.fetch(_ADD_KEY_SQLITE, *values)  # SQLite: the write lock keeps the key ours meanwhile
+            return None
+        tool, request_hash, arguments, response, expires_at = holders[0]
+        expires_at = driver.time_value(expires_at)
+        if expires_at > now:
+            return StoredCall(tool, request_hash, json.loads(arguments), json.loads(response), expires_at)
+        # Replace the holder only while it is still expired: a concurrent call may have renewed the key
+        # while this one waited for the row lock, and then that call's result is the one to return.
         where = (idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
-        if self.pg:
-            # Waits for a concurrent holder of the same key to commit or roll back.
-            claimed = await self.conn.execute(_CLAIM_PG, row)
-            if claimed.first() is not None:
-                return None
-        holder = (await self.conn.execute(_HOLDER, {"b_principal": principal, "b_key": key})).first()
-        if holder is not None and holder.expires_at > now:
-            return StoredCall(
-                holder.tool,
-                holder.request_hash,
-                json.loads(holder.arguments),
-                json.loads(holder.response),
-                holder.expires_at,
-            )
-        if holder is not None:
-            # Replace the holder only while it is still expired: a concurrent call may have renewed the key
-            # while this one waited for the row lock, and then that call's result is the one to return.
-            renewed = await self.conn.execute(
-                update(idempotency_keys).where(*where, idempotency_keys.c.expires_at <= now).values(row)
-            )
-            if renewed.rowcount == 0:
-                return await self.claim(principal, key, call, now)
-        else:
-            await self.conn.execute(_ADD_KEY, row)
+        row = dict(zip(_KEY_COLUMNS.split(", "), (*values[:6], now, call.expires_at), strict=True))
+        renewed = await self.conn.execute(
+            update(idempotency_keys).where(*where, idempotency_keys.c.expires_at <= now).values(row)
+        )
+        if renewed.rowcount == 0:
+            return await self.claim(principal, key, call, now)
         return None
 
     async def complete(self, principal: str, key: str, response: dict[str, Any]) -> None:
-        await self.conn.execute(
-            _COMPLETE, {"b_principal": principal, "b_key": key, "b_response": canonical_json(response)}
-        )
+        await self.driver.fetch(self._complete, canonical_json(response), principal, key)
 
     async def purge_expired(self, now: datetime) -> int:
         result = await self.conn.execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now))
@@ -81,12 +89,14 @@ class SqlIdempotency:
 
 
 class SqlAudit:
-    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
+    def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self.conn = conn
-        self.pg = dialect == "postgresql"
+        self.driver = driver
+        self.pg = driver.dialect == "postgresql"
 
     async def lock_head(self) -> tuple[int, str]:
-        seq, head = (await self.conn.execute(_LOCK_HEAD_PG if self.pg else _HEAD)).one()
+        # On SQLite the write lock (BEGIN IMMEDIATE) already orders appends.
+        seq, head = (await self.driver.fetch(_LOCK_HEAD + " FOR UPDATE" if self.pg else _LOCK_HEAD))[0]
         return int(seq), str(head)
 
     async def head(self) -> tuple[int, str]:
@@ -95,19 +105,13 @@ class SqlAudit:
 
     async def append(self, record: AuditRecord) -> None:
         body = record.record
-        await self.conn.execute(
-            _APPEND,
-            {
-                "seq": record.seq,
-                "at": datetime.fromisoformat(body["at"]),
-                "principal": body["principal"],
-                "tool": body["tool"],
-                "record": canonical_json(body),
-                "prev_hash": record.prev_hash,
-                "hash": record.hash,
-            },
-        )
-        await self.conn.execute(_MOVE_HEAD, {"b_seq": record.seq, "b_hash": record.hash})
+        at = self.driver.time_param(datetime.fromisoformat(body["at"]))
+        values = (record.seq, at, body["principal"], body["tool"], canonical_json(body), record.prev_hash, record.hash)
+        if self.pg:
+            await self.driver.fetch(_APPEND_PG, *values)
+            return
+        await self.driver.fetch(_APPEND_SQLITE, *values)
+        await self.driver.fetch(_MOVE_HEAD_SQLITE, record.seq, record.hash)
 
     async def page(self, after: int | None, limit: int, tool: str | None) -> list[AuditRecord]:
         """Newest first; `after` continues below that sequence number."""

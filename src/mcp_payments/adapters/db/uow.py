@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from contextlib import AsyncExitStack
 from typing import Self
 
+import anyio
+import asyncpg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db import migrate
-from mcp_payments.adapters.db.engine import NO_SNAPSHOT, Database
+from mcp_payments.adapters.db.driver import Driver, TransactionRolledBack
+from mcp_payments.adapters.db.engine import Database
 from mcp_payments.adapters.db.ledger_repo import SqlLedger
 from mcp_payments.adapters.db.payments_repo import SqlCustomers, SqlPayments, SqlProviderEvents
 from mcp_payments.adapters.db.platform_repo import SqlAudit, SqlIdempotency
+from mcp_payments.adapters.db.pool import acquire
 from mcp_payments.domain.errors import Contention, DomainError, Unavailable
 
 # PostgreSQL SQLSTATEs that mean "another transaction got in the way; run it again".
@@ -33,74 +37,103 @@ class SqlUnitOfWork:
         self._db = db
         self._write = write
         self._snapshot = snapshot
-        self._stack = AsyncExitStack()
-        self._conn: AsyncConnection | None = None
+        self._lock = db.write_lock if write else None
+        self._pool = db.writers if write else db.readers
+        self._held: tuple[AsyncConnection, Driver] | None = None
 
     async def __aenter__(self) -> Self:
+        # Plain try/except rather than an exit stack: this runs on every tool call (see benchmarks/).
+        if self._lock is not None:
+            await acquire(self._lock)
         try:
-            if self._write and self._db.write_lock is not None:
-                await self._stack.enter_async_context(self._db.write_lock)
-            engine = self._db.writer if self._write else self._db.reader
-            conn = await self._stack.enter_async_context(engine.connect())
-            if not self._write and conn.dialect.name == "postgresql":
-                # A read of several statements (a statement, the integrity check) sees one snapshot;
-                # a one-statement read needs no transaction at all (no BEGIN, no ROLLBACK).
-                await conn.execution_options(isolation_level="REPEATABLE READ" if self._snapshot else "AUTOCOMMIT")
-            elif not self._write and not self._snapshot:
-                await conn.execution_options(**{NO_SNAPSHOT: True})
-            await conn.begin()
+            conn, driver = self._held = await self._pool.acquire()
         except BaseException as error:
-            await self._stack.aclose()
+            if self._lock is not None:
+                self._lock.release()
             raise translate(error) from error
-        self._conn = conn
-        dialect = conn.dialect.name
-        self.ledger = SqlLedger(conn, dialect, self._db.system_accounts)
-        self.idempotency = SqlIdempotency(conn, dialect)
-        self.audit = SqlAudit(conn, dialect)
+        try:
+            # A read of one statement needs no transaction at all (no BEGIN, no ROLLBACK).
+            if self._write or self._snapshot:
+                await driver.begin(write=self._write)
+        except BaseException as error:
+            await self._end()
+            raise translate(error) from error
+        dialect = driver.dialect
+        self.ledger = SqlLedger(conn, driver, self._db.system_accounts)
+        self.idempotency = SqlIdempotency(conn, driver)
+        self.audit = SqlAudit(conn, driver)
         self.customers = SqlCustomers(conn, dialect)
         self.payments = SqlPayments(conn, dialect)
         self.provider_events = SqlProviderEvents(conn, dialect)
         return self
 
-    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        await self._end()
+        if exc is not None and (translated := translate(exc)) is not exc:
+            raise translated from exc
+
+    async def _end(self) -> None:
+        """Roll back what was not committed, even when cancelled, so the connection goes back to the pool clean;
+        then give back the connection and the write lock."""
+        assert self._held is not None
+        conn, driver = self._held
+        reusable = False
         try:
-            if self._conn is not None and self._conn.in_transaction():
-                await self._conn.rollback()
+            if driver.in_transaction or conn.in_transaction():
+                with anyio.CancelScope(shield=True):
+                    await driver.rollback()
+                    if conn.in_transaction():
+                        # SQLAlchemy's own bookkeeping transaction, begun at its first statement: nothing
+                        # reaches the database (the engines run no transactions of their own).
+                        await conn.rollback()
+            reusable = True
         finally:
-            await self._stack.aclose()
-        if isinstance(exc, sa_exc.DBAPIError):
-            raise translate(exc) from exc
+            try:
+                await self._pool.release(self._held, reusable=reusable)
+            finally:
+                if self._lock is not None:
+                    self._lock.release()
 
     async def commit(self) -> None:
-        assert self._conn is not None
+        assert self._held is not None
         try:
-            await self._conn.commit()
-        except sa_exc.DBAPIError as error:
+            await self._held[1].commit()
+        except BaseException as error:
             raise translate(error) from error
         # Only now do the system accounts this unit of work created certainly exist.
         self._db.system_accounts.update(self.ledger.created_system_accounts)
 
     async def rollback(self) -> None:
-        assert self._conn is not None
-        await self._conn.rollback()
+        assert self._held is not None
+        await self._held[1].rollback()
 
 
 def translate(error: BaseException) -> BaseException:
-    """Database failures become domain errors an agent can act on; anything else passes."""
+    """Database failures become domain errors an agent can act on; anything else passes.
+
+    They come wrapped by SQLAlchemy (statements run through it) or straight from the driver
+    (statements and transaction control in driver.py)."""
     if isinstance(error, DomainError):
         return error
-    if isinstance(error, sa_exc.DBAPIError):
-        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-        if sqlstate in _RETRYABLE_SQLSTATES or "database is locked" in str(error.orig):
-            return Contention("the database was busy with a concurrent change: retry the call unchanged")
-        if isinstance(error, sa_exc.IntegrityError) and sqlstate == "23514":
-            # A CHECK constraint (the second line of defence) caught what the domain's check, made on
-            # rows read earlier, let through: the whole call runs again on fresh rows.
-            return Contention("a concurrent change got in the way: retry the call unchanged")
-        if error.connection_invalidated or isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError):
-            return Unavailable("the database cannot be reached right now: retry in a few seconds")
-    if isinstance(error, OSError):
-        return Unavailable("the database cannot be reached right now: retry in a few seconds")
+    unreachable = Unavailable("the database cannot be reached right now: retry in a few seconds")
+    orig = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in _RETRYABLE_SQLSTATES or "database is locked" in str(orig):
+        return Contention("the database was busy with a concurrent change: retry the call unchanged")
+    if sqlstate == "23514":
+        # A CHECK constraint (the second line of defence) caught what the domain's check, made on
+        # rows read earlier, let through: the whole call runs again on fresh rows.
+        return Contention("a concurrent change got in the way: retry the call unchanged")
+    if isinstance(error, sa_exc.DBAPIError) and (
+        error.connection_invalidated or isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError)
+    ):
+        return unreachable
+    if isinstance(error, TransactionRolledBack):
+        return Contention("the database rolled the change back: retry the call unchanged")
+    if isinstance(error, OSError | asyncpg.InterfaceError | asyncpg.PostgresConnectionError):
+        return unreachable
+    if isinstance(error, sqlite3.OperationalError):
+        return unreachable
     return error
 
 
