@@ -6,7 +6,8 @@ import functools
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
+from contextvars import ContextVar, Token
 from typing import Any
 
 import structlog
@@ -16,11 +17,30 @@ _SECRET_KEYS = re.compile(r"(card|number|cvc|cvv|secret|token|password|email|aut
 _LONG_DIGITS = re.compile(r"\d(?:[ -]?\d){12,18}")
 
 
+# The tool call being served: its fields go on every line logged meanwhile (the server's registry sets it).
+# One ContextVar read per line, where structlog's merge_contextvars copies the whole context.
+_call_context: ContextVar[Mapping[str, str] | None] = ContextVar("mcp_payments_call_context", default=None)
+
+
+def bind_call(**fields: str) -> Token[Mapping[str, str] | None]:
+    return _call_context.set(fields)
+
+
+def unbind_call(token: Token[Mapping[str, str] | None]) -> None:
+    _call_context.reset(token)
+
+
+def merge_call_context(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in (_call_context.get() or {}).items():
+        event.setdefault(key, value)
+    return event
+
+
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
         if _is_secret(key):
             event[key] = "[redacted]"
-        elif isinstance(value, str) and _LONG_DIGITS.search(value):
+        elif isinstance(value, str) and len(value) >= 13 and _LONG_DIGITS.search(value):
             event[key] = _LONG_DIGITS.sub(lambda m: "****" + re.sub(r"\D", "", m.group())[-4:], value)
     return event
 
@@ -39,10 +59,10 @@ def configure(level: str = "INFO") -> None:
     )
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
+            merge_call_context,
+            redact,  # before the level and the timestamp, which need no redaction
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(handler_level),

@@ -10,6 +10,7 @@ import structlog
 from mcp.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mcp_payments.logging import merge_call_context
 from tests.conftest import Stack
 from tests.payments.agent import Agent
 from tests.payments.card_scan import card_numbers_in, dump_database
@@ -25,7 +26,7 @@ def settings_overrides() -> dict[str, Any]:
 @pytest.fixture
 def logs() -> Iterator[list[MutableMapping[str, Any]]]:
     """Every structlog event of the test with its bound context, before any redaction would run."""
-    with structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as captured:
+    with structlog.testing.capture_logs(processors=[merge_call_context]) as captured:
         yield captured
 
 

@@ -2,10 +2,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import structlog
 from mcp.client import Client
 from structlog.testing import capture_logs
 
+from mcp_payments.logging import merge_call_context
 from tests.helpers import err, ok
 
 pytestmark = pytest.mark.anyio
@@ -13,8 +13,8 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 def logs() -> Iterator[list[dict[str, Any]]]:
-    # merge_contextvars: the tool and principal are bound per call, not passed to each log call.
-    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as entries:
+    # merge_call_context: the tool and principal are bound per call, not passed to each log call.
+    with capture_logs(processors=[merge_call_context]) as entries:
         yield entries
 
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from mcp_payments.config import Settings
 from mcp_payments.domain.cards import mask_card_numbers
 from mcp_payments.domain.errors import DomainError
+from mcp_payments.logging import bind_call, unbind_call
 from mcp_payments.server import errors
 from mcp_payments.services.calls import Call, CallRunner
 from mcp_payments.services.ports import UnitOfWork
@@ -136,7 +137,7 @@ class Toolbox:
                 arguments[name] = f"hmac:{digest[:32]}"
         started = time.perf_counter()
         token = _current.set(Call(principal, spec.name, arguments, key))
-        structlog.contextvars.bind_contextvars(tool=spec.name, principal=principal)
+        log_context = bind_call(tool=spec.name, principal=principal)
         outcome, deduplicated = "ok", False
         try:
             result = await fn(**kwargs)
@@ -151,7 +152,7 @@ class Toolbox:
             return errors.internal_error()
         finally:
             log_tool_call(outcome, started, deduplicated=deduplicated)
-            structlog.contextvars.unbind_contextvars("tool", "principal")
+            unbind_call(log_context)
             _current.reset(token)
 
     async def mutate(self, operation: Callable[[UnitOfWork], Awaitable[T]], present: Callable[[T], M]) -> M:
