@@ -162,8 +162,8 @@ async def measure(
     layers: list[tuple[str, Step, str]] = [
         ("one hop per transaction", one_hop, "1"),
         ("aiosqlite, one await per statement", per_statement, ""),
-        ("empty unit of work (SQLAlchemy)", empty_uow, ""),
-        ("service transfer (SQLAlchemy)", service_transfer(services, ids), ""),
+        ("empty unit of work", empty_uow, ""),
+        ("service transfer", service_transfer(services, ids), ""),
     ]
     for name, step, hops in layers:
         measured = await rate(step, seconds)
