@@ -113,13 +113,14 @@ class SqlLedger:
         return {row[0]: self._account(row) for row in rows}
 
     async def list_accounts(self, type: AccountType, after: str | None, limit: int) -> list[Account]:
-        query = select(accounts).where(accounts.c.type == type.value).order_by(accounts.c.id).limit(limit)
-        if after is not None:
-            query = query.where(accounts.c.id > after)
-        return [_account(row) for row in await self.conn.execute(query)]
+        args: tuple[Any, ...] = (type.value, limit) if after is None else (type.value, after, limit)
+        m = marks(self.pg, len(args)).split(", ")  # in the order they appear in the text (sqlite3's ? are positional)
+        where = f"type = {m[0]}" if after is None else f"type = {m[0]} AND id > {m[1]}"
+        sql = f"SELECT {_COLUMNS} FROM accounts WHERE {where} ORDER BY id LIMIT {m[-1]}"
+        return [self._account(row) for row in await self.driver.fetch(sql, *args)]
 
     async def all_accounts(self) -> list[Account]:
-        return [_account(row) for row in await self.conn.execute(select(accounts).order_by(accounts.c.id))]
+        return [self._account(row) for row in await self.driver.fetch(f"SELECT {_COLUMNS} FROM accounts ORDER BY id")]
 
     async def post(self, txn: JournalTransaction) -> PostResult:
         if self.pg:
@@ -337,19 +338,6 @@ class SqlLedger:
         return LedgerTotals(
             entry_sums, pending, sorted(set(unbalanced) | set(too_short)), global_sums, int(n_txn), int(n_ent)
         )
-
-
-def _account(row: Row[Any]) -> Account:
-    return Account(
-        row.id,
-        AccountType(row.type),
-        row.currency,
-        bool(row.allow_overdraft),
-        int(row.posted),
-        int(row.pending),
-        row.name,
-        row.created_at,
-    )
 
 
 def _hold(row: Row[Any]) -> Hold:

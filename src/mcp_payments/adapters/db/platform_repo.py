@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db.driver import Driver, marks
@@ -26,7 +26,15 @@ _HOLDER = (
 _HOLDER_PG, _HOLDER_SQLITE = _HOLDER.format("$1", "$2"), _HOLDER.format("?", "?")
 _COMPLETE = "UPDATE idempotency_keys SET response = {} WHERE principal = {} AND key = {}"
 _COMPLETE_PG, _COMPLETE_SQLITE = _COMPLETE.format("$1", "$2", "$3"), _COMPLETE.format("?", "?", "?")
+# Renew an expired key with the claim's values (1..8), only while it is expired at 7 (now).
+_RENEW = (
+    "UPDATE idempotency_keys SET tool = {2}, request_hash = {3}, arguments = {4}, response = {5}, "
+    "created_at = {6}, expires_at = {7} WHERE principal = {0} AND key = {1} AND expires_at <= {6} RETURNING key"
+)
+_RENEW_PG = _RENEW.format(*marks(True, 8).split(", "))
+_RENEW_SQLITE = _RENEW.format(*(f"?{i}" for i in range(1, 9)))  # SQLite's numbered placeholders
 _LOCK_HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1"
+_LOCK_HEAD_PG = _LOCK_HEAD + " FOR UPDATE"
 # PostgreSQL appends and moves the head in one round trip.
 _APPEND_PG = """
 WITH appended AS (
@@ -71,12 +79,7 @@ class SqlIdempotency:
             return StoredCall(tool, request_hash, json.loads(arguments), json.loads(response), expires_at)
         # Replace the holder only while it is still expired: a concurrent call may have renewed the key
         # while this one waited for the row lock, and then that call's result is the one to return.
-        where = (idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
-        row = dict(zip(_KEY_COLUMNS.split(", "), (*values[:6], now, call.expires_at), strict=True))
-        renewed = await self.conn.execute(
-            update(idempotency_keys).where(*where, idempotency_keys.c.expires_at <= now).values(row)
-        )
-        if renewed.rowcount == 0:
+        if not await driver.fetch(_RENEW_PG if self.pg else _RENEW_SQLITE, *values):
             return await self.claim(principal, key, call, now)
         return None
 
@@ -96,7 +99,7 @@ class SqlAudit:
 
     async def lock_head(self) -> tuple[int, str]:
         # On SQLite the write lock (BEGIN IMMEDIATE) already orders appends.
-        seq, head = (await self.driver.fetch(_LOCK_HEAD + " FOR UPDATE" if self.pg else _LOCK_HEAD))[0]
+        seq, head = (await self.driver.fetch(_LOCK_HEAD_PG if self.pg else _LOCK_HEAD))[0]
         return int(seq), str(head)
 
     async def head(self) -> tuple[int, str]:
