@@ -28,7 +28,8 @@ def head_revision() -> str:
 
 
 async def current_revision(db: Database) -> str | None:
-    async with db.admin.connect() as conn:
+    # A one-statement read (the health tool asks too): the reader, no transaction, no write lock.
+    async with db.reader.connect() as conn:
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
 
 
@@ -38,11 +39,14 @@ async def upgrade(db: Database, revision: str = "head") -> None:
     def run(conn: Connection) -> None:
         command.upgrade(_config(conn), revision)
 
-    if db.backend == "sqlite":
-        # Migrations take the write lock like any writer would.
-        async with db.admin.connect() as conn:
-            await conn.run_sync(run)
-            await conn.commit()
-        return
-    async with db.admin.begin() as conn:
-        await conn.run_sync(run)
+    try:
+        if db.backend == "sqlite":
+            # Migrations take the write lock like any writer would.
+            async with db.admin.connect() as conn:
+                await conn.run_sync(run)
+                await conn.commit()
+        else:
+            async with db.admin.begin() as conn:
+                await conn.run_sync(run)
+    finally:
+        await db.admin.dispose()  # migrations run once: no connection held for the process's lifetime
