@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import cache
 
 import iso4217
@@ -74,12 +73,18 @@ class Money:
 
     def decimal(self) -> str:
         """The amount as a decimal string with exactly the currency's decimals: "12.30"."""
-        exp = self.currency.exponent
-        value = Decimal(self.minor).scaleb(-exp)
-        return f"{value:.{exp}f}"
+        return format_minor(self.minor, self.currency.exponent)
 
     def __str__(self) -> str:
         return f"{self.decimal()} {self.currency}"
+
+
+def format_minor(minor: int, exponent: int) -> str:
+    """Integer minor units as a decimal string with exactly `exponent` decimals: (-1230, 2) -> "-12.30"."""
+    if exponent == 0:
+        return str(minor)
+    whole, frac = divmod(abs(minor), 10**exponent)
+    return f"{'-' if minor < 0 else ''}{whole}.{frac:0{exponent}d}"
 
 
 @dataclass(frozen=True, slots=True)
