@@ -128,20 +128,15 @@ class Toolbox:
         kwargs = {
             k: mask_card_numbers(v) if isinstance(v, str) and k not in spec.sensitive else v for k, v in kwargs.items()
         }
-        key = kwargs.get("idempotency_key")
-        arguments = {k: v for k, v in kwargs.items() if k != "idempotency_key" and v is not None}
-        for name in spec.sensitive:
-            if name in arguments:
-                # Retries still match (same card, same hash) but the stored arguments reveal nothing.
-                digest = hmac.new(self.secret_key, str(arguments[name]).encode(), hashlib.sha256).hexdigest()
-                arguments[name] = f"hmac:{digest[:32]}"
         started = time.perf_counter()
-        token = _current.set(Call(principal, spec.name, arguments, key))
+        # Only a mutating call needs its identity (for idempotency and the audit chain); reads skip it.
+        token = _current.set(self._identify(spec, principal, kwargs)) if spec.kind.mutating else None
         log_context = bind_call(tool=spec.name, principal=principal)
         outcome, deduplicated = "ok", False
         try:
             result = await fn(**kwargs)
-            deduplicated = bool(getattr(result, "deduplicated", False))
+            if token is not None:
+                deduplicated = bool(getattr(result, "deduplicated", False))
             return result
         except DomainError as error:
             outcome = error.code
@@ -153,7 +148,18 @@ class Toolbox:
         finally:
             log_tool_call(outcome, started, deduplicated=deduplicated)
             unbind_call(log_context)
-            _current.reset(token)
+            if token is not None:
+                _current.reset(token)
+
+    def _identify(self, spec: ToolSpec, principal: str, kwargs: dict[str, Any]) -> Call:
+        key = kwargs.get("idempotency_key")
+        arguments = {k: v for k, v in kwargs.items() if k != "idempotency_key" and v is not None}
+        for name in spec.sensitive:
+            if name in arguments:
+                # Retries still match (same card, same hash) but the stored arguments reveal nothing.
+                digest = hmac.new(self.secret_key, str(arguments[name]).encode(), hashlib.sha256).hexdigest()
+                arguments[name] = f"hmac:{digest[:32]}"
+        return Call(principal, spec.name, arguments, key)
 
     async def mutate(self, operation: Callable[[UnitOfWork], Awaitable[T]], present: Callable[[T], M]) -> M:
         """Run a mutating tool's operation once per idempotency key; returns the (first) result."""
