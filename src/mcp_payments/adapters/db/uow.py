@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from functools import cached_property
 from typing import Self
 
 import anyio
@@ -26,13 +27,6 @@ _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 class SqlUnitOfWork:
-    ledger: SqlLedger
-    idempotency: SqlIdempotency
-    audit: SqlAudit
-    customers: SqlCustomers
-    payments: SqlPayments
-    provider_events: SqlProviderEvents
-
     def __init__(self, db: Database, *, write: bool, snapshot: bool = True) -> None:
         self._db = db
         self._write = write
@@ -43,10 +37,12 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         # Plain try/except rather than an exit stack: this runs on every tool call (see benchmarks/).
+        if self._held is not None:
+            raise RuntimeError("a unit of work is used once: make a new one")  # its repositories hold the connection
         if self._lock is not None:
             await acquire(self._lock)
         try:
-            conn, driver = self._held = await self._pool.acquire()
+            self._held = await self._pool.acquire()
         except BaseException as error:
             if self._lock is not None:
                 self._lock.release()
@@ -54,18 +50,44 @@ class SqlUnitOfWork:
         try:
             # A read of one statement needs no transaction at all (no BEGIN, no ROLLBACK).
             if self._write or self._snapshot:
-                await driver.begin(write=self._write)
+                await self._held[1].begin(write=self._write)
         except BaseException as error:
             await self._end()
             raise translate(error) from error
-        dialect = driver.dialect
-        self.ledger = SqlLedger(conn, driver, self._db.system_accounts)
-        self.idempotency = SqlIdempotency(conn, driver)
-        self.audit = SqlAudit(conn, driver)
-        self.customers = SqlCustomers(conn, dialect)
-        self.payments = SqlPayments(conn, dialect)
-        self.provider_events = SqlProviderEvents(conn, dialect)
         return self
+
+    # The repositories are made when first used: most units of work use one or two of them.
+    @cached_property
+    def ledger(self) -> SqlLedger:
+        conn, driver = self._connection()
+        return SqlLedger(conn, driver, self._db.system_accounts)
+
+    @cached_property
+    def idempotency(self) -> SqlIdempotency:
+        return SqlIdempotency(*self._connection())
+
+    @cached_property
+    def audit(self) -> SqlAudit:
+        return SqlAudit(*self._connection())
+
+    @cached_property
+    def customers(self) -> SqlCustomers:
+        conn, driver = self._connection()
+        return SqlCustomers(conn, driver.dialect)
+
+    @cached_property
+    def payments(self) -> SqlPayments:
+        conn, driver = self._connection()
+        return SqlPayments(conn, driver.dialect)
+
+    @cached_property
+    def provider_events(self) -> SqlProviderEvents:
+        conn, driver = self._connection()
+        return SqlProviderEvents(conn, driver.dialect)
+
+    def _connection(self) -> tuple[AsyncConnection, Driver]:
+        assert self._held is not None, "a unit of work's repositories are used inside `async with`"
+        return self._held
 
     async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         await self._end()
@@ -101,7 +123,8 @@ class SqlUnitOfWork:
         except BaseException as error:
             raise translate(error) from error
         # Only now do the system accounts this unit of work created certainly exist.
-        self._db.system_accounts.update(self.ledger.created_system_accounts)
+        if "ledger" in self.__dict__:
+            self._db.system_accounts.update(self.ledger.created_system_accounts)
 
     async def rollback(self) -> None:
         assert self._held is not None
