@@ -6,10 +6,12 @@ import functools
 import logging
 import re
 import sys
+import time
 from collections.abc import Mapping, MutableMapping
 from contextvars import ContextVar, Token
 from typing import Any
 
+import orjson
 import structlog
 
 _SECRET_KEYS = re.compile(r"(card|number|cvc|cvv|secret|token|password|email|authorization)", re.I)
@@ -51,21 +53,49 @@ def _is_secret(key: str) -> bool:
     return key != "event" and _SECRET_KEYS.search(key) is not None
 
 
+def prepare(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Every line's fields in one pass: the call's context, a traceback as text, redaction, then level and time.
+
+    One processor where there were four: the canonical line is written on every tool call, and each
+    processor is another call through structlog's chain (benchmarks/tool_latency.py)."""
+    merge_call_context(logger, method, event)
+    if "exc_info" in event:
+        # Rendered here, before redaction, so a card number in an exception's message is masked too.
+        structlog.processors.format_exc_info(logger, method, event)
+    redact(logger, method, event)
+    structlog.processors.add_log_level(logger, method, event)
+    event["timestamp"] = _timestamp()
+    return event
+
+
+def _json(event: Any, **_: Any) -> str:
+    # orjson: a fifth of the stdlib's time for a log line (structlog's documented fast path).
+    return orjson.dumps(event, default=repr).decode()
+
+
+_second: list[Any] = [None, ""]  # the last whole second formatted: [epoch second, "YYYY-MM-DDTHH:MM:SS"]
+
+
+def _timestamp() -> str:
+    """ISO 8601 UTC with microseconds, as structlog's TimeStamper(fmt="iso", utc=True) writes it.
+
+    The date and time to the second are formatted once per second, not on every line."""
+    now = time.time()
+    second = int(now)
+    if second != _second[0]:
+        _second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_second[1]}.{int((now - second) * 1_000_000):06d}Z"
+
+
 def configure(level: str = "INFO") -> None:
     handler_level = getattr(logging, level.upper(), logging.INFO)
     logging.basicConfig(stream=sys.stderr, level=max(handler_level, logging.WARNING), format="%(message)s")
     renderer: Any = (
-        structlog.dev.ConsoleRenderer(colors=False) if sys.stderr.isatty() else structlog.processors.JSONRenderer()
+        structlog.dev.ConsoleRenderer(colors=False) if sys.stderr.isatty() else structlog.processors.JSONRenderer(_json)
     )
     structlog.configure(
-        processors=[
-            merge_call_context,
-            redact,  # before the level and the timestamp, which need no redaction
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
-        ],
+        processors=[prepare, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(handler_level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,  # configured once per process, before the first log line
     )
