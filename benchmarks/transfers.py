@@ -212,21 +212,28 @@ END;
 def pgbench_app_sql_script(n: int) -> str:
     """The application's own posting statement (ledger_repo.PG_POST) run by pgbench: the SQL without Python."""
     wal = "'wal_' || lpad(:{}::text, 26, '0')"
-    values = [  # $1 .. $8
-        f"ARRAY[{wal.format('src')}, {wal.format('dst')}]",
-        "ARRAY[:namt, :amt]",
+    values = [  # $1 .. $11
+        f"ARRAY[{wal.format('lo')}, {wal.format('hi')}]",
+        "ARRAY[:dlo, :dhi]",
         f"ARRAY['{CURRENCY}', '{CURRENCY}']",
         "('txn_' || lpad(:txn::text, 26, '0'))",
         "'transfer'",
         "NULL",
         "now()",
         "NULL",
+        f"ARRAY[{wal.format('src')}, {wal.format('dst')}]",
+        "ARRAY[:namt, :amt]",
+        f"ARRAY['{CURRENCY}', '{CURRENCY}']",
     ]
     statement = re.sub(r"\$(\d+)", lambda m: values[int(m.group(1)) - 1], PG_POST.strip())
-    return f"""\
+    return f"""\\
 \\set src random(0, {n - 1})
 \\set dst (:src + random(1, {n - 1})) % {n}
 \\set amt random(1, 100)
+\\set lo least(:src, :dst)
+\\set hi greatest(:src, :dst)
+\\set dlo case when :lo = :src then -:amt else :amt end
+\\set dhi -:dlo
 \\set namt -:amt
 \\set txn random(0, 9000000000000000000)
 BEGIN;

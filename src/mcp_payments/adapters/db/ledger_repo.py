@@ -22,48 +22,16 @@ from mcp_payments.services.ports import LedgerTotals, PostResult, StatementLine
 
 _COLUMNS = "id, type, currency, allow_overdraft, posted, pending, name, created_at"
 
-# PostgreSQL posts a journal transaction in one round trip: lock the accounts in id order,
-# check every debit against the locked balances, and only then insert and update. Data-modifying
-# CTEs all run or none do, so a refused posting leaves no trace.
-# The UPDATE takes its values from `locked`, not from its own row: that row comes from the statement's
-# snapshot, which is stale when a concurrent posting committed while we waited for the lock, and
-# PostgreSQL checks the CHECK constraints on the stale-based row before it re-reads the locked one
-# (a spurious no_overdraft violation under crossing transfers). The locked values are the current ones.
-# Parameters: $1 account ids, $2 amounts, $3 currencies (one per entry), $4 transaction id, $5 kind,
-# $6 memo, $7 created_at, $8 reference.
-PG_POST = """
-WITH req AS (
-    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS r(account_id, amount, currency)
-), locked AS (
-    SELECT a.id, a.type, a.currency, a.allow_overdraft, a.posted, a.pending, a.name, a.created_at
-    FROM accounts a WHERE a.id = ANY($1::text[]) ORDER BY a.id FOR UPDATE
-), delta AS (
-    SELECT account_id, sum(amount) AS d FROM req GROUP BY account_id
-), refused AS (
-    SELECT 1 FROM req LEFT JOIN locked l ON l.id = req.account_id
-    WHERE l.id IS NULL OR l.currency <> req.currency
-    UNION ALL
-    SELECT 1 FROM delta JOIN locked l ON l.id = delta.account_id
-    WHERE delta.d < 0 AND NOT l.allow_overdraft AND l.posted - l.pending + delta.d < 0
-), ok AS (
-    SELECT NOT EXISTS (SELECT 1 FROM refused) AS ok
-), txn AS (
-    INSERT INTO journal_transactions (id, kind, memo, created_at, reference)
-    SELECT $4::text, $5::text, $6::text, $7::timestamptz, $8::text FROM ok WHERE ok.ok
-    RETURNING id
-), ent AS (
-    INSERT INTO entries (transaction_id, account_id, amount, currency)
-    SELECT txn.id, req.account_id, req.amount, req.currency FROM txn CROSS JOIN req
-    RETURNING 1
-), upd AS (
-    UPDATE accounts a SET posted = l.posted + delta.d, pending = l.pending
-    FROM delta, ok, locked l WHERE ok.ok AND a.id = delta.account_id AND l.id = a.id
-    RETURNING a.id
+# PostgreSQL posts a journal transaction in one round trip: post_journal() (migration 0003) moves
+# each account with one conditional UPDATE, in id order, and inserts the journal rows only when
+# every account moved; a refusal undoes itself. It returns the accounts as they were before the
+# posting, with `applied` in the last column.
+# Parameters: $1 account ids (sorted), $2 net change and $3 currency per account; $4 transaction id,
+# $5 kind, $6 memo, $7 created_at, $8 reference; $9 account, $10 amount and $11 currency per entry.
+PG_POST = (
+    "SELECT * FROM post_journal($1::text[], $2::bigint[], $3::text[], $4::text, $5::text, $6::text, "
+    "$7::timestamptz, $8::text, $9::text[], $10::bigint[], $11::text[])"
 )
-SELECT l.id, l.type, l.currency, l.allow_overdraft, l.posted, l.pending, l.name, l.created_at,
-       (SELECT ok FROM ok) AS applied, (SELECT count(*) FROM ent) AS entry_count, (SELECT count(*) FROM upd)
-FROM locked l
-"""
 _PG_ACCOUNT = f"SELECT {_COLUMNS} FROM accounts WHERE id = $1"
 _PG_LOCK = f"SELECT {_COLUMNS} FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE"
 
@@ -134,20 +102,28 @@ class SqlLedger:
         return PostResult(True, before)
 
     async def _post_pg(self, txn: JournalTransaction) -> PostResult:
+        deltas = txn.deltas()
+        ids = sorted(deltas)  # one locking order for every posting: no deadlocks
+        currencies: dict[str, str] = {}
+        for e in txn.entries:
+            # An account given entries in two currencies gets "", which matches no account: refused.
+            currencies[e.account_id] = e.currency if currencies.get(e.account_id, e.currency) == e.currency else ""
         rows = await self.driver.fetch(
             PG_POST,
-            [e.account_id for e in txn.entries],
-            [e.amount for e in txn.entries],
-            [e.currency for e in txn.entries],
+            ids,
+            [deltas[i] for i in ids],
+            [currencies[i] for i in ids],
             txn.id,
             txn.kind,
             txn.memo,
             txn.created_at,
             txn.reference,
+            [e.account_id for e in txn.entries],
+            [e.amount for e in txn.entries],
+            [e.currency for e in txn.entries],
         )
         before = {row[0]: self._account(row) for row in rows}
-        applied = bool(rows) and bool(rows[0][8]) and len(before) == len(txn.deltas())
-        return PostResult(applied, before)
+        return PostResult(bool(rows) and bool(rows[0][8]), before)
 
     async def _write_sqlite(self, txn: JournalTransaction) -> None:
         driver = self.driver
