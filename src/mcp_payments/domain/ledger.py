@@ -55,6 +55,11 @@ class Account:
     def money(self, minor: int) -> Money:
         return Money.of(minor, self.currency)
 
+    def moved(self, delta: int) -> Account:
+        """This account with `delta` added to its posted balance (dataclasses.replace is ~5x slower)."""
+        a = self
+        return Account(a.id, a.type, a.currency, a.allow_overdraft, a.posted + delta, a.pending, a.name, a.created_at)
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -152,7 +157,7 @@ def insufficient(acc: Account, requested: int) -> InsufficientFunds:
 
 def apply(accounts: Mapping[str, Account], txn: JournalTransaction) -> dict[str, Account]:
     """The accounts after `txn` posts (after check_posting passed)."""
-    return {aid: replace(accounts[aid], posted=accounts[aid].posted + d) for aid, d in txn.deltas().items()}
+    return {aid: accounts[aid].moved(d) for aid, d in txn.deltas().items()}
 
 
 class HoldStatus(StrEnum):
