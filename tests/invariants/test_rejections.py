@@ -89,6 +89,12 @@ REJECTIONS: dict[str, tuple[Attempt, type[DomainError]]] = {
         lambda w: calls.transfer(w.services, w.usd, w.usd_empty, "6.51"),
         errors.InsufficientFunds,
     ),
+    # The same refusal with the wallets the other way round: whichever comes first in id order (the
+    # order postings lock and move accounts in) is moved first, so one of the two is undone.
+    "transferring more than is available, the other way round": (
+        lambda w: calls.transfer(w.services, w.usd_empty, w.usd, "1.01"),
+        errors.InsufficientFunds,
+    ),
     "transferring to a missing wallet": (
         lambda w: calls.transfer(w.services, w.usd, "wal_missing", "1.00"),
         errors.WalletNotFound,
