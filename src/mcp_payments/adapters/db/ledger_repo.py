@@ -1,4 +1,7 @@
-"""Ledger repository: accounts, the journal and holds. The only place ledger SQL lives."""
+"""Ledger repository: accounts, the journal and holds.
+
+Ledger SQL lives here, and in PostgreSQL's post_journal() (migration 0003).
+"""
 
 from __future__ import annotations
 
