@@ -46,15 +46,11 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel
 
 from mcp_payments import runtime
+from mcp_payments.adapters.db.ledger_repo import PG_ACCOUNT, SQLITE_ACCOUNT  # get_wallet's own SELECT
 from mcp_payments.bootstrap import application
 from mcp_payments.domain.money import Money
 from mcp_payments.server.registry import ToolKind
 from mcp_payments.server.tools.models import Wallet
-
-# get_wallet's statement, sent straight to the database for the "noop + raw read" floor.
-ACCOUNT_SQL = (
-    "SELECT id, type, currency, allow_overdraft, posted, pending, name, created_at FROM accounts WHERE id = {}"
-)
 
 TARGET = 1.5  # get_wallet / no-op, from the issue
 
@@ -188,7 +184,7 @@ async def raw_reader(made: Throwaway) -> AsyncIterator[Callable[[str], Awaitable
     if made.backend == "postgresql":
         conn = await asyncpg.connect(made.url.replace("postgresql+asyncpg", "postgresql", 1))
         try:
-            yield lambda wallet_id: conn.fetch(ACCOUNT_SQL.format("$1"), wallet_id)
+            yield lambda wallet_id: conn.fetch(PG_ACCOUNT, wallet_id)
         finally:
             await conn.close()
         return
@@ -196,7 +192,7 @@ async def raw_reader(made: Throwaway) -> AsyncIterator[Callable[[str], Awaitable
     db = sqlite3.connect(made.path, isolation_level=None)
 
     async def read(wallet_id: str) -> object:
-        return db.execute(ACCOUNT_SQL.format("?"), (wallet_id,)).fetchall()
+        return db.execute(SQLITE_ACCOUNT, (wallet_id,)).fetchall()
 
     try:
         yield read

@@ -186,9 +186,8 @@ async def seed_reference_pg(ref: Throwaway, n: int) -> None:
         await conn.close()
 
 
-def pgbench_script(n: int) -> str:
-    wal = "'wal_' || lpad(:{}::text, 26, '0')"
-    txn = "'txn_' || lpad(:txn::text, 26, '0')"
+def pgbench_variables(n: int) -> str:
+    """A random transfer for pgbench: src -> dst of amt; lo/hi the pair in id order, dlo/dhi their changes."""
     return f"""\
 \\set src random(0, {n - 1})
 \\set dst (:src + random(1, {n - 1})) % {n}
@@ -199,7 +198,13 @@ def pgbench_script(n: int) -> str:
 \\set dhi -:dlo
 \\set namt -:amt
 \\set txn random(0, 9000000000000000000)
-BEGIN;
+"""
+
+
+def pgbench_script(n: int) -> str:
+    wal = "'wal_' || lpad(:{}::text, 26, '0')"
+    txn = "'txn_' || lpad(:txn::text, 26, '0')"
+    return f"""{pgbench_variables(n)}BEGIN;
 UPDATE accounts SET posted = posted + :dlo WHERE id = {wal.format("lo")};
 UPDATE accounts SET posted = posted + :dhi WHERE id = {wal.format("hi")};
 INSERT INTO journal_transactions (id, kind, memo, created_at) VALUES ({txn}, 'transfer', NULL, now());
@@ -226,17 +231,7 @@ def pgbench_app_sql_script(n: int) -> str:
         f"ARRAY['{CURRENCY}', '{CURRENCY}']",
     ]
     statement = re.sub(r"\$(\d+)", lambda m: values[int(m.group(1)) - 1], PG_POST.strip())
-    return f"""\\
-\\set src random(0, {n - 1})
-\\set dst (:src + random(1, {n - 1})) % {n}
-\\set amt random(1, 100)
-\\set lo least(:src, :dst)
-\\set hi greatest(:src, :dst)
-\\set dlo case when :lo = :src then -:amt else :amt end
-\\set dhi -:dlo
-\\set namt -:amt
-\\set txn random(0, 9000000000000000000)
-BEGIN;
+    return f"""{pgbench_variables(n)}BEGIN;
 {statement};
 END;
 """

@@ -35,12 +35,12 @@ PG_POST = (
     "SELECT * FROM post_journal($1::text[], $2::bigint[], $3::text[], $4::text, $5::text, $6::text, "
     "$7::timestamptz, $8::text, $9::text[], $10::bigint[], $11::text[])"
 )
-_PG_ACCOUNT = f"SELECT {_COLUMNS} FROM accounts WHERE id = $1"
+PG_ACCOUNT = f"SELECT {_COLUMNS} FROM accounts WHERE id = $1"
 _PG_LOCK = f"SELECT {_COLUMNS} FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE"
 
 # SQLite: BEGIN IMMEDIATE already holds the database's one write lock, so the posting reads, checks
 # in Python and writes, in plain statements.
-_SQLITE_ACCOUNT = f"SELECT {_COLUMNS} FROM accounts WHERE id = ?"
+SQLITE_ACCOUNT = f"SELECT {_COLUMNS} FROM accounts WHERE id = ?"
 _SQLITE_LOCK = f"SELECT {_COLUMNS} FROM accounts WHERE id IN ({{}}) ORDER BY id"
 _SQLITE_ADD_TRANSACTION = (
     f"INSERT INTO journal_transactions (id, kind, memo, created_at, reference) VALUES ({marks(False, 5)})"
@@ -71,7 +71,7 @@ class SqlLedger:
         return account_id
 
     async def get_account(self, account_id: str) -> Account | None:
-        rows = await self.driver.fetch(_PG_ACCOUNT if self.pg else _SQLITE_ACCOUNT, account_id)
+        rows = await self.driver.fetch(PG_ACCOUNT if self.pg else SQLITE_ACCOUNT, account_id)
         return self._account(rows[0]) if rows else None
 
     async def lock_accounts(self, ids: Sequence[str]) -> dict[str, Account]:
@@ -109,8 +109,8 @@ class SqlLedger:
         ids = sorted(deltas)  # one locking order for every posting: no deadlocks
         currencies: dict[str, str] = {}
         for e in txn.entries:
-            # An account given entries in two currencies gets "", which matches no account: refused.
-            currencies[e.account_id] = e.currency if currencies.get(e.account_id, e.currency) == e.currency else ""
+            if currencies.setdefault(e.account_id, e.currency) != e.currency:
+                currencies[e.account_id] = ""  # entries in two currencies: matches no account, so refused
         rows = await self.driver.fetch(
             PG_POST,
             ids,

@@ -70,6 +70,7 @@ BEGIN
         FOR i IN 1..moved LOOP
             UPDATE accounts a SET posted = a.posted - p_deltas[i] WHERE a.id = p_accounts[i];
         END LOOP;
+        EXIT WHEN attempt = 2;  -- refused on rows we hold locked: final
         -- A concurrent posting may change the accounts right after this refusal (a deposit, say), and the
         -- caller must be told why on the rows that refused. So lock them all, in id order (we hold a
         -- prefix of that order already), and decide once more on rows nobody else can change now.
