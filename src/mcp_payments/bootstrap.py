@@ -15,7 +15,8 @@ from sqlalchemy.engine import make_url
 
 from mcp_payments.adapters.db import migrate
 from mcp_payments.adapters.db.engine import Database, normalize_url, open_database
-from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory, translate
+from mcp_payments.adapters.db.errors import translate
+from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory
 from mcp_payments.adapters.providers.sandbox import SandboxProvider
 from mcp_payments.config import Settings, secrets_path
 from mcp_payments.domain.errors import DomainError
@@ -25,8 +26,9 @@ from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.compliance import AuditService
 from mcp_payments.services.container import Services
 from mcp_payments.services.customers import CustomerService
-from mcp_payments.services.events import EventService
+from mcp_payments.services.events import EventService, processed
 from mcp_payments.services.monitoring import MonitoringService
+from mcp_payments.services.pages import Cursors
 from mcp_payments.services.payments import Fees, PaymentService
 from mcp_payments.services.ports import Clock
 from mcp_payments.services.wallets import WalletService
@@ -127,6 +129,7 @@ def build_services(db: Database, settings: Settings, clock: Clock | None = None)
     ids = SortableIds()
     uow = SqlUnitOfWorkFactory(db)
     key, webhook_secrets = load_secrets(settings)
+    cursors = Cursors(key)
     provider = SandboxProvider(clock, key, webhook_secrets[0])
     payments = PaymentService(
         clock,
@@ -135,16 +138,17 @@ def build_services(db: Database, settings: Settings, clock: Clock | None = None)
         Fees(settings.fee_percent_bp, settings.fee_fixed_minor),
         settings.authorization_ttl,
         settings.action_ttl,
+        cursors=cursors,
     )
     return Services(
         uow=uow,
         clock=clock,
         ids=ids,
-        calls=CallRunner(uow, clock, settings.idempotency_key_ttl, settings.dedup_window),
-        wallets=WalletService(clock, ids, settings.fx_rates, settings.hold_ttl),
+        calls=CallRunner(uow, clock, settings.idempotency_key_ttl, settings.dedup_window, key_secret=key),
+        wallets=WalletService(clock, ids, settings.fx_rates, settings.hold_ttl, cursors=cursors),
         monitoring=MonitoringService(uow),
-        audit=AuditService(),
-        customers=CustomerService(clock, ids),
+        audit=AuditService(cursors),
+        customers=CustomerService(clock, ids, cursors),
         payments=payments,
         events=EventService(clock, webhook_secrets, payments),
         provider=provider,
@@ -169,20 +173,22 @@ async def application(
 async def sweep_once(services: Services) -> int:
     """One pass of due work. Returns how many items were handled."""
     calls = services.calls
-    expired = await calls.write(lambda uow: services.wallets.expire_holds(uow))
-    payments = await calls.write(lambda uow: services.payments.expire_due(uow))
-    retried = await calls.write(lambda uow: services.events.retry_pending(uow))
+    # Each job is one transaction with its audit record (principal "system") when it changed anything.
+    expired = await calls.background("expire_holds", services.wallets.expire_holds, lambda holds: [h.id for h in holds])
+    payments = await calls.background("expire_payments", services.payments.expire_due, lambda due: [p.id for p in due])
+    retried = await calls.background("retry_provider_events", services.events.retry_pending, lambda ids: ids)
+    # Housekeeping, not domain state: expired idempotency keys are not audited.
     purged = await calls.write(lambda uow: uow.idempotency.purge_expired(services.clock.now()))
     # Last: an event that fails to deliver stops only the delivery, not the work above.
     delivered = await deliver_provider_events(services)
-    handled = len(expired) + len(payments) + delivered + retried + purged
+    handled = len(expired) + len(payments) + delivered + len(retried) + purged
     if handled:
         log.info(
             "due_work",
             holds_expired=len(expired),
             payments_expired=len(payments),
             events_delivered=delivered,
-            events_retried=retried,
+            events_retried=len(retried),
             idempotency_keys_purged=purged,
         )
     return handled
@@ -194,7 +200,11 @@ async def deliver_provider_events(services: Services) -> int:
     for done, (body, signature) in enumerate(queued):
         try:
             event = services.events.verify(body, signature)
-            await services.calls.write(lambda uow, event=event: services.events.receive(uow, event))  # type: ignore[misc]
+            await services.calls.background(
+                "provider_event",
+                lambda uow, event=event: services.events.receive(uow, event),  # type: ignore[misc]
+                lambda status, event=event: processed(event, status),  # type: ignore[misc]
+            )
         except BaseException:
             # Not lost: what was not delivered goes back to the front of the queue for the next pass.
             services.provider.requeue_events([b for b, _ in queued[done:]])

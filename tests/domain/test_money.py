@@ -1,7 +1,16 @@
 import pytest
 
 from mcp_payments.domain.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
-from mcp_payments.domain.money import MAX_MINOR, AmountInput, Currency, Money, currency, parse_amount
+from mcp_payments.domain.money import (
+    LEDGER_LIMIT,
+    MAX_AMOUNT,
+    MAX_BALANCE,
+    AmountInput,
+    Currency,
+    Money,
+    currency,
+    parse_amount,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -83,36 +92,46 @@ def test_giving_both_or_neither_form_of_an_amount_is_rejected() -> None:
         parse_amount(None, None, "USD")
 
 
-def test_the_largest_amount_is_two_to_the_53_minus_one_minor_units() -> None:
-    assert MAX_MINOR == 2**53 - 1
-    assert parse_amount(None, MAX_MINOR, "USD").minor == MAX_MINOR
-    assert parse_amount("90071992547409.91", None, "USD").minor == MAX_MINOR
-    assert parse_amount("9007199254740991", None, "JPY").minor == MAX_MINOR
+def test_the_limits_nest_and_stay_inside_what_json_and_64_bit_integers_hold_exactly() -> None:
+    assert MAX_AMOUNT == 10**12 - 1  # twelve digits: no single amount can look like a card number
+    assert MAX_AMOUNT < MAX_BALANCE < 2**53 - 1
+    assert 2 * LEDGER_LIMIT < 2**63 - 1  # a balance plus any posting never overflows a signed 64-bit integer
+
+
+def test_the_largest_amount_of_one_call_is_max_amount_minor_units() -> None:
+    assert parse_amount(None, MAX_AMOUNT, "USD").minor == MAX_AMOUNT
+    assert parse_amount("9999999999.99", None, "USD").minor == MAX_AMOUNT
+    assert parse_amount("999999999999", None, "JPY").minor == MAX_AMOUNT
 
 
 @pytest.mark.parametrize(
     ("text", "minor", "code"),
     [
-        (None, MAX_MINOR + 1, "USD"),
+        (None, MAX_AMOUNT + 1, "USD"),
+        (None, 2**53 - 1, "USD"),
         (None, 2**63, "USD"),
-        ("90071992547409.92", None, "USD"),
-        ("9007199254740992", None, "JPY"),
+        ("10000000000.00", None, "USD"),
+        ("1000000000000", None, "JPY"),
         ("9999999999999999.999", None, "KWD"),
     ],
 )
-def test_an_amount_above_two_to_the_53_minus_one_is_rejected(text: str | None, minor: int | None, code: str) -> None:
-    with pytest.raises(InvalidAmount, match="maximum"):
+def test_an_amount_above_the_maximum_of_one_call_is_rejected_naming_the_limit(
+    text: str | None, minor: int | None, code: str
+) -> None:
+    with pytest.raises(InvalidAmount, match="maximum") as raised:
         parse_amount(text, minor, code)
 
+    assert raised.value.details["maximum_minor"] == MAX_AMOUNT
 
-def test_money_itself_refuses_to_exceed_the_maximum_in_either_direction() -> None:
+
+def test_money_itself_refuses_to_exceed_the_ledger_limit_in_either_direction() -> None:
     usd = currency("USD")
     with pytest.raises(InvalidAmount):
-        Money(MAX_MINOR + 1, usd)
+        Money(LEDGER_LIMIT + 1, usd)
     with pytest.raises(InvalidAmount):
-        Money(-MAX_MINOR - 1, usd)
+        Money(-LEDGER_LIMIT - 1, usd)
     with pytest.raises(InvalidAmount):
-        Money(MAX_MINOR, usd) + Money(1, usd)
+        Money(LEDGER_LIMIT, usd) + Money(1, usd)
 
 
 @pytest.mark.parametrize("code", ["ABC", "US", "USDX", "", "123", "€"])
@@ -141,8 +160,8 @@ def test_a_currency_without_a_minor_unit_such_as_gold_is_rejected(code: str) -> 
         (-123456, "USD", "-1234.56", "-1234.56 USD"),
         (-7, "JPY", "-7", "-7 JPY"),
         (10_000, "CLF", "1.0000", "1.0000 CLF"),
-        (-MAX_MINOR, "KWD", "-9007199254740.991", "-9007199254740.991 KWD"),
-        (MAX_MINOR, "USD", "90071992547409.91", "90071992547409.91 USD"),
+        (-MAX_BALANCE, "KWD", "-999999999999.999", "-999999999999.999 KWD"),
+        (LEDGER_LIMIT, "USD", "9999999999999999.99", "9999999999999999.99 USD"),
     ],
 )
 def test_money_formats_with_exactly_the_currencys_decimals(minor: int, code: str, decimal: str, text: str) -> None:
@@ -152,7 +171,7 @@ def test_money_formats_with_exactly_the_currencys_decimals(minor: int, code: str
     assert str(money) == text
 
 
-@pytest.mark.parametrize(("minor", "code"), [(1, "USD"), (1999, "USD"), (5, "JPY"), (1001, "KWD"), (MAX_MINOR, "EUR")])
+@pytest.mark.parametrize(("minor", "code"), [(1, "USD"), (1999, "USD"), (5, "JPY"), (1001, "KWD"), (MAX_AMOUNT, "EUR")])
 def test_a_formatted_amount_parses_back_to_the_same_money(minor: int, code: str) -> None:
     money = Money.of(minor, code)
 

@@ -1,5 +1,6 @@
 """The bad-input table: every row is refused with a clear code, a clean message, and no write at all."""
 
+import base64
 import json
 import re
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 from mcp.client import Client
 
+from mcp_payments.domain.money import MAX_AMOUNT
 from tests.conftest import Stack
 from tests.helpers import funded_wallet, ok
 from tests.server.rows import row_counter
@@ -19,6 +21,14 @@ UNKNOWN_HOLD = "hld_00000000000000000000000000"
 UNKNOWN_PAYMENT = "pay_00000000000000000000000000"
 UNKNOWN_CUSTOMER = "cus_00000000000000000000000000"
 TEN_KB = "x" * 10_240
+CURSOR = "invalid_cursor"
+
+
+def cursor_of(position: Any) -> str:
+    """A cursor in the shape an earlier version issued (base64 of {"after": ...}), never signed by this server."""
+    return base64.urlsafe_b64encode(json.dumps({"after": position}).encode()).decode().rstrip("=")
+
+
 BAD = "invalid_argument"  # rejected by the input schema
 AMOUNT = "invalid_amount"
 
@@ -117,6 +127,31 @@ TABLE: dict[str, Case] = {
     "amount-of-2^53-cents": Case("fund_wallet", fund(amount="90071992547409.92"), AMOUNT),
     "payment-amount_minor-2^63": Case("create_payment", pay(amount=None, amount_minor=2**63), BAD),
     "transfer-amount_minor-2^53": Case("transfer_funds", transfer(amount_minor=2**53), BAD),
+    "amount_minor-2^53-minus-1": Case("fund_wallet", fund(amount_minor=2**53 - 1), BAD),
+    # One more than the most one call may move (domain/money.py MAX_AMOUNT), in both spellings.
+    "amount_minor-above-the-maximum": Case("fund_wallet", fund(amount_minor=MAX_AMOUNT + 1), BAD),
+    "amount-above-the-maximum": Case("fund_wallet", fund(amount="10000000000.00"), AMOUNT),
+    "jpy-amount-above-the-maximum": Case(
+        "fund_wallet", {"wallet_id": "$jpy", "currency": "JPY", "amount": "1000000000000"}, AMOUNT
+    ),
+    "payment-above-the-maximum": Case("create_payment", pay(amount="10000000000.00"), AMOUNT),
+    "hold-above-the-maximum": Case("hold_funds", fund(amount_minor=MAX_AMOUNT + 1), BAD),
+    # Control characters in text: refused before anything stores or compares them (NUL breaks PostgreSQL).
+    "wallet-name-with-nul": Case("create_wallet", {"currency": "USD", "name": "x\u0000y"}, BAD),
+    "memo-with-nul": Case("fund_wallet", fund(amount="1.00", memo="rent\u0000"), BAD),
+    "transfer-memo-with-escape": Case("transfer_funds", transfer(amount="1.00", memo="a\u001b[31mred"), BAD),
+    "customer-name-with-nul": Case("create_customer", {"name": "Ada\u0000Lovelace"}, BAD),
+    "customer-email-with-nul": Case("create_customer", {"email": "ada\u0000@example.com"}, BAD),
+    "customer-description-with-nul": Case("create_customer", {"name": "Ada", "description": "\u0000"}, BAD),
+    "payment-description-with-nul": Case("create_payment", pay(description="x\u0000"), BAD),
+    "refund-reason-with-bell": Case("refund_payment", {"payment_id": UNKNOWN_PAYMENT, "reason": "\u0007"}, BAD),
+    "list-customers-email-with-nul": Case("list_customers", {"email": "a\u0000@b.c"}, BAD),
+    "list-customers-name-with-nul": Case("list_customers", {"name": "\u0000"}, BAD),
+    "name-with-right-to-left-override": Case("create_wallet", {"currency": "USD", "name": "pay\u202eevil"}, BAD),
+    "name-with-lone-surrogate": Case("create_wallet", {"currency": "USD", "name": "x\ud800"}, BAD),
+    "name-with-c1-control": Case("create_wallet", {"currency": "USD", "name": "x\u0085y"}, BAD),
+    "idempotency-key-with-nul": Case("create_wallet", {"currency": "USD", "idempotency_key": "key-\u0000-12345"}, BAD),
+    "cursor-with-nul": Case("list_wallets", {"cursor": "\u0000"}, BAD),
     # Wrong JSON types.
     "amount-is-a-list": Case("fund_wallet", fund(amount=["1.00"]), BAD),
     "amount-is-an-object": Case("fund_wallet", fund(amount={"value": "1.00"}), BAD),
@@ -157,7 +192,18 @@ TABLE: dict[str, Case] = {
     "ten-kb-cursor": Case("list_wallets", {"cursor": TEN_KB}, BAD),
     "ten-kb-card-number": Case("create_payment", pay(payment_method=None, card_number="4" * 10_240), BAD),
     # Well-formed but not ours.
-    "forged-cursor": Case("list_wallets", {"cursor": "garbage"}, "invalid_cursor"),
+    "forged-cursor": Case("list_wallets", {"cursor": "garbage"}, CURSOR),
+    # Cursors that decode to positions no query could take, or that this server never signed.
+    "audit-cursor-past-64-bits": Case("get_audit_log", {"cursor": cursor_of(99999999999999999999)}, CURSOR),
+    "statement-cursor-past-64-bits": Case(
+        "get_wallet_statement", {"wallet_id": "$usd", "cursor": cursor_of(99999999999999999999)}, CURSOR
+    ),
+    "audit-cursor-negative": Case("get_audit_log", {"cursor": cursor_of(-1)}, CURSOR),
+    "wallets-cursor-with-nul": Case("list_wallets", {"cursor": cursor_of("\u0000")}, CURSOR),
+    "payments-cursor-with-nul": Case("list_payments", {"cursor": cursor_of("\u0000")}, CURSOR),
+    "customers-cursor-with-nul": Case("list_customers", {"cursor": cursor_of("\u0000")}, CURSOR),
+    "wallets-cursor-of-a-number": Case("list_wallets", {"cursor": cursor_of(5)}, CURSOR),
+    "cursor-with-a-forged-signature": Case("list_wallets", {"cursor": "IndhbF8wMCI.AAAAAAAAAAAAAAAA"}, CURSOR),
     "time-without-zone": Case("list_payments", {"created_from": "2026-01-01T00:00:00"}, BAD),
 }
 
@@ -211,8 +257,8 @@ def assert_refusal(text: str, structured: dict[str, Any] | None, code: str) -> N
     assert len(text) < 2_000, "a long value must not be echoed back"
 
 
-async def test_the_largest_exact_json_integer_is_an_accepted_amount(client: Client) -> None:
+async def test_the_largest_amount_of_one_call_is_accepted(client: Client) -> None:
     wallet = await funded_wallet(client, "0")
-    moved = await ok(client, "fund_wallet", wallet_id=wallet, currency="USD", amount_minor=2**53 - 1)
-    assert moved["wallet"]["posted"]["amount_minor"] == 2**53 - 1
-    assert moved["wallet"]["posted"]["amount"] == "90071992547409.91"
+    moved = await ok(client, "fund_wallet", wallet_id=wallet, currency="USD", amount_minor=MAX_AMOUNT)
+    assert moved["wallet"]["posted"]["amount_minor"] == MAX_AMOUNT
+    assert moved["wallet"]["posted"]["amount"] == "9999999999.99"

@@ -22,6 +22,7 @@ DomainError
 │   ├── RefundExceedsCaptured     refund_exceeds_captured
 │   ├── PaymentNotAllocatable     payment_not_allocatable
 │   ├── InsufficientFunds         insufficient_funds
+│   ├── BalanceLimitExceeded      balance_limit_exceeded
 │   ├── CurrencyMismatch          currency_mismatch
 │   ├── HoldNotActive             hold_not_active
 │   ├── HoldExpired               hold_expired
@@ -29,6 +30,7 @@ DomainError
 │   ├── FxRateUnavailable         fx_rate_unavailable
 │   └── IdempotencyConflict       idempotency_conflict
 ├── ToolDisabled                  tool_disabled
+├── DataError                     data_error            (a value the database cannot hold; not retryable)
 └── Unavailable                   service_unavailable   (retryable)
     ├── Contention                contention            (retryable)
     └── ProviderUnavailable       provider_unavailable  (retryable)
@@ -141,6 +143,12 @@ class InsufficientFunds(Rejected):
     code = "insufficient_funds"
 
 
+class BalanceLimitExceeded(Rejected):
+    """The posting would take a balance past the ledger's limits (domain/money.py)."""
+
+    code = "balance_limit_exceeded"
+
+
 class CurrencyMismatch(Rejected):
     code = "currency_mismatch"
 
@@ -167,6 +175,13 @@ class IdempotencyConflict(Rejected):
 
 class ToolDisabled(DomainError):
     code = "tool_disabled"
+
+
+class DataError(DomainError):
+    """The database refused or cannot compute with a value (out of range, malformed). Never unavailability:
+    retrying does not help."""
+
+    code = "data_error"
 
 
 class Unavailable(DomainError):

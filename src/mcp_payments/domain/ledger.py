@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import assert_never
 
 from mcp_payments.domain.errors import (
+    BalanceLimitExceeded,
     CaptureExceedsHold,
     CurrencyMismatch,
     HoldExpired,
@@ -23,7 +24,7 @@ from mcp_payments.domain.errors import (
     SameAccount,
     WalletNotFound,
 )
-from mcp_payments.domain.money import Money, currency
+from mcp_payments.domain.money import LEDGER_LIMIT, MAX_BALANCE, Money, currency
 
 
 class AccountType(StrEnum):
@@ -93,6 +94,30 @@ class JournalTransaction:
         if any(total != 0 for total in sums_by_currency(self.entries).values()):
             raise ValueError("entries must sum to zero per currency")
 
+    @classmethod
+    def stored(
+        cls,
+        id: str,
+        kind: str,
+        entries: tuple[Entry, ...],
+        memo: str | None,
+        created_at: datetime,
+        reference: str | None,
+    ) -> JournalTransaction:
+        """A transaction as read back from the database, not checked again: the integrity check must be able
+        to see one that was broken behind the server's back instead of failing on it."""
+        txn = object.__new__(cls)
+        for name, value in (
+            ("id", id),
+            ("kind", kind),
+            ("entries", entries),
+            ("memo", memo),
+            ("created_at", created_at),
+            ("reference", reference),
+        ):
+            object.__setattr__(txn, name, value)
+        return txn
+
     def deltas(self) -> dict[str, int]:
         """Net change per account."""
         out: dict[str, int] = defaultdict(int)
@@ -150,6 +175,26 @@ def check_posting(accounts: Mapping[str, Account], txn: JournalTransaction) -> N
         acc = accounts[account_id]
         if delta < 0 and not acc.allow_overdraft and acc.available + delta < 0:
             raise insufficient(acc, -delta)
+        if not within_limits(acc, acc.posted + delta):
+            raise over_limit(acc, delta)
+
+
+def within_limits(acc: Account, posted: int) -> bool:
+    """A wallet holds at most MAX_BALANCE; no account holds or owes more than LEDGER_LIMIT."""
+    return abs(posted) <= LEDGER_LIMIT and (acc.allow_overdraft or posted <= MAX_BALANCE)
+
+
+def over_limit(acc: Account, delta: int) -> BalanceLimitExceeded:
+    limit = MAX_BALANCE if not acc.allow_overdraft else LEDGER_LIMIT
+    return BalanceLimitExceeded(
+        f"this would take {acc.id} past the ledger's limit of {Money.of(limit, acc.currency)} (it holds "
+        f"{acc.money(acc.posted)}, the change is {Money.of(delta, acc.currency)}); move less, or spread the money "
+        "over several wallets",
+        account_id=acc.id,
+        posted=acc.money(acc.posted).decimal(),
+        limit=Money.of(limit, acc.currency).decimal(),
+        currency=acc.currency,
+    )
 
 
 def insufficient(acc: Account, requested: int) -> InsufficientFunds:
@@ -302,4 +347,6 @@ def integrity_problems(
             )
         if not acc.allow_overdraft and acc.available < 0:
             problems.append(f"account {acc.id} is overdrawn: available {acc.available}")
+        if not within_limits(acc, acc.posted):
+            problems.append(f"account {acc.id} holds {acc.posted}, past the ledger's limits")
     return problems

@@ -10,8 +10,12 @@ import iso4217
 
 from mcp_payments.domain.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
 
-# 2**53 - 1: the largest integer a JSON client in JavaScript can hold exactly.
-MAX_MINOR = 9_007_199_254_740_991
+# The limits of the ledger, in minor units of any currency. All stay below 2**53 (the largest integer a
+# JSON client in JavaScript holds exactly) except LEDGER_LIMIT, which keeps every sum of a balance and a
+# posting inside a signed 64-bit integer (SQLite would silently turn an overflow into a float).
+MAX_AMOUNT = 999_999_999_999  # one amount a tool takes: twelve digits, so no amount looks like a card number
+MAX_BALANCE = 999_999_999_999_999  # what one wallet may hold
+LEDGER_LIMIT = 999_999_999_999_999_999  # the most any account, system accounts included, may hold or owe
 # ASCII only: \d would also take Arabic-Indic or full-width digits, which int() then accepts.
 _DECIMAL = re.compile(r"^(?P<int>\d{1,16})(?:\.(?P<frac>\d{1,6}))?$", re.ASCII)
 
@@ -49,8 +53,8 @@ class Money:
     currency: Currency
 
     def __post_init__(self) -> None:
-        if abs(self.minor) > MAX_MINOR:
-            raise InvalidAmount(f"amount is larger than the supported maximum of {MAX_MINOR} minor units")
+        if abs(self.minor) > LEDGER_LIMIT:
+            raise InvalidAmount(f"amount is beyond the ledger's limit of {LEDGER_LIMIT} minor units")
 
     @classmethod
     def of(cls, minor: int, code: str) -> Money:
@@ -116,7 +120,20 @@ def parse_amount(amount: str | None, amount_minor: int | None, code: str) -> Mon
         minor = _parse_decimal(amount.strip(), cur)
     if minor <= 0:
         raise InvalidAmount(f"amount must be greater than zero, got {minor} minor units of {cur}")
+    if minor > MAX_AMOUNT:
+        raise too_large(cur)
     return Money(minor, cur)
+
+
+def too_large(cur: Currency) -> InvalidAmount:
+    limit = Money(MAX_AMOUNT, cur)
+    return InvalidAmount(
+        f"amount is larger than the maximum of {limit} ({MAX_AMOUNT} minor units) for one call: split it into "
+        "several calls",
+        maximum=limit.decimal(),
+        maximum_minor=MAX_AMOUNT,
+        currency=cur.code,
+    )
 
 
 def _parse_decimal(text: str, cur: Currency) -> int:
@@ -135,6 +152,6 @@ def _parse_decimal(text: str, cur: Currency) -> int:
             decimals_allowed=cur.exponent,
         )
     minor: int = int(match.group("int")) * 10**cur.exponent + int(frac.ljust(cur.exponent, "0") or "0")
-    if minor > MAX_MINOR:
-        raise InvalidAmount(f"amount is larger than the supported maximum of {MAX_MINOR} minor units")
+    if minor > MAX_AMOUNT:
+        raise too_large(cur)
     return minor

@@ -18,6 +18,7 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import ValidationError
 
 from mcp_payments.domain import errors as e
+from mcp_payments.domain.cards import mask_card_numbers
 
 
 class Channel(Enum):
@@ -49,6 +50,7 @@ MAPPING: dict[type[e.DomainError], Channel] = {
     e.RefundExceedsCaptured: Channel.TOOL_ERROR,
     e.PaymentNotAllocatable: Channel.TOOL_ERROR,
     e.InsufficientFunds: Channel.TOOL_ERROR,
+    e.BalanceLimitExceeded: Channel.TOOL_ERROR,
     e.CurrencyMismatch: Channel.TOOL_ERROR,
     e.HoldNotActive: Channel.TOOL_ERROR,
     e.HoldExpired: Channel.TOOL_ERROR,
@@ -56,6 +58,7 @@ MAPPING: dict[type[e.DomainError], Channel] = {
     e.FxRateUnavailable: Channel.TOOL_ERROR,
     e.IdempotencyConflict: Channel.TOOL_ERROR,
     e.ToolDisabled: Channel.PROTOCOL_ERROR,
+    e.DataError: Channel.TOOL_ERROR,
     e.Unavailable: Channel.TOOL_ERROR,
     e.Contention: Channel.TOOL_ERROR,
     e.ProviderUnavailable: Channel.TOOL_ERROR,
@@ -100,18 +103,33 @@ def unknown_arguments(tool: str, names: list[str]) -> CallToolResult:
 
 
 def internal_error() -> CallToolResult:
+    """A failure nobody foresaw. Not retryable: the same call would most likely fail the same way."""
     incident = uuid.uuid4().hex[:12]
     structlog.get_logger("mcp_payments.errors").error("internal_error", incident=incident)
     return _error(
         "internal_error",
-        f"the server failed unexpectedly (incident {incident}); nothing was "
-        "changed if the call was not confirmed: retry with the same idempotency key",
-        True,
+        f"the server failed unexpectedly (incident {incident}); its transaction was rolled back unless the call "
+        "had already completed. Do not repeat the call unchanged: report the incident to the operator, and read "
+        "the state (get_payment, get_wallet) before acting again; a retry with the same idempotency key never "
+        "acts twice",
+        False,
         {"incident": incident},
     )
 
 
 def _error(code: str, message: str, retryable: bool, details: dict[str, Any]) -> CallToolResult:
-    body = {"code": code, "message": message, "retryable": retryable, "details": details}
+    # Messages and details may echo what the caller sent (an unknown argument's name, a key, an id): a card
+    # number typed there is masked like one typed into free text.
+    body = {"code": code, "message": mask_card_numbers(message), "retryable": retryable, "details": _masked(details)}
     # No structuredContent: clients validate it against the tool's outputSchema, which describes success.
     return CallToolResult(content=[TextContent(type="text", text=json.dumps(body))], is_error=True)
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_card_numbers(value)
+    if isinstance(value, dict):
+        return {mask_card_numbers(str(k)): _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value

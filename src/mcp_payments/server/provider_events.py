@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from mcp_payments.domain.errors import DomainError, InvalidInput
 from mcp_payments.services.container import Services
-from mcp_payments.services.events import MAX_BODY
+from mcp_payments.services.events import MAX_BODY, processed
 
 PATH = "/provider/events"
 SIGNATURE_HEADER = "Payments-Signature"
@@ -27,10 +27,15 @@ def register(server: Any, services: Services) -> None:
         try:
             body = await _body(request)
             event = services.events.verify(body, request.headers.get(SIGNATURE_HEADER, ""))
-            status = await services.calls.write(lambda uow: services.events.receive(uow, event))
+            status = await services.calls.background(
+                "provider_event", lambda uow: services.events.receive(uow, event), lambda s: processed(event, s)
+            )
         except DomainError as error:
             log.info("provider_event_rejected", code=error.code)
-            return JSONResponse({"error": {"code": error.code, "message": error.message}}, status_code=400)
+            # A retryable failure (the database is busy or out of reach) asks the provider to send it again.
+            return JSONResponse(
+                {"error": {"code": error.code, "message": error.message}}, status_code=503 if error.retryable else 400
+            )
         log.info("provider_event", event_type=event["type"], status=status)
         return JSONResponse({"received": True, "status": status})
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_origin
 
 import structlog
 from mcp.server.mcpserver import MCPServer
@@ -26,8 +26,11 @@ from pydantic import BaseModel
 from mcp_payments.config import Settings
 from mcp_payments.domain.cards import mask_card_numbers
 from mcp_payments.domain.errors import DomainError
+from mcp_payments.domain.text import check_text
 from mcp_payments.logging import bind_call, unbind_call
 from mcp_payments.server import errors
+from mcp_payments.server.tools.models import Receipt
+from mcp_payments.server.tools.params import FreeText
 from mcp_payments.services.calls import Call, CallRunner
 from mcp_payments.services.ports import UnitOfWork
 
@@ -63,6 +66,17 @@ class ToolSpec:
     toolset: str
     destructive: bool
     sensitive: tuple[str, ...] = ()
+    free_text: frozenset[str] = frozenset()
+
+
+def free_text_arguments(fn: Callable[..., Any]) -> frozenset[str]:
+    """The arguments of `fn` declared as free text (FREE_TEXT in their Annotated type)."""
+    return frozenset(
+        name
+        for name, parameter in inspect.signature(fn).parameters.items()
+        if get_origin(parameter.annotation) is Annotated
+        and any(isinstance(meta, FreeText) for meta in parameter.annotation.__metadata__)
+    )
 
 
 _current: ContextVar[Call] = ContextVar("mcp_payments_call")
@@ -103,7 +117,7 @@ class Toolbox:
         if not self.exposes(kind, toolset):
             self.hidden[fn.__name__] = "read-only mode" if self.settings.read_only and kind.mutating else "toolsets"
             return
-        spec = ToolSpec(fn.__name__, kind, toolset, destructive, sensitive)
+        spec = ToolSpec(fn.__name__, kind, toolset, destructive, sensitive, free_text_arguments(fn))
 
         @functools.wraps(fn)
         async def call(**kwargs: Any) -> BaseModel | CallToolResult:
@@ -123,17 +137,14 @@ class Toolbox:
         self, spec: ToolSpec, fn: Callable[..., Awaitable[BaseModel]], kwargs: dict[str, Any]
     ) -> BaseModel | CallToolResult:
         principal = self.settings.principal
-        # A card number typed into free text (a memo, a description) is masked before anything
-        # stores, logs or echoes it; only the declared card fields reach the provider whole.
-        kwargs = {
-            k: mask_card_numbers(v) if isinstance(v, str) and k not in spec.sensitive else v for k, v in kwargs.items()
-        }
         started = time.perf_counter()
-        # Only a mutating call needs its identity (for idempotency and the audit chain); reads skip it.
-        token = _current.set(self._identify(spec, principal, kwargs)) if spec.kind.mutating else None
         log_context = bind_call(tool=spec.name, principal=principal)
-        outcome, deduplicated = "ok", False
+        outcome, deduplicated, token = "ok", False, None
         try:
+            kwargs = self._clean(spec, kwargs)
+            # Only a mutating call needs its identity (for idempotency and the audit chain); reads skip it.
+            if spec.kind.mutating:
+                token = _current.set(self._identify(spec, principal, kwargs))
             result = await fn(**kwargs)
             if token is not None:
                 deduplicated = bool(getattr(result, "deduplicated", False))
@@ -150,6 +161,21 @@ class Toolbox:
             unbind_call(log_context)
             if token is not None:
                 _current.reset(token)
+
+    @staticmethod
+    def _clean(spec: ToolSpec, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Refuse control characters in any text; mask card numbers typed into free text (a memo, a name).
+
+        Only free text is rewritten: an id or an idempotency key is compared exactly, so it is never
+        changed. The declared card fields reach the provider whole and are kept only as keyed hashes."""
+        cleaned = dict(kwargs)
+        for name, value in kwargs.items():
+            if isinstance(value, str):
+                free = name in spec.free_text
+                check_text(name, value, free_text=free)
+                if free:
+                    cleaned[name] = mask_card_numbers(value)
+        return cleaned
 
     def _identify(self, spec: ToolSpec, principal: str, kwargs: dict[str, Any]) -> Call:
         key = kwargs.get("idempotency_key")
@@ -173,7 +199,7 @@ class Toolbox:
         outcome = await self.calls.mutate(_current.get(), run)
         if not outcome.deduplicated:
             assert fresh is not None
-            return fresh
+            return fresh.model_copy(update={"receipt": Receipt(**outcome.response["receipt"])})
         # A replay: the first result comes back from storage; rebuild it as the tool's model.
         model: type[M] = getattr(present, "__self__")  # noqa: B009  # present is always a model's classmethod
         return model.model_validate({**outcome.response, "deduplicated": True})

@@ -1,14 +1,19 @@
 """Running a tool call: idempotency, the audit chain and contention retries around one unit of work.
 
 Every mutating call runs as one database transaction that holds its effect, its idempotency
-record and its audit record, so none of the three can exist without the others.
+record and its audit record, so none of the three can exist without the others. Background work
+that changes state (due work, provider events) is audited too, under the system principal. An
+audit record binds the journal transactions its unit of work posted (domain/audit.py), and the
+caller gets a receipt (the record's sequence number and hash) to check its inclusion later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -22,6 +27,7 @@ T = TypeVar("T")
 _CONTENTION_RETRIES = 5
 _STORED_ERROR = "__error__"
 _ID_PREFIXES = ("wal_", "txn_", "hld_", "acc_", "cus_", "pay_", "ref_")
+SYSTEM_PRINCIPAL = "system"  # who background work is recorded as
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +53,14 @@ class CallRunner:
         clock: Clock,
         key_ttl: timedelta = timedelta(hours=24),
         derived_key_window: timedelta = timedelta(seconds=60),
+        *,
+        key_secret: bytes,
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.key_ttl = key_ttl
         self.derived_key_window = derived_key_window
+        self.key_secret = key_secret
 
     async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]], *, snapshot: bool = True) -> T:
         """A read. snapshot=False for a read of one statement: it then needs no transaction."""
@@ -59,7 +68,7 @@ class CallRunner:
             return await operation(uow)
 
     async def write(self, operation: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-        """A write with no idempotency or audit: background work that keeps its own records."""
+        """A write with no idempotency or audit (housekeeping that changes no domain state); retried on contention."""
         for attempt in range(_CONTENTION_RETRIES):
             try:
                 async with self.uow() as uow:
@@ -75,7 +84,9 @@ class CallRunner:
         """Run `operation` once per idempotency key and append it to the audit chain."""
         request_hash = audit.argument_hash({"tool": call.tool, "arguments": call.arguments})
         if call.idempotency_key is not None:
-            key, ttl = "k:" + call.idempotency_key, self.key_ttl
+            # Compared exactly, kept only as a keyed hash: a key is the caller's text and may hold anything.
+            digest = hmac.new(self.key_secret, call.idempotency_key.encode(), hashlib.sha256).hexdigest()
+            key, ttl = "k:" + digest, self.key_ttl
         else:
             # No key: derive one from what was asked, so a blind retry inside the window is not paid twice.
             key, ttl = "d:" + request_hash, self.derived_key_window
@@ -92,18 +103,39 @@ class CallRunner:
                 if not error.keeps_effects:
                     raise
                 # The failure is a result (a declined payment stays on record): keep it, then report it.
-                await self._keep(uow, call, key, error, now.isoformat())
+                await self._keep(uow, call, key, error, now)
                 raise
+            entities = _ids_in(response)
+            response["receipt"] = await self._audit(uow, call.principal, call.tool, call.arguments, entities, now)
             await uow.idempotency.complete(call.principal, key, response)
-            await self._audit(uow, call, response, now.isoformat())
             return Outcome(response, False)
 
         return await self.write(once)
 
-    async def _keep(self, uow: UnitOfWork, call: Call, key: str, error: DomainError, at: str) -> None:
+    async def background(
+        self, job: str, operation: Callable[[UnitOfWork], Awaitable[T]], entities: Callable[[T], Iterable[str]]
+    ) -> T:
+        """Background work in one transaction with its audit record, under the system principal.
+
+        `entities` names what the result changed; when it names nothing and nothing was posted, nothing
+        is appended (a pass of due work that found nothing to do)."""
+
+        async def run(uow: UnitOfWork) -> T:
+            result = await operation(uow)
+            changed = list(entities(result))
+            if changed or uow.ledger.posted:
+                await self._audit(uow, SYSTEM_PRINCIPAL, job, {}, changed, self.clock.now())
+            return result
+
+        return await self.write(run)
+
+    async def _keep(self, uow: UnitOfWork, call: Call, key: str, error: DomainError, now: datetime) -> None:
+        entities = _ids_in(error.details)
+        error.details["receipt"] = await self._audit(
+            uow, call.principal, call.tool, call.arguments, entities, now, outcome=error.code
+        )
         body = {"code": error.code, "message": error.message, "retryable": error.retryable, "details": error.details}
         await uow.idempotency.complete(call.principal, key, {_STORED_ERROR: body})
-        await self._audit(uow, call, {"details": error.details}, at, outcome=error.code)
         await uow.commit()
 
     @staticmethod
@@ -128,18 +160,30 @@ class CallRunner:
         )
 
     @staticmethod
-    async def _audit(uow: UnitOfWork, call: Call, response: dict[str, Any], at: str, outcome: str = "ok") -> None:
+    async def _audit(
+        uow: UnitOfWork,
+        principal: str,
+        tool: str,
+        arguments: Mapping[str, Any],
+        entities: Iterable[str],
+        now: datetime,
+        outcome: str = "ok",
+    ) -> dict[str, Any]:
+        """Append the record of what this unit of work did; returns its receipt."""
         seq, previous = await uow.audit.lock_head()
         record = {
             "seq": seq + 1,
-            "at": at,
-            "principal": call.principal,
-            "tool": call.tool,
-            "arguments_sha256": audit.argument_hash(call.arguments),
+            "at": now.isoformat(),
+            "principal": principal,
+            "tool": tool,
+            "arguments_sha256": audit.argument_hash(arguments),
             "outcome": outcome,
-            "entity_ids": sorted(set(_ids_in(response))),
+            "entity_ids": sorted(set(entities)),
+            "journal": audit.journal_bindings(uow.ledger.posted),
         }
-        await uow.audit.append(AuditRecord(seq + 1, record, previous, audit.chain_hash(previous, record)))
+        digest = audit.chain_hash(previous, record)
+        await uow.audit.append(AuditRecord(seq + 1, record, previous, digest))
+        return {"audit_seq": seq + 1, "audit_hash": digest}
 
 
 def _ids_in(value: Any) -> list[str]:

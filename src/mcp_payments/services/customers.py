@@ -6,16 +6,16 @@ import re
 
 from mcp_payments.domain.errors import CustomerNotFound, InvalidInput
 from mcp_payments.domain.payments import Customer
-from mcp_payments.services import pages
-from mcp_payments.services.pages import Page
+from mcp_payments.services.pages import Cursors, Page
 from mcp_payments.services.ports import Clock, Ids, UnitOfWork
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
 
 
 class CustomerService:
-    def __init__(self, clock: Clock, ids: Ids) -> None:
+    def __init__(self, clock: Clock, ids: Ids, cursors: Cursors) -> None:
         self.clock = clock
+        self.cursors = cursors
         self.ids = ids
 
     async def create(self, uow: UnitOfWork, email: str | None, name: str | None, description: str | None) -> Customer:
@@ -38,5 +38,5 @@ class CustomerService:
     async def search(
         self, uow: UnitOfWork, email: str | None, name: str | None, cursor: str | None, limit: int
     ) -> Page[Customer]:
-        rows = await uow.customers.search(email, name, pages.decode_str(cursor), limit + 1)
-        return pages.paginate(rows, limit, lambda c: c.id)
+        rows = await uow.customers.search(email, name, self.cursors.decode_str("customers", cursor), limit + 1)
+        return self.cursors.paginate("customers", rows, limit, lambda c: c.id)

@@ -53,12 +53,19 @@ class EventService:
         await uow.provider_events.mark(event["id"], status, now)
         return status
 
-    async def retry_pending(self, uow: UnitOfWork, limit: int = 100) -> int:
-        done = 0
+    async def retry_pending(self, uow: UnitOfWork, limit: int = 100) -> list[str]:
+        """Apply the pending events whose target has arrived; returns the ids of those no longer pending."""
+        done = []
         for event in await uow.provider_events.claim_pending(limit):
             status = await self.payments.apply_event(uow, event.type, event.payload["data"])
             if status == "pending" and event.attempts + 1 >= MAX_ATTEMPTS:
                 status = "ignored"
             await uow.provider_events.mark(event.id, status, self.clock.now())
-            done += status != "pending"
+            if status != "pending":
+                done.append(event.id)
         return done
+
+
+def processed(event: dict[str, Any], status: str) -> list[str]:
+    """What a received event changed, for its audit record: the event, when it was applied."""
+    return [event["id"]] if status == "processed" else []

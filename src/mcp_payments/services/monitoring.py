@@ -6,8 +6,11 @@ import time
 from dataclasses import dataclass
 
 from mcp_payments.domain import ledger
-from mcp_payments.domain.errors import DomainError
+from mcp_payments.domain.errors import DataError, DomainError
+from mcp_payments.services.compliance import journal_problems
 from mcp_payments.services.ports import UnitOfWork, UnitOfWorkFactory
+
+_MAX_PROBLEMS = 200  # listed one by one; beyond that, counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +61,17 @@ class MonitoringService:
 
     @staticmethod
     async def check_ledger(uow: UnitOfWork) -> IntegrityReport:
+        """Every invariant of the ledger, and the journal against the audit chain. A broken value is reported
+        as a problem, never as an error: this is the tool to call when the data looks wrong."""
+        if malformed := await uow.ledger.not_integers():
+            problems = [f"{kind} {row_id} holds a money value that is not an integer" for kind, row_id in malformed]
+            return IntegrityReport(False, problems, 0, 0, 0, {})
         accounts = await uow.ledger.all_accounts()
-        totals = await uow.ledger.totals()
+        try:
+            totals = await uow.ledger.totals()
+        except DataError:
+            problem = "the journal's amounts overflow 64-bit sums: values past the ledger's limits were written"
+            return IntegrityReport(False, [problem], len(accounts), 0, 0, {})
         problems = ledger.integrity_problems(
             accounts,
             totals.entry_sums,
@@ -67,6 +79,9 @@ class MonitoringService:
             totals.unbalanced_transactions,
             totals.global_sums,
         )
+        problems += await journal_problems(uow)
+        if len(problems) > _MAX_PROBLEMS:
+            problems = [*problems[:_MAX_PROBLEMS], f"... and {len(problems) - _MAX_PROBLEMS} more"]
         return IntegrityReport(
             not problems, problems, len(accounts), totals.transactions, totals.entries, totals.global_sums
         )

@@ -37,8 +37,7 @@ from mcp_payments.domain.payments import (
     next_refund_status,
     next_status,
 )
-from mcp_payments.services import pages
-from mcp_payments.services.pages import Page
+from mcp_payments.services.pages import Cursors, Page
 from mcp_payments.services.ports import (
     CardInput,
     Clock,
@@ -92,8 +91,11 @@ class PaymentService:
         fees: Fees | None = None,
         authorization_ttl: timedelta = timedelta(days=7),
         action_ttl: timedelta = timedelta(days=1),
+        *,
+        cursors: Cursors,
     ) -> None:
         self.clock = clock
+        self.cursors = cursors
         self.ids = ids
         self.provider = provider
         self.fees = fees or Fees()
@@ -276,8 +278,8 @@ class PaymentService:
         )
 
     async def search(self, uow: UnitOfWork, where: PaymentFilter, cursor: str | None, limit: int) -> Page[Payment]:
-        rows = await uow.payments.search(where, pages.decode_str(cursor), limit + 1)
-        return pages.paginate(rows, limit, lambda p: p.id)
+        rows = await uow.payments.search(where, self.cursors.decode_str("payments", cursor), limit + 1)
+        return self.cursors.paginate("payments", rows, limit, lambda p: p.id)
 
     async def expire_due(self, uow: UnitOfWork, limit: int = 100) -> list[Payment]:
         """Cancel authorizations past their expiry and payments left in requires_action too long."""

@@ -10,8 +10,7 @@ from mcp_payments.domain import ledger
 from mcp_payments.domain.errors import FxRateUnavailable, HoldNotFound, InvalidInput
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
 from mcp_payments.domain.money import AmountInput, Money, currency
-from mcp_payments.services import pages
-from mcp_payments.services.pages import Page
+from mcp_payments.services.pages import Cursors, Page
 from mcp_payments.services.ports import Clock, Ids, StatementLine, UnitOfWork
 from mcp_payments.services.postings import Movement, post
 
@@ -30,8 +29,11 @@ class WalletService:
         ids: Ids,
         fx_rates: dict[str, Decimal] | None = None,
         default_hold_ttl: timedelta = timedelta(days=7),
+        *,
+        cursors: Cursors,
     ) -> None:
         self.clock = clock
+        self.cursors = cursors
         self.ids = ids
         self.fx_rates = dict(fx_rates or {})
         self.default_hold_ttl = default_hold_ttl
@@ -50,8 +52,8 @@ class WalletService:
         return account
 
     async def list_wallets(self, uow: UnitOfWork, cursor: str | None, limit: int) -> Page[Account]:
-        rows = await uow.ledger.list_accounts(AccountType.WALLET, pages.decode_str(cursor), limit + 1)
-        return pages.paginate(rows, limit, lambda a: a.id)
+        rows = await uow.ledger.list_accounts(AccountType.WALLET, self.cursors.decode_str("wallets", cursor), limit + 1)
+        return self.cursors.paginate("wallets", rows, limit, lambda a: a.id)
 
     async def fund(self, uow: UnitOfWork, wallet_id: str, amount: Money, memo: str | None) -> Movement:
         world = await uow.ledger.ensure_system_account(AccountType.EXTERNAL, amount.currency.code, self.clock.now())
@@ -174,8 +176,9 @@ class WalletService:
         self, uow: UnitOfWork, wallet_id: str, cursor: str | None, limit: int
     ) -> tuple[Account, Page[StatementLine]]:
         account = await self.get_wallet(uow, wallet_id)
-        rows = await uow.ledger.statement(wallet_id, pages.decode_int(cursor), limit + 1)
-        return account, pages.paginate(rows, limit, lambda line: line.entry_id)
+        scope = f"statement {wallet_id}"  # a cursor pages the statement of the wallet it came from
+        rows = await uow.ledger.statement(wallet_id, self.cursors.decode_int(scope, cursor), limit + 1)
+        return account, self.cursors.paginate(scope, rows, limit, lambda line: line.entry_id)
 
     async def _locked_hold(self, uow: UnitOfWork, hold_id: str) -> Hold:
         hold = await uow.ledger.lock_hold(hold_id)

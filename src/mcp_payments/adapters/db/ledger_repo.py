@@ -16,6 +16,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db.driver import Driver, marks
+from mcp_payments.adapters.db.errors import translate
 from mcp_payments.adapters.db.rows import row_of
 from mcp_payments.adapters.db.tables import accounts, entries, holds, journal_transactions
 from mcp_payments.domain import ledger
@@ -47,6 +48,14 @@ _SQLITE_ADD_TRANSACTION = (
 )
 _SQLITE_ADD_ENTRY = "INSERT INTO entries (transaction_id, account_id, amount, currency) VALUES (?, ?, ?, ?)"
 _SQLITE_MOVE_POSTED = "UPDATE accounts SET posted = posted + ? WHERE id = ?"
+# SQLite stores whatever it is given (a float, a text) in a column of any type: the integrity check asks for
+# money values that are not integers (PostgreSQL's bigint columns hold nothing else).
+_SQLITE_NOT_INTEGERS = """
+SELECT 'account', id FROM accounts WHERE typeof(posted) != 'integer' OR typeof(pending) != 'integer'
+UNION ALL SELECT 'entry', CAST(id AS TEXT) FROM entries WHERE typeof(amount) != 'integer'
+UNION ALL SELECT 'hold', id FROM holds WHERE typeof(amount) != 'integer' OR typeof(captured_amount) != 'integer'
+LIMIT 100
+"""
 
 
 class SqlLedger:
@@ -56,6 +65,7 @@ class SqlLedger:
         self.pg = driver.dialect == "postgresql"
         self.known_system_accounts = known_system_accounts if known_system_accounts is not None else set()
         self.created_system_accounts: list[str] = []
+        self.posted: list[JournalTransaction] = []  # what this unit of work posted: its audit record binds them
 
     async def add_account(self, account: Account) -> None:
         await self.conn.execute(insert(accounts).values(row_of(account)))
@@ -95,7 +105,14 @@ class SqlLedger:
 
     async def post(self, txn: JournalTransaction) -> PostResult:
         if self.pg:
-            return await self._post_pg(txn)
+            result = await self._post_pg(txn)
+        else:
+            result = await self._post_sqlite(txn)
+        if result.applied:
+            self.posted.append(txn)
+        return result
+
+    async def _post_sqlite(self, txn: JournalTransaction) -> PostResult:
         before = await self.lock_accounts([e.account_id for e in txn.entries])
         try:
             ledger.check_posting(before, txn)
@@ -243,22 +260,38 @@ class SqlLedger:
         return lines
 
     async def transactions_for(self, reference: str) -> list[JournalTransaction]:
+        return await self._transactions(
+            journal_transactions.c.reference == reference,
+            order=(journal_transactions.c.created_at, journal_transactions.c.id, entries.c.id),
+        )
+
+    async def journal_page(self, after: str | None, limit: int) -> list[JournalTransaction]:
+        """Up to `limit` journal transactions with their entries, in id order, after the id `after`."""
+        ids = select(journal_transactions.c.id).order_by(journal_transactions.c.id).limit(limit)
+        if after is not None:
+            ids = ids.where(journal_transactions.c.id > after)
+        return await self._transactions(
+            journal_transactions.c.id.in_(ids.scalar_subquery()), order=(journal_transactions.c.id, entries.c.id)
+        )
+
+    async def _transactions(self, where: Any, order: tuple[Any, ...]) -> list[JournalTransaction]:
+        # An outer join: a transaction left without entries (its rows deleted behind our back) still shows.
         rows = (
             await self.conn.execute(
                 select(journal_transactions, entries.c.account_id, entries.c.amount, entries.c.currency)
-                .join(entries, entries.c.transaction_id == journal_transactions.c.id)
-                .where(journal_transactions.c.reference == reference)
-                .order_by(journal_transactions.c.created_at, journal_transactions.c.id, entries.c.id)
+                .outerjoin(entries, entries.c.transaction_id == journal_transactions.c.id)
+                .where(where)
+                .order_by(*order)
             )
         ).all()
         grouped: dict[str, list[Any]] = {}
         for r in rows:
             grouped.setdefault(r.id, []).append(r)
         return [
-            JournalTransaction(
+            JournalTransaction.stored(
                 txn_id,
                 group[0].kind,
-                tuple(Entry(r.account_id, int(r.amount), r.currency) for r in group),
+                tuple(Entry(r.account_id, int(r.amount), r.currency) for r in group if r.account_id is not None),
                 group[0].memo,
                 group[0].created_at,
                 group[0].reference,
@@ -274,7 +307,20 @@ class SqlLedger:
         )
         return [Entry(r.account_id, r.amount, r.currency) for r in rows]
 
+    async def not_integers(self) -> list[tuple[str, str]]:
+        """(kind, id) of rows whose money values are not integers; always empty on PostgreSQL."""
+        if self.pg:
+            return []
+        return [(str(kind), str(row_id)) for kind, row_id in await self.driver.fetch(_SQLITE_NOT_INTEGERS)]
+
     async def totals(self) -> LedgerTotals:
+        try:
+            return await self._totals()
+        except Exception as error:
+            # An integer overflow in SQLite's SUM is a data error (values past the limits), not an outage.
+            raise translate(error) from error
+
+    async def _totals(self) -> LedgerTotals:
         entry_sums = {
             r[0]: int(r[1])
             for r in await self.conn.execute(

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from mcp_payments.domain.money import LEDGER_LIMIT, MAX_AMOUNT, MAX_BALANCE
 from mcp_payments.domain.payments import PaymentStatus
 
 metadata = MetaData(
@@ -56,6 +57,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def within_limits(*columns: tuple[str, int, int], extra: str | None = None) -> CheckConstraint:
+    """Money columns inside the ledger's limits (domain/money.py). PostgreSQL has it as this CHECK; SQLite as
+    triggers that also refuse a value that is not an integer (migration 0005)."""
+    ranges = [f"{name} BETWEEN {low} AND {high}" for name, low, high in columns]
+    return CheckConstraint(" AND ".join(ranges + ([f"({extra})"] if extra else [])), name="within_limits")
+
+
+def amounts(*names: str, low: int = 0) -> list[tuple[str, int, int]]:
+    return [(name, low, MAX_AMOUNT) for name in names]
+
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -73,6 +85,11 @@ accounts = Table(
     CheckConstraint("pending >= 0", name="pending_not_negative"),
     # The second line of defence behind the domain's check: no overdraft, ever.
     CheckConstraint("allow_overdraft OR (posted >= 0 AND posted - pending >= 0)", name="no_overdraft"),
+    within_limits(
+        ("posted", -LEDGER_LIMIT, LEDGER_LIMIT),
+        ("pending", 0, MAX_BALANCE),
+        extra=f"allow_overdraft OR posted <= {MAX_BALANCE}",
+    ),
     Index(None, "type", "id"),
 )
 
@@ -96,6 +113,7 @@ entries = Table(
     Column("amount", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     CheckConstraint("amount <> 0", name="amount_not_zero"),
+    within_limits(("amount", -LEDGER_LIMIT, LEDGER_LIMIT)),
     Index(None, "account_id", "id"),
     Index(None, "transaction_id"),
 )
@@ -117,6 +135,7 @@ holds = Table(
     CheckConstraint("amount > 0", name="amount_positive"),
     CheckConstraint("captured_amount >= 0 AND captured_amount <= amount", name="capture_within_hold"),
     CheckConstraint("status IN ('active', 'captured', 'released', 'expired')", name="status_known"),
+    within_limits(*amounts("amount", low=1), *amounts("captured_amount")),
     Index(None, "status", "expires_at"),
     Index(None, "account_id"),
 )
@@ -211,6 +230,10 @@ payments = Table(
     # The database's own guard that refunds never exceed what was captured.
     CheckConstraint("amount_refunded >= 0 AND amount_refunded <= amount_received", name="refunds_within_received"),
     CheckConstraint("amount_allocated >= 0 AND fee >= 0", name="allocated_and_fee_not_negative"),
+    within_limits(
+        *amounts("amount", low=1),
+        *amounts("amount_capturable", "amount_received", "amount_refunded", "amount_allocated", "fee"),
+    ),
     Index(None, "status", "created_at"),
     Index(None, "customer_id", "created_at"),
     Index(None, "created_at", "id"),
@@ -230,6 +253,7 @@ refunds = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),
     CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'canceled')", name="status_known"),
+    within_limits(*amounts("amount", low=1)),
     Index(None, "payment_id"),
 )
 

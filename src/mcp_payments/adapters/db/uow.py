@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from functools import cached_property
 from typing import Self
 
 import anyio
-import asyncpg
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db import migrate
-from mcp_payments.adapters.db.driver import Driver, TransactionRolledBack
+from mcp_payments.adapters.db.driver import Driver
 from mcp_payments.adapters.db.engine import Database
+from mcp_payments.adapters.db.errors import translate
 from mcp_payments.adapters.db.ledger_repo import SqlLedger
 from mcp_payments.adapters.db.payments_repo import SqlCustomers, SqlPayments, SqlProviderEvents
 from mcp_payments.adapters.db.platform_repo import SqlAudit, SqlIdempotency
 from mcp_payments.adapters.db.pool import acquire
-from mcp_payments.domain.errors import Contention, DomainError, Unavailable
-
-# PostgreSQL SQLSTATEs that mean "another transaction got in the way; run it again".
-_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 class SqlUnitOfWork:
@@ -129,35 +123,6 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         assert self._held is not None
         await self._held[1].rollback()
-
-
-def translate(error: BaseException) -> BaseException:
-    """Database failures become domain errors an agent can act on; anything else passes.
-
-    They come wrapped by SQLAlchemy (statements run through it) or straight from the driver
-    (statements and transaction control in driver.py)."""
-    if isinstance(error, DomainError):
-        return error
-    unreachable = Unavailable("the database cannot be reached right now: retry in a few seconds")
-    orig = error.orig if isinstance(error, sa_exc.DBAPIError) else error
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if sqlstate in _RETRYABLE_SQLSTATES or "database is locked" in str(orig):
-        return Contention("the database was busy with a concurrent change: retry the call unchanged")
-    if sqlstate == "23514":
-        # A CHECK constraint (the second line of defence) caught what the domain's check, made on
-        # rows read earlier, let through: the whole call runs again on fresh rows.
-        return Contention("a concurrent change got in the way: retry the call unchanged")
-    if isinstance(error, sa_exc.DBAPIError) and (
-        error.connection_invalidated or isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError)
-    ):
-        return unreachable
-    if isinstance(error, TransactionRolledBack):
-        return Contention("the database rolled the change back: retry the call unchanged")
-    if isinstance(error, OSError | asyncpg.InterfaceError | asyncpg.PostgresConnectionError):
-        return unreachable
-    if isinstance(error, sqlite3.OperationalError):
-        return unreachable
-    return error
 
 
 class SqlUnitOfWorkFactory:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from mcp_payments.domain.payments import Customer
 from mcp_payments.server.registry import Toolbox, ToolKind
 from mcp_payments.server.tools.models import Mutation
-from mcp_payments.server.tools.params import ID_CHARS, Cursor, IdempotencyKey, Limit
+from mcp_payments.server.tools.params import FREE_TEXT, ID_CHARS, Cursor, Description, IdempotencyKey, Limit
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
 
@@ -20,8 +20,12 @@ CustomerId = Annotated[
         description="A customer id as returned by create_customer, e.g. cus_01JB...",
     ),
 ]
-Email = Annotated[str | None, Field(default=None, min_length=3, max_length=320, description="E-mail address.")]
-PersonName = Annotated[str | None, Field(default=None, min_length=1, max_length=200, description="Full name.")]
+Email = Annotated[
+    str | None, Field(default=None, min_length=3, max_length=320, description="E-mail address."), FREE_TEXT
+]
+PersonName = Annotated[
+    str | None, Field(default=None, min_length=1, max_length=200, description="Full name."), FREE_TEXT
+]
 
 
 class CustomerOut(BaseModel):
@@ -57,7 +61,7 @@ def register(box: Toolbox, app: Services) -> None:
     async def create_customer(
         email: Email = None,
         name: PersonName = None,
-        description: Annotated[str | None, Field(default=None, min_length=1, max_length=500)] = None,
+        description: Description = None,
         idempotency_key: IdempotencyKey = None,
     ) -> CustomerResult:
         """Record a customer (an e-mail, a name or both) to attach payments to. Returns the customer id."""
@@ -68,11 +72,16 @@ def register(box: Toolbox, app: Services) -> None:
         return CustomerOut.of(await box.read(lambda uow: app.customers.get(uow, customer_id), snapshot=False))
 
     async def list_customers(
+        # Free text too: a card number in a stored name was masked, and the search masks it the same way.
         email: Annotated[
-            str | None, Field(default=None, min_length=1, max_length=320, description="Exact e-mail address, any case.")
+            str | None,
+            Field(default=None, min_length=1, max_length=320, description="Exact e-mail address, any case."),
+            FREE_TEXT,
         ] = None,
         name: Annotated[
-            str | None, Field(default=None, min_length=1, max_length=200, description="Part of the name, any case.")
+            str | None,
+            Field(default=None, min_length=1, max_length=200, description="Part of the name, any case."),
+            FREE_TEXT,
         ] = None,
         limit: Limit = 20,
         cursor: Cursor = None,

@@ -105,10 +105,20 @@ class HoldOut(BaseModel):
         )
 
 
+class Receipt(BaseModel):
+    audit_seq: int = Field(description="Sequence number of the audit record of this call.")
+    audit_hash: str = Field(description="Its hash in the audit chain.")
+
+
 class Mutation(BaseModel):
     deduplicated: bool = Field(
         default=False,
         description="True when this is the stored result of an earlier identical call: nothing was done again.",
+    )
+    receipt: Receipt | None = Field(
+        default=None,
+        description="Proof that this call is in the audit chain: keep it, and pass it to verify_audit_chain later "
+        "to check that the record is still there, unchanged.",
     )
 
 

@@ -1,10 +1,21 @@
 """Argument types shared by the tools: each carries its own schema rules and description."""
 
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import Field
 
-from mcp_payments.domain.money import MAX_MINOR
+from mcp_payments.domain.money import MAX_AMOUNT
+
+
+class FreeText:
+    """Marks an argument as free text (a memo, a name): a card number typed into it is masked before anything
+    keeps, logs or echoes it. Nothing else is ever rewritten: ids and idempotency keys are compared exactly."""
+
+    def __repr__(self) -> str:
+        return "FREE_TEXT"
+
+
+FREE_TEXT: Final = FreeText()
 
 ID_CHARS = "[0-9A-Za-z_]{1,40}"
 
@@ -41,15 +52,19 @@ AmountMinor = Annotated[
         default=None,
         strict=True,
         ge=1,
-        le=MAX_MINOR,
+        le=MAX_AMOUNT,
         description="Amount as an integer of minor units, e.g. 1234 for 12.34 USD. Give this or amount.",
     ),
 ]
 Memo = Annotated[
     str | None,
     Field(default=None, min_length=1, max_length=500, description="A note stored with the transaction."),
+    FREE_TEXT,
 ]
-Name = Annotated[str | None, Field(default=None, min_length=1, max_length=200, description="A human-readable label.")]
+Name = Annotated[
+    str | None, Field(default=None, min_length=1, max_length=200, description="A human-readable label."), FREE_TEXT
+]
+Description = Annotated[str | None, Field(default=None, min_length=1, max_length=500), FREE_TEXT]
 IdempotencyKey = Annotated[
     str | None,
     Field(

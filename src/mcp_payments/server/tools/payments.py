@@ -12,11 +12,13 @@ from mcp_payments.server.registry import Toolbox, ToolKind
 from mcp_payments.server.tools.customers import CustomerId
 from mcp_payments.server.tools.models import MoneyOut, Mutation, Transaction
 from mcp_payments.server.tools.params import (
+    FREE_TEXT,
     ID_CHARS,
     Amount,
     AmountMinor,
     CurrencyCode,
     Cursor,
+    Description,
     IdempotencyKey,
     Limit,
 )
@@ -44,7 +46,9 @@ StatusName = Literal[
     "canceled",
 ]
 assert set(get_args(StatusName)) == {s.value for s in PaymentStatus}, "StatusName must list every PaymentStatus"
-Reason = Annotated[str | None, Field(default=None, min_length=1, max_length=200, description="Why, for the record.")]
+Reason = Annotated[
+    str | None, Field(default=None, min_length=1, max_length=200, description="Why, for the record."), FREE_TEXT
+]
 
 
 class CardOut(BaseModel):
@@ -248,7 +252,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
                 description="automatic: charge now. manual: authorize now, capture_payment later (within 7 days).",
             ),
         ] = "automatic",
-        description: Annotated[str | None, Field(default=None, min_length=1, max_length=500)] = None,
+        description: Description = None,
         idempotency_key: IdempotencyKey = None,
     ) -> PaymentResult:
         """Charge a card or payment method token. Returns the payment: succeeded, requires_capture (manual),
