@@ -18,6 +18,7 @@ from mcp_payments.adapters.db.engine import Database, normalize_url, open_databa
 from mcp_payments.adapters.db.errors import translate
 from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory
 from mcp_payments.adapters.providers.sandbox import SandboxProvider
+from mcp_payments.adapters.signing import Ed25519Signer
 from mcp_payments.config import Settings, secrets_path
 from mcp_payments.domain.errors import DomainError
 from mcp_payments.server.app import PaymentsServer, build_server
@@ -147,7 +148,7 @@ def build_services(db: Database, settings: Settings, clock: Clock | None = None)
         calls=CallRunner(uow, clock, settings.idempotency_key_ttl, settings.dedup_window, key_secret=key),
         wallets=WalletService(clock, ids, settings.fx_rates, settings.hold_ttl, cursors=cursors),
         monitoring=MonitoringService(uow),
-        audit=AuditService(cursors),
+        audit=AuditService(cursors, Ed25519Signer(key), clock),
         customers=CustomerService(clock, ids, cursors),
         payments=payments,
         events=EventService(clock, webhook_secrets, payments),

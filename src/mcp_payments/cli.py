@@ -1,4 +1,4 @@
-"""mcp-payments serve | migrate | export-schemas."""
+"""mcp-payments serve | migrate | export-schemas | audit-checkpoint."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def parser() -> argparse.ArgumentParser:
     mig = sub.add_parser("migrate", help="create or upgrade the database schema")
     mig.add_argument("--db", help="database URL")
 
+    checkpoint = sub.add_parser(
+        "audit-checkpoint", help="verify the audit chain and print a signed checkpoint of its head (JSON) to keep"
+    )
+    checkpoint.add_argument("--db", help="database URL")
+
     export = sub.add_parser("export-schemas", help="write each tool's input and output JSON Schema")
     export.add_argument("--out", default="schemas", help="directory to write to (default: schemas)")
     export.add_argument("--check", action="store_true", help="fail if the files differ instead of writing")
@@ -62,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 runtime.run(_serve, settings, args.transport, args.host, args.port)
             case "migrate":
                 runtime.run(_migrate, settings)
+            case "audit-checkpoint":
+                runtime.run(_checkpoint, settings)
             case "export-schemas":
                 from mcp_payments.schemas import export
 
@@ -110,3 +117,29 @@ async def _migrate(settings: Settings) -> None:
     finally:
         await database.dispose()
     print(f"mcp-payments: {describe_url(settings.db_url)} migrated from {before or 'empty'} to {after}")
+
+
+async def _checkpoint(settings: Settings) -> None:
+    """Print {"checkpoint", "public_key", "head_seq", "head_hash"}: store it where the database's owner cannot
+    reach, and pass the checkpoint to verify_audit_chain later."""
+    import json
+
+    from mcp_payments.bootstrap import StartupError, application
+
+    async with application(settings, auto_migrate=False) as (_server, _box, services):
+        verdict = await services.calls.read(services.audit.verify)
+    if verdict.checkpoint is None:
+        raise StartupError(
+            f"the audit chain does not verify (first broken record: #{verdict.first_broken_seq}); no checkpoint "
+            "is signed for it: run verify_audit_chain for details"
+        )
+    print(
+        json.dumps(
+            {
+                "checkpoint": verdict.checkpoint,
+                "public_key": services.audit.signer.public_key,
+                "head_seq": verdict.head_seq,
+                "head_hash": verdict.head_hash,
+            }
+        )
+    )

@@ -11,7 +11,7 @@ import pytest
 from mcp.client import Client
 
 from tests.conftest import Stack
-from tests.helpers import funded_wallet, ok
+from tests.helpers import err, funded_wallet, ok
 from tests.payments.card_scan import card_numbers_in, dump_database, luhn
 from tests.payments.conftest import engine
 
@@ -83,3 +83,58 @@ async def test_keys_are_compared_exactly_case_included(client: Client) -> None:
 
     assert lower["wallet"]["id"] != upper["wallet"]["id"]
     assert not upper["deduplicated"]
+
+
+async def test_a_refusal_leaves_its_key_unused_and_says_so_so_the_same_key_works_once_the_cause_is_fixed(
+    client: Client,
+) -> None:
+    source, destination = await funded_wallet(client, "5.00"), await funded_wallet(client, "0")
+    arguments = {
+        "source_wallet_id": source,
+        "destination_wallet_id": destination,
+        "currency": "USD",
+        "amount": "8.00",
+        "idempotency_key": "rent-november-2026",
+    }
+
+    refused = await err(client, "transfer_funds", **arguments)
+    await ok(client, "fund_wallet", wallet_id=source, currency="USD", amount="5.00")
+    later = await ok(client, "transfer_funds", **arguments)
+
+    assert refused["code"] == "insufficient_funds"
+    assert refused["details"]["idempotency_key_reusable"] is True
+    assert refused["message"].endswith(
+        "Nothing was changed and the idempotency key was not used: retrying with the same key is safe."
+    )
+    assert later["deduplicated"] is False
+    assert await balance(client, destination) == 800
+
+
+async def test_a_kept_decline_holds_its_key_and_says_a_new_attempt_needs_a_new_key(client: Client) -> None:
+    arguments = {
+        "currency": "USD",
+        "amount": "10.00",
+        "payment_method": "pm_card_chargeDeclined",
+        "idempotency_key": "order-1001-attempt-1",
+    }
+
+    first = await err(client, "create_payment", **arguments)
+    again = await err(client, "create_payment", **arguments)
+
+    for body in (first, again):
+        assert body["code"] == "card_declined"
+        assert body["details"]["idempotency_key_reusable"] is False
+        assert body["message"].endswith("This idempotency key now holds this outcome: a new attempt needs a new key.")
+    assert again["details"]["payment_id"] == first["details"]["payment_id"], "the decline is replayed, not repeated"
+    assert again["details"]["receipt"] == first["details"]["receipt"]
+
+
+async def test_a_call_without_a_key_gets_no_note_about_keys(client: Client) -> None:
+    source, destination = await funded_wallet(client, "1.00"), await funded_wallet(client, "0")
+
+    refused = await err(
+        client, "transfer_funds", source_wallet_id=source, destination_wallet_id=destination, currency="USD", amount="2"
+    )
+
+    assert "idempotency_key_reusable" not in refused["details"]
+    assert "idempotency key" not in refused["message"]

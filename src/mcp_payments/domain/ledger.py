@@ -24,7 +24,7 @@ from mcp_payments.domain.errors import (
     SameAccount,
     WalletNotFound,
 )
-from mcp_payments.domain.money import LEDGER_LIMIT, MAX_BALANCE, Money, currency
+from mcp_payments.domain.money import LEDGER_LIMIT, MAX_BALANCE, Money, currency, format_minor
 
 
 class AccountType(StrEnum):
@@ -55,6 +55,11 @@ class Account:
 
     def money(self, minor: int) -> Money:
         return Money.of(minor, self.currency)
+
+    def decimal(self, minor: int) -> str:
+        """`minor` of this account's currency as a decimal string, whatever its size (for messages: a balance
+        changed behind the server's back may be past what Money accepts)."""
+        return format_minor(minor, currency(self.currency).exponent)
 
     def moved(self, delta: int) -> Account:
         """This account with `delta` added to its posted balance (dataclasses.replace is ~5x slower)."""
@@ -188,10 +193,10 @@ def over_limit(acc: Account, delta: int) -> BalanceLimitExceeded:
     limit = MAX_BALANCE if not acc.allow_overdraft else LEDGER_LIMIT
     return BalanceLimitExceeded(
         f"this would take {acc.id} past the ledger's limit of {Money.of(limit, acc.currency)} (it holds "
-        f"{acc.money(acc.posted)}, the change is {Money.of(delta, acc.currency)}); move less, or spread the money "
-        "over several wallets",
+        f"{acc.decimal(acc.posted)} {acc.currency}, the change is {acc.decimal(delta)} {acc.currency}); move "
+        "less, or spread the money over several wallets",
         account_id=acc.id,
-        posted=acc.money(acc.posted).decimal(),
+        posted=acc.decimal(acc.posted),
         limit=Money.of(limit, acc.currency).decimal(),
         currency=acc.currency,
     )
@@ -199,11 +204,11 @@ def over_limit(acc: Account, delta: int) -> BalanceLimitExceeded:
 
 def insufficient(acc: Account, requested: int) -> InsufficientFunds:
     return InsufficientFunds(
-        f"insufficient_funds: wallet {acc.id} has {acc.money(acc.available)} available, "
-        f"{acc.money(requested)} requested; fund the wallet or ask for less",
+        f"insufficient_funds: wallet {acc.id} has {acc.decimal(acc.available)} {acc.currency} available, "
+        f"{acc.decimal(requested)} {acc.currency} requested; fund the wallet or ask for less",
         wallet_id=acc.id,
-        available=acc.money(acc.available).decimal(),
-        requested=acc.money(requested).decimal(),
+        available=acc.decimal(acc.available),
+        requested=acc.decimal(requested),
         currency=acc.currency,
     )
 

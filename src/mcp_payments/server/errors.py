@@ -69,11 +69,32 @@ MAPPING: dict[type[e.DomainError], Channel] = {
 PERMISSION_DENIED = -32003
 
 
-def to_result(error: e.DomainError) -> CallToolResult:
+def to_result(error: e.DomainError, *, keyed: bool = False) -> CallToolResult:
+    """The tool error for `error`. `keyed`: the call took an idempotency key, and the answer says what became of it."""
     if MAPPING[type(error)] is Channel.PROTOCOL_ERROR:
         raise MCPError(code=PERMISSION_DENIED, message=error.message, data={"code": error.code})
     code = error.stored_code if isinstance(error, e.StoredError) else error.code
-    return _error(code, error.message, error.retryable, error.details)
+    if not keyed:
+        return _error(code, error.message, error.retryable, error.details)
+    reusable = key_reusable(error)
+    note = (
+        "Nothing was changed and the idempotency key was not used: retrying with the same key is safe."
+        if reusable
+        else "This idempotency key now holds this outcome: a new attempt needs a new key."
+    )
+    return _error(
+        code,
+        f"{error.message.rstrip('.')}. {note}",
+        error.retryable,
+        {**error.details, "idempotency_key_reusable": reusable},
+    )
+
+
+def key_reusable(error: e.DomainError) -> bool:
+    """Whether the same idempotency key may be sent again and act. A refusal stores nothing under the key (it
+    changed nothing, so a later success with the same key cannot pay twice); an outcome that was kept (a
+    decline) is given back for that key from then on; a conflict means the key belongs to another request."""
+    return not (error.keeps_effects or isinstance(error, e.StoredError | e.IdempotencyConflict))
 
 
 def invalid_arguments(tool: str, error: ValidationError) -> CallToolResult:

@@ -151,7 +151,7 @@ class Toolbox:
             return result
         except DomainError as error:
             outcome = error.code
-            return errors.to_result(error)
+            return errors.to_result(error, keyed=spec.kind.mutating and kwargs.get("idempotency_key") is not None)
         except Exception:
             outcome = "internal_error"
             log.exception("tool_crashed")

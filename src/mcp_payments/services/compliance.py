@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from mcp_payments.domain import audit
+from mcp_payments.services import witness
 from mcp_payments.services.pages import Cursors, Page
-from mcp_payments.services.ports import AuditRecord, UnitOfWork
+from mcp_payments.services.ports import AuditRecord, Clock, Signer, UnitOfWork
+from mcp_payments.services.witness import Receipt
 
 _BATCH = 1000
 
@@ -19,18 +22,34 @@ class ChainVerdict:
     first_broken_seq: int | None
     head_seq: int
     head_hash: str
+    witness_problems: list[str] = field(default_factory=list)
+    checkpoint: str | None = None  # the head just verified, signed (only when everything verified)
 
 
 class AuditService:
-    def __init__(self, cursors: Cursors) -> None:
+    def __init__(self, cursors: Cursors, signer: Signer, clock: Clock) -> None:
         self.cursors = cursors
+        self.signer = signer
+        self.clock = clock
 
     async def log(self, uow: UnitOfWork, cursor: str | None, limit: int, tool: str | None) -> Page[AuditRecord]:
         rows = await uow.audit.page(self.cursors.decode_int("audit", cursor), limit + 1, tool)
         return self.cursors.paginate("audit", rows, limit, lambda r: r.seq)
 
+    async def verify(
+        self, uow: UnitOfWork, receipts: Sequence[Receipt] = (), checkpoints: Sequence[str] = ()
+    ) -> ChainVerdict:
+        """The chain from genesis, then every receipt and checkpoint the caller kept; when all holds, the head is
+        signed into a new checkpoint to keep outside the database."""
+        chain = await self.verify_chain(uow)
+        found = await witness.problems(uow, self.signer, chain.head_seq, receipts, checkpoints)
+        if not chain.valid or found:
+            return ChainVerdict(False, *_fields(chain)[1:], witness_problems=found)
+        checkpoint = witness.sign(self.signer, chain.head_seq, chain.head_hash, self.clock.now())
+        return ChainVerdict(True, *_fields(chain)[1:], checkpoint=checkpoint)
+
     @staticmethod
-    async def verify(uow: UnitOfWork) -> ChainVerdict:
+    async def verify_chain(uow: UnitOfWork) -> ChainVerdict:
         """Recompute every hash from genesis; the first record that does not match is reported."""
         head_seq, head_hash = await uow.audit.head()
         previous, after, checked, expected_seq = audit.GENESIS, 0, 0, 1
@@ -50,6 +69,10 @@ class AuditService:
         if checked != head_seq or previous != head_hash:
             return ChainVerdict(False, checked, checked + 1, head_seq, head_hash)
         return ChainVerdict(True, checked, None, head_seq, head_hash)
+
+
+def _fields(v: ChainVerdict) -> tuple[bool, int, int | None, int, str]:
+    return v.valid, v.records_checked, v.first_broken_seq, v.head_seq, v.head_hash
 
 
 async def journal_problems(uow: UnitOfWork) -> list[str]:

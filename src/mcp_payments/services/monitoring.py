@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from mcp_payments.domain import ledger
 from mcp_payments.domain.errors import DataError, DomainError
+from mcp_payments.domain.ledger import Account, AccountType
 from mcp_payments.services.compliance import journal_problems
 from mcp_payments.services.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -23,6 +25,7 @@ class Health:
     expected_revision: str
     uptime_seconds: float
     problem: str | None
+    merchant_debt: dict[str, int] = field(default_factory=dict)  # currency -> minor units owed
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class IntegrityReport:
     transactions: int
     entries: int
     totals_by_currency: dict[str, int]
+    merchant_debt: dict[str, int] = field(default_factory=dict)  # currency -> minor units owed
 
 
 class MonitoringService:
@@ -48,6 +52,10 @@ class MonitoringService:
         except DomainError as error:
             return Health("down", self.uow.backend, False, None, None, "", uptime, error.message)
         problem = None if current == head else f"schema at {current}, code expects {head}: run `mcp-payments migrate`"
+        debt = {}
+        if problem is None:
+            async with self.uow(write=False, snapshot=False) as uow:
+                debt = merchant_debt(await uow.ledger.list_accounts(AccountType.MERCHANT, None, 1000))
         return Health(
             "ok" if problem is None else "degraded",
             self.uow.backend,
@@ -57,6 +65,7 @@ class MonitoringService:
             head,
             uptime,
             problem,
+            debt,
         )
 
     @staticmethod
@@ -66,7 +75,11 @@ class MonitoringService:
         if malformed := await uow.ledger.not_integers():
             problems = [f"{kind} {row_id} holds a money value that is not an integer" for kind, row_id in malformed]
             return IntegrityReport(False, problems, 0, 0, 0, {})
-        accounts = await uow.ledger.all_accounts()
+        try:
+            accounts = await uow.ledger.all_accounts()
+        except DataError as error:
+            problem = f"account {error.details.get('account_id')} holds a money value that is not an integer"
+            return IntegrityReport(False, [problem], 0, 0, 0, {})
         try:
             totals = await uow.ledger.totals()
         except DataError:
@@ -83,5 +96,19 @@ class MonitoringService:
         if len(problems) > _MAX_PROBLEMS:
             problems = [*problems[:_MAX_PROBLEMS], f"... and {len(problems) - _MAX_PROBLEMS} more"]
         return IntegrityReport(
-            not problems, problems, len(accounts), totals.transactions, totals.entries, totals.global_sums
+            not problems,
+            problems,
+            len(accounts),
+            totals.transactions,
+            totals.entries,
+            totals.global_sums,
+            merchant_debt(accounts),
         )
+
+
+def merchant_debt(accounts: Iterable[Account]) -> dict[str, int]:
+    """What the merchant owes per currency: refunds and disputes that took more than its balance held.
+
+    Not a broken invariant: a processor lets a merchant balance go negative the same way, and new proceeds
+    repay it before any can be moved into a wallet (PaymentService.fund_wallet)."""
+    return {a.currency: -a.posted for a in accounts if a.type is AccountType.MERCHANT and a.posted < 0}

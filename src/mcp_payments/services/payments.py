@@ -248,11 +248,23 @@ class PaymentService:
                 allocatable=left.decimal(),
             )
         now = self.clock.now()
-        merchant = await uow.ledger.ensure_system_account(AccountType.MERCHANT, payment.currency, now)
+        merchant_id = await uow.ledger.ensure_system_account(AccountType.MERCHANT, payment.currency, now)
+        merchant = (await uow.ledger.lock_accounts([merchant_id, wallet_id]))[merchant_id]
+        if merchant.posted < minor:
+            # Refunds or disputes took more than the merchant balance held: it owes that (as with a processor),
+            # and new proceeds repay it before any leaves for a wallet.
+            left = merchant.money(max(0, merchant.posted))
+            raise PaymentNotAllocatable(
+                f"the merchant balance in {payment.currency} is {merchant.money(merchant.posted)}: refunds and "
+                f"disputes took more than it held, and proceeds repay that first; move at most {left}",
+                payment_id=payment.id,
+                allocatable=left.decimal(),
+                merchant_balance=merchant.money(merchant.posted).decimal(),
+            )
         txn = ledger.movement(
             self.ids.new("txn"),
             "fund_from_payment",
-            merchant,
+            merchant_id,
             wallet_id,
             Money.of(minor, payment.currency),
             memo or f"proceeds of {payment.id}",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -20,7 +21,7 @@ from mcp_payments.adapters.db.errors import translate
 from mcp_payments.adapters.db.rows import row_of
 from mcp_payments.adapters.db.tables import accounts, entries, holds, journal_transactions
 from mcp_payments.domain import ledger
-from mcp_payments.domain.errors import DomainError
+from mcp_payments.domain.errors import DataError, DomainError
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, HoldStatus, JournalTransaction
 from mcp_payments.services.ports import LedgerTotals, PostResult, StatementLine
 
@@ -156,6 +157,13 @@ class SqlLedger:
     def _account(self, row: Sequence[Any]) -> Account:
         """An account from a driver row in _COLUMNS order."""
         id, type, currency, allow_overdraft, posted, pending, name, created_at = row[:8]
+        if not (_whole(posted) and _whole(pending)):
+            # Written behind the server's back: SQLite keeps whatever it is given, and an owner can change a type.
+            raise DataError(
+                f"account {id} holds a money value that is not an integer: it was changed outside the server; "
+                "run check_ledger_integrity",
+                account_id=id,
+            )
         return Account(
             id,
             AccountType(type),
@@ -363,6 +371,11 @@ class SqlLedger:
         return LedgerTotals(
             entry_sums, pending, sorted(set(unbalanced) | set(too_short)), global_sums, int(n_txn), int(n_ent)
         )
+
+
+def _whole(value: object) -> bool:
+    """An integer, or a whole number of a numeric type (a float is never one: SQLite made it by overflowing)."""
+    return isinstance(value, int) or (isinstance(value, Decimal) and value == value.to_integral_value())
 
 
 def _hold(row: Row[Any]) -> Hold:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -105,6 +106,12 @@ class SqlAudit:
     async def head(self) -> tuple[int, str]:
         seq, head = (await self.conn.execute(select(audit_head.c.seq, audit_head.c.hash))).one()
         return int(seq), str(head)
+
+    async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]:
+        if not seqs:
+            return {}
+        rows = await self.conn.execute(select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.in_(seqs)))
+        return {int(seq): str(digest) for seq, digest in rows}
 
     async def append(self, record: AuditRecord) -> None:
         body = record.record

@@ -6,7 +6,9 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from mcp_payments.server.registry import Toolbox, ToolKind
+from mcp_payments.server.tools.models import Receipt
 from mcp_payments.server.tools.params import Cursor, Limit
+from mcp_payments.services import witness
 from mcp_payments.services.compliance import ChainVerdict
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
@@ -21,6 +23,11 @@ class AuditEntry(BaseModel):
     arguments_sha256: str = Field(description="SHA-256 of the canonical JSON arguments (values are not stored).")
     outcome: str
     entity_ids: list[str]
+    journal: list[tuple[str, str]] = Field(
+        default=[],
+        description="The journal transactions this call posted: [transaction id, SHA-256 of its entries, kind, "
+        "reference and time]. check_ledger_integrity compares them with the journal.",
+    )
     hash: str
 
 
@@ -34,20 +41,31 @@ class AuditLog(BaseModel):
 
 
 class ChainCheck(BaseModel):
-    valid: bool
+    valid: bool = Field(description="True when the chain verifies and contains every receipt and checkpoint given.")
     records_checked: int
     first_broken_seq: int | None = Field(description="Sequence number of the first record that does not verify.")
     head_seq: int
     head_hash: str
+    witness_problems: list[str] = Field(
+        description="Receipts and checkpoints the chain no longer contains (records removed or rewritten)."
+    )
+    checkpoint: str | None = Field(
+        description="When valid: the head just verified, signed with a key that is not in the database. Keep it "
+        "outside the server and pass it back later to prove nothing was cut off."
+    )
+    public_key: str = Field(description="The Ed25519 public key (raw, base64url) that checkpoints are signed with.")
 
     @classmethod
-    def of(cls, v: ChainVerdict) -> "ChainCheck":
+    def of(cls, v: ChainVerdict, public_key: str) -> "ChainCheck":
         return cls(
             valid=v.valid,
             records_checked=v.records_checked,
             first_broken_seq=v.first_broken_seq,
             head_seq=v.head_seq,
             head_hash=v.head_hash,
+            witness_problems=v.witness_problems,
+            checkpoint=v.checkpoint,
+            public_key=public_key,
         )
 
 
@@ -68,10 +86,31 @@ def register(box: Toolbox, app: Services) -> None:
         which entities it touched."""
         return AuditLog.of(await box.read(lambda uow: app.audit.log(uow, cursor, limit, tool), snapshot=False))
 
-    async def verify_audit_chain() -> ChainCheck:
-        """Recompute the audit trail's hash chain from the first record. valid=false with first_broken_seq
-        means a stored record was changed or removed."""
-        return ChainCheck.of(await box.read(app.audit.verify))
+    async def verify_audit_chain(
+        receipts: Annotated[
+            list[Receipt] | None,
+            Field(
+                default=None,
+                max_length=1000,
+                description="Receipts returned by earlier calls: each must still be in the chain, unchanged.",
+            ),
+        ] = None,
+        checkpoints: Annotated[
+            list[Annotated[str, Field(max_length=1000)]] | None,
+            Field(
+                default=None,
+                max_length=100,
+                description="Checkpoints returned by earlier verifications: the chain must still contain the head "
+                "each one signed.",
+            ),
+        ] = None,
+    ) -> ChainCheck:
+        """Recompute the audit trail's hash chain from the first record, and check the receipts and checkpoints
+        you kept. valid=false with first_broken_seq means a stored record was changed; witness_problems means
+        records were removed or the chain rewritten. When valid, returns a new signed checkpoint to keep."""
+        kept = [witness.Receipt(r.audit_seq, r.audit_hash) for r in receipts or []]
+        verdict = await box.read(lambda uow: app.audit.verify(uow, kept, checkpoints or []))
+        return ChainCheck.of(verdict, app.audit.signer.public_key)
 
     box.add(get_audit_log, kind=ToolKind.READ, toolset="compliance", title="Audit log")
     box.add(verify_audit_chain, kind=ToolKind.READ, toolset="compliance", title="Verify audit chain")

@@ -106,8 +106,8 @@ class HoldOut(BaseModel):
 
 
 class Receipt(BaseModel):
-    audit_seq: int = Field(description="Sequence number of the audit record of this call.")
-    audit_hash: str = Field(description="Its hash in the audit chain.")
+    audit_seq: int = Field(ge=1, le=2**63 - 1, description="Sequence number of the audit record of this call.")
+    audit_hash: str = Field(pattern="^[0-9a-f]{64}$", description="Its hash in the audit chain.")
 
 
 class Mutation(BaseModel):

@@ -4,6 +4,7 @@ from pydantic import BaseModel, Field
 
 from mcp_payments import __version__
 from mcp_payments.server.registry import Toolbox, ToolKind
+from mcp_payments.server.tools.models import MoneyOut
 from mcp_payments.services.container import Services
 from mcp_payments.services.monitoring import Health, IntegrityReport
 
@@ -19,6 +20,10 @@ class ServiceHealth(BaseModel):
     uptime_seconds: float
     tools_exposed: int
     problem: str | None = Field(description="What is wrong and what to do, when status is not ok.")
+    merchant_debt: list[MoneyOut] = Field(
+        description="What the merchant balance owes, per currency, after refunds and disputes took more than it "
+        "held; new payment proceeds repay it before any can fund a wallet."
+    )
 
     @classmethod
     def of(cls, h: Health, tools: int) -> "ServiceHealth":
@@ -33,6 +38,7 @@ class ServiceHealth(BaseModel):
             uptime_seconds=h.uptime_seconds,
             tools_exposed=tools,
             problem=h.problem,
+            merchant_debt=debts(h.merchant_debt),
         )
 
 
@@ -43,6 +49,10 @@ class LedgerIntegrity(BaseModel):
     transactions: int
     entries: int
     totals_by_currency: dict[str, int] = Field(description="Sum of all entries per currency: always 0.")
+    merchant_debt: list[MoneyOut] = Field(
+        description="What the merchant balance owes per currency (refunds and disputes beyond its balance): "
+        "reported, not a problem."
+    )
 
     @classmethod
     def of(cls, r: IntegrityReport) -> "LedgerIntegrity":
@@ -53,7 +63,12 @@ class LedgerIntegrity(BaseModel):
             transactions=r.transactions,
             entries=r.entries,
             totals_by_currency=r.totals_by_currency,
+            merchant_debt=debts(r.merchant_debt),
         )
+
+
+def debts(owed: dict[str, int]) -> list[MoneyOut]:
+    return [MoneyOut.of(minor, currency) for currency, minor in sorted(owed.items())]
 
 
 def register(box: Toolbox, app: Services) -> None:
