@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -110,7 +109,3 @@ class Mutation(BaseModel):
         default=False,
         description="True when this is the stored result of an earlier identical call: nothing was done again.",
     )
-
-
-def rate_str(rate: Decimal | None) -> str | None:
-    return None if rate is None else format(rate, "f")
