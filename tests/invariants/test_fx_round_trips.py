@@ -6,6 +6,7 @@ trips turned 1 JPY into 32 and left the FX account at -31 JPY, and the ledger ch
 
 import uuid
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from mcp.client import Client
 from tests.conftest import Stack
 from tests.helpers import err, funded_wallet, ok
 from tests.server.rows import row_counter
+from tests.services.wallet_calls import balances
 
 pytestmark = pytest.mark.anyio
 
@@ -35,6 +37,11 @@ async def convert(client: Client, source: str, target: str, currency: str, amoun
         amount_minor=amount_minor,
         idempotency_key=f"fx-{uuid.uuid4().hex}",  # every leg is a new transfer, even one of the same amount
     )
+
+
+def in_yen(jpy: int, usd_cents: int) -> Fraction:
+    """The exact value of a JPY and a USD balance together, in yen."""
+    return jpy + Fraction(usd_cents * JPY_PER_USD, 100)
 
 
 async def test_twenty_round_trips_of_one_yen_are_refused_at_the_first_leg_and_change_nothing(
@@ -84,6 +91,35 @@ async def test_round_trips_of_amounts_that_convert_never_end_with_more(client: C
             break
 
     assert held <= start
+
+
+async def test_mixed_conversions_never_gain_value_and_the_desk_never_loses(stack: Stack, client: Client) -> None:
+    jpy = await funded_wallet(client, "5000", "JPY")
+    usd = await funded_wallet(client, "50.00", "USD")
+    started = in_yen(5000, 5000)
+
+    for amount_minor, currency in [(151, "JPY"), (1, "USD"), (299, "JPY"), (3, "USD"), (2, "JPY"), (77, "USD")] * 3:
+        source, target = (jpy, usd) if currency == "JPY" else (usd, jpy)
+        await convert(client, source, target, currency, amount_minor)
+
+    held_jpy = (await ok(client, "get_wallet", wallet_id=jpy))["posted"]["amount_minor"]
+    held_usd = (await ok(client, "get_wallet", wallet_id=usd))["posted"]["amount_minor"]
+    assert in_yen(held_jpy, held_usd) < started
+
+    report = await ok(client, "check_ledger_integrity")
+    assert report["ok"], report["problems"]
+    positions = {p["pair"]: p for p in report["fx_positions"]}
+    assert set(positions) == {"JPY/USD", "USD/JPY"}
+    jpy_usd, usd_jpy = positions["JPY/USD"], positions["USD/JPY"]
+    # What the desk took in is worth at least what it paid out, at the rate.
+    assert jpy_usd["received"]["amount_minor"] >= in_yen(0, jpy_usd["paid"]["amount_minor"])
+    assert in_yen(0, usd_jpy["received"]["amount_minor"]) >= usd_jpy["paid"]["amount_minor"]
+    assert (jpy_usd["conversions"], usd_jpy["conversions"]) == (9, 9)
+    # The rounding the positions report is what the FX rounding account received.
+    accounts = await balances(stack.services)
+    assert jpy_usd["rounding"] == {"amount": "3", "amount_minor": 3, "currency": "JPY"}
+    assert accounts["acc_fx_rounding_JPY"] == (3, 0)
+    assert usd_jpy["rounding"]["amount_minor"] == accounts.get("acc_fx_rounding_USD", (0, 0))[0]
 
 
 async def test_a_quote_shows_what_the_transfer_then_books(client: Client) -> None:

@@ -1,6 +1,7 @@
-"""Cross-currency transfers at USD/JPY=150: rounding down, the residue and the conversion record."""
+"""Cross-currency transfers at USD/JPY=150: rounding down, the residue, the conversion record and its checks."""
 
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -8,7 +9,11 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, text
 
 from mcp_payments.adapters.db import tables
+from mcp_payments.domain import fx
 from mcp_payments.domain.errors import InvalidAmount
+from mcp_payments.domain.fx import Conversion, ConversionRecord, Desk
+from mcp_payments.domain.ledger import AccountType, Entry, JournalTransaction
+from mcp_payments.domain.money import Money, currency
 from mcp_payments.services.container import Services
 from tests.services.wallet_calls import (
     assert_ledger_sound,
@@ -16,6 +21,7 @@ from tests.services.wallet_calls import (
     create_wallet,
     database,
     funded_wallet,
+    integrity,
     raw_connection,
     row_counts,
     transfer,
@@ -96,3 +102,103 @@ async def test_an_amount_worth_less_than_one_minor_unit_is_refused_and_changes_n
 
     assert await row_counts(services) == before
     assert await balances(services) == accounts
+
+
+async def test_the_ledger_check_sums_the_fx_desks_positions_per_pair(services: Services) -> None:
+    jpy = await funded_wallet(services, "1000", "JPY")
+    usd = await funded_wallet(services, "10.00", "USD")
+    await transfer(services, jpy, usd, "151", "JPY")  # 1.00 USD for 150, 1 rounding
+    await transfer(services, jpy, usd, "299", "JPY")  # 1.99 USD for 299
+    await transfer(services, usd, jpy, "0.03", "USD")  # 4 JPY for 0.03
+
+    report = await integrity(services)
+
+    assert report.ok, report.problems
+    assert report.fx_positions == [
+        fx.Position("JPY", "USD", conversions=2, received=449, paid=299, residue=1),
+        fx.Position("USD", "JPY", conversions=1, received=3, paid=4, residue=0),
+    ]
+
+
+async def book(services: Services, record: ConversionRecord, entries: tuple[Entry, ...] | None = None) -> None:
+    """Post a conversion and its record behind the service's back, as a bug or a hand edit could."""
+    now = services.clock.now()
+    async with services.uow() as uow:
+        desk = Desk(
+            await uow.ledger.ensure_system_account(AccountType.FX, "JPY", now),
+            await uow.ledger.ensure_system_account(AccountType.FX_ROUNDING, "JPY", now),
+            await uow.ledger.ensure_system_account(AccountType.FX, "USD", now),
+        )
+        booked = entries or fx.entries(record.conversion, record.source_wallet_id, record.target_wallet_id, desk)
+        result = await uow.ledger.post(JournalTransaction(record.transaction_id, "fx_transfer", booked, None, now))
+        assert result.applied
+        await uow.ledger.add_conversion(record)
+        await uow.commit()
+
+
+async def test_the_ledger_check_reports_a_conversion_that_credited_more_than_it_took_was_worth(
+    services: Services,
+) -> None:
+    jpy = await funded_wallet(services, "151", "JPY")
+    usd = await create_wallet(services, "USD")
+    generous = Conversion(Money.of(151, "JPY"), Money.of(101, "USD"), Money.of(151, "JPY"), Fraction(1, 150))
+
+    await book(services, ConversionRecord("txn_generous", jpy, usd, generous))
+
+    report = await integrity(services)
+    assert report.problems == [
+        "conversion txn_generous credited 1.01 USD, more than 151 JPY is worth at 150 JPY per USD"
+    ]
+    assert not report.ok
+
+
+def honest_entries(jpy: str, usd: str) -> tuple[Entry, ...]:
+    return (
+        Entry(jpy, -151, "JPY"),
+        Entry("acc_fx_JPY", 150, "JPY"),
+        Entry("acc_fx_rounding_JPY", 1, "JPY"),
+        Entry("acc_fx_USD", -100, "USD"),
+        Entry(usd, 100, "USD"),
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "residue kept by the fx account",
+        "another destination",
+        "an extra pair of entries",
+        "no rounding entry for the record's residue",
+    ],
+)
+async def test_the_ledger_check_reports_a_conversion_whose_transaction_does_not_match_its_record(
+    services: Services, change: str
+) -> None:
+    jpy = await funded_wallet(services, "151", "JPY")
+    usd, other = await create_wallet(services, "USD"), await create_wallet(services, "USD")
+    entries = list(honest_entries(jpy, usd))
+    conversion = fx.convert(Money.of(151, "JPY"), currency("USD"), Fraction(1, 150))  # 1.00 USD, 1 JPY residue
+    match change:
+        case "residue kept by the fx account":
+            entries[1:3] = [Entry("acc_fx_JPY", 151, "JPY")]
+        case "another destination":
+            entries[4] = Entry(other, 100, "USD")
+        case "an extra pair of entries":
+            entries += [Entry(other, 5, "USD"), Entry("acc_fx_USD", -5, "USD")]
+        case _:
+            entries = [Entry(jpy, -150, "JPY"), Entry("acc_fx_JPY", 150, "JPY"), *entries[3:]]
+
+    await book(services, ConversionRecord("txn_mismatch", jpy, usd, conversion), tuple(entries))
+
+    report = await integrity(services)
+    assert report.problems == ["conversion txn_mismatch: its journal transaction does not book what its record says"]
+
+
+async def test_a_conversion_booked_as_its_record_says_passes_the_check(services: Services) -> None:
+    jpy = await funded_wallet(services, "151", "JPY")
+    usd = await create_wallet(services, "USD")
+    conversion = fx.convert(Money.of(151, "JPY"), currency("USD"), Fraction(1, 150))
+
+    await book(services, ConversionRecord("txn_honest", jpy, usd, conversion), honest_entries(jpy, usd))
+
+    await assert_ledger_sound(services)

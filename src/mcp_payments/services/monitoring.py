@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from mcp_payments.domain import ledger
+from mcp_payments.domain import fx, ledger
 from mcp_payments.domain.errors import DomainError
 from mcp_payments.services.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -30,6 +30,7 @@ class IntegrityReport:
     transactions: int
     entries: int
     totals_by_currency: dict[str, int]
+    fx_positions: list[fx.Position]
 
 
 class MonitoringService:
@@ -67,6 +68,13 @@ class MonitoringService:
             totals.unbalanced_transactions,
             totals.global_sums,
         )
+        problems += fx.integrity_problems(totals.fx_conversions, totals.fx_unmatched)
         return IntegrityReport(
-            not problems, problems, len(accounts), totals.transactions, totals.entries, totals.global_sums
+            not problems,
+            problems,
+            len(accounts),
+            totals.transactions,
+            totals.entries,
+            totals.global_sums,
+            totals.fx_positions,
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol, Self
 
 from mcp_payments.domain.cards import PaymentMethod
-from mcp_payments.domain.fx import ConversionRecord
+from mcp_payments.domain.fx import ConversionRecord, Position
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
 from mcp_payments.domain.payments import Attempt, Customer, Payment, PaymentEvent, Refund
 
@@ -50,6 +50,9 @@ class LedgerTotals:
     global_sums: dict[str, int]
     transactions: int
     entries: int
+    fx_positions: list[Position]
+    fx_conversions: list[ConversionRecord]  # every booked conversion, for the per-conversion checks
+    fx_unmatched: list[str]  # conversions whose journal transaction is not the one their record describes
 
 
 class LedgerRepository(Protocol):

@@ -319,7 +319,15 @@ class SqlLedger:
         n_txn = (await self.conn.execute(select(func.count()).select_from(journal_transactions))).scalar_one()
         n_ent = (await self.conn.execute(select(func.count()).select_from(entries))).scalar_one()
         return LedgerTotals(
-            entry_sums, pending, sorted(set(unbalanced) | set(too_short)), global_sums, int(n_txn), int(n_ent)
+            entry_sums,
+            pending,
+            sorted(set(unbalanced) | set(too_short)),
+            global_sums,
+            int(n_txn),
+            int(n_ent),
+            await fx_records.positions(self.conn),
+            await fx_records.all_records(self.conn),
+            await fx_records.unmatched(self.conn),
         )
 
 
