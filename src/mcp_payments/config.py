@@ -10,6 +10,8 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from mcp_payments.domain.fx import RateTable
+
 TOOLSETS = ("payments", "wallets", "monitoring", "compliance")
 
 
@@ -87,9 +89,10 @@ def parse_fx_rates(text: str) -> dict[str, Decimal]:
             value = Decimal(rate)
         except InvalidOperation:
             raise ValueError(f"FX rate {part!r} is not PAIR=DECIMAL") from None
-        if len(pair) != 7 or pair[3] != "/" or value <= 0:
+        if len(pair) != 7 or pair[3] != "/" or not value.is_finite() or value <= 0:
             raise ValueError(f"FX rate {part!r} is not like EUR/USD=1.08")
         rates[pair.upper()] = value
+    RateTable(rates)  # refuses rates that contradict each other, so the server does not start with them
     return rates
 
 

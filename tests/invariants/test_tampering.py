@@ -33,6 +33,14 @@ async def integrity(client: Client) -> dict[str, Any]:
     return await ok(client, "check_ledger_integrity")
 
 
+async def cut_off_newest(stack: Stack, seq: int) -> None:
+    """Remove audit record `seq`, the newest, and move the head back to the one before: the chain still verifies."""
+    async with owner(stack.settings.db_url) as sql:
+        [(previous_hash,)] = await sql(f"SELECT prev_hash FROM audit_log WHERE seq = {seq}")
+        await sql(f"DELETE FROM audit_log WHERE seq = {seq}")
+        await sql(f"UPDATE audit_head SET seq = {seq - 1}, hash = '{previous_hash}' WHERE id = 1")
+
+
 async def test_an_untouched_history_is_sound_in_both_directions(client: Client) -> None:
     a, b = await funded_wallet(client, "50.00"), await funded_wallet(client, "0")
     moved = await transfer(client, a, b, "20.00")
@@ -54,10 +62,7 @@ async def test_removing_the_newest_record_and_moving_the_head_back_is_caught_by_
     newest = await ok(client, "create_wallet", currency="EUR", name="last")  # moves no money: nothing in the journal
     seq = newest["receipt"]["audit_seq"]
 
-    async with owner(stack.settings.db_url) as sql:
-        [(previous_hash,)] = await sql(f"SELECT prev_hash FROM audit_log WHERE seq = {seq}")
-        await sql(f"DELETE FROM audit_log WHERE seq = {seq}")
-        await sql(f"UPDATE audit_head SET seq = {seq - 1}, hash = '{previous_hash}' WHERE id = 1")
+    await cut_off_newest(stack, seq)
 
     alone = await ok(client, "verify_audit_chain")
     with_receipt = await ok(client, "verify_audit_chain", receipts=[newest["receipt"]])
@@ -79,11 +84,8 @@ async def test_a_checkpoint_of_a_head_that_was_cut_off_fails(client: Client, sta
     await ok(client, "create_wallet", currency="EUR")
     head = await ok(client, "verify_audit_chain")
 
-    async with owner(stack.settings.db_url) as sql:
-        seq = head["head_seq"]
-        [(previous_hash,)] = await sql(f"SELECT prev_hash FROM audit_log WHERE seq = {seq}")
-        await sql(f"DELETE FROM audit_log WHERE seq = {seq}")
-        await sql(f"UPDATE audit_head SET seq = {seq - 1}, hash = '{previous_hash}' WHERE id = 1")
+    seq = head["head_seq"]
+    await cut_off_newest(stack, seq)
 
     verdict = await ok(client, "verify_audit_chain", checkpoints=[head["checkpoint"]])
     assert not verdict["valid"]
@@ -112,10 +114,7 @@ async def test_removing_the_newest_record_of_a_money_call_leaves_its_transaction
     moved = await transfer(client, a, b, "5.00")
     seq = moved["receipt"]["audit_seq"]
 
-    async with owner(stack.settings.db_url) as sql:
-        [(previous_hash,)] = await sql(f"SELECT prev_hash FROM audit_log WHERE seq = {seq}")
-        await sql(f"DELETE FROM audit_log WHERE seq = {seq}")
-        await sql(f"UPDATE audit_head SET seq = {seq - 1}, hash = '{previous_hash}' WHERE id = 1")
+    await cut_off_newest(stack, seq)
     report = await integrity(client)
 
     assert not report["ok"]

@@ -164,16 +164,16 @@ async def test_a_cross_currency_transfer_uses_the_inverse_rate_when_only_that_is
     assert (await wallet(services, eur)).posted == 1000
 
 
-async def test_a_conversion_rounds_once_half_to_even_to_the_targets_minor_unit(services: Services) -> None:
-    # 0.05 USD * 151.237 = 7.56185 JPY -> 8; 0.01 USD -> 1.51237 -> 2; 0.10 USD -> 15.1237 -> 15.
+async def test_a_conversion_rounds_down_to_the_targets_minor_unit(services: Services) -> None:
+    # 0.05 USD * 151.237 = 7.56185 JPY -> 7; 0.01 USD -> 1.51237 -> 1; 0.10 USD -> 15.1237 -> 15:
+    # never more than the exact value (half-even rounding gave 8 and 2, and round trips made money).
     quote = services.wallets.quote
-    assert quote(Money.of(5, "USD"), "JPY").target == Money.of(8, "JPY")
-    assert quote(Money.of(1, "USD"), "JPY").target == Money.of(2, "JPY")
+    assert quote(Money.of(5, "USD"), "JPY").target == Money.of(7, "JPY")
+    assert quote(Money.of(1, "USD"), "JPY").target == Money.of(1, "JPY")
     assert quote(Money.of(10, "USD"), "JPY").target == Money.of(15, "JPY")
-    # Exactly half: 2.5 -> 2 and 3.5 -> 4 (banker's rounding), never always-up.
-    services.wallets.fx_rates["EUR/KWD"] = Decimal("0.0025")
-    assert quote(Money.of(100, "EUR"), "KWD").target == Money.of(2, "KWD")
-    assert quote(Money.of(140, "EUR"), "KWD").target == Money.of(4, "KWD")
+    # And back: 3 JPY is worth 0.0198 USD -> 0.01 USD, which 2 JPY buys (1.51237 -> 2): 1 JPY of residue.
+    back = quote(Money.of(3, "JPY"), "USD")
+    assert (back.target, back.used, back.residue) == (Money.of(1, "USD"), Money.of(2, "JPY"), Money.of(1, "JPY"))
 
 
 async def test_a_cross_currency_transfer_without_a_rate_is_fx_rate_unavailable(services: Services) -> None:

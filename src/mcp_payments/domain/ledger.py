@@ -38,6 +38,11 @@ class AccountType(StrEnum):
     DISPUTES = "disputes"  # money withdrawn by disputes
 
 
+def system_account_id(type: AccountType, currency: str) -> str:
+    """The id of the one system account of `type` in `currency` (wallets have ids of their own)."""
+    return f"acc_{type.value}_{currency}"
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     id: str

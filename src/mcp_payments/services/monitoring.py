@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mcp_payments.domain import ledger
+from mcp_payments.domain import fx, ledger
 from mcp_payments.domain.errors import DataError, DomainError
 from mcp_payments.domain.ledger import Account, AccountType
 from mcp_payments.services.compliance import journal_problems
@@ -36,6 +36,7 @@ class IntegrityReport:
     transactions: int
     entries: int
     totals_by_currency: dict[str, int]
+    fx_positions: list[fx.Position] = field(default_factory=list)
     merchant_debt: dict[str, int] = field(default_factory=dict)  # currency -> minor units owed
 
 
@@ -92,6 +93,7 @@ class MonitoringService:
             totals.unbalanced_transactions,
             totals.global_sums,
         )
+        problems += fx.integrity_problems(totals.fx_conversions, totals.fx_unmatched)
         problems += await journal_problems(uow)
         if len(problems) > _MAX_PROBLEMS:
             problems = [*problems[:_MAX_PROBLEMS], f"... and {len(problems) - _MAX_PROBLEMS} more"]
@@ -102,6 +104,7 @@ class MonitoringService:
             totals.transactions,
             totals.entries,
             totals.global_sums,
+            totals.fx_positions,
             merchant_debt(accounts),
         )
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol, Self
 
 from mcp_payments.domain.cards import PaymentMethod
+from mcp_payments.domain.fx import ConversionRecord, Position
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
 from mcp_payments.domain.payments import Attempt, Customer, Payment, PaymentEvent, Refund
 
@@ -58,6 +59,9 @@ class LedgerTotals:
     global_sums: dict[str, int]
     transactions: int
     entries: int
+    fx_positions: list[Position]
+    fx_conversions: list[ConversionRecord]  # every booked conversion, for the per-conversion checks
+    fx_unmatched: list[str]  # conversions whose journal transaction is not the one their record describes
 
 
 class LedgerRepository(Protocol):
@@ -70,6 +74,7 @@ class LedgerRepository(Protocol):
     async def list_accounts(self, type: AccountType, after: str | None, limit: int) -> list[Account]: ...
     async def all_accounts(self) -> list[Account]: ...
     async def post(self, txn: JournalTransaction) -> PostResult: ...
+    async def add_conversion(self, record: ConversionRecord) -> None: ...
     async def adjust_pending(self, account_id: str, delta: int) -> None: ...
     async def add_hold(self, hold: Hold) -> None: ...
     async def lock_hold(self, hold_id: str) -> Hold | None: ...

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
-from mcp_payments.domain import ledger
-from mcp_payments.domain.errors import FxRateUnavailable, HoldNotFound, InvalidInput
-from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
+from mcp_payments.domain import fx, ledger
+from mcp_payments.domain.errors import HoldNotFound
+from mcp_payments.domain.ledger import Account, AccountType, Hold, JournalTransaction
 from mcp_payments.domain.money import AmountInput, Money, currency
 from mcp_payments.services.pages import Cursors, Page
 from mcp_payments.services.ports import Clock, Ids, StatementLine, UnitOfWork
 from mcp_payments.services.postings import Movement, post
-
-
-@dataclass(frozen=True, slots=True)
-class FxQuote:
-    source: Money
-    target: Money
-    rate: Decimal
 
 
 class WalletService:
@@ -35,7 +28,7 @@ class WalletService:
         self.clock = clock
         self.cursors = cursors
         self.ids = ids
-        self.fx_rates = dict(fx_rates or {})
+        self.rates = fx.RateTable(fx_rates or {})
         self.default_hold_ttl = default_hold_ttl
 
     async def create_wallet(self, uow: UnitOfWork, currency_code: str, name: str | None) -> Account:
@@ -90,35 +83,22 @@ class WalletService:
     async def _cross_currency(
         self, uow: UnitOfWork, source: Account, target: Account, amount: Money, memo: str | None
     ) -> Movement:
-        quote = self.quote(amount, target.currency)
+        conversion = self.quote(amount, target.currency)
         now = self.clock.now()
-        fx_source = await uow.ledger.ensure_system_account(AccountType.FX, source.currency, now)
-        fx_target = await uow.ledger.ensure_system_account(AccountType.FX, target.currency, now)
-        entries = (
-            Entry(source.id, -quote.source.minor, source.currency),
-            Entry(fx_source, quote.source.minor, source.currency),
-            Entry(fx_target, -quote.target.minor, target.currency),
-            Entry(target.id, quote.target.minor, target.currency),
+        desk = fx.Desk(
+            await uow.ledger.ensure_system_account(AccountType.FX, source.currency, now),
+            await uow.ledger.ensure_system_account(AccountType.FX_ROUNDING, source.currency, now),
+            await uow.ledger.ensure_system_account(AccountType.FX, target.currency, now),
         )
-        return await post(uow, JournalTransaction(self.ids.new("txn"), "fx_transfer", entries, memo, now), quote.rate)
+        entries = fx.entries(conversion, source.id, target.id, desk)
+        txn = JournalTransaction(self.ids.new("txn"), "fx_transfer", entries, memo, now)
+        movement = await post(uow, txn, conversion)
+        await uow.ledger.add_conversion(fx.ConversionRecord(txn.id, source.id, target.id, conversion))
+        return movement
 
-    def quote(self, amount: Money, target_code: str) -> FxQuote:
-        """Convert with the configured rate; rounded once, half to even, to the target's minor unit."""
-        target = currency(target_code)
-        rate = self.fx_rates.get(f"{amount.currency.code}/{target.code}")
-        if rate is None and (inverse := self.fx_rates.get(f"{target.code}/{amount.currency.code}")):
-            rate = Decimal(1) / inverse
-        if rate is None:
-            raise FxRateUnavailable(
-                f"no FX rate is configured for {amount.currency.code}->{target.code}: ask the operator to add "
-                "one (MCP_PAYMENTS_FX_RATES) or transfer between wallets of one currency",
-                pair=f"{amount.currency.code}/{target.code}",
-            )
-        exact = Decimal(amount.minor).scaleb(-amount.currency.exponent) * rate
-        minor = int(exact.scaleb(target.exponent).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-        if minor <= 0:
-            raise InvalidInput(f"{amount} converts to less than one minor unit of {target.code}")
-        return FxQuote(amount, Money(minor, target), rate.normalize())
+    def quote(self, amount: Money, target_code: str) -> fx.Conversion:
+        """Convert at the configured rate, rounding down: what a transfer would take, credit and leave as residue."""
+        return self.rates.convert(amount, currency(target_code))
 
     async def hold(
         self, uow: UnitOfWork, wallet_id: str, amount: Money, ttl: timedelta | None, memo: str | None

@@ -16,11 +16,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mcp_payments.adapters.db import fx_records
 from mcp_payments.adapters.db.driver import Driver, marks
 from mcp_payments.adapters.db.errors import translate
 from mcp_payments.adapters.db.rows import row_of
 from mcp_payments.adapters.db.tables import accounts, entries, holds, journal_transactions
-from mcp_payments.domain import ledger
+from mcp_payments.domain import fx, ledger
 from mcp_payments.domain.errors import DataError, DomainError
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, HoldStatus, JournalTransaction
 from mcp_payments.services.ports import LedgerTotals, PostResult, StatementLine
@@ -72,7 +73,7 @@ class SqlLedger:
         await self.conn.execute(insert(accounts).values(row_of(account)))
 
     async def ensure_system_account(self, type: AccountType, currency: str, now: datetime) -> str:
-        account_id = f"acc_{type.value}_{currency}"
+        account_id = ledger.system_account_id(type, currency)
         if account_id in self.known_system_accounts:
             return account_id
         self.created_system_accounts.append(account_id)
@@ -121,6 +122,9 @@ class SqlLedger:
             return PostResult(False, before)
         await self._write_sqlite(txn)
         return PostResult(True, before)
+
+    async def add_conversion(self, record: fx.ConversionRecord) -> None:
+        await fx_records.add(self.conn, record)
 
     async def _post_pg(self, txn: JournalTransaction) -> PostResult:
         deltas = txn.deltas()
@@ -369,7 +373,15 @@ class SqlLedger:
         n_txn = (await self.conn.execute(select(func.count()).select_from(journal_transactions))).scalar_one()
         n_ent = (await self.conn.execute(select(func.count()).select_from(entries))).scalar_one()
         return LedgerTotals(
-            entry_sums, pending, sorted(set(unbalanced) | set(too_short)), global_sums, int(n_txn), int(n_ent)
+            entry_sums,
+            pending,
+            sorted(set(unbalanced) | set(too_short)),
+            global_sums,
+            int(n_txn),
+            int(n_ent),
+            await fx_records.positions(self.conn),
+            await fx_records.all_records(self.conn),
+            await fx_records.unmatched(self.conn),
         )
 
 

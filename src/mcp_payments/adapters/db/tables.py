@@ -118,6 +118,31 @@ entries = Table(
     Index(None, "transaction_id"),
 )
 
+# One row per cross-currency transfer: the conversion its journal transaction books (domain/fx.py).
+fx_conversions = Table(
+    "fx_conversions",
+    metadata,
+    Column("transaction_id", String(40), ForeignKey("journal_transactions.id"), primary_key=True),
+    Column("source_wallet_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("target_wallet_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("source_currency", String(3), nullable=False),
+    Column("target_currency", String(3), nullable=False),
+    Column("rate", String(200), nullable=False),  # exact: "150", "1.08" or "1/150" (domain/fx.py rate_text)
+    Column("source_amount", BigInteger, nullable=False),
+    Column("source_used", BigInteger, nullable=False),
+    Column("residue", BigInteger, nullable=False),
+    Column("target_amount", BigInteger, nullable=False),
+    CheckConstraint("source_currency <> target_currency", name="two_currencies"),
+    CheckConstraint("source_used > 0 AND target_amount > 0 AND residue >= 0", name="amounts_positive"),
+    CheckConstraint("source_used + residue = source_amount", name="source_split"),
+    within_limits(
+        ("source_amount", 1, MAX_AMOUNT),
+        ("source_used", 1, MAX_AMOUNT),
+        ("residue", 0, MAX_AMOUNT),
+        ("target_amount", 1, LEDGER_LIMIT),
+    ),
+)
+
 holds = Table(
     "holds",
     metadata,
@@ -295,4 +320,11 @@ provider_events = Table(
     Index(None, "status", "received_at"),
 )
 
-IMMUTABLE_TABLES = ("journal_transactions", "entries", "audit_log", "payment_events", "payment_attempts")
+IMMUTABLE_TABLES = (
+    "journal_transactions",
+    "entries",
+    "fx_conversions",
+    "audit_log",
+    "payment_events",
+    "payment_attempts",
+)

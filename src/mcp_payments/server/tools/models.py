@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -120,7 +119,3 @@ class Mutation(BaseModel):
         description="Proof that this call is in the audit chain: keep it, and pass it to verify_audit_chain later "
         "to check that the record is still there, unchanged.",
     )
-
-
-def rate_str(rate: Decimal | None) -> str | None:
-    return None if rate is None else format(rate, "f")

@@ -3,6 +3,7 @@
 from pydantic import BaseModel, Field
 
 from mcp_payments import __version__
+from mcp_payments.domain import fx
 from mcp_payments.server.registry import Toolbox, ToolKind
 from mcp_payments.server.tools.models import MoneyOut
 from mcp_payments.services.container import Services
@@ -42,6 +43,24 @@ class ServiceHealth(BaseModel):
         )
 
 
+class FxPosition(BaseModel):
+    pair: str = Field(description='Source/target as converted, e.g. "JPY/USD" for JPY converted into USD.')
+    conversions: int
+    received: MoneyOut = Field(description="Taken in by the FX desk, in the source currency (rounding excluded).")
+    paid: MoneyOut = Field(description="Paid out by the FX desk, in the target currency.")
+    rounding: MoneyOut = Field(description="Source amounts that bought nothing, booked to the FX rounding account.")
+
+    @classmethod
+    def of(cls, p: fx.Position) -> "FxPosition":
+        return cls(
+            pair=f"{p.source}/{p.target}",
+            conversions=p.conversions,
+            received=MoneyOut.of(p.received, p.source),
+            paid=MoneyOut.of(p.paid, p.target),
+            rounding=MoneyOut.of(p.residue, p.source),
+        )
+
+
 class LedgerIntegrity(BaseModel):
     ok: bool = Field(description="True when every invariant holds.")
     problems: list[str] = Field(description="Each broken invariant, empty when ok.")
@@ -49,6 +68,7 @@ class LedgerIntegrity(BaseModel):
     transactions: int
     entries: int
     totals_by_currency: dict[str, int] = Field(description="Sum of all entries per currency: always 0.")
+    fx_positions: list[FxPosition] = Field(description="What currency conversions took in and paid out, per pair.")
     merchant_debt: list[MoneyOut] = Field(
         description="What the merchant balance owes per currency (refunds and disputes beyond its balance): "
         "reported, not a problem."
@@ -63,6 +83,7 @@ class LedgerIntegrity(BaseModel):
             transactions=r.transactions,
             entries=r.entries,
             totals_by_currency=r.totals_by_currency,
+            fx_positions=[FxPosition.of(p) for p in r.fx_positions],
             merchant_debt=debts(r.merchant_debt),
         )
 
@@ -79,7 +100,8 @@ def register(box: Toolbox, app: Services) -> None:
 
     async def check_ledger_integrity() -> LedgerIntegrity:
         """Verify the ledger's invariants: every transaction sums to zero per currency, every cached balance
-        equals its journal entries and active holds, and no wallet is overdrawn."""
+        equals its journal entries and active holds, no wallet is overdrawn, and no currency conversion credited
+        more than it took was worth. Also reports the FX desk's position per currency pair."""
         return LedgerIntegrity.of(await box.read(app.monitoring.check_ledger))
 
     box.add(get_service_health, kind=ToolKind.READ, toolset="monitoring", title="Service health")

@@ -5,11 +5,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from mcp_payments.domain import fx
 from mcp_payments.domain.errors import InvalidInput
 from mcp_payments.domain.ledger import Account, Hold
 from mcp_payments.domain.money import AmountInput, parse_amount
 from mcp_payments.server.registry import Toolbox, ToolKind
-from mcp_payments.server.tools.models import HoldOut, MoneyOut, Mutation, Transaction, Wallet, rate_str
+from mcp_payments.server.tools.models import HoldOut, MoneyOut, Mutation, Transaction, Wallet
 from mcp_payments.server.tools.params import (
     ID_CHARS,
     Amount,
@@ -27,7 +28,6 @@ from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
 from mcp_payments.services.ports import StatementLine
 from mcp_payments.services.postings import Movement
-from mcp_payments.services.wallets import FxQuote
 
 
 class WalletResult(Mutation):
@@ -70,7 +70,7 @@ class TransferResult(Mutation):
             transaction=Transaction.of(m.transaction),
             source=Wallet.of(m.accounts[entries[0].account_id]),
             destination=Wallet.of(m.accounts[entries[-1].account_id]),
-            fx_rate=rate_str(m.rate),
+            fx_rate=None if m.conversion is None else fx.rate_decimal(m.conversion.rate),
         )
 
 
@@ -133,16 +133,28 @@ class Statement(BaseModel):
 
 
 class Quote(BaseModel):
-    source: MoneyOut
-    target: MoneyOut
-    rate: str = Field(description="Units of the target currency per unit of the source currency.")
+    source: MoneyOut = Field(description="What leaves the source wallet.")
+    target: MoneyOut = Field(description="What the destination receives: the exact value, rounded down.")
+    rounding: MoneyOut = Field(
+        description="The part of the source that buys nothing (less than one minor unit of the target): it goes to "
+        "the FX rounding account. Send source minus rounding to lose nothing."
+    )
+    rate: str = Field(
+        description="Units of the target currency per unit of the source currency, as a decimal; exact unless the "
+        "rate has no finite decimal form (the inverse of a configured rate, shown to 28 significant digits)."
+    )
+    rate_exact: str = Field(
+        description='The rate the conversion computes with, exactly: a decimal, or a fraction such as "1/150".'
+    )
 
     @classmethod
-    def of(cls, q: FxQuote) -> "Quote":
+    def of(cls, c: fx.Conversion) -> "Quote":
         return cls(
-            source=MoneyOut.of(q.source.minor, q.source.currency.code),
-            target=MoneyOut.of(q.target.minor, q.target.currency.code),
-            rate=format(q.rate, "f"),
+            source=MoneyOut.of(c.source.minor, c.source.currency.code),
+            target=MoneyOut.of(c.target.minor, c.target.currency.code),
+            rounding=MoneyOut.of(c.residue.minor, c.source.currency.code),
+            rate=fx.rate_decimal(c.rate),
+            rate_exact=fx.rate_text(c.rate),
         )
 
 
@@ -234,7 +246,8 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         amount_minor: AmountMinor = None,
     ) -> Quote:
         """Price a conversion at the configured rate without moving money: what transfer_funds between wallets
-        of these currencies would deliver."""
+        of these currencies would deliver (rounded down) and the rounding it would leave. An amount worth less
+        than one minor unit of the target currency is refused with invalid_amount, naming the least that converts."""
         return Quote.of(wallets.quote(parse_amount(amount, amount_minor, source_currency), target_currency))
 
     async def hold_funds(

@@ -11,13 +11,13 @@ LEDGER_LIMIT (any account): domain/money.py. Here the database holds the same li
   the PostgreSQL side; autogenerate does not compare CHECK constraints, so both backends match it.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -100,8 +100,12 @@ MONEY_COLUMNS = (
     ("payments", "amount_allocated", 0, MAX_AMOUNT),
     ("payments", "fee", 0, MAX_AMOUNT),
     ("refunds", "amount", 1, MAX_AMOUNT),
+    ("fx_conversions", "source_amount", 1, MAX_AMOUNT),
+    ("fx_conversions", "source_used", 1, MAX_AMOUNT),
+    ("fx_conversions", "residue", 0, MAX_AMOUNT),
+    ("fx_conversions", "target_amount", 1, LEDGER_LIMIT),
 )
-TABLES = ("accounts", "entries", "holds", "payments", "refunds")
+TABLES = ("accounts", "entries", "holds", "payments", "refunds", "fx_conversions")
 LIMITS = (
     f"AND abs(a.posted + p_deltas[i]) <= {LEDGER_LIMIT} "
     f"AND (a.allow_overdraft OR a.posted + p_deltas[i] <= {MAX_BALANCE})"
