@@ -98,10 +98,9 @@ async def _migrate(settings: Settings) -> None:
     from mcp_payments.adapters.db import migrate
     from mcp_payments.bootstrap import StartupError, describe_url, open_checked
 
-    database = await open_checked(settings)
+    database, _ = await open_checked(settings)
     try:
-        before = await migrate.current_revision(database)
-        await migrate.upgrade(database)
+        before = await migrate.upgrade(database)  # read under the lock that serializes migrations
         after = await migrate.current_revision(database)
     except Exception as error:
         raise StartupError(
