@@ -80,7 +80,7 @@ async def test_two_servers_started_together_on_an_empty_database_both_come_up_an
                     await serves(server, tools)
         assert await revision_of(url) == migrate.head_revision()
 
-    logs = [server.log.read_text() for server in replicas]
+    logs = [await anyio.Path(server.log).read_text() for server in replicas]
     for text in logs:
         assert "Traceback" not in text, text
     migrated = [t for t in logs if "creating_database" in t and "database_created_by_another_process" not in t]
