@@ -1,8 +1,10 @@
+"""Settings from the environment: FX rates, and the Host and Origin allow-lists of the HTTP transports."""
+
 from decimal import Decimal
 
 import pytest
 
-from mcp_payments.config import parse_fx_rates
+from mcp_payments.config import Settings, parse_allowed_hosts, parse_allowed_origins, parse_fx_rates
 
 
 def test_fx_rates_are_read_as_exact_decimals_by_pair() -> None:
@@ -18,3 +20,71 @@ def test_an_fx_rate_that_is_not_a_positive_number_for_a_pair_is_refused(text: st
 def test_fx_rates_whose_round_trip_would_pay_are_refused() -> None:
     with pytest.raises(ValueError, match="contradict"):
         parse_fx_rates("EUR/USD=1.10,USD/EUR=0.95")
+
+
+def test_allowed_hosts_and_origins_come_from_the_environment_comma_separated_and_lower_cased() -> None:
+    settings = Settings.from_env(
+        {
+            "MCP_PAYMENTS_ALLOWED_HOSTS": "Payments.Example.com, payments.example.com:8443,10.0.0.5:*,[::1]:8000",
+            "MCP_PAYMENTS_ALLOWED_ORIGINS": "https://App.example.com,http://localhost:*",
+        }
+    )
+    assert settings.allowed_hosts == ("payments.example.com", "payments.example.com:8443", "10.0.0.5:*", "[::1]:8000")
+    assert settings.allowed_origins == ("https://app.example.com", "http://localhost:*")
+
+
+def test_unset_or_empty_allow_lists_add_nothing() -> None:
+    assert Settings.from_env({}).allowed_hosts == ()
+    settings = Settings.from_env({"MCP_PAYMENTS_ALLOWED_HOSTS": "", "MCP_PAYMENTS_ALLOWED_ORIGINS": ""})
+    assert (settings.allowed_hosts, settings.allowed_origins) == ((), ())
+
+
+def test_a_flag_replaces_the_environment_s_allow_list() -> None:
+    settings = Settings.from_env({"MCP_PAYMENTS_ALLOWED_HOSTS": "a.example"}, allowed_hosts=("b.example",))
+    assert settings.allowed_hosts == ("b.example",)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("http://payments.example.com", "a host, not a URL"),
+        ("payments.example.com/mcp", "is not a name or address"),
+        ("::1", "an IPv6 address goes in brackets"),
+        ("[::g]:8000", "is not a name or address"),
+        ("payments.example.com:0", "is not a name or address"),
+        ("payments.example.com:65536", "is not a name or address"),
+        ("payments.example.com:http", "is not a name or address"),
+        ("*.example.com", "is not a name or address"),
+        ("-payments.example.com", "is not a name or address"),
+        ("999.1.1.1", "is not a name or address"),
+        ("a.example,,b.example", "have an empty entry"),
+        ("a.example,", "have an empty entry"),
+        ("pay ments.example.com", "is not a name or address"),
+    ],
+)
+def test_a_malformed_allowed_host_is_refused_with_what_is_expected(text: str, phrase: str) -> None:
+    with pytest.raises(ValueError, match="allowed host") as error:
+        Settings.from_env({"MCP_PAYMENTS_ALLOWED_HOSTS": text})
+    assert phrase in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "app.example.com",
+        "ftp://app.example.com",
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "https://",
+        "null",
+        "https://app.example.com:99999",
+    ],
+)
+def test_a_malformed_allowed_origin_is_refused_with_what_is_expected(text: str) -> None:
+    with pytest.raises(ValueError, match=r"allowed origin .* is not http\(s\)://host"):
+        parse_allowed_origins(text)
+
+
+def test_the_accepted_forms_of_a_host() -> None:
+    accepted = "localhost,localhost:8000,127.0.0.2:*,payments-1.internal,mcp_payments:8000,[fe80::1]:443"
+    assert parse_allowed_hosts(accepted) == tuple(accepted.split(","))

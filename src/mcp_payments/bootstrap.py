@@ -61,8 +61,8 @@ def describe_url(url: str) -> str:
     return make_url(normalize_url(url)).render_as_string(hide_password=True)
 
 
-async def open_checked(settings: Settings) -> Database:
-    """Open the database, failing with a clear message when it cannot be reached."""
+async def open_checked(settings: Settings) -> tuple[Database, str | None]:
+    """Open the database and read its schema revision, failing with a clear message when it cannot be reached."""
     try:
         url = normalize_url(settings.db_url)
     except ValueError as error:
@@ -73,7 +73,7 @@ async def open_checked(settings: Settings) -> Database:
             await (await anyio.Path(path).expanduser()).parent.mkdir(parents=True, exist_ok=True)
     db = open_database(url)
     try:
-        await migrate.current_revision(db)
+        revision = await migrate.current_revision(db)
     except BaseException as error:
         await db.dispose()
         reason = translate(error)
@@ -81,18 +81,20 @@ async def open_checked(settings: Settings) -> Database:
         raise StartupError(
             f"cannot reach the database at {describe_url(url)}: {detail} ({_root_cause(error)})"
         ) from None
-    return db
+    return db, revision
 
 
 async def prepare_database(settings: Settings, *, auto_migrate: bool = True) -> Database:
     """Open the database and make sure its schema is current (a fresh one is created)."""
-    db = await open_checked(settings)
-    current, head = await migrate.current_revision(db), migrate.head_revision()
+    db, current = await open_checked(settings)
+    head = migrate.head_revision()
     if current == head:
-        return db
+        return db  # every start but the first: this one read, no lock
     if current is None and auto_migrate:
+        # Replicas started together all see it empty; upgrade() lets one create it, the others find it done.
         log.info("creating_database", url=describe_url(settings.db_url))
-        await migrate.upgrade(db)
+        if await migrate.upgrade(db) is not None:
+            log.info("database_created_by_another_process", url=describe_url(settings.db_url))
         return db
     await db.dispose()
     url = describe_url(settings.db_url)

@@ -6,13 +6,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import structlog
 
 from mcp_payments import __version__, runtime
-from mcp_payments.config import TOOLSETS, Settings, parse_toolsets
+from mcp_payments.config import TOOLSETS, Settings, parse_allowed_hosts, parse_allowed_origins, parse_toolsets
 from mcp_payments.logging import configure
+
+if TYPE_CHECKING:
+    from mcp.server.transport_security import TransportSecuritySettings
 
 log = structlog.get_logger("mcp_payments")
 
@@ -31,6 +35,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--toolsets", help=f"comma-separated subset of: {', '.join(TOOLSETS)}")
     serve.add_argument("--principal", help="who the caller is on stdio (default: local)")
     serve.add_argument("--no-background", action="store_true", help="do not run due work (hold expiry) here")
+    serve.add_argument(
+        "--allowed-hosts",
+        help="http/sse: comma-separated Host headers to accept besides --host:--port, e.g. payments.example.com:8000 "
+        "(needed with --host 0.0.0.0; env MCP_PAYMENTS_ALLOWED_HOSTS)",
+    )
+    serve.add_argument(
+        "--allowed-origins",
+        help="http/sse: comma-separated browser Origins to accept besides http://HOST:PORT, e.g. "
+        "https://app.example.com (env MCP_PAYMENTS_ALLOWED_ORIGINS)",
+    )
 
     mig = sub.add_parser("migrate", help="create or upgrade the database schema")
     mig.add_argument("--db", help="database URL")
@@ -55,7 +69,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             toolsets=parse_toolsets(args.toolsets) if getattr(args, "toolsets", None) else None,
             principal=getattr(args, "principal", None),
             background=False if getattr(args, "no_background", False) else None,
+            allowed_hosts=parse_allowed_hosts(args.allowed_hosts) if getattr(args, "allowed_hosts", None) else None,
+            allowed_origins=(
+                parse_allowed_origins(args.allowed_origins) if getattr(args, "allowed_origins", None) else None
+            ),
         )
+        security = _transport_security(args, settings)
     except ValueError as error:
         sys.exit(f"mcp-payments: {error}")
     configure(settings.log_level)
@@ -64,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         match args.command:
             case "serve":
-                runtime.run(_serve, settings, args.transport, args.host, args.port)
+                runtime.run(_serve, settings, args.transport, args.host, args.port, security)
             case "migrate":
                 runtime.run(_migrate, settings)
             case "audit-checkpoint":
@@ -84,20 +103,39 @@ def main(argv: Sequence[str] | None = None) -> None:
         pass
 
 
-async def _serve(settings: Settings, transport: str, host: str, port: int) -> None:
+def _transport_security(args: argparse.Namespace, settings: Settings) -> TransportSecuritySettings | None:
+    """The Host/Origin checks of `serve --transport http|sse`, checked before anything starts."""
+    if args.command != "serve" or args.transport == "stdio":
+        return None
+    from mcp_payments.server.hosts import transport_security
+
+    return transport_security(args.host, args.port, settings)
+
+
+async def _serve(
+    settings: Settings, transport: str, host: str, port: int, security: TransportSecuritySettings | None
+) -> None:
     from mcp_payments.bootstrap import application, describe_url, run_due_work
 
     async with application(settings) as (server, box, services), anyio.create_task_group() as tg:
-        log.info("serving", transport=transport, db=describe_url(settings.db_url), tools=len(box.specs))
+        log.info(
+            "serving",
+            transport=transport,
+            db=describe_url(settings.db_url),
+            tools=len(box.specs),
+            **({"allowed_hosts": security.allowed_hosts} if security else {}),
+        )
         if settings.background:
             tg.start_soon(run_due_work, services, settings.sweep_interval)
         match transport:
             case "stdio":
                 await server.run_stdio_async()
             case "http":
-                await server.run_streamable_http_async(host=host, port=port, streamable_http_path="/mcp")
+                await server.run_streamable_http_async(
+                    host=host, port=port, streamable_http_path="/mcp", transport_security=security
+                )
             case "sse":
-                await server.run_sse_async(host=host, port=port)
+                await server.run_sse_async(host=host, port=port, transport_security=security)
         tg.cancel_scope.cancel()
 
 
@@ -105,10 +143,9 @@ async def _migrate(settings: Settings) -> None:
     from mcp_payments.adapters.db import migrate
     from mcp_payments.bootstrap import StartupError, describe_url, open_checked
 
-    database = await open_checked(settings)
+    database, _ = await open_checked(settings)
     try:
-        before = await migrate.current_revision(database)
-        await migrate.upgrade(database)
+        before = await migrate.upgrade(database)  # read under the lock that serializes migrations
         after = await migrate.current_revision(database)
     except Exception as error:
         raise StartupError(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -41,6 +43,9 @@ class Settings:
     action_ttl: timedelta = timedelta(days=1)
     background: bool = True
     log_level: str = "INFO"
+    # Host and Origin headers the HTTP transports accept besides those of --host and --port (server/hosts.py).
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -68,6 +73,10 @@ class Settings:
             values["authorization_ttl"] = timedelta(days=float(days))
         if level := env.get("MCP_PAYMENTS_LOG_LEVEL"):
             values["log_level"] = level.upper()
+        if hosts := env.get("MCP_PAYMENTS_ALLOWED_HOSTS"):
+            values["allowed_hosts"] = parse_allowed_hosts(hosts)
+        if origins := env.get("MCP_PAYMENTS_ALLOWED_ORIGINS"):
+            values["allowed_origins"] = parse_allowed_origins(origins)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]  # keys are this class's fields
 
@@ -107,6 +116,76 @@ def parse_fees(text: str) -> tuple[int, int]:
     if bp < 0 or bp != bp.to_integral_value() or minor < 0:
         raise ValueError(f"fees {text!r} are not like 2.9%+30")
     return int(bp), minor
+
+
+_HOST = re.compile(r"(?P<host>\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(?P<port>\*|[0-9]{1,5}))?")
+_LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?")  # "_": compose service names carry it
+
+
+def parse_allowed_hosts(text: str) -> tuple[str, ...]:
+    """ "payments.example.com,payments.example.com:8443" -> Host header values, as the HTTP client sends them."""
+    hosts = []
+    for entry in _entries(text, "allowed hosts"):
+        host = _host_header(entry)
+        if host is None:
+            hint = "; a host, not a URL" if "://" in entry else ""
+            if entry.count(":") > 1 and "[" not in entry:
+                hint = "; an IPv6 address goes in brackets"
+            raise ValueError(
+                f"allowed host {entry!r} is not a name or address with an optional :port or :*, like "
+                f"payments.example.com:8000 or [::1]:8000{hint}"
+            )
+        hosts.append(host)
+    return tuple(hosts)
+
+
+def parse_allowed_origins(text: str) -> tuple[str, ...]:
+    """ "https://app.example.com,http://localhost:*" -> Origin header values (scheme://host[:port], no path)."""
+    origins = []
+    for entry in _entries(text, "allowed origins"):
+        scheme, separator, rest = entry.lower().partition("://")
+        host = _host_header(rest) if separator and scheme in ("http", "https") else None
+        if host is None:
+            raise ValueError(
+                f"allowed origin {entry!r} is not http(s)://host with an optional :port or :* and no path, like "
+                "https://app.example.com or http://localhost:8000"
+            )
+        origins.append(f"{scheme}://{host}")
+    return tuple(origins)
+
+
+def _entries(text: str, what: str) -> list[str]:
+    entries = [e.strip() for e in text.split(",")]
+    if "" in entries:
+        raise ValueError(f"{what} {text!r} have an empty entry; separate them with single commas")
+    return entries
+
+
+def _host_header(text: str) -> str | None:
+    """`text` as a Host header value (lower case), or None when it is not one."""
+    value = text.lower()
+    match = _HOST.fullmatch(value)
+    return value if match and _is_host(match["host"]) and _is_port(match["port"]) else None
+
+
+def _is_host(host: str) -> bool:
+    if host.startswith("["):
+        return _is_address(host[1:-1], ipaddress.IPv6Address)
+    if re.fullmatch(r"[0-9.]+", host):
+        return _is_address(host, ipaddress.IPv4Address)
+    return len(host) <= 253 and all(_LABEL.fullmatch(label) for label in host.split("."))
+
+
+def _is_address(text: str, kind: type[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> bool:
+    try:
+        kind(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_port(text: str | None) -> bool:
+    return text is None or text == "*" or 1 <= int(text) <= 65535
 
 
 def secrets_path() -> Path:

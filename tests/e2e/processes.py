@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -38,20 +39,20 @@ def stdio_params(db_url: str, tmp_path: Path, *extra: str) -> StdioServerParamet
     return StdioServerParameters(command=sys.executable, args=serve_args(db_url, *extra), env=isolated_env(tmp_path))
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
-async def wait_until_listening(process: Process, port: int, log: Path) -> None:
+async def wait_until_listening(process: Process, port: int, log: Path, host: str = "127.0.0.1") -> None:
     """Poll until the port accepts a connection; fail fast with the server's log if it exits first."""
     with anyio.fail_after(STARTUP_SECONDS):
         while True:
             if process.returncode is not None:
                 raise AssertionError(f"server exited with {process.returncode}:\n{await anyio.Path(log).read_text()}")
             try:
-                stream = await anyio.connect_tcp("127.0.0.1", port)
+                stream = await anyio.connect_tcp(host, port)
             except OSError:
                 await anyio.sleep(0.05)
                 continue
@@ -71,24 +72,62 @@ async def stop(process: Process) -> None:
     await process.aclose()
 
 
+@dataclass
+class Served:
+    """A `serve --transport http|sse` process."""
+
+    process: Process
+    host: str
+    port: int
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def ready(self) -> None:
+        await wait_until_listening(self.process, self.port, self.log, self.host)
+
+
 @asynccontextmanager
-async def network_server(transport: str, db_url: str, tmp_path: Path) -> AsyncIterator[str]:
-    """`serve --transport http|sse` on a free port; yields its base URL and stops it afterwards."""
-    port = free_port()
+async def launched(
+    transport: str,
+    db_url: str,
+    tmp_path: Path,
+    *extra: str,
+    host: str = "127.0.0.1",
+    env: dict[str, str] | None = None,
+) -> AsyncIterator[Served]:
+    """`serve --transport http|sse` on a free port, not waited for (Served.ready() does that); stopped afterwards.
+
+    `env` is added to full_env(tmp_path)."""
+    port = free_port(host)
     log = tmp_path / f"{transport}-{port}.log"
     with log.open("wb") as out:
         process = await anyio.open_process(
-            [sys.executable, *serve_args(db_url, "--transport", transport, "--port", str(port))],
+            [
+                sys.executable,
+                *serve_args(db_url, "--transport", transport, "--host", host, "--port", str(port), *extra),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,
-            env=full_env(tmp_path),
+            env={**full_env(tmp_path), **(env or {})},
         )
         try:
-            await wait_until_listening(process, port, log)
-            yield f"http://127.0.0.1:{port}"
+            yield Served(process, host, port, log)
         finally:
             await stop(process)
+
+
+@asynccontextmanager
+async def network_server(
+    transport: str, db_url: str, tmp_path: Path, *extra: str, host: str = "127.0.0.1", env: dict[str, str] | None = None
+) -> AsyncIterator[str]:
+    """`serve --transport http|sse` on a free port; yields its base URL once it listens and stops it afterwards."""
+    async with launched(transport, db_url, tmp_path, *extra, host=host, env=env) as server:
+        await server.ready()
+        yield server.base
 
 
 async def run_tree(command: list[str], tmp_path: Path, name: str, env: dict[str, str]) -> tuple[int, str, str]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mcp_payments.adapters.db import migration_lock
 from mcp_payments.adapters.db.engine import Database
 
 _SCRIPTS = Path(__file__).with_name("migrations")
@@ -27,26 +31,44 @@ def head_revision() -> str:
     return head
 
 
+def _revision_on(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
 async def current_revision(db: Database) -> str | None:
     # A one-statement read (the health tool asks too): the reader, no transaction, no write lock.
     async with db.reader.connect() as conn:
-        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+        return await conn.run_sync(_revision_on)
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
+@asynccontextmanager
+async def exclusive(db: Database) -> AsyncIterator[AsyncConnection]:
+    """A transaction on the admin engine that holds the migration lock: other processes' migrations wait.
+
+    The whole history runs in this one transaction on both backends, so a process that reads the revision
+    meanwhile sees the schema from before or after, never half of it.
+    """
+    # File lock first (SQLite): waiting for it must not hold SQLite's write lock (BEGIN IMMEDIATE).
+    async with migration_lock.file_lock(migration_lock.lock_file_of(db.url)), db.admin.begin() as conn:
+        if db.backend == "postgresql":
+            await migration_lock.take_advisory_lock(conn)
+        yield conn
+
+
+async def upgrade(db: Database, revision: str = "head") -> str | None:
+    """Bring the schema to `revision` unless it is there already; returns the revision found under the lock.
+
+    Processes that start together on an empty database all get here: the first migrates, the others
+    wait for the lock, read the revision again and find nothing left to do.
+    """
     from alembic import command
 
-    def run(conn: Connection) -> None:
-        command.upgrade(_config(conn), revision)
-
+    target = head_revision() if revision == "head" else revision
     try:
-        if db.backend == "sqlite":
-            # Migrations take the write lock like any writer would.
-            async with db.admin.connect() as conn:
-                await conn.run_sync(run)
-                await conn.commit()
-        else:
-            async with db.admin.begin() as conn:
-                await conn.run_sync(run)
+        async with exclusive(db) as conn:
+            found = await conn.run_sync(_revision_on)
+            if found != target:
+                await conn.run_sync(lambda c: command.upgrade(_config(c), revision))
     finally:
         await db.admin.dispose()  # migrations run once: no connection held for the process's lifetime
+    return found
