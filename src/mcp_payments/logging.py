@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 import structlog
 
+from mcp_payments.domain.cards import long_digit_runs, may_hold_card_number
+
 _SECRET_KEYS = re.compile(r"(card|number|cvc|cvv|secret|token|password|email|authorization)", re.I)
-# Any 13-19 digit run (a card number would be one) is cut down to its last four digits.
-_LONG_DIGITS = re.compile(r"\d(?:[ -]?\d){12,18}")
 
 
 # The tool call being served: its fields go on every line logged meanwhile (the server's registry sets it).
@@ -42,9 +42,22 @@ def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mutab
     for key, value in list(event.items()):
         if _is_secret(key):
             event[key] = "[redacted]"
-        elif isinstance(value, str) and len(value) >= 13 and _LONG_DIGITS.search(value):
-            event[key] = _LONG_DIGITS.sub(lambda m: "****" + re.sub(r"\D", "", m.group())[-4:], value)
+        elif isinstance(value, str) and len(value) >= 13 and may_hold_card_number(value):
+            event[key] = _mask_long_numbers(value)
     return event
+
+
+def _mask_long_numbers(text: str) -> str:
+    """Every run of 13 or more digits, card number or not, cut to ****last4.
+
+    Stricter than free text gets (mask_card_numbers): a log line may lose an order number, never a card
+    number, however it is spelt. The runs are the ones mask_card_numbers looks in, whole."""
+    out: list[str] = []
+    done = 0
+    for run in long_digit_runs(text):
+        out += (text[done : run.start], "****", run.digits[-4:])
+        done = run.end
+    return "".join(out) + text[done:]
 
 
 @functools.lru_cache(maxsize=1024)

@@ -2,6 +2,7 @@
 
 import io
 import json
+import random
 import re
 from collections.abc import Iterator
 
@@ -9,6 +10,8 @@ import pytest
 import structlog
 
 from mcp_payments import logging as app_logging
+from mcp_payments.domain.cards import mask_card_numbers
+from tests.domain.test_cards import SPELLINGS, cards_in
 
 
 @pytest.fixture
@@ -58,3 +61,40 @@ def test_an_exception_is_rendered_as_text_with_card_numbers_masked(stderr: io.St
     assert line["level"] == "error"
     assert "ValueError: card ****0002 was declined" in str(line["exception"])
     assert "4000000000000002" not in stderr.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("memo", "logged"),
+    [
+        ("card 4242.4242.4242.4242 ok", "card ****4242 ok"),
+        ("card ４２４２４２４２４２４２４２４２ ok", "card ****4242 ok"),
+        ("card ４２４２．４２４２．４２４２．４２４２ ok", "card ****4242 ok"),
+        ("card 4242\t4242\n4242 - 4242 ok", "card ****4242 ok"),
+        ("ref 00004242424242424242", "ref ****4242"),
+        ("order 1234567812345678", "order ****5678"),  # not a card number, but logs take no chances
+        ("at 12.34 USD on 2026-01-30", "at 12.34 USD on 2026-01-30"),
+    ],
+)
+def test_a_card_number_in_a_log_line_is_masked_however_it_is_spelt(stderr: io.StringIO, memo: str, logged: str) -> None:
+    structlog.get_logger("test").info("x", memo=memo)
+
+    [line] = lines(stderr)
+    assert line["memo"] == logged
+
+
+@pytest.mark.parametrize("text", [text for text, _ in SPELLINGS])
+def test_every_spelling_masked_in_free_text_is_masked_in_logs_too(text: str) -> None:
+    event = app_logging.redact(None, "info", {"event": "x", "memo": f"paid with {text} today"})
+
+    assert cards_in(event["memo"]) == []
+
+
+def test_logs_mask_at_least_what_free_text_masking_does_in_random_text() -> None:
+    alphabet = "0123456789" * 6 + "４２٤" + " -./,_\t\n\u00a0\u2013\uff0e" * 2 + "ab:*"
+    rng = random.Random(13)
+    for _ in range(2000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(13, 60)))
+        logged = app_logging.redact(None, "info", {"memo": text})["memo"]
+        assert cards_in(logged) == [], repr(text)
+        if mask_card_numbers(text) != text:
+            assert logged != text, repr(text)
