@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import anyio
 import structlog
@@ -114,17 +117,29 @@ def load_secrets(settings: Settings) -> tuple[bytes, list[str]]:
     """The fingerprint key and the event-signing secrets: from settings, else generated once and kept."""
     stored: dict[str, str] = {}
     if settings.secret_key is None or not settings.webhook_secrets:
-        path = secrets_path()
-        if path.exists():
-            stored = json.loads(path.read_text())
-        else:
-            stored = {"secret_key": secrets.token_hex(32), "webhook_secret": "whsec_" + secrets.token_hex(24)}
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(json.dumps(stored))
+        stored = _stored_secrets(secrets_path())
     key = settings.secret_key or stored["secret_key"]
     webhook = list(settings.webhook_secrets) or [stored["webhook_secret"]]
     return key.encode(), webhook
+
+
+def _stored_secrets(path: Path) -> dict[str, str]:
+    """secrets.json, made on first use. Two first starts at once (Claude Desktop and the Inspector) must end
+    with one set of keys, or one would hash idempotency keys and sign cursors differently: the file is
+    written whole under another name, then linked into place, which fails if the other start got there first."""
+    if not path.exists():
+        fresh = {"secret_key": secrets.token_hex(32), "webhook_secret": "whsec_" + secrets.token_hex(24)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        draft.touch(mode=0o600)
+        try:
+            draft.write_text(json.dumps(fresh))
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            draft.unlink()
+    stored: dict[str, str] = json.loads(path.read_text())
+    return stored
 
 
 def build_services(db: Database, settings: Settings, clock: Clock | None = None) -> Services:

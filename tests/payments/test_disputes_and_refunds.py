@@ -99,8 +99,9 @@ async def test_a_disputed_payment_cannot_be_refunded_and_the_refusal_writes_noth
     for refused in (everything, part):
         assert refused["code"] == "invalid_state"
         assert refused["retryable"] is False
-        assert refused["details"] == {"payment_id": payment_id}
         assert "disputed" in refused["message"]
+    assert everything["details"] == {"payment_id": payment_id}
+    assert part["details"] == {"payment_id": payment_id, "idempotency_key_reusable": True}
     assert await dump_database(engine(clocked_stack)) == before, "no refund row, no entry, no audit record"
     await agent.ledger_ok()
 

@@ -57,7 +57,11 @@ async def four_calls(services: Services) -> tuple[str, str]:
 
 
 async def test_an_empty_chain_verifies(services: Services) -> None:
-    assert await verify(services) == ChainVerdict(True, 0, None, 0, audit.GENESIS)
+    verdict = await verify(services)
+
+    assert (verdict.valid, verdict.records_checked, verdict.first_broken_seq) == (True, 0, None)
+    assert (verdict.head_seq, verdict.head_hash, verdict.witness_problems) == (0, audit.GENESIS, [])
+    assert verdict.checkpoint is not None, "even an empty chain's head is signed: nothing may be added before it"
 
 
 async def test_every_mutating_call_appends_one_record_to_the_chain(services: Services, fake_clock: FakeClock) -> None:

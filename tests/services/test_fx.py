@@ -15,6 +15,7 @@ from mcp_payments.domain.fx import Conversion, ConversionRecord, Desk
 from mcp_payments.domain.ledger import AccountType, Entry, JournalTransaction
 from mcp_payments.domain.money import Money, currency
 from mcp_payments.services.container import Services
+from mcp_payments.services.ports import UnitOfWork
 from tests.services.wallet_calls import (
     assert_ledger_sound,
     balances,
@@ -121,9 +122,11 @@ async def test_the_ledger_check_sums_the_fx_desks_positions_per_pair(services: S
 
 
 async def book(services: Services, record: ConversionRecord, entries: tuple[Entry, ...] | None = None) -> None:
-    """Post a conversion and its record behind the service's back, as a bug or a hand edit could."""
+    """Post a conversion and its record around the FX service, as a bug could (audited like any posting, so
+    the journal and the audit chain still agree: only the conversion itself is wrong)."""
     now = services.clock.now()
-    async with services.uow() as uow:
+
+    async def post(uow: UnitOfWork) -> None:
         desk = Desk(
             await uow.ledger.ensure_system_account(AccountType.FX, "JPY", now),
             await uow.ledger.ensure_system_account(AccountType.FX_ROUNDING, "JPY", now),
@@ -133,7 +136,8 @@ async def book(services: Services, record: ConversionRecord, entries: tuple[Entr
         result = await uow.ledger.post(JournalTransaction(record.transaction_id, "fx_transfer", booked, None, now))
         assert result.applied
         await uow.ledger.add_conversion(record)
-        await uow.commit()
+
+    await services.calls.background("book_conversion", post, lambda _: [record.transaction_id])
 
 
 async def test_the_ledger_check_reports_a_conversion_that_credited_more_than_it_took_was_worth(
