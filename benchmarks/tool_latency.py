@@ -49,7 +49,6 @@ from mcp_payments import runtime
 from mcp_payments.adapters.db.ledger_repo import PG_ACCOUNT, SQLITE_ACCOUNT  # get_wallet's own SELECT
 from mcp_payments.bootstrap import application
 from mcp_payments.domain.money import Money
-from mcp_payments.server.registry import ToolKind
 from mcp_payments.server.tools.models import Wallet
 
 TARGET = 1.5  # get_wallet / no-op, from the issue
@@ -93,7 +92,7 @@ async def bench_backend(backend: str, args: argparse.Namespace, where: Path) -> 
             server.add_tool(bench_noop, name="bench_noop", structured_output=True)
             server.add_tool(bench_noop_bare, name="bench_noop_bare", structured_output=True)
             server.add_tool(bench_raw_read, name="bench_raw_read", structured_output=True)
-            box.add(bench_noop_toolbox, kind=ToolKind.READ, toolset="wallets", title="Benchmark no-op")
+            box.query(toolset="wallets", title="Benchmark no-op")(bench_noop_toolbox)
             calls = {
                 "get_wallet": ("get_wallet", {"wallet_id": account.id}),
                 "noop": ("bench_noop", {"wallet_id": account.id}),

@@ -58,7 +58,7 @@ from mcp_payments.bootstrap import build_services
 from mcp_payments.domain.errors import Contention
 from mcp_payments.domain.money import Money
 from mcp_payments.server.tools.wallets import TransferResult
-from mcp_payments.services.calls import Call
+from mcp_payments.services.commands import Command, Done
 from mcp_payments.services.container import Services
 from mcp_payments.services.ports import UnitOfWork
 
@@ -117,14 +117,15 @@ def tool_transfer(services: Services, ids: list[str]) -> Transfer:
             "currency": CURRENCY,
             "amount_minor": minor,
         }
-        call = Call("bench", "transfer_funds", arguments, f"bench-{uuid.uuid4().hex}")
+        command = Command("transfer_funds", "bench", arguments, f"bench-{uuid.uuid4().hex}")
         money = Money.of(minor, CURRENCY)
 
-        async def operation(uow: UnitOfWork) -> TransferResult:
-            return TransferResult.of(await services.wallets.transfer(uow, source, target, money, None))
+        async def operation(uow: UnitOfWork) -> Done:
+            result = TransferResult.of(await services.wallets.transfer(uow, source, target, money, None))
+            return Done(result.model_dump(mode="json"), result.entity_ids(), result)
 
-        outcome = await services.calls.mutate(call, operation)
-        TransferResult.model_validate({**outcome.response, "deduplicated": outcome.deduplicated})
+        outcome = await services.calls.mutate(command, operation)
+        assert isinstance(outcome.value, TransferResult)
 
     return transfer
 

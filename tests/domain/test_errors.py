@@ -24,7 +24,6 @@ STABLE_CODES = {
     "HoldNotFound": "hold_not_found",
     "CustomerNotFound": "customer_not_found",
     "PaymentNotFound": "payment_not_found",
-    "RefundNotFound": "refund_not_found",
     "Rejected": "rejected",
     "CardDeclined": "card_declined",
     "InvalidStateTransition": "invalid_state",

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from mcp_payments.domain.errors import DomainError, InsufficientFunds
-from mcp_payments.services.calls import Outcome
+from mcp_payments.services.commands import Outcome
 from mcp_payments.services.container import Services
 from tests.services.wallet_calls import (
     assert_ledger_sound,

@@ -6,7 +6,7 @@ from functools import partial
 import anyio
 import pytest
 
-from mcp_payments.services.calls import Outcome
+from mcp_payments.services.commands import Outcome
 from mcp_payments.services.container import Services
 from tests.services.wallet_calls import assert_ledger_sound, create_wallet, funded_wallet, row_counts, transfer, wallet
 

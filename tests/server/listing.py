@@ -13,7 +13,9 @@ from mcp_payments.adapters.db.engine import open_database
 from mcp_payments.bootstrap import build_services
 from mcp_payments.config import Settings
 from mcp_payments.server.app import build_server
-from mcp_payments.server.registry import ToolSpec
+from mcp_payments.server.registry import Toolbox, ToolSpec
+
+_built: list[Toolbox] = []
 
 # Keys given explicitly so that no secrets file is written to the user's data directory.
 KEYS: dict[str, Any] = {"secret_key": "test-only", "webhook_secrets": ("whsec_test_only",)}
@@ -26,8 +28,14 @@ async def deployment(**overrides: Any) -> AsyncIterator[tuple[dict[str, Tool], d
     db = open_database(settings.db_url)
     try:
         server, box = build_server(build_services(db, settings), settings)
+        _built[:] = [box]
         async with Client(server) as client:
             tools = (await client.list_tools()).tools
         yield {t.name: t for t in tools}, dict(box.specs)
     finally:
         await db.dispose()
+
+
+def last_box() -> Toolbox:
+    """The Toolbox of the deployment built last (inside `deployment()`)."""
+    return _built[-1]

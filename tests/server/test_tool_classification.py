@@ -5,9 +5,10 @@ from mcp.client import Client
 from mcp.shared.exceptions import MCPError
 
 from mcp_payments.config import TOOLSETS
-from mcp_payments.server.registry import ToolKind, annotations_for
+from mcp_payments.server.registry import Toolbox, annotations_for
+from mcp_payments.services.commands import Kind
 from tests.conftest import Stack
-from tests.server.listing import deployment
+from tests.server.listing import deployment, last_box
 from tests.server.rows import row_counter
 
 pytestmark = pytest.mark.anyio
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.anyio
 async def test_every_listed_tool_is_registered_through_the_toolbox_and_vice_versa() -> None:
     async with deployment() as (tools, specs):
         assert set(tools) == set(specs)
-        assert {spec.kind for spec in specs.values()} >= {ToolKind.READ, ToolKind.MONEY}
+        assert {spec.kind for spec in specs.values()} >= {Kind.READ, Kind.MONEY}
 
 
 async def test_annotations_are_derived_from_the_tool_classification() -> None:
@@ -26,7 +27,7 @@ async def test_annotations_are_derived_from_the_tool_classification() -> None:
             assert annotations is not None, name
             assert annotations == annotations_for(spec.kind, destructive=spec.destructive), name
             assert annotations.open_world_hint is False, f"{name}: the sandbox provider is not the open world"
-            if spec.kind is ToolKind.READ:
+            if spec.kind is Kind.READ:
                 assert annotations.read_only_hint is True, name
                 assert annotations.destructive_hint is False, name
             else:
@@ -44,7 +45,7 @@ async def test_tools_that_take_money_out_of_an_account_are_marked_destructive() 
 
 async def test_every_mutating_tool_takes_an_optional_idempotency_key() -> None:
     async with deployment() as (tools, specs):
-        mutating = [name for name, spec in specs.items() if spec.kind is not ToolKind.READ]
+        mutating = [name for name, spec in specs.items() if spec.kind is not Kind.READ]
         assert mutating
         for name in mutating:
             schema = tools[name].input_schema
@@ -56,8 +57,8 @@ async def test_every_mutating_tool_takes_an_optional_idempotency_key() -> None:
 
 async def test_read_only_mode_lists_exactly_the_read_tools() -> None:
     async with deployment() as (_, full), deployment(read_only=True) as (tools, specs):
-        assert set(tools) == {name for name, spec in full.items() if spec.kind is ToolKind.READ}
-        assert all(spec.kind is ToolKind.READ for spec in specs.values())
+        assert set(tools) == {name for name, spec in full.items() if spec.kind is Kind.READ}
+        assert all(spec.kind is Kind.READ for spec in specs.values())
         assert all(t.annotations is not None and t.annotations.read_only_hint for t in tools.values())
 
 
@@ -71,9 +72,7 @@ async def test_a_single_toolset_lists_only_its_own_tools(toolset: str) -> None:
 async def test_toolsets_combine_with_read_only_mode() -> None:
     chosen = frozenset({"payments", "wallets"})
     async with deployment() as (_, full), deployment(toolsets=chosen, read_only=True) as (tools, _):
-        assert set(tools) == {
-            name for name, spec in full.items() if spec.toolset in chosen and spec.kind is ToolKind.READ
-        }
+        assert set(tools) == {name for name, spec in full.items() if spec.toolset in chosen and spec.kind is Kind.READ}
 
 
 @pytest.mark.parametrize("settings_overrides", [{"read_only": True}])
@@ -81,7 +80,7 @@ async def test_a_mutating_tool_called_on_a_read_only_server_is_refused_and_write
     stack: Stack, client: Client, settings_overrides: dict[str, Any]
 ) -> None:
     async with deployment() as (_, full):
-        mutating = sorted(name for name, spec in full.items() if spec.kind is not ToolKind.READ)
+        mutating = sorted(name for name, spec in full.items() if spec.kind is not Kind.READ)
     async with row_counter(stack.settings.db_url) as count:
         before = await count()
         for name in mutating:
@@ -89,3 +88,19 @@ async def test_a_mutating_tool_called_on_a_read_only_server_is_refused_and_write
             with pytest.raises(MCPError, match="read-only mode"):
                 await client.call_tool(name, {"currency": "USD", "amount": "1.00"})
         assert await count() == before
+
+
+async def test_every_mutating_tool_is_dispatched_as_a_command_and_no_read_tool_is() -> None:
+    """The path a call takes (idempotency and the audit chain, or a read-only unit of work) follows from the
+    tool's registration and kind: a handler exists exactly for the write and money tools."""
+    async with deployment() as (_, specs):
+        dispatcher = last_box().dispatcher
+        assert set(dispatcher.handlers) == {name for name, spec in specs.items() if spec.kind.mutating}
+        assert all(dispatcher.kind_of(name) is spec.kind for name, spec in specs.items() if spec.kind.mutating)
+
+
+def test_a_tool_cannot_be_registered_on_the_path_of_another_kind() -> None:
+    box = Toolbox.__new__(Toolbox)
+    with pytest.raises(ValueError, match="registered with query"):
+        box.command(kind=Kind.READ, toolset="wallets", title="x")
+    # query() takes no kind at all: whatever it registers is READ, run in a read-only unit of work.

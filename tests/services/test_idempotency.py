@@ -6,7 +6,7 @@ import pytest
 
 from mcp_payments.bootstrap import sweep_once
 from mcp_payments.domain.errors import IdempotencyConflict, InsufficientFunds
-from mcp_payments.services.calls import Outcome
+from mcp_payments.services.commands import Outcome
 from mcp_payments.services.container import Services
 from tests.conftest import FakeClock
 from tests.services.wallet_calls import (

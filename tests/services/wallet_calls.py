@@ -22,7 +22,7 @@ from mcp_payments.adapters.db.engine import Database
 from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory
 from mcp_payments.domain.ledger import Account, Hold
 from mcp_payments.domain.money import AmountInput, parse_amount
-from mcp_payments.services.calls import Call, Outcome
+from mcp_payments.services.commands import Command, Done, Outcome
 from mcp_payments.services.container import Services
 from mcp_payments.services.monitoring import IntegrityReport
 from mcp_payments.services.ports import UnitOfWork
@@ -43,6 +43,9 @@ class Result(BaseModel):
     hold_status: str | None = None
     posted: dict[str, int] = Field(default_factory=dict)
     pending: dict[str, int] = Field(default_factory=dict)
+
+    def entity_ids(self) -> tuple[str, ...]:
+        return tuple(i for i in (self.transaction_id, self.hold_id, *self.wallet_ids) if i is not None)
 
     @classmethod
     def of_movement(cls, m: Movement) -> Result:
@@ -76,7 +79,13 @@ async def call(
 ) -> Outcome:
     """One mutating call, as the tool pipeline runs it."""
     idempotency_key = f"test-{uuid.uuid4().hex}" if key == FRESH else key
-    return await services.calls.mutate(Call(principal, tool, arguments, idempotency_key), operation)
+
+    async def done(uow: UnitOfWork) -> Done:
+        result = await operation(uow)
+        entities = result.entity_ids() if isinstance(result, Result) else ()
+        return Done(result.model_dump(mode="json"), entities, result)
+
+    return await services.calls.mutate(Command(tool, principal, arguments, idempotency_key), done)
 
 
 async def create_wallet(services: Services, currency: str = "USD", *, key: str | None = FRESH) -> str:

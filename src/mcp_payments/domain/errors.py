@@ -13,8 +13,7 @@ DomainError
 │   ├── WalletNotFound            wallet_not_found
 │   ├── HoldNotFound              hold_not_found
 │   ├── CustomerNotFound          customer_not_found
-│   ├── PaymentNotFound           payment_not_found
-│   └── RefundNotFound            refund_not_found
+│   └── PaymentNotFound           payment_not_found
 ├── Rejected                      rejected
 │   ├── CardDeclined              card_declined         (the payment is kept; retryable per decline code)
 │   ├── InvalidStateTransition    invalid_state
@@ -50,10 +49,14 @@ class DomainError(Exception):
     # payment stays on record) and a retry with the same idempotency key gets the same error.
     keeps_effects: ClassVar[bool] = False
 
-    def __init__(self, message: str, *, retryable: bool | None = None, **details: Any) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool | None = None, entities: tuple[str, ...] = (), **details: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        # What a kept failure changed (the declined payment), for its audit record.
+        self.entities = entities
         if retryable is not None:
             self.retryable = retryable
 
@@ -108,10 +111,6 @@ class CustomerNotFound(NotFound):
 
 class PaymentNotFound(NotFound):
     code = "payment_not_found"
-
-
-class RefundNotFound(NotFound):
-    code = "refund_not_found"
 
 
 class Rejected(DomainError):

@@ -285,7 +285,7 @@ def check_resolvable(hold: Hold, now: datetime) -> None:
 
 def check_active(hold: Hold) -> None:
     """A resolved hold (captured, released or expired) stays as it was resolved."""
-    if hold.status is not HoldStatus.ACTIVE:
+    if is_terminal(hold.status):
         raise HoldNotActive(
             f"hold {hold.id} is already {hold.status.value}; a hold resolves once: place a new hold",
             hold_id=hold.id,

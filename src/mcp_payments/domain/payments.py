@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, assert_never
+from typing import Any
 
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.errors import InvalidStateTransition
@@ -64,18 +64,6 @@ PAYMENT_TRANSITIONS: Mapping[tuple[PaymentStatus, PaymentAction], PaymentStatus]
     (S.REQUIRES_CAPTURE, A.EXPIRE): S.CANCELED,
     (S.SUCCEEDED, A.REFUND): S.SUCCEEDED,
 }
-
-
-def is_terminal(status: PaymentStatus) -> bool:
-    match status:
-        case S.SUCCEEDED | S.CANCELED:
-            return True
-        case S.REQUIRES_PAYMENT_METHOD | S.REQUIRES_CONFIRMATION | S.REQUIRES_ACTION | S.PROCESSING:
-            return False
-        case S.REQUIRES_CAPTURE:
-            return False
-        case _:
-            assert_never(status)
 
 
 _HINTS: Mapping[PaymentAction, str] = {

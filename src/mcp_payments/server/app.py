@@ -61,7 +61,7 @@ class PaymentsServer(MCPServer[Any]):
 def build_server(services: Services, settings: Settings) -> tuple[PaymentsServer, Toolbox]:
     hidden: dict[str, str] = {}
     server = PaymentsServer(principal=settings.principal, hidden=hidden, version=__version__, instructions=INSTRUCTIONS)
-    box = Toolbox(server, services.calls, settings, services.fingerprint_key, hidden)
+    box = Toolbox(server, services.calls, settings, hidden)
     customers.register(box, services)
     payments.register(box, services)
     wallets.register(box, services)

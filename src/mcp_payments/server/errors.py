@@ -42,7 +42,6 @@ MAPPING: dict[type[e.DomainError], Channel] = {
     e.HoldNotFound: Channel.TOOL_ERROR,
     e.CustomerNotFound: Channel.TOOL_ERROR,
     e.PaymentNotFound: Channel.TOOL_ERROR,
-    e.RefundNotFound: Channel.TOOL_ERROR,
     e.Rejected: Channel.TOOL_ERROR,
     e.CardDeclined: Channel.TOOL_ERROR,
     e.InvalidStateTransition: Channel.TOOL_ERROR,

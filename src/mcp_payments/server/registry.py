@@ -1,21 +1,19 @@
 """Registering tools: one classification drives annotations, read-only mode and the call pipeline.
 
-Every tool goes through `Toolbox.add`, which wraps it so that each call gets the same
-treatment: bound log context, one canonical log line, domain errors mapped to tool errors
-at one boundary (server/errors.py), and, for mutating tools, idempotency plus the audit chain.
+A tool is a function that takes a unit of work and its typed arguments and returns its output model.
+It is registered as a query (`Toolbox.query`: run in a read-only unit of work) or as a command
+(`Toolbox.command`: dispatched by name, run once per idempotency key with its audit record); which
+path a tool takes follows from its registration and its kind, never from what its body calls.
+Every call gets the same treatment: text checked and free text masked, bound log context, one
+canonical log line, domain errors mapped to tool errors at one boundary (server/errors.py).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import hmac
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated, Any, TypeVar, get_origin
 
 import structlog
@@ -29,30 +27,21 @@ from mcp_payments.domain.errors import DomainError
 from mcp_payments.domain.text import check_text
 from mcp_payments.logging import bind_call, unbind_call
 from mcp_payments.server import errors
-from mcp_payments.server.tools.models import Receipt
-from mcp_payments.server.tools.params import FreeText
-from mcp_payments.services.calls import Call, CallRunner
+from mcp_payments.server.tools.models import Mutation, Receipt
+from mcp_payments.server.tools.params import FreeText, IdempotencyKey
+from mcp_payments.services.calls import CallRunner
+from mcp_payments.services.commands import Command, Dispatcher, Done, Kind
 from mcp_payments.services.ports import UnitOfWork
 
-M = TypeVar("M", bound=BaseModel)
-T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Awaitable[BaseModel]])
 log = structlog.get_logger("mcp_payments.tools")
+_UOW = "uow"  # the parameter through which a tool is handed its unit of work
+_KEY = "idempotency_key"  # added to every command's arguments
 
 
-class ToolKind(StrEnum):
-    READ = "read"
-    WRITE = "write"  # changes state but moves no money
-    MONEY = "money"  # moves or reserves money
-    ADMIN = "admin"
-
-    @property
-    def mutating(self) -> bool:
-        return self is not ToolKind.READ
-
-
-def annotations_for(kind: ToolKind, *, destructive: bool) -> ToolAnnotations:
+def annotations_for(kind: Kind, *, destructive: bool) -> ToolAnnotations:
     """Every mutating tool is idempotent under its idempotency key; no tool reaches the open world yet."""
-    if kind is ToolKind.READ:
+    if kind is Kind.READ:
         return ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
     return ToolAnnotations(
         read_only_hint=False, destructive_hint=destructive, idempotent_hint=True, open_world_hint=False
@@ -62,24 +51,21 @@ def annotations_for(kind: ToolKind, *, destructive: bool) -> ToolAnnotations:
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
     name: str
-    kind: ToolKind
+    kind: Kind
     toolset: str
     destructive: bool
-    sensitive: tuple[str, ...] = ()
+    sensitive: frozenset[str] = frozenset()
     free_text: frozenset[str] = frozenset()
 
 
-def free_text_arguments(fn: Callable[..., Any]) -> frozenset[str]:
-    """The arguments of `fn` declared as free text (FREE_TEXT in their Annotated type)."""
+def free_text_arguments(signature: inspect.Signature) -> frozenset[str]:
+    """The arguments declared as free text (FREE_TEXT in their Annotated type)."""
     return frozenset(
         name
-        for name, parameter in inspect.signature(fn).parameters.items()
+        for name, parameter in signature.parameters.items()
         if get_origin(parameter.annotation) is Annotated
         and any(isinstance(meta, FreeText) for meta in parameter.annotation.__metadata__)
     )
-
-
-_current: ContextVar[Call] = ContextVar("mcp_payments_call")
 
 
 class Toolbox:
@@ -88,70 +74,130 @@ class Toolbox:
         server: MCPServer[Any],
         calls: CallRunner,
         settings: Settings,
-        secret_key: bytes,
         hidden: dict[str, str] | None = None,
     ) -> None:
         self.server = server
         self.calls = calls
         self.settings = settings
-        self.secret_key = secret_key
+        self.dispatcher = Dispatcher(calls)
         self.specs: dict[str, ToolSpec] = {}
         self.hidden = {} if hidden is None else hidden  # tools this deployment does not expose, and why
 
-    def exposes(self, kind: ToolKind, toolset: str) -> bool:
+    def exposes(self, kind: Kind, toolset: str) -> bool:
         if self.settings.read_only and kind.mutating:
             return False
         return self.settings.toolsets is None or toolset in self.settings.toolsets
 
-    def add(
+    def query(self, *, toolset: str, title: str, snapshot: bool = True) -> Callable[[F], F]:
+        """Register a read tool. It is handed a read-only unit of work if it takes `uow` (snapshot=False: it
+        reads with one statement and needs no transaction)."""
+
+        def register(fn: F) -> F:
+            signature = inspect.signature(fn)
+            takes_uow = _UOW in signature.parameters
+
+            async def run(kwargs: dict[str, Any]) -> BaseModel:
+                if not takes_uow:
+                    return await fn(**kwargs)
+                return await self.calls.read(lambda uow: fn(uow, **kwargs), snapshot=snapshot)
+
+            self._add(fn, ToolSpec(fn.__name__, Kind.READ, toolset, False), title, _without_uow(signature), run)
+            return fn
+
+        return register
+
+    def command(
         self,
-        fn: Callable[..., Awaitable[BaseModel]],
         *,
-        kind: ToolKind,
+        kind: Kind,
         toolset: str,
         title: str,
         destructive: bool = False,
         sensitive: tuple[str, ...] = (),
-    ) -> None:
-        """Register `fn` as a tool. `sensitive` arguments (a card number) are kept only as keyed hashes."""
-        if not self.exposes(kind, toolset):
-            self.hidden[fn.__name__] = "read-only mode" if self.settings.read_only and kind.mutating else "toolsets"
-            return
-        spec = ToolSpec(fn.__name__, kind, toolset, destructive, sensitive, free_text_arguments(fn))
+    ) -> Callable[[F], F]:
+        """Register a write or money tool: each call becomes a Command dispatched to `fn` by the tool's name,
+        once per idempotency key, with its audit record. `fn` returns a Mutation model; `sensitive` arguments
+        (a card number) are kept only as keyed hashes."""
+        if not kind.mutating:
+            raise ValueError(f"a {kind} tool is registered with query(), not command()")
 
-        @functools.wraps(fn)
+        def register(fn: F) -> F:
+            name = fn.__name__
+            signature = _without_uow(inspect.signature(fn))
+            if not issubclass(signature.return_annotation, Mutation):
+                raise TypeError(f"{name} must return a Mutation model (deduplicated, receipt, entity_ids)")
+            model: type[Mutation] = signature.return_annotation
+            key = inspect.Parameter(_KEY, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=IdempotencyKey)
+            public = signature.replace(parameters=[*signature.parameters.values(), key])
+            spec = ToolSpec(name, kind, toolset, destructive, frozenset(sensitive))
+
+            async def handle(uow: UnitOfWork, arguments: Any) -> Done:
+                result = await fn(uow, **arguments)
+                assert isinstance(result, Mutation)
+                return Done(result.model_dump(mode="json"), result.entity_ids(), result)
+
+            async def run(kwargs: dict[str, Any]) -> BaseModel:
+                key = kwargs.pop(_KEY, None)
+                command = Command(name, self.settings.principal, kwargs, key, spec.sensitive)
+                outcome = await self.dispatcher.dispatch(command)
+                if isinstance(outcome.value, Mutation):
+                    return outcome.value.model_copy(update={"receipt": Receipt(**outcome.response["receipt"])})
+                # A replay: the first answer comes back from storage, read by today's model (fields added
+                # since have defaults, so an answer stored by an older version still reads).
+                return model.model_validate({**outcome.response, "deduplicated": True})
+
+            if self._add(fn, spec, title, public, run):
+                self.dispatcher.register(name, kind, handle)
+            return fn
+
+        return register
+
+    def _add(
+        self,
+        fn: Callable[..., Awaitable[BaseModel]],
+        spec: ToolSpec,
+        title: str,
+        signature: inspect.Signature,
+        run: Callable[[dict[str, Any]], Awaitable[BaseModel]],
+    ) -> bool:
+        if not self.exposes(spec.kind, spec.toolset):
+            self.hidden[spec.name] = "read-only mode" if self.settings.read_only and spec.kind.mutating else "toolsets"
+            return False
+        spec = ToolSpec(
+            spec.name, spec.kind, spec.toolset, spec.destructive, spec.sensitive, free_text_arguments(signature)
+        )
+
         async def call(**kwargs: Any) -> BaseModel | CallToolResult:
-            return await self._run(spec, fn, kwargs)
+            return await self._run(spec, run, kwargs)
 
+        # The MCP tool: fn's own arguments (without the unit of work), and what the SDK reads of a function.
+        call.__name__, call.__doc__ = spec.name, fn.__doc__
+        call.__signature__ = signature  # type: ignore[attr-defined]  # read by inspect.signature, as the SDK does
         self.server.add_tool(
             call,
             name=spec.name,
             title=title,
             description=inspect.getdoc(fn),
-            annotations=annotations_for(kind, destructive=destructive),
+            annotations=annotations_for(spec.kind, destructive=spec.destructive),
             structured_output=True,
         )
         self.specs[spec.name] = spec
+        return True
 
     async def _run(
-        self, spec: ToolSpec, fn: Callable[..., Awaitable[BaseModel]], kwargs: dict[str, Any]
+        self, spec: ToolSpec, run: Callable[[dict[str, Any]], Awaitable[BaseModel]], kwargs: dict[str, Any]
     ) -> BaseModel | CallToolResult:
-        principal = self.settings.principal
         started = time.perf_counter()
-        log_context = bind_call(tool=spec.name, principal=principal)
-        outcome, deduplicated, token = "ok", False, None
+        log_context = bind_call(tool=spec.name, principal=self.settings.principal)
+        outcome, deduplicated = "ok", False
+        keyed = spec.kind.mutating and kwargs.get(_KEY) is not None
         try:
-            kwargs = self._clean(spec, kwargs)
-            # Only a mutating call needs its identity (for idempotency and the audit chain); reads skip it.
-            if spec.kind.mutating:
-                token = _current.set(self._identify(spec, principal, kwargs))
-            result = await fn(**kwargs)
-            if token is not None:
-                deduplicated = bool(getattr(result, "deduplicated", False))
+            result = await run(self._clean(spec, kwargs))
+            deduplicated = isinstance(result, Mutation) and result.deduplicated
             return result
         except DomainError as error:
             outcome = error.code
-            return errors.to_result(error, keyed=spec.kind.mutating and kwargs.get("idempotency_key") is not None)
+            return errors.to_result(error, keyed=keyed)
         except Exception:
             outcome = "internal_error"
             log.exception("tool_crashed")
@@ -159,8 +205,6 @@ class Toolbox:
         finally:
             log_tool_call(outcome, started, deduplicated=deduplicated)
             unbind_call(log_context)
-            if token is not None:
-                _current.reset(token)
 
     @staticmethod
     def _clean(spec: ToolSpec, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -177,35 +221,9 @@ class Toolbox:
                     cleaned[name] = mask_card_numbers(value)
         return cleaned
 
-    def _identify(self, spec: ToolSpec, principal: str, kwargs: dict[str, Any]) -> Call:
-        key = kwargs.get("idempotency_key")
-        arguments = {k: v for k, v in kwargs.items() if k != "idempotency_key" and v is not None}
-        for name in spec.sensitive:
-            if name in arguments:
-                # Retries still match (same card, same hash) but the stored arguments reveal nothing.
-                digest = hmac.new(self.secret_key, str(arguments[name]).encode(), hashlib.sha256).hexdigest()
-                arguments[name] = f"hmac:{digest[:32]}"
-        return Call(principal, spec.name, arguments, key)
 
-    async def mutate(self, operation: Callable[[UnitOfWork], Awaitable[T]], present: Callable[[T], M]) -> M:
-        """Run a mutating tool's operation once per idempotency key; returns the (first) result."""
-        fresh: M | None = None
-
-        async def run(uow: UnitOfWork) -> BaseModel:
-            nonlocal fresh
-            fresh = present(await operation(uow))
-            return fresh
-
-        outcome = await self.calls.mutate(_current.get(), run)
-        if not outcome.deduplicated:
-            assert fresh is not None
-            return fresh.model_copy(update={"receipt": Receipt(**outcome.response["receipt"])})
-        # A replay: the first result comes back from storage; rebuild it as the tool's model.
-        model: type[M] = getattr(present, "__self__")  # noqa: B009  # present is always a model's classmethod
-        return model.model_validate({**outcome.response, "deduplicated": True})
-
-    async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]], *, snapshot: bool = True) -> T:
-        return await self.calls.read(operation, snapshot=snapshot)
+def _without_uow(signature: inspect.Signature) -> inspect.Signature:
+    return signature.replace(parameters=[p for p in signature.parameters.values() if p.name != _UOW])
 
 
 def log_tool_call(outcome: str, started: float, *, deduplicated: bool = False, **context: str) -> None:

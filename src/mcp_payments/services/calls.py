@@ -12,38 +12,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
-
-from pydantic import BaseModel
 
 from mcp_payments.domain import audit
 from mcp_payments.domain.audit import canonical_json
 from mcp_payments.domain.errors import Contention, DomainError, IdempotencyConflict, StoredError
+from mcp_payments.services.commands import Command, Done, Outcome
 from mcp_payments.services.ports import AuditRecord, Clock, StoredCall, UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
 _CONTENTION_RETRIES = 5
 _STORED_ERROR = "__error__"
-_ID_PREFIXES = ("wal_", "txn_", "hld_", "acc_", "cus_", "pay_", "ref_")
 SYSTEM_PRINCIPAL = "system"  # who background work is recorded as
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """Who calls which tool with what: the identity of a mutating call."""
-
-    principal: str
-    tool: str
-    arguments: Mapping[str, Any]
-    idempotency_key: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    response: dict[str, Any]
-    deduplicated: bool
 
 
 class CallRunner:
@@ -80,12 +61,13 @@ class CallRunner:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def mutate(self, call: Call, operation: Callable[[UnitOfWork], Awaitable[BaseModel]]) -> Outcome:
+    async def mutate(self, command: Command, operation: Callable[[UnitOfWork], Awaitable[Done]]) -> Outcome:
         """Run `operation` once per idempotency key and append it to the audit chain."""
-        request_hash = audit.argument_hash({"tool": call.tool, "arguments": call.arguments})
-        if call.idempotency_key is not None:
+        arguments = self._identity(command)
+        request_hash = audit.argument_hash({"tool": command.tool, "arguments": arguments})
+        if command.idempotency_key is not None:
             # Compared exactly, kept only as a keyed hash: a key is the caller's text and may hold anything.
-            digest = hmac.new(self.key_secret, call.idempotency_key.encode(), hashlib.sha256).hexdigest()
+            digest = hmac.new(self.key_secret, command.idempotency_key.encode(), hashlib.sha256).hexdigest()
             key, ttl = "k:" + digest, self.key_ttl
         else:
             # No key: derive one from what was asked, so a blind retry inside the window is not paid twice.
@@ -93,22 +75,21 @@ class CallRunner:
 
         async def once(uow: UnitOfWork) -> Outcome:
             now = self.clock.now()
-            mine = StoredCall(call.tool, request_hash, dict(call.arguments), {}, now + ttl)
-            holder = await uow.idempotency.claim(call.principal, key, mine, now)
+            mine = StoredCall(command.tool, request_hash, arguments, {}, now + ttl)
+            holder = await uow.idempotency.claim(command.principal, key, mine, now)
             if holder is not None:
-                return Outcome(self._replay(call, holder), True)
+                return Outcome(self._replay(command, arguments, holder), True)
             try:
-                response = (await operation(uow)).model_dump(mode="json")
+                done = await operation(uow)
             except DomainError as error:
                 if not error.keeps_effects:
                     raise
                 # The failure is a result (a declined payment stays on record): keep it, then report it.
-                await self._keep(uow, call, key, error, now)
+                await self._keep(uow, command, arguments, key, error, now)
                 raise
-            entities = _ids_in(response)
-            response["receipt"] = await self._audit(uow, call.principal, call.tool, call.arguments, entities, now)
-            await uow.idempotency.complete(call.principal, key, response)
-            return Outcome(response, False)
+            response = {**done.response, "receipt": await self._audit(uow, command, arguments, done.entities, now)}
+            await uow.idempotency.complete(command.principal, key, response)
+            return Outcome(response, False, done.value)
 
         return await self.write(once)
 
@@ -124,35 +105,49 @@ class CallRunner:
             result = await operation(uow)
             changed = list(entities(result))
             if changed or uow.ledger.posted:
-                await self._audit(uow, SYSTEM_PRINCIPAL, job, {}, changed, self.clock.now())
+                await self._audit(uow, Command(job, SYSTEM_PRINCIPAL, {}), {}, changed, self.clock.now())
             return result
 
         return await self.write(run)
 
-    async def _keep(self, uow: UnitOfWork, call: Call, key: str, error: DomainError, now: datetime) -> None:
-        entities = _ids_in(error.details)
-        error.details["receipt"] = await self._audit(
-            uow, call.principal, call.tool, call.arguments, entities, now, outcome=error.code
-        )
+    def _identity(self, command: Command) -> dict[str, Any]:
+        """The arguments that identify a call (None left out); sensitive ones only as keyed hashes, so that a
+        retry still matches (same card, same hash) while the stored arguments reveal nothing."""
+        arguments = {k: v for k, v in command.arguments.items() if v is not None}
+        for name in command.sensitive & arguments.keys():
+            digest = hmac.new(self.key_secret, str(arguments[name]).encode(), hashlib.sha256).hexdigest()
+            arguments[name] = f"hmac:{digest[:32]}"
+        return arguments
+
+    async def _keep(
+        self,
+        uow: UnitOfWork,
+        command: Command,
+        arguments: Mapping[str, Any],
+        key: str,
+        error: DomainError,
+        now: datetime,
+    ) -> None:
+        error.details["receipt"] = await self._audit(uow, command, arguments, error.entities, now, outcome=error.code)
         body = {"code": error.code, "message": error.message, "retryable": error.retryable, "details": error.details}
-        await uow.idempotency.complete(call.principal, key, {_STORED_ERROR: body})
+        await uow.idempotency.complete(command.principal, key, {_STORED_ERROR: body})
         await uow.commit()
 
     @staticmethod
-    def _replay(call: Call, stored: StoredCall) -> dict[str, Any]:
-        if stored.tool == call.tool and canonical_json(stored.arguments) == canonical_json(dict(call.arguments)):
+    def _replay(command: Command, arguments: Mapping[str, Any], stored: StoredCall) -> dict[str, Any]:
+        if stored.tool == command.tool and canonical_json(stored.arguments) == canonical_json(dict(arguments)):
             if (kept := stored.response.get(_STORED_ERROR)) is not None:
                 raise StoredError(kept["code"], kept["message"], retryable=kept["retryable"], **kept["details"])
             return stored.response
         differing = sorted(
             k
-            for k in set(stored.arguments) | set(call.arguments)
-            if canonical_json(stored.arguments.get(k)) != canonical_json(call.arguments.get(k))
+            for k in set(stored.arguments) | set(arguments)
+            if canonical_json(stored.arguments.get(k)) != canonical_json(arguments.get(k))
         )
-        if stored.tool != call.tool:
+        if stored.tool != command.tool:
             differing.insert(0, "tool")
         raise IdempotencyConflict(
-            f"idempotency key {call.idempotency_key!r} was first used for {stored.tool} with other arguments "
+            f"idempotency key {command.idempotency_key!r} was first used for {stored.tool} with other arguments "
             f"(differing: {', '.join(differing)}); use a new key for a new request, or resend the first "
             "request unchanged to get its result",
             differing_fields=differing,
@@ -162,8 +157,7 @@ class CallRunner:
     @staticmethod
     async def _audit(
         uow: UnitOfWork,
-        principal: str,
-        tool: str,
+        command: Command,
         arguments: Mapping[str, Any],
         entities: Iterable[str],
         now: datetime,
@@ -174,8 +168,8 @@ class CallRunner:
         record = {
             "seq": seq + 1,
             "at": now.isoformat(),
-            "principal": principal,
-            "tool": tool,
+            "principal": command.principal,
+            "tool": command.tool,
             "arguments_sha256": audit.argument_hash(arguments),
             "outcome": outcome,
             "entity_ids": sorted(set(entities)),
@@ -184,14 +178,3 @@ class CallRunner:
         digest = audit.chain_hash(previous, record)
         await uow.audit.append(AuditRecord(seq + 1, record, previous, digest))
         return {"audit_seq": seq + 1, "audit_hash": digest}
-
-
-def _ids_in(value: Any) -> list[str]:
-    """Prefixed ids (wal_..., txn_...) found anywhere in a result."""
-    if isinstance(value, dict):
-        return [i for v in value.values() for i in _ids_in(v)]
-    if isinstance(value, list):
-        return [i for v in value for i in _ids_in(v)]
-    if isinstance(value, str) and len(value) < 64 and value.startswith(_ID_PREFIXES):
-        return [value]
-    return []

@@ -396,6 +396,7 @@ class PaymentService:
                 f"card_declined ({code}): {outcome.message or 'the card was declined'}; {advice}. Payment "
                 f"{declined.id} is kept as {declined.status.value}",
                 retryable=code in RETRYABLE_DECLINES,
+                entities=(declined.id,),
                 payment_id=declined.id,
                 decline_code=code,
                 status=declined.status.value,

@@ -319,12 +319,3 @@ provider_events = Table(
     CheckConstraint("status IN ('pending', 'processed', 'ignored')", name="status_known"),
     Index(None, "status", "received_at"),
 )
-
-IMMUTABLE_TABLES = (
-    "journal_transactions",
-    "entries",
-    "fx_conversions",
-    "audit_log",
-    "payment_events",
-    "payment_attempts",
-)

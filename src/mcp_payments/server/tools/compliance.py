@@ -5,14 +5,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from mcp_payments.server.registry import Toolbox, ToolKind
+from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import Receipt
 from mcp_payments.server.tools.params import Cursor, Limit
 from mcp_payments.services import witness
 from mcp_payments.services.compliance import ChainVerdict
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
-from mcp_payments.services.ports import AuditRecord
+from mcp_payments.services.ports import AuditRecord, UnitOfWork
 
 
 class AuditEntry(BaseModel):
@@ -70,7 +70,9 @@ class ChainCheck(BaseModel):
 
 
 def register(box: Toolbox, app: Services) -> None:
+    @box.query(toolset="compliance", title="Audit log", snapshot=False)
     async def get_audit_log(
+        uow: UnitOfWork,
         limit: Limit = 20,
         cursor: Cursor = None,
         tool: Annotated[
@@ -84,9 +86,11 @@ def register(box: Toolbox, app: Services) -> None:
     ) -> AuditLog:
         """Read the audit trail of every state-changing call, newest first: who called which tool, when, and
         which entities it touched."""
-        return AuditLog.of(await box.read(lambda uow: app.audit.log(uow, cursor, limit, tool), snapshot=False))
+        return AuditLog.of(await app.audit.log(uow, cursor, limit, tool))
 
+    @box.query(toolset="compliance", title="Verify audit chain")
     async def verify_audit_chain(
+        uow: UnitOfWork,
         receipts: Annotated[
             list[Receipt] | None,
             Field(
@@ -109,8 +113,5 @@ def register(box: Toolbox, app: Services) -> None:
         you kept. valid=false with first_broken_seq means a stored record was changed; witness_problems means
         records were removed or the chain rewritten. When valid, returns a new signed checkpoint to keep."""
         kept = [witness.Receipt(r.audit_seq, r.audit_hash) for r in receipts or []]
-        verdict = await box.read(lambda uow: app.audit.verify(uow, kept, checkpoints or []))
+        verdict = await app.audit.verify(uow, kept, checkpoints or [])
         return ChainCheck.of(verdict, app.audit.signer.public_key)
-
-    box.add(get_audit_log, kind=ToolKind.READ, toolset="compliance", title="Audit log")
-    box.add(verify_audit_chain, kind=ToolKind.READ, toolset="compliance", title="Verify audit chain")

@@ -6,11 +6,13 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from mcp_payments.domain.payments import Customer
-from mcp_payments.server.registry import Toolbox, ToolKind
+from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import Mutation
-from mcp_payments.server.tools.params import FREE_TEXT, ID_CHARS, Cursor, Description, IdempotencyKey, Limit
+from mcp_payments.server.tools.params import FREE_TEXT, ID_CHARS, Cursor, Description, Limit
+from mcp_payments.services.commands import Kind
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
+from mcp_payments.services.ports import UnitOfWork
 
 CustomerId = Annotated[
     str,
@@ -43,6 +45,9 @@ class CustomerOut(BaseModel):
 class CustomerResult(Mutation):
     customer: CustomerOut
 
+    def entity_ids(self) -> tuple[str, ...]:
+        return (self.customer.id,)
+
     @classmethod
     def of(cls, c: Customer) -> "CustomerResult":
         return cls(customer=CustomerOut.of(c))
@@ -58,20 +63,21 @@ class CustomerList(BaseModel):
 
 
 def register(box: Toolbox, app: Services) -> None:
+    @box.command(kind=Kind.WRITE, toolset="payments", title="Create customer")
     async def create_customer(
-        email: Email = None,
-        name: PersonName = None,
-        description: Description = None,
-        idempotency_key: IdempotencyKey = None,
+        uow: UnitOfWork, email: Email = None, name: PersonName = None, description: Description = None
     ) -> CustomerResult:
         """Record a customer (an e-mail, a name or both) to attach payments to. Returns the customer id."""
-        return await box.mutate(lambda uow: app.customers.create(uow, email, name, description), CustomerResult.of)
+        return CustomerResult.of(await app.customers.create(uow, email, name, description))
 
-    async def get_customer(customer_id: CustomerId) -> CustomerOut:
+    @box.query(toolset="payments", title="Get customer", snapshot=False)
+    async def get_customer(uow: UnitOfWork, customer_id: CustomerId) -> CustomerOut:
         """Read one customer."""
-        return CustomerOut.of(await box.read(lambda uow: app.customers.get(uow, customer_id), snapshot=False))
+        return CustomerOut.of(await app.customers.get(uow, customer_id))
 
+    @box.query(toolset="payments", title="List customers", snapshot=False)
     async def list_customers(
+        uow: UnitOfWork,
         # Free text too: a card number in a stored name was masked, and the search masks it the same way.
         email: Annotated[
             str | None,
@@ -87,10 +93,4 @@ def register(box: Toolbox, app: Services) -> None:
         cursor: Cursor = None,
     ) -> CustomerList:
         """Find customers by e-mail or by part of their name, oldest first, a page at a time."""
-        return CustomerList.of(
-            await box.read(lambda uow: app.customers.search(uow, email, name, cursor, limit), snapshot=False)
-        )
-
-    box.add(create_customer, kind=ToolKind.WRITE, toolset="payments", title="Create customer")
-    box.add(get_customer, kind=ToolKind.READ, toolset="payments", title="Get customer")
-    box.add(list_customers, kind=ToolKind.READ, toolset="payments", title="List customers")
+        return CustomerList.of(await app.customers.search(uow, email, name, cursor, limit))

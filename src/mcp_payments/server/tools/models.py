@@ -65,6 +65,10 @@ class Transaction(BaseModel):
     created_at: datetime
     entries: list[EntryOut]
 
+    def entity_ids(self) -> tuple[str, ...]:
+        """The transaction and every account it moved."""
+        return (self.id, *(e.account_id for e in self.entries))
+
     @classmethod
     def of(cls, t: JournalTransaction) -> Transaction:
         return cls(
@@ -119,3 +123,7 @@ class Mutation(BaseModel):
         description="Proof that this call is in the audit chain: keep it, and pass it to verify_audit_chain later "
         "to check that the record is still there, unchanged.",
     )
+
+    def entity_ids(self) -> tuple[str, ...]:
+        """What the call created or changed, named in its audit record. Each result says it from its own fields."""
+        raise NotImplementedError(f"{type(self).__name__} must name the entities its call touched")

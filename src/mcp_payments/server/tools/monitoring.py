@@ -4,10 +4,11 @@ from pydantic import BaseModel, Field
 
 from mcp_payments import __version__
 from mcp_payments.domain import fx
-from mcp_payments.server.registry import Toolbox, ToolKind
+from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import MoneyOut
 from mcp_payments.services.container import Services
 from mcp_payments.services.monitoring import Health, IntegrityReport
+from mcp_payments.services.ports import UnitOfWork
 
 
 class ServiceHealth(BaseModel):
@@ -93,16 +94,15 @@ def debts(owed: dict[str, int]) -> list[MoneyOut]:
 
 
 def register(box: Toolbox, app: Services) -> None:
+    @box.query(toolset="monitoring", title="Service health")
     async def get_service_health() -> ServiceHealth:
         """Check that the server and its database are up and migrated. Call it first when other tools fail
         with service_unavailable."""
         return ServiceHealth.of(await app.monitoring.health(), len(box.specs))
 
-    async def check_ledger_integrity() -> LedgerIntegrity:
+    @box.query(toolset="monitoring", title="Check ledger integrity")
+    async def check_ledger_integrity(uow: UnitOfWork) -> LedgerIntegrity:
         """Verify the ledger's invariants: every transaction sums to zero per currency, every cached balance
         equals its journal entries and active holds, no wallet is overdrawn, and no currency conversion credited
         more than it took was worth. Also reports the FX desk's position per currency pair."""
-        return LedgerIntegrity.of(await box.read(app.monitoring.check_ledger))
-
-    box.add(get_service_health, kind=ToolKind.READ, toolset="monitoring", title="Service health")
-    box.add(check_ledger_integrity, kind=ToolKind.READ, toolset="monitoring", title="Check ledger integrity")
+        return LedgerIntegrity.of(await app.monitoring.check_ledger(uow))

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from mcp_payments.domain.errors import InvalidInput
 from mcp_payments.domain.money import AmountInput, parse_amount
 from mcp_payments.domain.payments import Attempt, Payment, PaymentEvent, PaymentStatus, Refund
-from mcp_payments.server.registry import Toolbox, ToolKind
+from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.customers import CustomerId
 from mcp_payments.server.tools.models import MoneyOut, Mutation, Transaction
 from mcp_payments.server.tools.params import (
@@ -19,13 +19,13 @@ from mcp_payments.server.tools.params import (
     CurrencyCode,
     Cursor,
     Description,
-    IdempotencyKey,
     Limit,
 )
+from mcp_payments.services.commands import Kind
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
 from mcp_payments.services.payments import PaymentDetail, RefundResult
-from mcp_payments.services.ports import CardInput, PaymentFilter
+from mcp_payments.services.ports import CardInput, PaymentFilter, UnitOfWork
 
 PaymentId = Annotated[
     str,
@@ -192,6 +192,12 @@ class PaymentView(BaseModel):
 
 
 class PaymentResult(Mutation, PaymentView):
+    def entity_ids(self) -> tuple[str, ...]:
+        customer = (self.payment.customer_id,) if self.payment.customer_id else ()
+        refunds = tuple(r.id for r in self.refunds)
+        moved = tuple(i for t in self.ledger for i in t.entity_ids())
+        return (self.payment.id, *customer, *refunds, *moved)
+
     @classmethod
     def of(cls, d: PaymentDetail) -> "PaymentResult":
         return cls(**PaymentView.of(d).model_dump())
@@ -200,6 +206,9 @@ class PaymentResult(Mutation, PaymentView):
 class RefundResultOut(Mutation):
     refund: RefundOut
     payment: PaymentOut
+
+    def entity_ids(self) -> tuple[str, ...]:
+        return (self.refund.id, self.payment.id)
 
     @classmethod
     def of(cls, r: RefundResult) -> "RefundResultOut":
@@ -218,7 +227,15 @@ class PaymentList(BaseModel):
 def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by design
     payments = app.payments
 
+    @box.command(
+        kind=Kind.MONEY,
+        toolset="payments",
+        title="Create payment",
+        destructive=True,
+        sensitive=("card_number", "card_cvc"),
+    )
     async def create_payment(
+        uow: UnitOfWork,
         currency: CurrencyCode,
         amount: Amount = None,
         amount_minor: AmountMinor = None,
@@ -253,7 +270,6 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
             ),
         ] = "automatic",
         description: Description = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> PaymentResult:
         """Charge a card or payment method token. Returns the payment: succeeded, requires_capture (manual),
         or requires_action (3-D Secure: then confirm_payment). A decline is an error with code card_declined,
@@ -271,50 +287,53 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         if card is not None and payment_method is not None:
             raise InvalidInput("give either payment_method or card_number, not both")
         method = payments.payment_method(payment_method, card)
-        return await box.mutate(
-            lambda uow: payments.create(uow, money, method, customer_id, capture_method, description), PaymentResult.of
-        )
+        return PaymentResult.of(await payments.create(uow, money, method, customer_id, capture_method, description))
 
-    async def confirm_payment(payment_id: PaymentId, idempotency_key: IdempotencyKey = None) -> PaymentResult:
+    @box.command(kind=Kind.MONEY, toolset="payments", title="Confirm payment (3-D Secure)")
+    async def confirm_payment(uow: UnitOfWork, payment_id: PaymentId) -> PaymentResult:
         """Finish a payment in requires_action once the customer has completed 3-D Secure. The payment then
         succeeds (or waits for capture_payment when it was created with capture_method=manual)."""
-        return await box.mutate(lambda uow: payments.confirm(uow, payment_id), PaymentResult.of)
+        return PaymentResult.of(await payments.confirm(uow, payment_id))
 
+    @box.command(kind=Kind.MONEY, toolset="payments", title="Capture payment", destructive=True)
     async def capture_payment(
+        uow: UnitOfWork,
         payment_id: PaymentId,
         amount: Amount = None,
         amount_minor: AmountMinor = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> PaymentResult:
         """Capture an authorized payment (requires_capture), all of it (omit the amount) or part; the uncaptured
         rest is released to the customer at once."""
         partial = None if amount is None and amount_minor is None else AmountInput(amount, amount_minor)
-        return await box.mutate(lambda uow: payments.capture(uow, payment_id, partial), PaymentResult.of)
+        return PaymentResult.of(await payments.capture(uow, payment_id, partial))
 
-    async def cancel_payment(
-        payment_id: PaymentId, reason: Reason = None, idempotency_key: IdempotencyKey = None
-    ) -> PaymentResult:
+    @box.command(kind=Kind.MONEY, toolset="payments", title="Cancel payment", destructive=True)
+    async def cancel_payment(uow: UnitOfWork, payment_id: PaymentId, reason: Reason = None) -> PaymentResult:
         """Cancel a payment that has not succeeded (releases an authorization). A succeeded payment is refunded
         with refund_payment instead."""
-        return await box.mutate(lambda uow: payments.cancel(uow, payment_id, reason), PaymentResult.of)
+        return PaymentResult.of(await payments.cancel(uow, payment_id, reason))
 
+    @box.command(kind=Kind.MONEY, toolset="payments", title="Refund payment", destructive=True)
     async def refund_payment(
+        uow: UnitOfWork,
         payment_id: PaymentId,
         amount: Amount = None,
         amount_minor: AmountMinor = None,
         reason: Reason = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> RefundResultOut:
         """Refund a succeeded payment, all that is left (omit the amount) or part. Refunds together never exceed
         what was captured. A refund may be pending and fail later; get_payment shows it."""
         partial = None if amount is None and amount_minor is None else AmountInput(amount, amount_minor)
-        return await box.mutate(lambda uow: payments.refund(uow, payment_id, partial, reason), RefundResultOut.of)
+        return RefundResultOut.of(await payments.refund(uow, payment_id, partial, reason))
 
-    async def get_payment(payment_id: PaymentId) -> PaymentView:
+    @box.query(toolset="payments", title="Get payment")
+    async def get_payment(uow: UnitOfWork, payment_id: PaymentId) -> PaymentView:
         """Read one payment with its provider attempts, its refunds and its event history."""
-        return PaymentView.of(await box.read(lambda uow: payments.detail(uow, payment_id)))
+        return PaymentView.of(await payments.detail(uow, payment_id))
 
+    @box.query(toolset="payments", title="List payments", snapshot=False)
     async def list_payments(
+        uow: UnitOfWork,
         status: Annotated[StatusName | None, Field(default=None, description="Only payments in this state.")] = None,
         customer_id: Annotated[CustomerId | None, Field(default=None)] = None,
         created_from: Annotated[datetime | None, Field(default=None, description="ISO 8601, inclusive.")] = None,
@@ -328,19 +347,4 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
             if bound is not None and bound.tzinfo is None:
                 raise InvalidInput("created_from and created_to need a time zone, e.g. 2026-01-31T00:00:00Z")
         where = PaymentFilter(status, customer_id, created_from, created_to)
-        return PaymentList.of(await box.read(lambda uow: payments.search(uow, where, cursor, limit), snapshot=False))
-
-    box.add(
-        create_payment,
-        kind=ToolKind.MONEY,
-        toolset="payments",
-        title="Create payment",
-        destructive=True,
-        sensitive=("card_number", "card_cvc"),
-    )
-    box.add(confirm_payment, kind=ToolKind.MONEY, toolset="payments", title="Confirm payment (3-D Secure)")
-    box.add(capture_payment, kind=ToolKind.MONEY, toolset="payments", title="Capture payment", destructive=True)
-    box.add(cancel_payment, kind=ToolKind.MONEY, toolset="payments", title="Cancel payment", destructive=True)
-    box.add(refund_payment, kind=ToolKind.MONEY, toolset="payments", title="Refund payment", destructive=True)
-    box.add(get_payment, kind=ToolKind.READ, toolset="payments", title="Get payment")
-    box.add(list_payments, kind=ToolKind.READ, toolset="payments", title="List payments")
+        return PaymentList.of(await payments.search(uow, where, cursor, limit))

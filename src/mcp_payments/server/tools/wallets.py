@@ -9,7 +9,7 @@ from mcp_payments.domain import fx
 from mcp_payments.domain.errors import InvalidInput
 from mcp_payments.domain.ledger import Account, Hold
 from mcp_payments.domain.money import AmountInput, parse_amount
-from mcp_payments.server.registry import Toolbox, ToolKind
+from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import HoldOut, MoneyOut, Mutation, Transaction, Wallet
 from mcp_payments.server.tools.params import (
     ID_CHARS,
@@ -18,20 +18,23 @@ from mcp_payments.server.tools.params import (
     CurrencyCode,
     Cursor,
     HoldId,
-    IdempotencyKey,
     Limit,
     Memo,
     Name,
     WalletId,
 )
+from mcp_payments.services.commands import Kind
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
-from mcp_payments.services.ports import StatementLine
+from mcp_payments.services.ports import StatementLine, UnitOfWork
 from mcp_payments.services.postings import Movement
 
 
 class WalletResult(Mutation):
     wallet: Wallet
+
+    def entity_ids(self) -> tuple[str, ...]:
+        return (self.wallet.id,)
 
     @classmethod
     def of(cls, account: Account) -> "WalletResult":
@@ -51,6 +54,9 @@ class MovementResult(Mutation):
     transaction: Transaction
     wallet: Wallet = Field(description="The wallet after the movement.")
 
+    def entity_ids(self) -> tuple[str, ...]:
+        return self.transaction.entity_ids()
+
     @classmethod
     def of(cls, m: Movement) -> "MovementResult":
         wallet = next(a for a in m.accounts.values() if a.id.startswith("wal_"))
@@ -62,6 +68,9 @@ class TransferResult(Mutation):
     source: Wallet
     destination: Wallet
     fx_rate: str | None = Field(description="The rate used when the wallets' currencies differ, else null.")
+
+    def entity_ids(self) -> tuple[str, ...]:
+        return self.transaction.entity_ids()
 
     @classmethod
     def of(cls, m: Movement) -> "TransferResult":
@@ -78,6 +87,10 @@ class HoldResult(Mutation):
     hold: HoldOut
     wallet: Wallet | None = Field(default=None, description="The wallet after the change, when it was read.")
     transaction: Transaction | None = Field(default=None, description="The capture's transaction, if captured.")
+
+    def entity_ids(self) -> tuple[str, ...]:
+        moved = self.transaction.entity_ids() if self.transaction is not None else ()
+        return (self.hold.id, self.hold.wallet_id, *moved)
 
     @classmethod
     def of_placed(cls, placed: tuple[Hold, Account]) -> "HoldResult":
@@ -161,22 +174,25 @@ class Quote(BaseModel):
 def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by design
     wallets = app.wallets
 
-    async def create_wallet(
-        currency: CurrencyCode, name: Name = None, idempotency_key: IdempotencyKey = None
-    ) -> WalletResult:
+    @box.command(kind=Kind.WRITE, toolset="wallets", title="Create wallet")
+    async def create_wallet(uow: UnitOfWork, currency: CurrencyCode, name: Name = None) -> WalletResult:
         """Open an empty wallet in one currency. Use the returned wallet id with fund_wallet, transfer_funds
         and hold_funds. A wallet cannot be overdrawn."""
-        return await box.mutate(lambda uow: wallets.create_wallet(uow, currency, name), WalletResult.of)
+        return WalletResult.of(await wallets.create_wallet(uow, currency, name))
 
-    async def get_wallet(wallet_id: WalletId) -> Wallet:
+    @box.query(toolset="wallets", title="Get wallet", snapshot=False)
+    async def get_wallet(uow: UnitOfWork, wallet_id: WalletId) -> Wallet:
         """Read one wallet's balances: posted (booked), pending (reserved by holds) and available to spend."""
-        return Wallet.of(await box.read(lambda uow: wallets.get_wallet(uow, wallet_id), snapshot=False))
+        return Wallet.of(await wallets.get_wallet(uow, wallet_id))
 
-    async def list_wallets(limit: Limit = 20, cursor: Cursor = None) -> WalletList:
+    @box.query(toolset="wallets", title="List wallets", snapshot=False)
+    async def list_wallets(uow: UnitOfWork, limit: Limit = 20, cursor: Cursor = None) -> WalletList:
         """List wallets, oldest first, a page at a time; pass next_cursor back to continue."""
-        return WalletList.of(await box.read(lambda uow: wallets.list_wallets(uow, cursor, limit), snapshot=False))
+        return WalletList.of(await wallets.list_wallets(uow, cursor, limit))
 
+    @box.command(kind=Kind.MONEY, toolset="wallets", title="Fund wallet")
     async def fund_wallet(
+        uow: UnitOfWork,
         wallet_id: WalletId,
         currency: Annotated[
             CurrencyCode | None,
@@ -195,50 +211,47 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
             ),
         ] = None,
         memo: Memo = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> MovementResult:
         """Add money to a wallet: from outside the ledger (a top-up), or from a succeeded payment's proceeds
         (payment_id). Returns the journal transaction and the wallet's new balances."""
         if payment_id is not None:
             part = None if amount is None and amount_minor is None else AmountInput(amount, amount_minor)
-            return await box.mutate(
-                lambda uow: app.payments.fund_wallet(uow, wallet_id, payment_id, part, memo), MovementResult.of
-            )
+            return MovementResult.of(await app.payments.fund_wallet(uow, wallet_id, payment_id, part, memo))
         if currency is None:
             raise InvalidInput("give the currency of the amount (e.g. USD), or a payment_id to fund from")
         money = parse_amount(amount, amount_minor, currency)
-        return await box.mutate(lambda uow: wallets.fund(uow, wallet_id, money, memo), MovementResult.of)
+        return MovementResult.of(await wallets.fund(uow, wallet_id, money, memo))
 
+    @box.command(kind=Kind.MONEY, toolset="wallets", title="Withdraw", destructive=True)
     async def withdraw_from_wallet(
+        uow: UnitOfWork,
         wallet_id: WalletId,
         currency: CurrencyCode,
         amount: Amount = None,
         amount_minor: AmountMinor = None,
         memo: Memo = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> MovementResult:
         """Take money out of a wallet to outside the ledger (a payout). Fails with insufficient_funds, changing
         nothing, when the wallet's available balance is smaller."""
         money = parse_amount(amount, amount_minor, currency)
-        return await box.mutate(lambda uow: wallets.withdraw(uow, wallet_id, money, memo), MovementResult.of)
+        return MovementResult.of(await wallets.withdraw(uow, wallet_id, money, memo))
 
+    @box.command(kind=Kind.MONEY, toolset="wallets", title="Transfer funds", destructive=True)
     async def transfer_funds(
+        uow: UnitOfWork,
         source_wallet_id: WalletId,
         destination_wallet_id: WalletId,
         currency: CurrencyCode,
         amount: Amount = None,
         amount_minor: AmountMinor = None,
         memo: Memo = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> TransferResult:
         """Move money between two wallets atomically. `currency` is the source wallet's currency; when the
         destination holds another currency the amount is converted at the configured rate (see get_fx_quote)."""
         money = parse_amount(amount, amount_minor, currency)
-        return await box.mutate(
-            lambda uow: wallets.transfer(uow, source_wallet_id, destination_wallet_id, money, memo),
-            TransferResult.of,
-        )
+        return TransferResult.of(await wallets.transfer(uow, source_wallet_id, destination_wallet_id, money, memo))
 
+    @box.query(toolset="wallets", title="FX quote")
     async def get_fx_quote(
         source_currency: CurrencyCode,
         target_currency: CurrencyCode,
@@ -250,7 +263,9 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         than one minor unit of the target currency is refused with invalid_amount, naming the least that converts."""
         return Quote.of(wallets.quote(parse_amount(amount, amount_minor, source_currency), target_currency))
 
+    @box.command(kind=Kind.MONEY, toolset="wallets", title="Hold funds")
     async def hold_funds(
+        uow: UnitOfWork,
         wallet_id: WalletId,
         currency: CurrencyCode,
         amount: Amount = None,
@@ -266,15 +281,16 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
             ),
         ] = None,
         memo: Memo = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> HoldResult:
         """Reserve money in a wallet without moving it: it stops being available until capture_hold moves it
         or release_hold (or expiry) gives it back."""
         money = parse_amount(amount, amount_minor, currency)
         ttl = timedelta(seconds=expires_in_seconds) if expires_in_seconds else None
-        return await box.mutate(lambda uow: wallets.hold(uow, wallet_id, money, ttl, memo), HoldResult.of_placed)
+        return HoldResult.of_placed(await wallets.hold(uow, wallet_id, money, ttl, memo))
 
+    @box.command(kind=Kind.MONEY, toolset="wallets", title="Capture hold", destructive=True)
     async def capture_hold(
+        uow: UnitOfWork,
         hold_id: HoldId,
         amount: Amount = None,
         amount_minor: AmountMinor = None,
@@ -283,33 +299,21 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
             Field(default=None, description="Wallet that receives the money; omit to pay out of the ledger."),
         ] = None,
         memo: Memo = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> HoldResult:
         """Capture an active hold, fully or in part (omit the amount for all of it). The uncaptured rest is
         released at once; a hold resolves only once."""
         partial = None if amount is None and amount_minor is None else AmountInput(amount, amount_minor)
-        return await box.mutate(
-            lambda uow: wallets.capture_hold(uow, hold_id, partial, destination_wallet_id, memo),
-            HoldResult.of_captured,
-        )
+        return HoldResult.of_captured(await wallets.capture_hold(uow, hold_id, partial, destination_wallet_id, memo))
 
-    async def release_hold(hold_id: HoldId, idempotency_key: IdempotencyKey = None) -> HoldResult:
+    @box.command(kind=Kind.MONEY, toolset="wallets", title="Release hold")
+    async def release_hold(uow: UnitOfWork, hold_id: HoldId) -> HoldResult:
         """Cancel an active hold and make its whole amount available again."""
-        return await box.mutate(lambda uow: wallets.release_hold(uow, hold_id), HoldResult.of_released)
+        return HoldResult.of_released(await wallets.release_hold(uow, hold_id))
 
-    async def get_wallet_statement(wallet_id: WalletId, limit: Limit = 20, cursor: Cursor = None) -> Statement:
+    @box.query(toolset="wallets", title="Wallet statement")
+    async def get_wallet_statement(
+        uow: UnitOfWork, wallet_id: WalletId, limit: Limit = 20, cursor: Cursor = None
+    ) -> Statement:
         """The wallet's ledger entries, newest first, each with the balance after it and the other accounts of
         its transaction."""
-        return Statement.of(await box.read(lambda uow: wallets.statement(uow, wallet_id, cursor, limit)))
-
-    box.add(create_wallet, kind=ToolKind.WRITE, toolset="wallets", title="Create wallet")
-    box.add(get_wallet, kind=ToolKind.READ, toolset="wallets", title="Get wallet")
-    box.add(list_wallets, kind=ToolKind.READ, toolset="wallets", title="List wallets")
-    box.add(fund_wallet, kind=ToolKind.MONEY, toolset="wallets", title="Fund wallet")
-    box.add(withdraw_from_wallet, kind=ToolKind.MONEY, toolset="wallets", title="Withdraw", destructive=True)
-    box.add(transfer_funds, kind=ToolKind.MONEY, toolset="wallets", title="Transfer funds", destructive=True)
-    box.add(get_fx_quote, kind=ToolKind.READ, toolset="wallets", title="FX quote")
-    box.add(hold_funds, kind=ToolKind.MONEY, toolset="wallets", title="Hold funds")
-    box.add(capture_hold, kind=ToolKind.MONEY, toolset="wallets", title="Capture hold", destructive=True)
-    box.add(release_hold, kind=ToolKind.MONEY, toolset="wallets", title="Release hold")
-    box.add(get_wallet_statement, kind=ToolKind.READ, toolset="wallets", title="Wallet statement")
+        return Statement.of(await wallets.statement(uow, wallet_id, cursor, limit))

@@ -1,0 +1,88 @@
+"""Calls as data: a mutating call is a Command, dispatched by name to the handler registered for its tool.
+
+A command holds everything needed to run it again later (who, which tool, with what arguments, under
+which idempotency key), so it can be stored and dispatched when it is approved. The tool's kind comes
+from its registration, never from what its body does: a command is always run once per key and
+audited, a query never writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from mcp_payments.services.ports import UnitOfWork
+
+
+class Kind(StrEnum):
+    """One classification drives annotations, read-only mode, the dispatch path and (later) roles."""
+
+    READ = "read"
+    WRITE = "write"  # changes state but moves no money
+    MONEY = "money"  # moves or reserves money
+
+    @property
+    def mutating(self) -> bool:
+        return self is not Kind.READ
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Who calls which tool with what: all it takes to run the call, now or later."""
+
+    tool: str
+    principal: str
+    arguments: Mapping[str, Any]  # as validated, JSON-compatible
+    idempotency_key: str | None = None
+    sensitive: frozenset[str] = frozenset()  # arguments kept only as keyed hashes (a card number)
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What a handler did: its answer as JSON (what a replay gives back), the entities it touched (for the
+    audit record), and the answer as the caller's own object, handed back untouched on a first run."""
+
+    response: dict[str, Any]
+    entities: tuple[str, ...]
+    value: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    response: dict[str, Any]
+    deduplicated: bool
+    value: object = None  # Done.value of a first run; None for a replay
+
+
+Handler = Callable[[UnitOfWork, Mapping[str, Any]], Awaitable[Done]]
+
+
+class Runner(Protocol):
+    """What runs an operation once per key, with its audit record (services/calls.py CallRunner)."""
+
+    async def mutate(self, command: Command, operation: Callable[[UnitOfWork], Awaitable[Done]]) -> Outcome: ...
+
+
+@dataclass
+class Dispatcher:
+    """The handlers of every mutating tool, by name."""
+
+    runner: Runner
+    handlers: dict[str, tuple[Kind, Handler]] = field(default_factory=dict)
+
+    def register(self, tool: str, kind: Kind, handler: Handler) -> None:
+        if not kind.mutating:
+            raise ValueError(f"{tool} is a {kind} tool: only write and money tools are dispatched as commands")
+        if tool in self.handlers:
+            raise ValueError(f"{tool} has a handler already")
+        self.handlers[tool] = (kind, handler)
+
+    def kind_of(self, tool: str) -> Kind:
+        return self.handlers[tool][0]
+
+    async def dispatch(self, command: Command) -> Outcome:
+        """Run `command` by its tool's name: once per idempotency key, with its audit record."""
+        _, handler = self.handlers[command.tool]
+        return await self.runner.mutate(command, lambda uow: handler(uow, command.arguments))
