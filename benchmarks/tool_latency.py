@@ -50,6 +50,7 @@ from mcp_payments.adapters.db.ledger_repo import PG_ACCOUNT, SQLITE_ACCOUNT  # g
 from mcp_payments.bootstrap import application
 from mcp_payments.domain.money import Money
 from mcp_payments.server.tools.models import Wallet
+from mcp_payments.services.wallets import WalletService
 
 TARGET = 1.5  # get_wallet / no-op, from the issue
 
@@ -64,11 +65,11 @@ async def bench_backend(backend: str, args: argparse.Namespace, where: Path) -> 
         application(bench_settings(made.url)) as (server, box, services),
     ):
         async with services.uow() as uow:
-            account = await services.wallets.create_wallet(uow, "USD", "latency")
-            await services.wallets.fund(uow, account.id, Money.of(10_000, "USD"), None)
+            account = await services.get(WalletService).create_wallet(uow, "USD", "latency")
+            await services.get(WalletService).fund(uow, account.id, Money.of(10_000, "USD"), None)
             await uow.commit()
         async with services.uow(write=False) as uow:
-            canned = Wallet.of(await services.wallets.get_wallet(uow, account.id))
+            canned = Wallet.of(await services.get(WalletService).get_wallet(uow, account.id))
 
         async def bench_noop(wallet_id: str) -> Wallet:
             """Return a prebuilt wallet: MCP's own cost for a call shaped like get_wallet."""

@@ -61,6 +61,7 @@ from mcp_payments.server.tools.wallets import TransferResult
 from mcp_payments.services.commands import Command, Done
 from mcp_payments.services.container import Services
 from mcp_payments.services.ports import UnitOfWork
+from mcp_payments.services.wallets import WalletService
 
 FUNDING = 10**12  # minor units per wallet: no transfer in a run can overdraw it
 CURRENCY = "USD"
@@ -88,9 +89,9 @@ class Cell:
 
 async def seed_app(services: Services, n: int) -> list[str]:
     async with services.uow() as uow:
-        ids = [(await services.wallets.create_wallet(uow, CURRENCY, f"bench {i}")).id for i in range(n)]
+        ids = [(await services.get(WalletService).create_wallet(uow, CURRENCY, f"bench {i}")).id for i in range(n)]
         for wallet_id in ids:
-            await services.wallets.fund(uow, wallet_id, Money.of(FUNDING, CURRENCY), "bench funding")
+            await services.get(WalletService).fund(uow, wallet_id, Money.of(FUNDING, CURRENCY), "bench funding")
         await uow.commit()
     return ids
 
@@ -99,7 +100,9 @@ def service_transfer(services: Services, ids: list[str]) -> Transfer:
     async def transfer(rng: random.Random) -> None:
         source, target = rng.sample(ids, 2)
         async with services.uow() as uow:
-            await services.wallets.transfer(uow, source, target, Money.of(rng.randint(1, 100), CURRENCY), None)
+            await services.get(WalletService).transfer(
+                uow, source, target, Money.of(rng.randint(1, 100), CURRENCY), None
+            )
             await uow.commit()
 
     return transfer
@@ -121,7 +124,7 @@ def tool_transfer(services: Services, ids: list[str]) -> Transfer:
         money = Money.of(minor, CURRENCY)
 
         async def operation(uow: UnitOfWork) -> Done:
-            result = TransferResult.of(await services.wallets.transfer(uow, source, target, money, None))
+            result = TransferResult.of(await services.get(WalletService).transfer(uow, source, target, money, None))
             return Done(result.model_dump(mode="json"), result.entity_ids(), result)
 
         outcome = await services.calls.mutate(command, operation)

@@ -16,26 +16,20 @@ import anyio
 import structlog
 from sqlalchemy.engine import make_url
 
+from mcp_payments import catalog
 from mcp_payments.adapters.db import migrate
 from mcp_payments.adapters.db.engine import Database, normalize_url, open_database
 from mcp_payments.adapters.db.errors import translate
 from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory
-from mcp_payments.adapters.providers.sandbox import SandboxProvider
-from mcp_payments.adapters.signing import Ed25519Signer
 from mcp_payments.config import Settings, secrets_path
 from mcp_payments.domain.errors import DomainError
 from mcp_payments.server.app import PaymentsServer, build_server
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.services.calls import CallRunner
-from mcp_payments.services.compliance import AuditService
 from mcp_payments.services.container import Services
-from mcp_payments.services.customers import CustomerService
-from mcp_payments.services.events import EventService, processed
-from mcp_payments.services.monitoring import MonitoringService
+from mcp_payments.services.jobs import Job
 from mcp_payments.services.pages import Cursors
-from mcp_payments.services.payments import Fees, PaymentService
 from mcp_payments.services.ports import Clock
-from mcp_payments.services.wallets import WalletService
 
 log = structlog.get_logger("mcp_payments")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -143,35 +137,34 @@ def _stored_secrets(path: Path) -> dict[str, str]:
 
 
 def build_services(db: Database, settings: Settings, clock: Clock | None = None) -> Services:
+    """The platform's services, then every category's (catalog.py), with the jobs they contribute."""
     clock = clock or SystemClock()
-    ids = SortableIds()
-    uow = SqlUnitOfWorkFactory(db)
     key, webhook_secrets = load_secrets(settings)
-    cursors = Cursors(key)
-    provider = SandboxProvider(clock, key, webhook_secrets[0])
-    payments = PaymentService(
-        clock,
-        ids,
-        provider,
-        Fees(settings.fee_percent_bp, settings.fee_fixed_minor),
-        settings.authorization_ttl,
-        settings.action_ttl,
-        cursors=cursors,
-    )
-    return Services(
+    uow = SqlUnitOfWorkFactory(db, catalog.repositories())
+    services = Services(
         uow=uow,
         clock=clock,
-        ids=ids,
+        ids=SortableIds(),
         calls=CallRunner(uow, clock, settings.idempotency_key_ttl, settings.dedup_window, key_secret=key),
-        wallets=WalletService(clock, ids, settings.fx_rates, settings.hold_ttl, cursors=cursors),
-        monitoring=MonitoringService(uow),
-        audit=AuditService(cursors, Ed25519Signer(key), clock),
-        customers=CustomerService(clock, ids, cursors),
-        payments=payments,
-        events=EventService(clock, webhook_secrets, payments),
-        provider=provider,
-        fingerprint_key=key,
+        cursors=Cursors(key),
+        secret_key=key,
+        webhook_secrets=tuple(webhook_secrets),
     )
+    catalog.wire(services, settings)
+
+    async def purge_idempotency_keys() -> int:
+        # Housekeeping, not domain state: expired keys are not audited.
+        return await services.calls.write(lambda uow: uow.idempotency.purge_expired(clock.now()))
+
+    services.jobs.append(Job("purge_idempotency_keys", purge_idempotency_keys))
+    return services
+
+
+def build(db: Database, settings: Settings, clock: Clock | None = None) -> tuple[PaymentsServer, Toolbox, Services]:
+    """The server with every category's tools, on `db`."""
+    services = build_services(db, settings, clock)
+    server, box = build_server(services, settings, catalog.register_tools)
+    return server, box, services
 
 
 @asynccontextmanager
@@ -181,53 +174,28 @@ async def application(
     """The server and its services, with the database open for the duration."""
     db = await prepare_database(settings, auto_migrate=auto_migrate)
     try:
-        services = build_services(db, settings, clock)
-        server, box = build_server(services, settings)
-        yield server, box, services
+        yield build(db, settings, clock)
     finally:
         await db.dispose()
 
 
 async def sweep_once(services: Services) -> int:
-    """One pass of due work. Returns how many items were handled."""
-    calls = services.calls
-    # Each job is one transaction with its audit record (principal "system") when it changed anything.
-    expired = await calls.background("expire_holds", services.wallets.expire_holds, lambda holds: [h.id for h in holds])
-    payments = await calls.background("expire_payments", services.payments.expire_due, lambda due: [p.id for p in due])
-    retried = await calls.background("retry_provider_events", services.events.retry_pending, lambda ids: ids)
-    # Housekeeping, not domain state: expired idempotency keys are not audited.
-    purged = await calls.write(lambda uow: uow.idempotency.purge_expired(services.clock.now()))
-    # Last: an event that fails to deliver stops only the delivery, not the work above.
-    delivered = await deliver_provider_events(services)
-    handled = len(expired) + len(payments) + delivered + len(retried) + purged
-    if handled:
-        log.info(
-            "due_work",
-            holds_expired=len(expired),
-            payments_expired=len(payments),
-            events_delivered=delivered,
-            events_retried=len(retried),
-            idempotency_keys_purged=purged,
-        )
-    return handled
-
-
-async def deliver_provider_events(services: Services) -> int:
-    """The provider's queued events take the same path as events posted to the HTTP endpoint."""
-    queued = services.provider.drain_events()
-    for done, (body, signature) in enumerate(queued):
+    """One pass of every job, each on its own: a job that fails is logged and the others still run.
+    Returns how many items were handled."""
+    handled = 0
+    for job in services.jobs:
         try:
-            event = services.events.verify(body, signature)
-            await services.calls.background(
-                "provider_event",
-                lambda uow, event=event: services.events.receive(uow, event),  # type: ignore[misc]
-                lambda status, event=event: processed(event, status),  # type: ignore[misc]
-            )
-        except BaseException:
-            # Not lost: what was not delivered goes back to the front of the queue for the next pass.
-            services.provider.requeue_events([b for b, _ in queued[done:]])
-            raise
-    return len(queued)
+            done = await job.run()
+        except DomainError as error:
+            log.warning("job_failed", job=job.name, code=error.code)
+            continue
+        except Exception:
+            log.exception("job_crashed", job=job.name)
+            continue
+        if done:
+            log.info("job_done", job=job.name, items=done)
+        handled += done
+    return handled
 
 
 async def run_due_work(services: Services, interval: float) -> None:

@@ -12,7 +12,7 @@ import anyio
 import structlog
 
 from mcp_payments import __version__, runtime
-from mcp_payments.config import TOOLSETS, Settings, parse_allowed_hosts, parse_allowed_origins, parse_toolsets
+from mcp_payments.config import Settings, parse_allowed_hosts, parse_allowed_origins, parse_toolsets
 from mcp_payments.logging import configure
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--db", help="database URL (default: SQLite in the user data dir; env MCP_PAYMENTS_DB_URL)")
     serve.add_argument("--read-only", action="store_true", default=None, help="expose only read-only tools")
-    serve.add_argument("--toolsets", help=f"comma-separated subset of: {', '.join(TOOLSETS)}")
+    serve.add_argument("--toolsets", help="comma-separated toolsets to expose (default: all)")
     serve.add_argument("--principal", help="who the caller is on stdio (default: local)")
     serve.add_argument("--no-background", action="store_true", help="do not run due work (hold expiry) here")
     serve.add_argument(
@@ -75,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             ),
         )
         security = _transport_security(args, settings)
+        if settings.toolsets is not None:
+            from mcp_payments.catalog import check_toolsets  # the whole catalog: only when asked for
+
+            check_toolsets(settings.toolsets)
     except ValueError as error:
         sys.exit(f"mcp-payments: {error}")
     configure(settings.log_level)
@@ -162,9 +166,11 @@ async def _checkpoint(settings: Settings) -> None:
     import json
 
     from mcp_payments.bootstrap import StartupError, application
+    from mcp_payments.services.compliance import AuditService
 
     async with application(settings, auto_migrate=False) as (_server, _box, services):
-        verdict = await services.calls.read(services.audit.verify)
+        audit = services.get(AuditService)
+        verdict = await services.calls.read(audit.verify)
     if verdict.checkpoint is None:
         raise StartupError(
             f"the audit chain does not verify (first broken record: #{verdict.first_broken_seq}); no checkpoint "
@@ -174,7 +180,7 @@ async def _checkpoint(settings: Settings) -> None:
         json.dumps(
             {
                 "checkpoint": verdict.checkpoint,
-                "public_key": services.audit.signer.public_key,
+                "public_key": audit.signer.public_key,
                 "head_seq": verdict.head_seq,
                 "head_hash": verdict.head_hash,
             }

@@ -14,13 +14,12 @@ from mcp_payments.config import Settings
 
 async def tool_documents() -> dict[str, dict[str, Any]]:
     """Every tool of a full deployment as published in tools/list. Opens no database connection."""
-    from mcp_payments.bootstrap import build_services
-    from mcp_payments.server.app import build_server
+    from mcp_payments.bootstrap import build
 
     settings = Settings(db_url="sqlite+aiosqlite:///:memory:", secret_key="unused", webhook_secrets=("unused",))  # noqa: S106  # no secret is used
     db = open_database(settings.db_url)
     try:
-        server, _ = build_server(build_services(db, settings), settings)
+        server, _, _ = build(db, settings)
         tools = await server.list_tools()
     finally:
         await db.dispose()

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from mcp_payments.domain import audit
+from mcp_payments.services.compliance import AuditService
 from mcp_payments.services.container import Services
 from tests.services.wallet_calls import create_wallet, fund, hold, raw_connection, release, transfer, withdraw
 
@@ -26,7 +27,7 @@ async def history(services: Services) -> None:
 async def test_the_chain_of_a_whole_history_verifies_from_genesis(services: Services) -> None:
     await history(services)
 
-    verdict = await services.calls.read(services.audit.verify)
+    verdict = await services.calls.read(services.get(AuditService).verify)
 
     assert verdict.valid
     assert (verdict.records_checked, verdict.head_seq) == (RECORDS, RECORDS)
@@ -51,7 +52,7 @@ async def test_changing_any_stored_record_breaks_the_chain_at_its_index(
             text("UPDATE audit_log SET record = :record WHERE seq = :seq"), {"record": forged, "seq": seq}
         )
         await conn.commit()
-    verdict = await services.calls.read(services.audit.verify)
+    verdict = await services.calls.read(services.get(AuditService).verify)
 
     assert not verdict.valid
     assert verdict.first_broken_seq == seq

@@ -10,6 +10,7 @@ import pytest
 from mcp_payments.domain.errors import DomainError, InsufficientFunds
 from mcp_payments.services.commands import Outcome
 from mcp_payments.services.container import Services
+from mcp_payments.services.wallets import WalletService
 from tests.services.wallet_calls import (
     assert_ledger_sound,
     balances,
@@ -52,7 +53,9 @@ async def running_balances(services: Services, wallet_id: str) -> list[int]:
     lines: list[int] = []
     cursor: str | None = None
     while True:
-        _, page = await services.calls.read(lambda uow: services.wallets.statement(uow, wallet_id, cursor, 100))
+        _, page = await services.calls.read(
+            lambda uow: services.get(WalletService).statement(uow, wallet_id, cursor, 100)
+        )
         lines += [line.balance_after for line in page.items]
         if (cursor := page.next_cursor) is None:
             return lines[::-1]

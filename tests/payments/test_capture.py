@@ -2,6 +2,7 @@
 
 import pytest
 
+from mcp_payments.adapters.providers.sandbox import SandboxProvider
 from mcp_payments.domain.payments import fee_for
 from tests.conftest import Stack
 from tests.payments.agent import Agent
@@ -111,7 +112,7 @@ async def test_a_capture_the_provider_did_not_answer_changes_nothing_and_can_be_
 ) -> None:
     payment = await agent.pay("100.00", capture_method="manual")
     before = await dump_database(engine(clocked_stack))
-    clocked_stack.services.provider.fail_next()  # type: ignore[attr-defined]  # the sandbox's test switch
+    clocked_stack.services.get(SandboxProvider).fail_next()  # the sandbox's test switch
 
     failed = await agent.err(
         "capture_payment", payment_id=payment["id"], amount="50.00", idempotency_key="capture-after-outage"

@@ -2,9 +2,10 @@
 
 import anyio
 import pytest
+import structlog
 
+from mcp_payments.adapters.providers.sandbox import SandboxProvider
 from mcp_payments.bootstrap import sweep_once
-from mcp_payments.domain.errors import ProviderUnavailable
 from tests.conftest import FakeClock, Stack
 from tests.payments.agent import Agent
 
@@ -118,10 +119,13 @@ async def test_an_expiry_the_provider_does_not_answer_is_retried_by_the_next_swe
 ) -> None:
     payment = await agent.pay("100.00", capture_method="manual")
     clock_of(clocked_stack).advance(days=7)
-    clocked_stack.services.provider.fail_next()  # type: ignore[attr-defined]  # the sandbox's test switch
+    clocked_stack.services.get(SandboxProvider).fail_next()  # the sandbox's test switch
 
-    with pytest.raises(ProviderUnavailable):
-        await sweep_once(clocked_stack.services)
+    with structlog.testing.capture_logs() as logs:
+        await sweep_once(clocked_stack.services)  # the failing job is logged; the others still ran
+    assert {"event": "job_failed", "job": "expire_payments", "code": "provider_unavailable"} in [
+        {k: v for k, v in line.items() if k in {"event", "job", "code"}} for line in logs
+    ]
     assert (await agent.payment(payment["id"]))["payment"]["status"] == "requires_capture"
 
     await sweep_once(clocked_stack.services)

@@ -7,6 +7,7 @@ import anyio
 import pytest
 from mcp.client import Client
 
+from mcp_payments.adapters.providers.sandbox import SandboxProvider
 from tests.conftest import Stack
 from tests.payments.agent import Agent, body_of
 from tests.payments.card_scan import dump_database
@@ -101,7 +102,7 @@ async def test_a_payment_the_provider_did_not_answer_leaves_nothing_and_its_retr
     agent: Agent, clocked_stack: Stack
 ) -> None:
     before = await dump_database(engine(clocked_stack))
-    clocked_stack.services.provider.fail_next()  # type: ignore[attr-defined]  # the sandbox's test switch
+    clocked_stack.services.get(SandboxProvider).fail_next()  # the sandbox's test switch
     arguments = {"currency": "USD", "amount": "20.00", "idempotency_key": "order-1004-charge", **CARD}
 
     failed = await agent.err("create_payment", **arguments)
@@ -130,7 +131,7 @@ async def test_a_refund_retried_with_its_key_refunds_once(agent: Agent) -> None:
 
 
 async def create_concurrently(stack: Stack, calls: int, arguments: dict[str, Any]) -> list[dict[str, Any]]:
-    stack.services.provider.latency = 0.02  # type: ignore[attr-defined]  # overlap the calls
+    stack.services.get(SandboxProvider).latency = 0.02  # overlap the calls
     results: list[dict[str, Any]] = []
     async with AsyncExitStack() as exits:
         clients = [await exits.enter_async_context(Client(stack.server)) for _ in range(calls)]

@@ -11,8 +11,10 @@ import httpx2
 import pytest
 from sqlalchemy import text
 
+from mcp_payments.adapters.providers.sandbox import SandboxProvider
 from mcp_payments.bootstrap import sweep_once
 from mcp_payments.services.events import MAX_ATTEMPTS, MAX_BODY
+from mcp_payments.services.payments.lifecycle import PaymentService
 from mcp_payments.services.ports import Ids
 from tests.conftest import Stack
 from tests.payments.agent import Agent
@@ -235,10 +237,10 @@ async def test_a_refund_failed_event_for_a_refund_not_yet_known_stays_pending_un
     assert await sweep_once(services) == 0, "still nothing to apply it to"
     assert (await agent.payment(payment["id"]))["refunds"] == []
 
-    monkeypatch.setattr(services.payments, "ids", NextRefundId(services.payments.ids, refund_id))
+    monkeypatch.setattr(services.get(PaymentService), "ids", NextRefundId(services.get(PaymentService).ids, refund_id))
     refund = (await agent.ok("refund_payment", payment_id=payment["id"]))["refund"]
     assert (refund["id"], refund["status"]) == (refund_id, "pending")
-    services.provider.drain_events()  # drop the sandbox's own copy: only the early event may apply it
+    services.get(SandboxProvider).drain_events()  # drop the sandbox's own copy: only the early event may apply it
     assert await sweep_once(services) == 1
 
     view = await agent.payment(payment["id"])
@@ -293,7 +295,7 @@ async def test_the_sandbox_dispute_of_its_dispute_card_arrives_through_the_same_
         card_exp_month=1,
         card_exp_year=2031,
     )
-    [(body, header)] = clocked_stack.services.provider.drain_events()  # what due work would deliver
+    [(body, header)] = clocked_stack.services.get(SandboxProvider).drain_events()  # what due work would deliver
 
     first = await post(provider_http, body, header)
     replay = await post(provider_http, body, header)

@@ -7,6 +7,7 @@ import anyio
 import pytest
 from mcp.client import Client
 
+from mcp_payments.adapters.providers.sandbox import SandboxProvider
 from mcp_payments.bootstrap import sweep_once
 from tests.conftest import Stack
 from tests.payments.agent import Agent, body_of
@@ -71,7 +72,7 @@ async def test_a_refund_of_an_unknown_payment_is_not_found(agent: Agent) -> None
 async def refund_concurrently(stack: Stack, payment_id: str, calls: int, **arguments: Any) -> list[dict[str, Any]]:
     """`calls` refunds at once, each from its own MCP client, each with its own idempotency key. A slow
     provider keeps every call inside its transaction long enough for the others to collide with it."""
-    stack.services.provider.latency = 0.02  # type: ignore[attr-defined]  # the sandbox's test knob
+    stack.services.get(SandboxProvider).latency = 0.02  # the sandbox's test knob
     results: list[dict[str, Any]] = []
     async with AsyncExitStack() as stack_of_clients:
         clients = [await stack_of_clients.enter_async_context(Client(stack.server)) for _ in range(calls)]

@@ -10,9 +10,8 @@ from mcp.client import Client
 from mcp.types import Tool
 
 from mcp_payments.adapters.db.engine import open_database
-from mcp_payments.bootstrap import build_services
+from mcp_payments.bootstrap import build
 from mcp_payments.config import Settings
-from mcp_payments.server.app import build_server
 from mcp_payments.server.registry import Toolbox, ToolSpec
 
 _built: list[Toolbox] = []
@@ -27,7 +26,7 @@ async def deployment(**overrides: Any) -> AsyncIterator[tuple[dict[str, Tool], d
     settings = Settings(db_url="sqlite+aiosqlite:///:memory:", background=False, **{**KEYS, **overrides})
     db = open_database(settings.db_url)
     try:
-        server, box = build_server(build_services(db, settings), settings)
+        server, box, _ = build(db, settings)
         _built[:] = [box]
         async with Client(server) as client:
             tools = (await client.list_tools()).tools

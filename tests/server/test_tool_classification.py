@@ -4,7 +4,7 @@ import pytest
 from mcp.client import Client
 from mcp.shared.exceptions import MCPError
 
-from mcp_payments.config import TOOLSETS
+from mcp_payments.catalog import toolsets
 from mcp_payments.server.registry import Toolbox, annotations_for
 from mcp_payments.services.commands import Kind
 from tests.conftest import Stack
@@ -62,7 +62,7 @@ async def test_read_only_mode_lists_exactly_the_read_tools() -> None:
         assert all(t.annotations is not None and t.annotations.read_only_hint for t in tools.values())
 
 
-@pytest.mark.parametrize("toolset", TOOLSETS)
+@pytest.mark.parametrize("toolset", toolsets())
 async def test_a_single_toolset_lists_only_its_own_tools(toolset: str) -> None:
     async with deployment() as (_, full), deployment(toolsets=frozenset({toolset})) as (tools, _):
         assert set(tools) == {name for name, spec in full.items() if spec.toolset == toolset}

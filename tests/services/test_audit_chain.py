@@ -5,7 +5,7 @@ from sqlalchemy import text
 
 from mcp_payments.domain import audit
 from mcp_payments.domain.errors import InsufficientFunds
-from mcp_payments.services.compliance import ChainVerdict
+from mcp_payments.services.compliance import AuditService, ChainVerdict
 from mcp_payments.services.container import Services
 from mcp_payments.services.ports import AuditRecord
 from tests.conftest import FakeClock
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def verify(services: Services) -> ChainVerdict:
-    return await services.calls.read(services.audit.verify)
+    return await services.calls.read(services.get(AuditService).verify)
 
 
 async def records(services: Services) -> list[AuditRecord]:

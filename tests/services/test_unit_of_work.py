@@ -10,6 +10,7 @@ from mcp_payments.adapters.db.tables import journal_transactions
 from mcp_payments.domain.errors import Contention
 from mcp_payments.domain.money import Money
 from mcp_payments.services.container import Services
+from mcp_payments.services.wallets import WalletService
 from tests.services.wallet_calls import create_wallet, database, funded_wallet, row_counts, wallet
 
 pytestmark = pytest.mark.anyio
@@ -22,7 +23,7 @@ async def test_an_exception_inside_rolls_back_and_the_connection_is_reused_clean
 
     async def crash_after_posting() -> None:
         async with services.uow() as uow:
-            await services.wallets.transfer(uow, source, target, Money.of(300, "USD"), None)
+            await services.get(WalletService).transfer(uow, source, target, Money.of(300, "USD"), None)
             raise RuntimeError("the tool crashed after posting")
 
     with pytest.raises(RuntimeError):
@@ -30,7 +31,7 @@ async def test_an_exception_inside_rolls_back_and_the_connection_is_reused_clean
     assert await row_counts(services) == before
     # The next unit of work gets a connection with no transaction left open: its commit is its own.
     async with services.uow() as uow:
-        await services.wallets.transfer(uow, source, target, Money.of(100, "USD"), None)
+        await services.get(WalletService).transfer(uow, source, target, Money.of(100, "USD"), None)
         await uow.commit()
     assert (await wallet(services, source)).posted == 900
     assert (await wallet(services, target)).posted == 100
@@ -42,12 +43,12 @@ async def test_a_cancelled_unit_of_work_leaves_nothing_behind(services: Services
     before = await row_counts(services)
     with anyio.move_on_after(0.05):
         async with services.uow() as uow:
-            await services.wallets.transfer(uow, source, target, Money.of(300, "USD"), None)
+            await services.get(WalletService).transfer(uow, source, target, Money.of(300, "USD"), None)
             await anyio.sleep(10)
     assert await row_counts(services) == before
     for _ in range(12):  # more units of work than the pool holds connections
         async with services.uow() as uow:
-            await services.wallets.transfer(uow, source, target, Money.of(1, "USD"), None)
+            await services.get(WalletService).transfer(uow, source, target, Money.of(1, "USD"), None)
             await uow.commit()
     assert (await wallet(services, target)).posted == 12
 
@@ -60,7 +61,7 @@ async def test_a_failed_statement_swallowed_inside_never_commits_half_a_change(
     source = await funded_wallet(services, "10.00")
     target = await create_wallet(services, "USD")
     async with services.uow() as uow:
-        await services.wallets.transfer(uow, source, target, Money.of(300, "USD"), None)
+        await services.get(WalletService).transfer(uow, source, target, Money.of(300, "USD"), None)
         conn = uow.ledger.conn  # type: ignore[attr-defined]  # the SQL repository's connection
         row = {"id": "txn_duplicate", "kind": "test", "memo": None, "created_at": services.clock.now()}
         await conn.execute(insert(journal_transactions).values(row))

@@ -15,6 +15,8 @@ from mcp_payments.domain.errors import (
 from mcp_payments.domain.ledger import AccountType
 from mcp_payments.domain.money import Money
 from mcp_payments.services.container import Services
+from mcp_payments.services.monitoring import MonitoringService
+from mcp_payments.services.wallets import WalletService
 from tests.conftest import FakeClock
 from tests.services.wallet_calls import (
     assert_ledger_sound,
@@ -167,7 +169,7 @@ async def test_a_cross_currency_transfer_uses_the_inverse_rate_when_only_that_is
 async def test_a_conversion_rounds_down_to_the_targets_minor_unit(services: Services) -> None:
     # 0.05 USD * 151.237 = 7.56185 JPY -> 7; 0.01 USD -> 1.51237 -> 1; 0.10 USD -> 15.1237 -> 15:
     # never more than the exact value (half-even rounding gave 8 and 2, and round trips made money).
-    quote = services.wallets.quote
+    quote = services.get(WalletService).quote
     assert quote(Money.of(5, "USD"), "JPY").target == Money.of(7, "JPY")
     assert quote(Money.of(1, "USD"), "JPY").target == Money.of(1, "JPY")
     assert quote(Money.of(10, "USD"), "JPY").target == Money.of(15, "JPY")
@@ -201,7 +203,7 @@ async def test_wallets_list_a_page_at_a_time_in_id_order(services: Services) -> 
     created = sorted([await create_wallet(services) for _ in range(5)])
 
     async def page(cursor: str | None) -> tuple[list[str], str | None]:
-        result = await services.calls.read(lambda uow: services.wallets.list_wallets(uow, cursor, 2))
+        result = await services.calls.read(lambda uow: services.get(WalletService).list_wallets(uow, cursor, 2))
         return [a.id for a in result.items], result.next_cursor
 
     first, cursor = await page(None)
@@ -214,7 +216,7 @@ async def test_wallets_list_a_page_at_a_time_in_id_order(services: Services) -> 
 
 async def test_a_wallet_list_cursor_not_issued_by_the_server_is_invalid(services: Services) -> None:
     with pytest.raises(InvalidCursor):
-        await services.calls.read(lambda uow: services.wallets.list_wallets(uow, "bm90LWpzb24", 2))
+        await services.calls.read(lambda uow: services.get(WalletService).list_wallets(uow, "bm90LWpzb24", 2))
 
 
 async def test_a_statement_lists_entries_newest_first_with_the_balance_after_each(services: Services) -> None:
@@ -223,7 +225,7 @@ async def test_a_statement_lists_entries_newest_first_with_the_balance_after_eac
     await transfer(services, a, b, "3.00")
     await withdraw(services, a, "2.50")
 
-    account, page = await services.calls.read(lambda uow: services.wallets.statement(uow, a, None, 20))
+    account, page = await services.calls.read(lambda uow: services.get(WalletService).statement(uow, a, None, 20))
 
     assert account.posted == 450
     assert [(line.kind, line.amount, line.balance_after) for line in page.items] == [
@@ -240,8 +242,8 @@ async def test_a_statement_pages_keep_the_running_balance(services: Services) ->
     for amount in ("1.00", "2.00", "3.00", "4.00"):
         await fund(services, a, amount)
 
-    _, first = await services.calls.read(lambda uow: services.wallets.statement(uow, a, None, 3))
-    _, rest = await services.calls.read(lambda uow: services.wallets.statement(uow, a, first.next_cursor, 3))
+    _, first = await services.calls.read(lambda uow: services.get(WalletService).statement(uow, a, None, 3))
+    _, rest = await services.calls.read(lambda uow: services.get(WalletService).statement(uow, a, first.next_cursor, 3))
 
     assert [line.balance_after for line in first.items + rest.items] == [1000, 600, 300, 100]
     assert rest.next_cursor is None
@@ -252,7 +254,7 @@ async def test_the_ledger_check_counts_what_it_checked(services: Services) -> No
     b = await create_wallet(services)
     await transfer(services, a, b, "1.00")
 
-    report = await services.calls.read(services.monitoring.check_ledger)
+    report = await services.calls.read(services.get(MonitoringService).check_ledger)
 
     assert report.ok
     assert (report.accounts_checked, report.transactions, report.entries) == (3, 2, 4)
@@ -260,7 +262,7 @@ async def test_the_ledger_check_counts_what_it_checked(services: Services) -> No
 
 
 async def test_health_reports_the_backend_and_a_current_schema(services: Services, backend: str) -> None:
-    health = await services.monitoring.health()
+    health = await services.get(MonitoringService).health()
 
     assert health.status == "ok"
     assert health.backend == backend

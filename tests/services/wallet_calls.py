@@ -24,9 +24,10 @@ from mcp_payments.domain.ledger import Account, Hold
 from mcp_payments.domain.money import AmountInput, parse_amount
 from mcp_payments.services.commands import Command, Done, Outcome
 from mcp_payments.services.container import Services
-from mcp_payments.services.monitoring import IntegrityReport
+from mcp_payments.services.monitoring import IntegrityReport, MonitoringService
 from mcp_payments.services.ports import UnitOfWork
 from mcp_payments.services.postings import Movement
+from mcp_payments.services.wallets import WalletService
 
 PRINCIPAL = "agent"
 # Pass as `key` for a fresh idempotency key per call; None sends no key, so the server derives one.
@@ -90,7 +91,7 @@ async def call(
 
 async def create_wallet(services: Services, currency: str = "USD", *, key: str | None = FRESH) -> str:
     async def op(uow: UnitOfWork) -> Result:
-        account = await services.wallets.create_wallet(uow, currency, None)
+        account = await services.get(WalletService).create_wallet(uow, currency, None)
         return Result(wallet_ids=[account.id], posted={account.id: 0}, pending={account.id: 0})
 
     outcome = await call(services, "create_wallet", {"currency": currency}, op, key=key)
@@ -104,7 +105,7 @@ async def fund(
     money = parse_amount(amount, None, currency)
 
     async def op(uow: UnitOfWork) -> Result:
-        return Result.of_movement(await services.wallets.fund(uow, wallet_id, money, None))
+        return Result.of_movement(await services.get(WalletService).fund(uow, wallet_id, money, None))
 
     arguments = {"wallet_id": wallet_id, "currency": currency, "amount": amount}
     return await call(services, "fund_wallet", arguments, op, key=key)
@@ -128,7 +129,7 @@ async def withdraw(
     money = parse_amount(amount, None, currency)
 
     async def op(uow: UnitOfWork) -> Result:
-        return Result.of_movement(await services.wallets.withdraw(uow, wallet_id, money, None))
+        return Result.of_movement(await services.get(WalletService).withdraw(uow, wallet_id, money, None))
 
     arguments = {"wallet_id": wallet_id, "currency": currency, "amount": amount}
     return await call(services, "withdraw_from_wallet", arguments, op, key=key, principal=principal)
@@ -140,7 +141,7 @@ async def transfer(
     money = parse_amount(amount, None, currency)
 
     async def op(uow: UnitOfWork) -> Result:
-        return Result.of_movement(await services.wallets.transfer(uow, source, target, money, None))
+        return Result.of_movement(await services.get(WalletService).transfer(uow, source, target, money, None))
 
     arguments = {
         "source_wallet_id": source,
@@ -163,7 +164,7 @@ async def hold(
     money = parse_amount(amount, None, currency)
 
     async def op(uow: UnitOfWork) -> Result:
-        placed, _ = await services.wallets.hold(uow, wallet_id, money, expires_in, None)
+        placed, _ = await services.get(WalletService).hold(uow, wallet_id, money, expires_in, None)
         return Result.of_hold(placed)
 
     arguments: dict[str, Any] = {"wallet_id": wallet_id, "currency": currency, "amount": amount}
@@ -184,7 +185,7 @@ async def capture(
     partial = AmountInput(amount, None) if amount is not None else None
 
     async def op(uow: UnitOfWork) -> Result:
-        captured, movement = await services.wallets.capture_hold(uow, hold_id, partial, destination, None)
+        captured, movement = await services.get(WalletService).capture_hold(uow, hold_id, partial, destination, None)
         return Result.of_hold(captured, movement)
 
     arguments = {"hold_id": hold_id, "amount": amount, "destination_wallet_id": destination}
@@ -194,13 +195,13 @@ async def capture(
 
 async def release(services: Services, hold_id: str, *, key: str | None = FRESH) -> Outcome:
     async def op(uow: UnitOfWork) -> Result:
-        return Result.of_hold(await services.wallets.release_hold(uow, hold_id))
+        return Result.of_hold(await services.get(WalletService).release_hold(uow, hold_id))
 
     return await call(services, "release_hold", {"hold_id": hold_id}, op, key=key)
 
 
 async def wallet(services: Services, wallet_id: str) -> Account:
-    return await services.calls.read(lambda uow: services.wallets.get_wallet(uow, wallet_id))
+    return await services.calls.read(lambda uow: services.get(WalletService).get_wallet(uow, wallet_id))
 
 
 async def stored_hold(services: Services, hold_id: str) -> Hold:
@@ -210,7 +211,7 @@ async def stored_hold(services: Services, hold_id: str) -> Hold:
 
 
 async def integrity(services: Services) -> IntegrityReport:
-    return await services.calls.read(services.monitoring.check_ledger)
+    return await services.calls.read(services.get(MonitoringService).check_ledger)
 
 
 def database(services: Services) -> Database:

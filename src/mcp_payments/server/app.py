@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -12,9 +13,8 @@ from pydantic import ValidationError
 from mcp_payments import __version__
 from mcp_payments.config import Settings
 from mcp_payments.domain.errors import ToolDisabled
-from mcp_payments.server import errors, provider_events
+from mcp_payments.server import errors
 from mcp_payments.server.registry import Toolbox, log_tool_call
-from mcp_payments.server.tools import compliance, customers, monitoring, payments, wallets
 from mcp_payments.services.container import Services
 
 INSTRUCTIONS = """\
@@ -58,14 +58,12 @@ class PaymentsServer(MCPServer[Any]):
             raise
 
 
-def build_server(services: Services, settings: Settings) -> tuple[PaymentsServer, Toolbox]:
+def build_server(
+    services: Services, settings: Settings, register: Callable[[Toolbox, Services], None]
+) -> tuple[PaymentsServer, Toolbox]:
+    """The server with the tools that `register` adds (catalog.register_tools: every category's)."""
     hidden: dict[str, str] = {}
     server = PaymentsServer(principal=settings.principal, hidden=hidden, version=__version__, instructions=INSTRUCTIONS)
     box = Toolbox(server, services.calls, settings, hidden)
-    customers.register(box, services)
-    payments.register(box, services)
-    wallets.register(box, services)
-    monitoring.register(box, services)
-    compliance.register(box, services)
-    provider_events.register(server, services)
+    register(box, services)
     return server, box

@@ -26,43 +26,14 @@ class Channel(Enum):
     PROTOCOL_ERROR = "protocol_error"
 
 
-# Every DomainError class is listed; a test fails when a new one is not.
-MAPPING: dict[type[e.DomainError], Channel] = {
-    e.DomainError: Channel.TOOL_ERROR,
-    e.InvalidInput: Channel.TOOL_ERROR,
-    e.InvalidAmount: Channel.TOOL_ERROR,
-    e.UnknownCurrency: Channel.TOOL_ERROR,
-    e.InvalidCursor: Channel.TOOL_ERROR,
-    e.SameAccount: Channel.TOOL_ERROR,
-    e.InvalidCard: Channel.TOOL_ERROR,
-    e.UnknownPaymentMethod: Channel.TOOL_ERROR,
-    e.InvalidSignature: Channel.TOOL_ERROR,
-    e.NotFound: Channel.TOOL_ERROR,
-    e.WalletNotFound: Channel.TOOL_ERROR,
-    e.HoldNotFound: Channel.TOOL_ERROR,
-    e.CustomerNotFound: Channel.TOOL_ERROR,
-    e.PaymentNotFound: Channel.TOOL_ERROR,
-    e.Rejected: Channel.TOOL_ERROR,
-    e.CardDeclined: Channel.TOOL_ERROR,
-    e.InvalidStateTransition: Channel.TOOL_ERROR,
-    e.CaptureExceedsAuthorized: Channel.TOOL_ERROR,
-    e.RefundExceedsCaptured: Channel.TOOL_ERROR,
-    e.PaymentNotAllocatable: Channel.TOOL_ERROR,
-    e.InsufficientFunds: Channel.TOOL_ERROR,
-    e.BalanceLimitExceeded: Channel.TOOL_ERROR,
-    e.CurrencyMismatch: Channel.TOOL_ERROR,
-    e.HoldNotActive: Channel.TOOL_ERROR,
-    e.HoldExpired: Channel.TOOL_ERROR,
-    e.CaptureExceedsHold: Channel.TOOL_ERROR,
-    e.FxRateUnavailable: Channel.TOOL_ERROR,
-    e.IdempotencyConflict: Channel.TOOL_ERROR,
-    e.ToolDisabled: Channel.PROTOCOL_ERROR,
-    e.DataError: Channel.TOOL_ERROR,
-    e.Unavailable: Channel.TOOL_ERROR,
-    e.Contention: Channel.TOOL_ERROR,
-    e.ProviderUnavailable: Channel.TOOL_ERROR,
-    e.StoredError: Channel.TOOL_ERROR,
-}
+# A permission failure is a protocol error (DESIGN §3); every other DomainError, a new category's too, is a
+# tool error the agent reads. The subclasses of these are protocol errors as well.
+PROTOCOL_ERRORS: tuple[type[e.DomainError], ...] = (e.ToolDisabled,)
+
+
+def channel(cls: type[e.DomainError]) -> Channel:
+    return Channel.PROTOCOL_ERROR if issubclass(cls, PROTOCOL_ERRORS) else Channel.TOOL_ERROR
+
 
 # JSON-RPC code for a refused call (the server's range).
 PERMISSION_DENIED = -32003
@@ -70,7 +41,7 @@ PERMISSION_DENIED = -32003
 
 def to_result(error: e.DomainError, *, keyed: bool = False) -> CallToolResult:
     """The tool error for `error`. `keyed`: the call took an idempotency key, and the answer says what became of it."""
-    if MAPPING[type(error)] is Channel.PROTOCOL_ERROR:
+    if channel(type(error)) is Channel.PROTOCOL_ERROR:
         raise MCPError(code=PERMISSION_DENIED, message=error.message, data={"code": error.code})
     code = error.stored_code if isinstance(error, e.StoredError) else error.code
     if not keyed:

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from mcp_payments.domain.errors import DomainError, InvalidInput
 from mcp_payments.services.container import Services
-from mcp_payments.services.events import MAX_BODY, processed
+from mcp_payments.services.events import MAX_BODY, EventService, processed
 
 PATH = "/provider/events"
 SIGNATURE_HEADER = "Payments-Signature"
@@ -24,11 +24,12 @@ log = structlog.get_logger("mcp_payments.events")
 def register(server: Any, services: Services) -> None:
     @server.custom_route(PATH, methods=["POST"])  # type: ignore[untyped-decorator]  # the SDK's decorator is untyped
     async def receive(request: Request) -> Response:
+        events = services.get(EventService)
         try:
             body = await _body(request)
-            event = services.events.verify(body, request.headers.get(SIGNATURE_HEADER, ""))
+            event = events.verify(body, request.headers.get(SIGNATURE_HEADER, ""))
             status = await services.calls.background(
-                "provider_event", lambda uow: services.events.receive(uow, event), lambda s: processed(event, s)
+                "provider_event", lambda uow: events.receive(uow, event), lambda s: processed(event, s)
             )
         except DomainError as error:
             log.info("provider_event_rejected", code=error.code)

@@ -1,17 +1,20 @@
-"""The services one server process runs, wired once by bootstrap."""
+"""The services one server process runs: the platform's own, and each category's, found by type.
+
+Categories add their services at start (catalog.py wires them); a tool or a job asks for the one it
+needs with `services.get(WalletService)`. Nothing here lists the categories.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 from mcp_payments.services.calls import CallRunner
-from mcp_payments.services.compliance import AuditService
-from mcp_payments.services.customers import CustomerService
-from mcp_payments.services.events import EventService
-from mcp_payments.services.monitoring import MonitoringService
-from mcp_payments.services.payments import PaymentService
-from mcp_payments.services.ports import Clock, Ids, PaymentProvider, UnitOfWorkFactory
-from mcp_payments.services.wallets import WalletService
+from mcp_payments.services.jobs import Job
+from mcp_payments.services.pages import Cursors
+from mcp_payments.services.ports import Clock, Ids, UnitOfWorkFactory
+
+S = TypeVar("S")
 
 
 @dataclass
@@ -20,11 +23,21 @@ class Services:
     clock: Clock
     ids: Ids
     calls: CallRunner
-    wallets: WalletService
-    monitoring: MonitoringService
-    audit: AuditService
-    customers: CustomerService
-    payments: PaymentService
-    events: EventService
-    provider: PaymentProvider
-    fingerprint_key: bytes
+    cursors: Cursors
+    secret_key: bytes  # the deployment's secret: fingerprints, key hashes, cursor and checkpoint keys derive from it
+    webhook_secrets: tuple[str, ...]
+    jobs: list[Job] = field(default_factory=list)  # what due work runs, in order
+    _by_type: dict[type[Any], object] = field(default_factory=dict)
+
+    def add(self, service: object, *also_as: type[Any]) -> None:
+        """Make `service` available by its own type and, e.g. for an adapter, by the port it implements."""
+        for kind in (type(service), *also_as):
+            if kind in self._by_type:
+                raise ValueError(f"a {kind.__name__} was added already")
+            self._by_type[kind] = service
+
+    def get(self, kind: type[S]) -> S:
+        found = self._by_type.get(kind)
+        if found is None:
+            raise LookupError(f"no {kind.__name__} is wired: its category is missing from catalog.py")
+        return cast(S, found)  # added under this type by add()

@@ -7,7 +7,7 @@ import re
 from mcp_payments.domain.errors import CustomerNotFound, InvalidInput
 from mcp_payments.domain.payments import Customer
 from mcp_payments.services.pages import Cursors, Page
-from mcp_payments.services.ports import Clock, Ids, UnitOfWork
+from mcp_payments.services.ports import CUSTOMERS, Clock, Ids, UnitOfWork
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
 
@@ -24,11 +24,11 @@ class CustomerService:
         if email is not None and not _EMAIL.match(email):
             raise InvalidInput("email is not an address like name@example.com")
         customer = Customer(self.ids.new("cus"), email, name, description, self.clock.now())
-        await uow.customers.add(customer)
+        await uow.repo(CUSTOMERS).add(customer)
         return customer
 
     async def get(self, uow: UnitOfWork, customer_id: str) -> Customer:
-        customer = await uow.customers.get(customer_id)
+        customer = await uow.repo(CUSTOMERS).get(customer_id)
         if customer is None:
             raise CustomerNotFound(
                 f"customer {customer_id} does not exist: search with list_customers", customer_id=customer_id
@@ -38,5 +38,5 @@ class CustomerService:
     async def search(
         self, uow: UnitOfWork, email: str | None, name: str | None, cursor: str | None, limit: int
     ) -> Page[Customer]:
-        rows = await uow.customers.search(email, name, self.cursors.decode_str("customers", cursor), limit + 1)
+        rows = await uow.repo(CUSTOMERS).search(email, name, self.cursors.decode_str("customers", cursor), limit + 1)
         return self.cursors.paginate("customers", rows, limit, lambda c: c.id)

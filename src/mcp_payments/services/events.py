@@ -13,15 +13,15 @@ from typing import Any
 
 from mcp_payments.domain import signatures
 from mcp_payments.domain.errors import InvalidInput
-from mcp_payments.services.payments import PaymentService
-from mcp_payments.services.ports import Clock, UnitOfWork
+from mcp_payments.services.payments.provider_events import PaymentEventRouter
+from mcp_payments.services.ports import PROVIDER_EVENTS, Clock, UnitOfWork
 
 MAX_BODY = 64 * 1024
 MAX_ATTEMPTS = 20
 
 
 class EventService:
-    def __init__(self, clock: Clock, secrets: Sequence[str], payments: PaymentService) -> None:
+    def __init__(self, clock: Clock, secrets: Sequence[str], payments: PaymentEventRouter) -> None:
         self.clock = clock
         self.secrets = list(secrets)
         self.payments = payments
@@ -47,20 +47,20 @@ class EventService:
 
     async def receive(self, uow: UnitOfWork, event: dict[str, Any]) -> str:
         now = self.clock.now()
-        if not await uow.provider_events.record(event["id"], event["type"][:60], event, now):
+        if not await uow.repo(PROVIDER_EVENTS).record(event["id"], event["type"][:60], event, now):
             return "duplicate"
-        status = await self.payments.apply_event(uow, event["type"], event["data"])
-        await uow.provider_events.mark(event["id"], status, now)
+        status = await self.payments.apply(uow, event["type"], event["data"])
+        await uow.repo(PROVIDER_EVENTS).mark(event["id"], status, now)
         return status
 
     async def retry_pending(self, uow: UnitOfWork, limit: int = 100) -> list[str]:
         """Apply the pending events whose target has arrived; returns the ids of those no longer pending."""
         done = []
-        for event in await uow.provider_events.claim_pending(limit):
-            status = await self.payments.apply_event(uow, event.type, event.payload["data"])
+        for event in await uow.repo(PROVIDER_EVENTS).claim_pending(limit):
+            status = await self.payments.apply(uow, event.type, event.payload["data"])
             if status == "pending" and event.attempts + 1 >= MAX_ATTEMPTS:
                 status = "ignored"
-            await uow.provider_events.mark(event.id, status, self.clock.now())
+            await uow.repo(PROVIDER_EVENTS).mark(event.id, status, self.clock.now())
             if status != "pending":
                 done.append(event.id)
         return done

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, Self
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.fx import ConversionRecord, Position
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
 from mcp_payments.domain.payments import Attempt, Customer, Payment, PaymentEvent, Refund
+
+R = TypeVar("R")
 
 
 class Clock(Protocol):
@@ -181,6 +183,24 @@ class ProviderEventRepository(Protocol):
     async def claim_pending(self, limit: int) -> list[InboundEvent]: ...
 
 
+class Repo(Generic[R]):
+    """Names a category's repository: `uow.repo(PAYMENTS)` is the PaymentRepository of that unit of work.
+
+    The platform's own repositories (ledger, idempotency, audit) are properties of every unit of work; a
+    category's are contributed by the category (catalog.py), so adding one touches no list here."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Repo({self.name!r})"
+
+
+CUSTOMERS: Repo[CustomerRepository] = Repo("customers")
+PAYMENTS: Repo[PaymentRepository] = Repo("payments")
+PROVIDER_EVENTS: Repo[ProviderEventRepository] = Repo("provider_events")
+
+
 class UnitOfWork(Protocol):
     @property
     def ledger(self) -> LedgerRepository: ...
@@ -188,12 +208,9 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
-    @property
-    def customers(self) -> CustomerRepository: ...
-    @property
-    def payments(self) -> PaymentRepository: ...
-    @property
-    def provider_events(self) -> ProviderEventRepository: ...
+    def repo(self, name: Repo[R]) -> R:
+        """A category's repository, bound to this unit of work's connection."""
+        ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None: ...

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mcp_payments.adapters.db.driver import Driver
 from mcp_payments.adapters.db.rows import row_of
 from mcp_payments.adapters.db.tables import (
     customers,
@@ -36,7 +37,7 @@ from mcp_payments.services.ports import InboundEvent, PaymentFilter
 
 
 class SqlCustomers:
-    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
+    def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self.conn = conn
 
     async def add(self, c: Customer) -> None:
@@ -69,9 +70,9 @@ class SqlCustomers:
 
 
 class SqlPayments:
-    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
+    def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self.conn = conn
-        self.pg = dialect == "postgresql"
+        self.pg = driver.dialect == "postgresql"
 
     async def add(self, p: Payment) -> None:
         await self.conn.execute(insert(payments).values(_payment_row(p)))
@@ -169,9 +170,9 @@ class SqlPayments:
 
 
 class SqlProviderEvents:
-    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
+    def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self.conn = conn
-        self.pg = dialect == "postgresql"
+        self.pg = driver.dialect == "postgresql"
 
     async def record(self, event_id: str, type: str, payload: dict[str, Any], now: datetime) -> bool:
         row = {

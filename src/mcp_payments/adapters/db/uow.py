@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import Self
+from typing import Any, Self, TypeVar, cast
 
 import anyio
 from sqlalchemy import text
@@ -15,14 +16,27 @@ from mcp_payments.adapters.db.driver import Driver
 from mcp_payments.adapters.db.engine import Database
 from mcp_payments.adapters.db.errors import translate
 from mcp_payments.adapters.db.ledger_repo import SqlLedger
-from mcp_payments.adapters.db.payments_repo import SqlCustomers, SqlPayments, SqlProviderEvents
 from mcp_payments.adapters.db.platform_repo import SqlAudit, SqlIdempotency
 from mcp_payments.adapters.db.pool import acquire
+from mcp_payments.services.ports import Repo
+
+R = TypeVar("R")
+# Makes a category's repository on a unit of work's connection (catalog.py collects them).
+RepositoryFactory = Callable[[AsyncConnection, Driver], object]
 
 
 class SqlUnitOfWork:
-    def __init__(self, db: Database, *, write: bool, snapshot: bool = True) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        write: bool,
+        snapshot: bool = True,
+        repositories: Mapping[Repo[Any], RepositoryFactory] | None = None,
+    ) -> None:
         self._db = db
+        self._factories = repositories or {}
+        self._repos: dict[Repo[Any], object] = {}
         self._write = write
         self._snapshot = snapshot
         self._lock = db.write_lock if write else None
@@ -64,20 +78,13 @@ class SqlUnitOfWork:
     def audit(self) -> SqlAudit:
         return SqlAudit(*self._connection())
 
-    @cached_property
-    def customers(self) -> SqlCustomers:
-        conn, driver = self._connection()
-        return SqlCustomers(conn, driver.dialect)
-
-    @cached_property
-    def payments(self) -> SqlPayments:
-        conn, driver = self._connection()
-        return SqlPayments(conn, driver.dialect)
-
-    @cached_property
-    def provider_events(self) -> SqlProviderEvents:
-        conn, driver = self._connection()
-        return SqlProviderEvents(conn, driver.dialect)
+    def repo(self, name: Repo[R]) -> R:
+        if (made := self._repos.get(name)) is None:
+            factory = self._factories.get(name)
+            if factory is None:
+                raise LookupError(f"no repository {name.name}: its category is missing from catalog.py")
+            made = self._repos[name] = factory(*self._connection())
+        return cast(R, made)
 
     def _connection(self) -> tuple[AsyncConnection, Driver]:
         assert self._held is not None, "a unit of work's repositories are used inside `async with`"
@@ -126,11 +133,12 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, repositories: Mapping[Repo[Any], RepositoryFactory] | None = None) -> None:
         self.db = db
+        self.repositories = dict(repositories or {})
 
     def __call__(self, *, write: bool = True, snapshot: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db, write=write, snapshot=snapshot)
+        return SqlUnitOfWork(self.db, write=write, snapshot=snapshot, repositories=self.repositories)
 
     @property
     def backend(self) -> str:

@@ -9,7 +9,7 @@ from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import Receipt
 from mcp_payments.server.tools.params import Cursor, Limit
 from mcp_payments.services import witness
-from mcp_payments.services.compliance import ChainVerdict
+from mcp_payments.services.compliance import AuditService, ChainVerdict
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
 from mcp_payments.services.ports import AuditRecord, UnitOfWork
@@ -70,6 +70,8 @@ class ChainCheck(BaseModel):
 
 
 def register(box: Toolbox, app: Services) -> None:
+    audit = app.get(AuditService)
+
     @box.query(toolset="compliance", title="Audit log", snapshot=False)
     async def get_audit_log(
         uow: UnitOfWork,
@@ -86,7 +88,7 @@ def register(box: Toolbox, app: Services) -> None:
     ) -> AuditLog:
         """Read the audit trail of every state-changing call, newest first: who called which tool, when, and
         which entities it touched."""
-        return AuditLog.of(await app.audit.log(uow, cursor, limit, tool))
+        return AuditLog.of(await audit.log(uow, cursor, limit, tool))
 
     @box.query(toolset="compliance", title="Verify audit chain")
     async def verify_audit_chain(
@@ -113,5 +115,5 @@ def register(box: Toolbox, app: Services) -> None:
         you kept. valid=false with first_broken_seq means a stored record was changed; witness_problems means
         records were removed or the chain rewritten. When valid, returns a new signed checkpoint to keep."""
         kept = [witness.Receipt(r.audit_seq, r.audit_hash) for r in receipts or []]
-        verdict = await app.audit.verify(uow, kept, checkpoints or [])
-        return ChainCheck.of(verdict, app.audit.signer.public_key)
+        verdict = await audit.verify(uow, kept, checkpoints or [])
+        return ChainCheck.of(verdict, audit.signer.public_key)

@@ -11,6 +11,7 @@ from mcp_payments.server.tools.models import Mutation
 from mcp_payments.server.tools.params import FREE_TEXT, ID_CHARS, Cursor, Description, Limit
 from mcp_payments.services.commands import Kind
 from mcp_payments.services.container import Services
+from mcp_payments.services.customers import CustomerService
 from mcp_payments.services.pages import Page
 from mcp_payments.services.ports import UnitOfWork
 
@@ -63,17 +64,19 @@ class CustomerList(BaseModel):
 
 
 def register(box: Toolbox, app: Services) -> None:
+    customers = app.get(CustomerService)
+
     @box.command(kind=Kind.WRITE, toolset="payments", title="Create customer")
     async def create_customer(
         uow: UnitOfWork, email: Email = None, name: PersonName = None, description: Description = None
     ) -> CustomerResult:
         """Record a customer (an e-mail, a name or both) to attach payments to. Returns the customer id."""
-        return CustomerResult.of(await app.customers.create(uow, email, name, description))
+        return CustomerResult.of(await customers.create(uow, email, name, description))
 
     @box.query(toolset="payments", title="Get customer", snapshot=False)
     async def get_customer(uow: UnitOfWork, customer_id: CustomerId) -> CustomerOut:
         """Read one customer."""
-        return CustomerOut.of(await app.customers.get(uow, customer_id))
+        return CustomerOut.of(await customers.get(uow, customer_id))
 
     @box.query(toolset="payments", title="List customers", snapshot=False)
     async def list_customers(
@@ -93,4 +96,4 @@ def register(box: Toolbox, app: Services) -> None:
         cursor: Cursor = None,
     ) -> CustomerList:
         """Find customers by e-mail or by part of their name, oldest first, a page at a time."""
-        return CustomerList.of(await app.customers.search(uow, email, name, cursor, limit))
+        return CustomerList.of(await customers.search(uow, email, name, cursor, limit))

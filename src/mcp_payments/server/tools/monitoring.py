@@ -7,7 +7,7 @@ from mcp_payments.domain import fx
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import MoneyOut
 from mcp_payments.services.container import Services
-from mcp_payments.services.monitoring import Health, IntegrityReport
+from mcp_payments.services.monitoring import Health, IntegrityReport, MonitoringService
 from mcp_payments.services.ports import UnitOfWork
 
 
@@ -94,15 +94,17 @@ def debts(owed: dict[str, int]) -> list[MoneyOut]:
 
 
 def register(box: Toolbox, app: Services) -> None:
+    service = app.get(MonitoringService)
+
     @box.query(toolset="monitoring", title="Service health")
     async def get_service_health() -> ServiceHealth:
         """Check that the server and its database are up and migrated. Call it first when other tools fail
         with service_unavailable."""
-        return ServiceHealth.of(await app.monitoring.health(), len(box.specs))
+        return ServiceHealth.of(await service.health(), len(box.specs))
 
     @box.query(toolset="monitoring", title="Check ledger integrity")
     async def check_ledger_integrity(uow: UnitOfWork) -> LedgerIntegrity:
         """Verify the ledger's invariants: every transaction sums to zero per currency, every cached balance
         equals its journal entries and active holds, no wallet is overdrawn, and no currency conversion credited
         more than it took was worth. Also reports the FX desk's position per currency pair."""
-        return LedgerIntegrity.of(await app.monitoring.check_ledger(uow))
+        return LedgerIntegrity.of(await service.check_ledger(uow))

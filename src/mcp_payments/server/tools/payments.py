@@ -24,7 +24,7 @@ from mcp_payments.server.tools.params import (
 from mcp_payments.services.commands import Kind
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
-from mcp_payments.services.payments import PaymentDetail, RefundResult
+from mcp_payments.services.payments.lifecycle import PaymentDetail, PaymentService, RefundResult
 from mcp_payments.services.ports import CardInput, PaymentFilter, UnitOfWork
 
 PaymentId = Annotated[
@@ -225,7 +225,7 @@ class PaymentList(BaseModel):
 
 
 def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by design
-    payments = app.payments
+    payments = app.get(PaymentService)
 
     @box.command(
         kind=Kind.MONEY,

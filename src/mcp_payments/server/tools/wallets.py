@@ -26,8 +26,10 @@ from mcp_payments.server.tools.params import (
 from mcp_payments.services.commands import Kind
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
+from mcp_payments.services.payments.proceeds import ProceedsService
 from mcp_payments.services.ports import StatementLine, UnitOfWork
 from mcp_payments.services.postings import Movement
+from mcp_payments.services.wallets import WalletService
 
 
 class WalletResult(Mutation):
@@ -172,7 +174,7 @@ class Quote(BaseModel):
 
 
 def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by design
-    wallets = app.wallets
+    wallets, proceeds = app.get(WalletService), app.get(ProceedsService)
 
     @box.command(kind=Kind.WRITE, toolset="wallets", title="Create wallet")
     async def create_wallet(uow: UnitOfWork, currency: CurrencyCode, name: Name = None) -> WalletResult:
@@ -216,7 +218,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         (payment_id). Returns the journal transaction and the wallet's new balances."""
         if payment_id is not None:
             part = None if amount is None and amount_minor is None else AmountInput(amount, amount_minor)
-            return MovementResult.of(await app.payments.fund_wallet(uow, wallet_id, payment_id, part, memo))
+            return MovementResult.of(await proceeds.fund_wallet(uow, wallet_id, payment_id, part, memo))
         if currency is None:
             raise InvalidInput("give the currency of the amount (e.g. USD), or a payment_id to fund from")
         money = parse_amount(amount, amount_minor, currency)

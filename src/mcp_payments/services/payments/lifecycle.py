@@ -1,4 +1,4 @@
-"""Payment use cases: take, confirm, capture, cancel and refund payments, with every cent on the ledger.
+"""The payment lifecycle: take, confirm, capture, cancel and refund payments, with every cent on the ledger.
 
 Money path of a captured payment: external -> provider clearing -> merchant balance (net of the
 fee) + fees. A refund goes back merchant -> clearing -> external; a refund that fails later is
@@ -9,17 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
 
-from mcp_payments.domain import ledger
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.errors import (
     CaptureExceedsAuthorized,
     CardDeclined,
     CustomerNotFound,
     InvalidStateTransition,
-    PaymentNotAllocatable,
-    PaymentNotFound,
     RefundExceedsCaptured,
 )
 from mcp_payments.domain.ledger import AccountType, Entry, JournalTransaction
@@ -38,7 +34,10 @@ from mcp_payments.domain.payments import (
     next_status,
 )
 from mcp_payments.services.pages import Cursors, Page
+from mcp_payments.services.payments.books import PaymentBooks, not_found
 from mcp_payments.services.ports import (
+    CUSTOMERS,
+    PAYMENTS,
     CardInput,
     Clock,
     Ids,
@@ -47,7 +46,7 @@ from mcp_payments.services.ports import (
     ProviderOutcome,
     UnitOfWork,
 )
-from mcp_payments.services.postings import Movement, post
+from mcp_payments.services.postings import post
 
 A = PaymentAction
 # Decline codes after which the same card may work on a later try.
@@ -88,9 +87,9 @@ class PaymentService:
         clock: Clock,
         ids: Ids,
         provider: PaymentProvider,
+        books: PaymentBooks,
         fees: Fees | None = None,
         authorization_ttl: timedelta = timedelta(days=7),
-        action_ttl: timedelta = timedelta(days=1),
         *,
         cursors: Cursors,
     ) -> None:
@@ -98,9 +97,9 @@ class PaymentService:
         self.cursors = cursors
         self.ids = ids
         self.provider = provider
+        self.books = books
         self.fees = fees or Fees()
         self.authorization_ttl = authorization_ttl
-        self.action_ttl = action_ttl
 
     def payment_method(self, token: str | None, card: CardInput | None) -> PaymentMethod:
         """Tokenize a card (its number goes no further than this) or look up a payment method token."""
@@ -118,15 +117,15 @@ class PaymentService:
         capture_method: str,
         description: str | None,
     ) -> PaymentDetail:
-        if customer_id is not None and await uow.customers.get(customer_id) is None:
+        if customer_id is not None and await uow.repo(CUSTOMERS).get(customer_id) is None:
             raise CustomerNotFound(
                 f"customer {customer_id} does not exist: create it with create_customer or omit customer_id",
                 customer_id=customer_id,
             )
         now = self.clock.now()
         payment = Payment.new(self.ids.new("pay"), amount, customer_id, capture_method, method, description, now)
-        await uow.payments.add(payment)
-        await self._event(uow, payment, "payment.created", amount=amount.minor, capture_method=capture_method)
+        await uow.repo(PAYMENTS).add(payment)
+        await self.books.event(uow, payment, "payment.created", amount=amount.minor, capture_method=capture_method)
         outcome = await self.provider.authorize(
             payment.id, payment.amount, payment.currency, method, capture=capture_method == "automatic"
         )
@@ -134,7 +133,7 @@ class PaymentService:
 
     async def confirm(self, uow: UnitOfWork, payment_id: str) -> PaymentDetail:
         """Complete the 3-D Secure step of a payment in requires_action."""
-        payment = await self._locked(uow, payment_id)
+        payment = await self.books.locked(uow, payment_id)
         processing = payment.moved(A.CONFIRM, self.clock.now())
         outcome = await self.provider.confirm_action(
             payment.id, payment.method, capture=payment.capture_method == "automatic"
@@ -142,7 +141,7 @@ class PaymentService:
         return await self._settle_attempt(uow, processing, "confirm", outcome)
 
     async def capture(self, uow: UnitOfWork, payment_id: str, amount: AmountInput | None) -> PaymentDetail:
-        payment = await self._locked(uow, payment_id)
+        payment = await self.books.locked(uow, payment_id)
         next_status(payment.id, payment.status, A.CAPTURE)
         minor = payment.amount_capturable if amount is None else amount.in_currency(payment.currency).minor
         if minor > payment.amount_capturable:
@@ -155,31 +154,33 @@ class PaymentService:
             )
         outcome = await self.provider.capture(payment.id, minor, payment.method)
         now = self.clock.now()
-        await self._attempt(uow, payment, "capture", outcome)
+        await self.books.attempt(uow, payment, "capture", outcome)
         captured = payment.moved(A.CAPTURE, now, amount_received=minor, amount_capturable=0, fee=self._fee(minor))
         await self._post_capture(uow, captured)
-        await uow.payments.update(captured)
-        await self._event(uow, captured, "payment.captured", amount=minor, released=payment.amount_capturable - minor)
+        await uow.repo(PAYMENTS).update(captured)
+        await self.books.event(
+            uow, captured, "payment.captured", amount=minor, released=payment.amount_capturable - minor
+        )
         return await self.detail(uow, captured.id)
 
     async def cancel(self, uow: UnitOfWork, payment_id: str, reason: str | None) -> PaymentDetail:
-        payment = await self._locked(uow, payment_id)
+        payment = await self.books.locked(uow, payment_id)
         next_status(payment.id, payment.status, A.CANCEL)
         if payment.status is PaymentStatus.REQUIRES_CAPTURE:
-            await self._attempt(uow, payment, "cancel", await self.provider.cancel(payment.id))
+            await self.books.attempt(uow, payment, "cancel", await self.provider.cancel(payment.id))
         now = self.clock.now()
         canceled = payment.moved(
             A.CANCEL, now, amount_capturable=0, canceled_at=now, cancellation_reason=reason or "requested_by_customer"
         )
-        await uow.payments.update(canceled)
-        await self._event(uow, canceled, "payment.canceled", reason=canceled.cancellation_reason)
+        await uow.repo(PAYMENTS).update(canceled)
+        await self.books.event(uow, canceled, "payment.canceled", reason=canceled.cancellation_reason)
         return await self.detail(uow, canceled.id)
 
     async def refund(
         self, uow: UnitOfWork, payment_id: str, amount: AmountInput | None, reason: str | None
     ) -> RefundResult:
         """Refund all that is left (amount None) or part of it; refunds never exceed what was captured."""
-        payment = await self._locked(uow, payment_id)
+        payment = await self.books.locked(uow, payment_id)
         next_status(payment.id, payment.status, A.REFUND)
         if payment.disputed:
             raise InvalidStateTransition(
@@ -207,15 +208,15 @@ class PaymentService:
                 status=next_refund_status(refund.id, refund.status, RefundAction.FAIL),
                 failure_reason=outcome.message,
             )
-            await uow.payments.add_refund(refund)
-            await self._event(uow, payment, "refund.failed", refund_id=refund.id, amount=minor)
+            await uow.repo(PAYMENTS).add_refund(refund)
+            await self.books.event(uow, payment, "refund.failed", refund_id=refund.id, amount=minor)
             return RefundResult(refund, payment)
         if outcome.status == "approved":
             refund = replace(refund, status=next_refund_status(refund.id, refund.status, RefundAction.SUCCEED))
-        await uow.payments.add_refund(refund)
+        await uow.repo(PAYMENTS).add_refund(refund)
         updated = replace(payment, amount_refunded=payment.amount_refunded + minor, updated_at=now)
-        await uow.payments.update(updated)
-        await self._post(
+        await uow.repo(PAYMENTS).update(updated)
+        await self.books.move(
             uow,
             "refund",
             payment.currency,
@@ -225,172 +226,36 @@ class PaymentService:
             memo=f"refund {refund.id} of {payment.id}",
             reference=payment.id,
         )
-        await self._event(uow, updated, f"refund.{refund.status.value}", refund_id=refund.id, amount=minor)
+        await self.books.event(uow, updated, f"refund.{refund.status.value}", refund_id=refund.id, amount=minor)
         return RefundResult(refund, updated)
 
-    async def fund_wallet(
-        self, uow: UnitOfWork, wallet_id: str, payment_id: str, amount: AmountInput | None, memo: str | None
-    ) -> Movement:
-        """Move a succeeded payment's net proceeds (or part of them) from the merchant balance into a wallet."""
-        payment = await self._locked(uow, payment_id)
-        if payment.status is not PaymentStatus.SUCCEEDED:
-            raise InvalidStateTransition(
-                f"payment {payment.id} is {payment.status.value}: only a succeeded payment can fund a wallet",
-                payment_id=payment.id,
-            )
-        minor = payment.allocatable if amount is None else amount.in_currency(payment.currency).minor
-        if minor <= 0 or minor > payment.allocatable:
-            left = Money.of(payment.allocatable, payment.currency)
-            raise PaymentNotAllocatable(
-                f"payment {payment.id} has {left} of net proceeds left to move into a wallet (after fees, refunds "
-                "and earlier funding); ask for at most that",
-                payment_id=payment.id,
-                allocatable=left.decimal(),
-            )
-        now = self.clock.now()
-        merchant_id = await uow.ledger.ensure_system_account(AccountType.MERCHANT, payment.currency, now)
-        merchant = (await uow.ledger.lock_accounts([merchant_id, wallet_id]))[merchant_id]
-        if merchant.posted < minor:
-            # Refunds or disputes took more than the merchant balance held: it owes that (as with a processor),
-            # and new proceeds repay it before any leaves for a wallet.
-            left = merchant.money(max(0, merchant.posted))
-            raise PaymentNotAllocatable(
-                f"the merchant balance in {payment.currency} is {merchant.money(merchant.posted)}: refunds and "
-                f"disputes took more than it held, and proceeds repay that first; move at most {left}",
-                payment_id=payment.id,
-                allocatable=left.decimal(),
-                merchant_balance=merchant.money(merchant.posted).decimal(),
-            )
-        txn = ledger.movement(
-            self.ids.new("txn"),
-            "fund_from_payment",
-            merchant_id,
-            wallet_id,
-            Money.of(minor, payment.currency),
-            memo or f"proceeds of {payment.id}",
-            now,
-            reference=payment.id,
-        )
-        movement = await post(uow, txn)
-        updated = replace(payment, amount_allocated=payment.amount_allocated + minor, updated_at=now)
-        await uow.payments.update(updated)
-        await self._event(uow, updated, "payment.allocated", wallet_id=wallet_id, amount=minor)
-        return movement
-
     async def detail(self, uow: UnitOfWork, payment_id: str) -> PaymentDetail:
-        payment = await uow.payments.get(payment_id)
+        payment = await uow.repo(PAYMENTS).get(payment_id)
         if payment is None:
-            raise _not_found(payment_id)
+            raise not_found(payment_id)
         return PaymentDetail(
             payment,
-            await uow.payments.attempts(payment_id),
-            await uow.payments.refunds(payment_id),
-            await uow.payments.events(payment_id),
+            await uow.repo(PAYMENTS).attempts(payment_id),
+            await uow.repo(PAYMENTS).refunds(payment_id),
+            await uow.repo(PAYMENTS).events(payment_id),
             await uow.ledger.transactions_for(payment_id),
         )
 
     async def search(self, uow: UnitOfWork, where: PaymentFilter, cursor: str | None, limit: int) -> Page[Payment]:
-        rows = await uow.payments.search(where, self.cursors.decode_str("payments", cursor), limit + 1)
+        rows = await uow.repo(PAYMENTS).search(where, self.cursors.decode_str("payments", cursor), limit + 1)
         return self.cursors.paginate("payments", rows, limit, lambda p: p.id)
-
-    async def expire_due(self, uow: UnitOfWork, limit: int = 100) -> list[Payment]:
-        """Cancel authorizations past their expiry and payments left in requires_action too long."""
-        now = self.clock.now()
-        done = []
-        for payment in await uow.payments.claim_due(now, now - self.action_ttl, limit):
-            if payment.status is PaymentStatus.REQUIRES_CAPTURE:
-                await self._attempt(uow, payment, "cancel", await self.provider.cancel(payment.id))
-                reason = "authorization_expired"
-            else:
-                reason = "action_timeout"
-            expired = payment.moved(A.EXPIRE, now, amount_capturable=0, canceled_at=now, cancellation_reason=reason)
-            await uow.payments.update(expired)
-            await self._event(uow, expired, "payment.canceled", reason=reason)
-            done.append(expired)
-        return done
-
-    async def apply_event(self, uow: UnitOfWork, event_type: str, data: dict[str, Any]) -> str:
-        """Apply a provider event; 'processed', 'ignored' (nothing to do) or 'pending' (its target is not here yet)."""
-        match event_type:
-            case "charge.dispute.created":
-                return await self._dispute(uow, str(data.get("payment_id")))
-            case "refund.failed":
-                return await self._refund_failed(
-                    uow,
-                    str(data.get("refund_id")),
-                    str(data.get("failure_reason") or "the provider could not complete the refund"),
-                )
-            case _:
-                return "ignored"
-
-    async def _dispute(self, uow: UnitOfWork, payment_id: str) -> str:
-        payment = await uow.payments.get(payment_id, lock=True)
-        if payment is None:
-            return "pending"
-        if payment.disputed or payment.status is not PaymentStatus.SUCCEEDED:
-            # A replayed or stale dispute (e.g. arriving before the capture) changes nothing more.
-            return "ignored" if payment.disputed else "pending"
-        now = self.clock.now()
-        # The dispute takes back what the customer has not already been refunded: never both.
-        amount = payment.refundable
-        disputed = replace(payment, disputed=True, updated_at=now)
-        await uow.payments.update(disputed)
-        if amount > 0:
-            await self._post(
-                uow,
-                "dispute",
-                payment.currency,
-                amount,
-                AccountType.MERCHANT,
-                AccountType.DISPUTES,
-                memo=f"dispute of {payment.id}",
-                reference=payment.id,
-            )
-        await self._event(uow, disputed, "payment.disputed", amount=amount)
-        return "processed"
-
-    async def _refund_failed(self, uow: UnitOfWork, refund_id: str, failure_reason: str) -> str:
-        refund = await uow.payments.get_refund(refund_id, lock=True)
-        if refund is None:
-            return "pending"
-        if refund.status is not RefundStatus.PENDING:
-            return "ignored"
-        payment = await self._locked(uow, refund.payment_id)
-        now = self.clock.now()
-        failed = replace(
-            refund,
-            status=next_refund_status(refund.id, refund.status, RefundAction.FAIL),
-            failure_reason=failure_reason,
-            updated_at=now,
-        )
-        await uow.payments.update_refund(failed)
-        updated = replace(payment, amount_refunded=payment.amount_refunded - refund.amount, updated_at=now)
-        await uow.payments.update(updated)
-        # The money comes back: the refund's posting is reversed by a new transaction, never edited.
-        await self._post(
-            uow,
-            "refund_reversal",
-            payment.currency,
-            refund.amount,
-            AccountType.EXTERNAL,
-            AccountType.MERCHANT,
-            memo=f"failed refund {refund.id}",
-            reference=payment.id,
-        )
-        await self._event(uow, updated, "refund.failed", refund_id=refund.id, amount=refund.amount)
-        return "processed"
 
     async def _settle_attempt(
         self, uow: UnitOfWork, payment: Payment, action: str, outcome: ProviderOutcome
     ) -> PaymentDetail:
         """Move the payment by the provider's answer to an authorization or confirmation."""
         now = self.clock.now()
-        await self._attempt(uow, payment, action, outcome)
+        await self.books.attempt(uow, payment, action, outcome)
         if outcome.status == "declined":
             code = outcome.decline_code or "card_declined"
             declined = payment.moved(A.DECLINE, now, decline_code=code, failure_message=outcome.message)
-            await uow.payments.update(declined)
-            await self._event(uow, declined, "payment.failed", decline_code=code)
+            await uow.repo(PAYMENTS).update(declined)
+            await self.books.event(uow, declined, "payment.failed", decline_code=code)
             advice = DECLINE_ADVICE.get(code, "ask the customer for another payment method")
             raise CardDeclined(
                 f"card_declined ({code}): {outcome.message or 'the card was declined'}; {advice}. Payment "
@@ -403,7 +268,7 @@ class PaymentService:
             )
         if outcome.status == "requires_action":
             moved = payment.moved(A.REQUIRE_ACTION, now)
-            await self._event(uow, moved, "payment.requires_action")
+            await self.books.event(uow, moved, "payment.requires_action")
         elif payment.capture_method == "manual":
             moved = payment.moved(
                 A.AUTHORIZE,
@@ -411,12 +276,12 @@ class PaymentService:
                 amount_capturable=payment.amount,
                 authorization_expires_at=now + self.authorization_ttl,
             )
-            await self._event(uow, moved, "payment.authorized", amount_capturable=payment.amount)
+            await self.books.event(uow, moved, "payment.authorized", amount_capturable=payment.amount)
         else:
             moved = payment.moved(A.SUCCEED, now, amount_received=payment.amount, fee=self._fee(payment.amount))
             await self._post_capture(uow, moved)
-            await self._event(uow, moved, "payment.succeeded", amount=payment.amount, fee=moved.fee)
-        await uow.payments.update(moved)
+            await self.books.event(uow, moved, "payment.succeeded", amount=payment.amount, fee=moved.fee)
+        await uow.repo(PAYMENTS).update(moved)
         return await self.detail(uow, moved.id)
 
     def _fee(self, amount: int) -> int:
@@ -437,47 +302,3 @@ class PaymentService:
             self.ids.new("txn"), "payment_capture", tuple(entries), f"capture of {payment.id}", now, payment.id
         )
         await post(uow, txn)
-
-    async def _post(
-        self,
-        uow: UnitOfWork,
-        kind: str,
-        currency: str,
-        amount: int,
-        source: AccountType,
-        target: AccountType,
-        memo: str,
-        reference: str,
-    ) -> None:
-        """source -> clearing -> target between system accounts."""
-        now = self.clock.now()
-        src = await uow.ledger.ensure_system_account(source, currency, now)
-        clearing = await uow.ledger.ensure_system_account(AccountType.CLEARING, currency, now)
-        dst = await uow.ledger.ensure_system_account(target, currency, now)
-        entries = (
-            Entry(src, -amount, currency),
-            Entry(clearing, amount, currency),
-            Entry(clearing, -amount, currency),
-            Entry(dst, amount, currency),
-        )
-        await post(uow, JournalTransaction(self.ids.new("txn"), kind, entries, memo, now, reference))
-
-    async def _locked(self, uow: UnitOfWork, payment_id: str) -> Payment:
-        payment = await uow.payments.get(payment_id, lock=True)
-        if payment is None:
-            raise _not_found(payment_id)
-        return payment
-
-    async def _attempt(self, uow: UnitOfWork, payment: Payment, action: str, outcome: ProviderOutcome) -> None:
-        await uow.payments.add_attempt(
-            payment.id, Attempt(action, outcome.status, outcome.decline_code, self.clock.now())
-        )
-
-    async def _event(self, uow: UnitOfWork, payment: Payment, event_type: str, **data: Any) -> None:
-        await uow.payments.add_event(payment.id, PaymentEvent(event_type, self.clock.now(), data))
-
-
-def _not_found(payment_id: str) -> PaymentNotFound:
-    return PaymentNotFound(
-        f"payment {payment_id} does not exist: call list_payments to find the right id", payment_id=payment_id
-    )

@@ -1,0 +1,17 @@
+"""Compliance: the tamper-evident audit trail, its witnesses and its checkpoints."""
+
+from __future__ import annotations
+
+from mcp_payments.adapters.signing import Ed25519Signer
+from mcp_payments.categories import Category
+from mcp_payments.config import Settings
+from mcp_payments.server.tools import compliance
+from mcp_payments.services.compliance import AuditService
+from mcp_payments.services.container import Services
+
+
+def wire(services: Services, _settings: Settings) -> None:
+    services.add(AuditService(services.cursors, Ed25519Signer(services.secret_key), services.clock))
+
+
+CATEGORY = Category(toolset="compliance", id_prefixes=(), wire=wire, tools=compliance.register)
