@@ -88,6 +88,7 @@ class JobRunner:
         done = failed = 0
         more = False
         for job in list(self.jobs):
+            await anyio.lowlevel.checkpoint()  # a shutdown gets in between jobs (a run's steps are shielded)
             run = await self.run(job)
             done, failed, more = done + run.done, failed + run.failed, more or run.more
         return PassResult(done, failed, more)
