@@ -2,7 +2,7 @@
 repositories, and adding one touches nothing else."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from mcp.client import Client
@@ -10,15 +10,14 @@ from pydantic import BaseModel
 
 from mcp_payments import catalog
 from mcp_payments.adapters.db.driver import Driver
-from mcp_payments.adapters.db.engine import open_database
-from mcp_payments.bootstrap import build_services, sweep_once
+from mcp_payments.bootstrap import build_services, prepare_database, sweep_once
 from mcp_payments.categories import Category
 from mcp_payments.config import Settings
 from mcp_payments.server.app import build_server
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.services.container import Services
-from mcp_payments.services.jobs import Job
-from mcp_payments.services.ports import Repo, UnitOfWork
+from mcp_payments.services.jobs import AnyJob, Job
+from mcp_payments.services.ports import Claim, Repo, UnitOfWork
 from tests.conftest import TEST_SECRETS
 from tests.helpers import ok
 
@@ -53,7 +52,7 @@ class Greetings:
 
 @dataclass
 class Greeter:
-    greeted: int = 0
+    greeted: list[str] = field(default_factory=list)
 
 
 class Greeting(BaseModel):
@@ -72,14 +71,20 @@ def tools(box: Toolbox, services: Services) -> None:
         return Greeting(text=f"hello {name}", database=uow.repo(GREETINGS).dialect)
 
 
-def jobs(services: Services) -> Sequence[Job]:
+def jobs(services: Services) -> Sequence[AnyJob]:
     greeter = services.get(Greeter)
 
-    async def wave() -> int:
-        greeter.greeted += 1
-        return 1
+    async def guests(_uow: UnitOfWork, claim: Claim) -> list[str]:
+        return [guest for guest in ("ada", "grace") if guest not in claim.skip][: claim.limit]
 
-    return (Job("wave", wave),)
+    async def wave(_uow: UnitOfWork, guest: str) -> list[str]:
+        greeter.greeted.append(guest)
+        return []
+
+    async def nobody_waits(_uow: UnitOfWork, _claim: Claim) -> None:
+        return None
+
+    return (Job("wave", guests, wave, str, nobody_waits, audited=False),)
 
 
 EXTRA = Category(
@@ -92,7 +97,7 @@ async def test_a_new_category_added_to_the_list_brings_its_tools_jobs_services_a
 ) -> None:
     monkeypatch.setattr(catalog, "CATEGORIES", (*catalog.CATEGORIES, EXTRA))
     settings = Settings(db_url=db_url, background=False, **TEST_SECRETS)
-    db = open_database(db_url)
+    db = await prepare_database(settings)  # migrated: the runner records each run
     try:
         services = build_services(db, settings)
         server, _ = build_server(services, settings, catalog.register_tools)
@@ -103,26 +108,35 @@ async def test_a_new_category_added_to_the_list_brings_its_tools_jobs_services_a
         await db.dispose()
 
     assert greeting == {"text": "hello Ada", "database": db.backend}
-    assert services.get(Greeter).greeted == 1
+    assert services.get(Greeter).greeted == ["ada", "grace"], "each item once"
     assert "greetings" in catalog.toolsets()
 
 
 async def test_a_job_that_fails_does_not_stop_the_others(db_url: str) -> None:
     settings = Settings(db_url=db_url, background=False, **TEST_SECRETS)
-    db = open_database(db_url)
+    db = await prepare_database(settings)  # migrated: the runner records each run
     ran: list[str] = []
 
-    async def broken() -> int:
+    async def broken_claim(_uow: UnitOfWork, _claim: Claim) -> list[str]:
         ran.append("broken")
         raise RuntimeError("a bug in one job")
 
-    async def fine() -> int:
+    async def one(_uow: UnitOfWork, claim: Claim) -> list[str]:
+        return [] if "item" in claim.skip else ["item"]
+
+    async def fine(_uow: UnitOfWork, item: str) -> list[str]:
         ran.append("fine")
-        return 1
+        return []
+
+    async def nothing_due(_uow: UnitOfWork, _claim: Claim) -> None:
+        return None
 
     try:
         services = build_services(db, settings)
-        services.jobs[:] = [Job("broken", broken), Job("fine", fine)]
+        services.jobs[:] = [
+            Job("broken", broken_claim, fine, str, nothing_due, audited=False),
+            Job("fine", one, fine, str, nothing_due, audited=False),
+        ]
         handled = await sweep_once(services)
     finally:
         await db.dispose()

@@ -1,5 +1,6 @@
 """Settings from the environment: FX rates, and the Host and Origin allow-lists of the HTTP transports."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -88,3 +89,39 @@ def test_a_malformed_allowed_origin_is_refused_with_what_is_expected(text: str) 
 def test_the_accepted_forms_of_a_host() -> None:
     accepted = "localhost,localhost:8000,127.0.0.2:*,payments-1.internal,mcp_payments:8000,[fe80::1]:443"
     assert parse_allowed_hosts(accepted) == tuple(accepted.split(","))
+
+
+def test_background_jobs_take_their_interval_and_retries_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "MCP_PAYMENTS_JOB_INTERVAL_SECONDS": "0.5",
+            "MCP_PAYMENTS_JOB_MAX_ATTEMPTS": "4",
+            "MCP_PAYMENTS_JOB_RETRY_SECONDS": "10",
+            "MCP_PAYMENTS_JOB_RETRY_MAX_SECONDS": "600",
+        }
+    )
+
+    assert settings.sweep_interval == 0.5
+    assert (settings.job_max_attempts, settings.job_retry_base, settings.job_retry_cap) == (
+        4,
+        timedelta(seconds=10),
+        timedelta(minutes=10),
+    )
+    assert Settings.from_env({"MCP_PAYMENTS_JOB_INTERVAL_SECONDS": "30"}, sweep_interval=2.0).sweep_interval == 2.0
+
+
+@pytest.mark.parametrize(
+    ("env", "phrase"),
+    [
+        ({"MCP_PAYMENTS_JOB_INTERVAL_SECONDS": "soon"}, "is not a number of seconds"),
+        ({"MCP_PAYMENTS_JOB_INTERVAL_SECONDS": "0"}, "must be a positive number of seconds"),
+        ({"MCP_PAYMENTS_JOB_INTERVAL_SECONDS": "inf"}, "must be a positive number of seconds"),
+        ({"MCP_PAYMENTS_JOB_MAX_ATTEMPTS": "0"}, "must be a whole number of at least 1"),
+        ({"MCP_PAYMENTS_JOB_MAX_ATTEMPTS": "2.5"}, "must be a whole number of at least 1"),
+        ({"MCP_PAYMENTS_JOB_RETRY_SECONDS": "120", "MCP_PAYMENTS_JOB_RETRY_MAX_SECONDS": "60"}, "job retries need"),
+    ],
+)
+def test_background_job_settings_that_cannot_work_are_refused(env: dict[str, str], phrase: str) -> None:
+    with pytest.raises(ValueError, match=r"MCP_PAYMENTS_JOB|job retries") as error:
+        Settings.from_env(env)
+    assert phrase in str(error.value)

@@ -9,7 +9,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
@@ -20,6 +20,7 @@ from mcp_payments import catalog
 from mcp_payments.adapters.db import migrate
 from mcp_payments.adapters.db.engine import Database, normalize_url, open_database
 from mcp_payments.adapters.db.errors import translate
+from mcp_payments.adapters.db.jobs_repo import SqlJobs
 from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory
 from mcp_payments.config import Settings, secrets_path
 from mcp_payments.domain.errors import DomainError
@@ -27,9 +28,10 @@ from mcp_payments.server.app import PaymentsServer, build_server
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.container import Services
-from mcp_payments.services.jobs import Job
+from mcp_payments.services.job_runner import JobRunner
+from mcp_payments.services.jobs import AnyJob, Job, Retry
 from mcp_payments.services.pages import Cursors
-from mcp_payments.services.ports import Clock
+from mcp_payments.services.ports import JOBS, Claim, Clock, UnitOfWork
 
 log = structlog.get_logger("mcp_payments")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -140,7 +142,7 @@ def build_services(db: Database, settings: Settings, clock: Clock | None = None)
     """The platform's services, then every category's (catalog.py), with the jobs they contribute."""
     clock = clock or SystemClock()
     key, webhook_secrets = load_secrets(settings)
-    uow = SqlUnitOfWorkFactory(db, catalog.repositories())
+    uow = SqlUnitOfWorkFactory(db, {**catalog.repositories(), JOBS: SqlJobs})
     services = Services(
         uow=uow,
         clock=clock,
@@ -151,13 +153,41 @@ def build_services(db: Database, settings: Settings, clock: Clock | None = None)
         webhook_secrets=tuple(webhook_secrets),
     )
     catalog.wire(services, settings)
-
-    async def purge_idempotency_keys() -> int:
-        # Housekeeping, not domain state: expired keys are not audited.
-        return await services.calls.write(lambda uow: uow.idempotency.purge_expired(clock.now()))
-
-    services.jobs.append(Job("purge_idempotency_keys", purge_idempotency_keys))
+    services.jobs.extend(housekeeping(clock, settings.job_run_retention))
+    retry = Retry(settings.job_retry_base, settings.job_retry_cap, settings.job_max_attempts)
+    secrets_ = (key.decode(), *webhook_secrets)
+    services.add(JobRunner(services.calls, clock, services.jobs, retry, secrets=secrets_))
     return services
+
+
+def housekeeping(clock: Clock, run_retention: timedelta) -> list[AnyJob]:
+    """The platform's own jobs. They change no domain state, so they are not audited."""
+
+    async def expired_keys(uow: UnitOfWork, claim: Claim) -> list[tuple[str, str]]:
+        return await uow.idempotency.claim_expired(claim)
+
+    async def purge_key(uow: UnitOfWork, key: tuple[str, str]) -> list[str]:
+        await uow.idempotency.delete(*key)
+        return []
+
+    async def oldest_expired_key(uow: UnitOfWork, claim: Claim) -> datetime | None:
+        return await uow.idempotency.oldest_expiry(claim)
+
+    async def old_runs(uow: UnitOfWork, claim: Claim) -> list[int]:
+        return await uow.repo(JOBS).claim_old_runs(claim, clock.now() - run_retention)
+
+    async def purge_run(uow: UnitOfWork, run_id: int) -> list[str]:
+        await uow.repo(JOBS).delete_run(run_id)
+        return []
+
+    async def oldest_run(uow: UnitOfWork, claim: Claim) -> datetime | None:
+        oldest = await uow.repo(JOBS).oldest_run(claim, clock.now() - run_retention)
+        return oldest + run_retention if oldest is not None else None
+
+    return [
+        Job("purge_idempotency_keys", expired_keys, purge_key, lambda k: k[1], oldest_expired_key, False, batch=200),
+        Job("purge_job_runs", old_runs, purge_run, str, oldest_run, audited=False, batch=200),
+    ]
 
 
 def build(db: Database, settings: Settings, clock: Clock | None = None) -> tuple[PaymentsServer, Toolbox, Services]:
@@ -179,35 +209,32 @@ async def application(
         await db.dispose()
 
 
+@asynccontextmanager
+async def services_of(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Services]:
+    """The services without a server (a worker), with the database open for the duration."""
+    db = await prepare_database(settings)
+    try:
+        yield build_services(db, settings, clock)
+    finally:
+        await db.dispose()
+
+
 async def sweep_once(services: Services) -> int:
-    """One pass of every job, each on its own: a job that fails is logged and the others still run.
-    Returns how many items were handled."""
-    handled = 0
-    for job in services.jobs:
-        try:
-            done = await job.run()
-        except DomainError as error:
-            log.warning("job_failed", job=job.name, code=error.code)
-            continue
-        except Exception:
-            log.exception("job_crashed", job=job.name)
-            continue
-        if done:
-            log.info("job_done", job=job.name, items=done)
-        handled += done
-    return handled
+    """One pass of every job, each on its own: a job that fails is recorded and the others still run.
+    Returns how many items were done."""
+    return (await services.get(JobRunner).run_pass()).done
 
 
 async def run_due_work(services: Services, interval: float) -> None:
+    """Passes of every job, `interval` seconds apart, until cancelled; at once again when a pass left work."""
+    runner = services.get(JobRunner)
     while True:
-        # Shielded: shutdown waits for a (short) pass instead of cancelling it mid-query, which leaves an
-        # aiosqlite connection closing forever and the process unable to exit when stdin closes.
-        with anyio.CancelScope(shield=True):
-            try:
-                await sweep_once(services)
-            except DomainError as error:
-                log.warning("due_work_failed", code=error.code)
-            except Exception:
-                # Due work must not take the server down with it; the next pass tries again.
-                log.exception("due_work_crashed")
-        await anyio.sleep(interval)
+        try:
+            result = await runner.run_pass()
+        except Exception:
+            # Due work must not take the server down with it (each job is isolated already: this is a bug in
+            # the runner); the next pass tries again.
+            log.exception("due_work_crashed")
+            result = None
+        if result is None or not result.more:
+            await anyio.sleep(interval)

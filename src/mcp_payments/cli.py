@@ -1,4 +1,4 @@
-"""mcp-payments serve | migrate | export-schemas | audit-checkpoint."""
+"""mcp-payments serve | worker | migrate | export-schemas | audit-checkpoint."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.abc
 import structlog
 
 from mcp_payments import __version__, runtime
@@ -34,7 +35,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--read-only", action="store_true", default=None, help="expose only read-only tools")
     serve.add_argument("--toolsets", help="comma-separated toolsets to expose (default: all)")
     serve.add_argument("--principal", help="who the caller is on stdio (default: local)")
-    serve.add_argument("--no-background", action="store_true", help="do not run due work (hold expiry) here")
+    serve.add_argument(
+        "--no-background", action="store_true", help="do not run due work (background jobs) here; run a worker"
+    )
     serve.add_argument(
         "--allowed-hosts",
         help="http/sse: comma-separated Host headers to accept besides --host:--port, e.g. payments.example.com:8000 "
@@ -45,6 +48,17 @@ def parser() -> argparse.ArgumentParser:
         help="http/sse: comma-separated browser Origins to accept besides http://HOST:PORT, e.g. "
         "https://app.example.com (env MCP_PAYMENTS_ALLOWED_ORIGINS)",
     )
+
+    worker = sub.add_parser(
+        "worker", help="run the background jobs alone (any number of workers and servers may share a PostgreSQL)"
+    )
+    worker.add_argument("--db", help="database URL")
+    worker.add_argument(
+        "--interval",
+        type=_seconds,
+        help="seconds between passes when nothing is left due (default 30; env MCP_PAYMENTS_JOB_INTERVAL_SECONDS)",
+    )
+    worker.add_argument("--once", action="store_true", help="run one pass of every job, then exit")
 
     mig = sub.add_parser("migrate", help="create or upgrade the database schema")
     mig.add_argument("--db", help="database URL")
@@ -69,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             toolsets=parse_toolsets(args.toolsets) if getattr(args, "toolsets", None) else None,
             principal=getattr(args, "principal", None),
             background=False if getattr(args, "no_background", False) else None,
+            sweep_interval=getattr(args, "interval", None),
             allowed_hosts=parse_allowed_hosts(args.allowed_hosts) if getattr(args, "allowed_hosts", None) else None,
             allowed_origins=(
                 parse_allowed_origins(args.allowed_origins) if getattr(args, "allowed_origins", None) else None
@@ -88,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         match args.command:
             case "serve":
                 runtime.run(_serve, settings, args.transport, args.host, args.port, security)
+            case "worker":
+                runtime.run(_worker, settings, args.once)
             case "migrate":
                 runtime.run(_migrate, settings)
             case "audit-checkpoint":
@@ -141,6 +158,39 @@ async def _serve(
             case "sse":
                 await server.run_sse_async(host=host, port=port, transport_security=security)
         tg.cancel_scope.cancel()
+
+
+async def _worker(settings: Settings, once: bool) -> None:
+    """Due work alone: passes of every job until SIGINT or SIGTERM (the item in hand is finished first)."""
+    import signal
+
+    from mcp_payments.bootstrap import describe_url, run_due_work, services_of, sweep_once
+
+    async with services_of(settings) as services, anyio.create_task_group() as tg:
+        log.info("worker_started", db=describe_url(settings.db_url), jobs=[job.name for job in services.jobs])
+        if once:
+            log.info("worker_pass_done", items=await sweep_once(services))
+            return
+
+        async def stop_on_signal(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                task_status.started()
+                async for received in signals:
+                    log.info("worker_stopping", signal=signal.Signals(received).name)
+                    tg.cancel_scope.cancel()
+                    return
+
+        await tg.start(stop_on_signal)  # listening before the first pass, which may not yield (SQLite runs inline)
+        await run_due_work(services, settings.sweep_interval)
+
+
+def _seconds(text: str) -> float:
+    from mcp_payments.config import parse_seconds
+
+    try:
+        return parse_seconds(text, "--interval")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 async def _migrate(settings: Settings) -> None:

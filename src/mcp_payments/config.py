@@ -30,7 +30,13 @@ class Settings:
     idempotency_key_ttl: timedelta = timedelta(hours=24)
     dedup_window: timedelta = timedelta(seconds=60)
     hold_ttl: timedelta = timedelta(days=7)
-    sweep_interval: float = 30.0
+    sweep_interval: float = 30.0  # seconds between passes of due work (serve and worker)
+    # A failing item of due work is retried after job_retry_base, doubling up to job_retry_cap, and parked
+    # after job_max_attempts failures; runs of jobs are kept job_run_retention.
+    job_retry_base: timedelta = timedelta(seconds=30)
+    job_retry_cap: timedelta = timedelta(hours=1)
+    job_max_attempts: int = 10
+    job_run_retention: timedelta = timedelta(days=7)
     # Keys: the card-fingerprint HMAC key and the provider-event signing secrets (several while rotating).
     # Unset, they are generated once and kept in secrets.json beside the default database.
     secret_key: str | None = None
@@ -44,6 +50,15 @@ class Settings:
     # Host and Origin headers the HTTP transports accept besides those of --host and --port (server/hosts.py).
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.job_max_attempts < 1 or self.job_retry_base <= timedelta(0) or self.job_retry_cap < self.job_retry_base:
+            raise ValueError(
+                "job retries need MCP_PAYMENTS_JOB_MAX_ATTEMPTS >= 1 and 0 < MCP_PAYMENTS_JOB_RETRY_SECONDS <= "
+                "MCP_PAYMENTS_JOB_RETRY_MAX_SECONDS"
+            )
+        if not 0 < self.sweep_interval < float("inf"):
+            raise ValueError("the interval between passes of due work must be a positive number of seconds")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -69,6 +84,14 @@ class Settings:
             values["fee_percent_bp"], values["fee_fixed_minor"] = parse_fees(fee)
         if days := env.get("MCP_PAYMENTS_AUTHORIZATION_DAYS"):
             values["authorization_ttl"] = timedelta(days=float(days))
+        if interval := env.get("MCP_PAYMENTS_JOB_INTERVAL_SECONDS"):
+            values["sweep_interval"] = parse_seconds(interval, "MCP_PAYMENTS_JOB_INTERVAL_SECONDS")
+        if attempts := env.get("MCP_PAYMENTS_JOB_MAX_ATTEMPTS"):
+            values["job_max_attempts"] = parse_attempts(attempts)
+        if base := env.get("MCP_PAYMENTS_JOB_RETRY_SECONDS"):
+            values["job_retry_base"] = timedelta(seconds=parse_seconds(base, "MCP_PAYMENTS_JOB_RETRY_SECONDS"))
+        if cap := env.get("MCP_PAYMENTS_JOB_RETRY_MAX_SECONDS"):
+            values["job_retry_cap"] = timedelta(seconds=parse_seconds(cap, "MCP_PAYMENTS_JOB_RETRY_MAX_SECONDS"))
         if level := env.get("MCP_PAYMENTS_LOG_LEVEL"):
             values["log_level"] = level.upper()
         if hosts := env.get("MCP_PAYMENTS_ALLOWED_HOSTS"):
@@ -98,6 +121,23 @@ def parse_fx_rates(text: str) -> dict[str, Decimal]:
         rates[pair.upper()] = value
     RateTable(rates)  # refuses rates that contradict each other, so the server does not start with them
     return rates
+
+
+def parse_seconds(text: str, name: str) -> float:
+    """A positive, finite number of seconds ("0.5", "30")."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{name} {text!r} must be a positive number of seconds")
+    return seconds
+
+
+def parse_attempts(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"MCP_PAYMENTS_JOB_MAX_ATTEMPTS {text!r} must be a whole number of at least 1")
+    return int(text)
 
 
 def parse_fees(text: str) -> tuple[int, int]:

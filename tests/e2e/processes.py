@@ -145,3 +145,27 @@ async def run_tree(command: list[str], tmp_path: Path, name: str, env: dict[str,
             await process.aclose()
     assert process.returncode is not None
     return process.returncode, out_path.read_text(), err_path.read_text()
+
+
+def shared_secrets(secret_key: str, webhook_secrets: tuple[str, ...]) -> dict[str, str]:
+    """The environment of replicas that share one deployment's keys (as they must)."""
+    return {"MCP_PAYMENTS_SECRET_KEY": secret_key, "MCP_PAYMENTS_WEBHOOK_SECRETS": ",".join(webhook_secrets)}
+
+
+@asynccontextmanager
+async def worker(db_url: str, tmp_path: Path, name: str, *extra: str, env: dict[str, str]) -> AsyncIterator[Process]:
+    """A `mcp-payments worker` process, its log in tmp_path/<name>.log; stopped (terminated, killed if need be,
+    always reaped) afterwards. `env` is added to full_env of its own data dir."""
+    log = tmp_path / f"{name}.log"
+    with log.open("wb") as out:
+        process = await anyio.open_process(
+            [sys.executable, "-m", "mcp_payments", "worker", "--db", db_url, *extra],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            env={**full_env(tmp_path / name), **env},
+        )
+        try:
+            yield process
+        finally:
+            await stop(process)

@@ -114,21 +114,28 @@ async def test_two_workers_sweeping_at_once_expire_each_authorization_once(agent
         assert [a["action"] for a in view["attempts"]] == ["authorize", "cancel"]
 
 
-async def test_an_expiry_the_provider_does_not_answer_is_retried_by_the_next_sweep(
+async def test_an_expiry_the_provider_does_not_answer_is_retried_after_its_backoff(
     agent: Agent, clocked_stack: Stack
 ) -> None:
     payment = await agent.pay("100.00", capture_method="manual")
-    clock_of(clocked_stack).advance(days=7)
+    clock = clock_of(clocked_stack)
+    clock.advance(days=7)
     clocked_stack.services.get(SandboxProvider).fail_next()  # the sandbox's test switch
 
     with structlog.testing.capture_logs() as logs:
-        await sweep_once(clocked_stack.services)  # the failing job is logged; the others still ran
-    assert {"event": "job_failed", "job": "expire_payments", "code": "provider_unavailable"} in [
-        {k: v for k, v in line.items() if k in {"event", "job", "code"}} for line in logs
-    ]
+        await sweep_once(clocked_stack.services)  # the failing item is logged and held back; the others still ran
+    assert {
+        "event": "job_item_failed",
+        "job": "expire_payments",
+        "item": payment["id"],
+        "code": "provider_unavailable",
+    } in [{k: v for k, v in line.items() if k in {"event", "job", "item", "code"}} for line in logs]
     assert (await agent.payment(payment["id"]))["payment"]["status"] == "requires_capture"
+    await sweep_once(clocked_stack.services)
+    assert (await agent.payment(payment["id"]))["payment"]["status"] == "requires_capture", "held back until its retry"
 
+    clock.advance(seconds=30)
     await sweep_once(clocked_stack.services)
     view = await agent.payment(payment["id"])
     assert view["payment"]["status"] == "canceled"
-    assert [a["action"] for a in view["attempts"]] == ["authorize", "cancel"]
+    assert [a["action"] for a in view["attempts"]] == ["authorize", "cancel"], "the failed attempt left no trace"

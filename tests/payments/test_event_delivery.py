@@ -1,7 +1,7 @@
-"""Due work delivering the sandbox's queued events: a delivery that fails part-way loses nothing, and the
-due-work loop outlives a pass that crashes."""
+"""Due work delivering the sandbox's queued events: a delivery that fails part-way loses nothing and holds back
+only its own event, events go in the order they were queued, and the due-work loop outlives a pass that
+crashes."""
 
-import json
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -10,15 +10,15 @@ import pytest
 import structlog
 from sqlalchemy import text
 
-from mcp_payments import bootstrap
-from mcp_payments.adapters.providers.sandbox import SandboxProvider
 from mcp_payments.bootstrap import sweep_once
 from mcp_payments.services.container import Services
 from mcp_payments.services.events import EventService
+from mcp_payments.services.job_runner import JobRunner, PassResult
 from mcp_payments.services.ports import UnitOfWork
-from tests.conftest import Stack
+from tests.conftest import FakeClock, Stack
 from tests.payments.agent import Agent
 from tests.payments.conftest import engine
+from tests.payments.outbox import payment_of, queued, queued_ids
 
 pytestmark = pytest.mark.anyio
 
@@ -33,65 +33,61 @@ async def provider_events(stack: Stack) -> dict[str, tuple[str, int]]:
         return {r.id: (r.status, r.attempts) for r in rows}
 
 
-def event_ids(bodies: list[bytes]) -> list[str]:
-    return [json.loads(body)["id"] for body in bodies]
-
-
-async def disputed_payments(agent: Agent, stack: Stack, count: int) -> tuple[list[str], list[bytes]]:
-    """`count` payments on the dispute card, and the dispute events the sandbox queued for them, in order."""
+async def disputed_payments(agent: Agent, stack: Stack, count: int) -> tuple[list[str], list[str]]:
+    """`count` payments on the dispute card, and the ids of the dispute events the sandbox queued, in order."""
     payments = [(await agent.pay(f"{10 + n}.00", "pm_card_createDispute"))["id"] for n in range(count)]
-    queued = list(stack.services.get(SandboxProvider).outbox)  # the sandbox's queue
-    assert [json.loads(body)["data"]["payment_id"] for body in queued] == payments
-    return payments, queued
+    events = await queued(stack)
+    assert [payment_of(event) for event in events] == payments
+    return payments, [event.id for event in events]
 
 
-def fail_delivery(services: Services, monkeypatch: pytest.MonkeyPatch, failing_call: int) -> list[str]:
-    """Make the `failing_call`-th delivery (counting from 1) fail once, after it has written its changes,
-    so that they must be rolled back. Returns the ids of the events handed to receive, in order."""
+def fail_delivery(services: Services, monkeypatch: pytest.MonkeyPatch, failing: str) -> list[str]:
+    """Make every delivery of event `failing` fail after it has written its changes, so that they must be rolled
+    back. Returns the ids of the events handed to receive, in order."""
     receive = services.get(EventService).receive
     seen: list[str] = []
 
     async def flaky_receive(uow: UnitOfWork, event: dict[str, Any]) -> str:
         seen.append(event["id"])
         status = await receive(uow, event)
-        if len(seen) == failing_call:
-            raise DeliveryInterrupted(f"delivery {failing_call} broke after it wrote")
+        if event["id"] == failing:
+            raise DeliveryInterrupted(f"delivery of {failing} broke after it wrote")
         return status
 
     monkeypatch.setattr(services.get(EventService), "receive", flaky_receive)
     return seen
 
 
-async def sweep_with_a_broken_delivery(services: Services) -> None:
-    """A pass of due work in which delivery breaks: the delivery job is logged as crashed, the pass goes on."""
-    with structlog.testing.capture_logs() as logged:
-        await sweep_once(services)
-    crashed = [(line["job"], line["log_level"]) for line in logged if line["event"] == "job_crashed"]
-    assert crashed == [("deliver_provider_events", "error")]
+def clock_of(stack: Stack) -> FakeClock:
+    assert stack.clock is not None
+    return stack.clock
 
 
-async def test_events_not_delivered_when_a_delivery_fails_go_back_to_the_queue_and_the_next_sweep_delivers_them(
+async def test_a_delivery_that_fails_after_it_wrote_is_rolled_back_kept_and_delivered_after_its_backoff(
     agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services = clocked_stack.services
-    payments, queued = await disputed_payments(agent, clocked_stack, 3)
-    seen = fail_delivery(services, monkeypatch, failing_call=2)
+    payments, events = await disputed_payments(agent, clocked_stack, 3)
+    seen = fail_delivery(services, monkeypatch, failing=events[1])
 
-    await sweep_with_a_broken_delivery(services)
+    with structlog.testing.capture_logs() as logged:
+        assert await sweep_once(services) == 2, "the events before and after the failing one are delivered"
+    crashed = [(line["job"], line["item"], line["log_level"]) for line in logged if line["event"] == "job_item_crashed"]
+    assert crashed == [("deliver_provider_events", events[1], "error")]
 
-    assert seen == event_ids(queued[:2]), "delivery stopped at the failing event"
-    assert services.get(SandboxProvider).outbox == queued[1:], (
-        "the failed event and the ones after it are back, in order"
-    )
-    assert await provider_events(clocked_stack) == {event_ids(queued)[0]: ("processed", 1)}
-    assert [(await agent.payment(p))["payment"]["disputed"] for p in payments] == [True, False, False]
+    assert seen == events, "delivery went on past the failing event"
+    assert await queued_ids(clocked_stack) == [events[1]], "the failed event is still queued"
+    assert await provider_events(clocked_stack) == {events[0]: ("processed", 1), events[2]: ("processed", 1)}
+    assert [(await agent.payment(p))["payment"]["disputed"] for p in payments] == [True, False, True]
     await agent.ledger_ok()
 
-    assert await sweep_once(services) == 2
+    assert await sweep_once(services) == 0, "held back until its retry"
+    monkeypatch.undo()
+    clock_of(clocked_stack).advance(seconds=30)
+    assert await sweep_once(services) == 1
 
-    assert seen == event_ids(queued[:2]) + event_ids(queued[1:])
-    assert services.get(SandboxProvider).outbox == []
-    assert await provider_events(clocked_stack) == {event: ("processed", 1) for event in event_ids(queued)}
+    assert await queued_ids(clocked_stack) == []
+    assert await provider_events(clocked_stack) == {event: ("processed", 1) for event in events}
     for payment_id in payments:
         view = await agent.payment(payment_id)
         assert view["payment"]["disputed"] is True
@@ -99,56 +95,62 @@ async def test_events_not_delivered_when_a_delivery_fails_go_back_to_the_queue_a
     assert await sweep_once(services) == 0, "nothing is left over and nothing is delivered twice"
 
 
-async def test_a_failure_on_the_first_event_puts_the_whole_queue_back(
+async def test_a_failure_on_the_first_event_does_not_hold_back_the_ones_queued_after_it(
     agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services = clocked_stack.services
-    payments, queued = await disputed_payments(agent, clocked_stack, 2)
-    fail_delivery(services, monkeypatch, failing_call=1)
+    payments, events = await disputed_payments(agent, clocked_stack, 2)
+    fail_delivery(services, monkeypatch, failing=events[0])
 
-    await sweep_with_a_broken_delivery(services)
+    assert await sweep_once(services) == 1
 
-    assert services.get(SandboxProvider).outbox == queued
-    assert await provider_events(clocked_stack) == {}
+    assert await queued_ids(clocked_stack) == events[:1]
+    assert list(await provider_events(clocked_stack)) == events[1:]
+    assert [(await agent.payment(p))["payment"]["disputed"] for p in payments] == [False, True]
+
+
+async def test_events_are_delivered_in_the_order_they_were_queued_across_passes(
+    agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = clocked_stack.services
+    _, first = await disputed_payments(agent, clocked_stack, 2)
+    seen = fail_delivery(services, monkeypatch, failing="evt_none")  # records the order, fails nothing
     assert await sweep_once(services) == 2
-    assert [(await agent.payment(p))["payment"]["disputed"] for p in payments] == [True, True]
-
-
-async def test_events_queued_while_a_delivery_was_failing_are_delivered_after_the_ones_put_back(
-    agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    services = clocked_stack.services
-    _, queued = await disputed_payments(agent, clocked_stack, 2)
-    seen = fail_delivery(services, monkeypatch, failing_call=1)
-    await sweep_with_a_broken_delivery(services)
 
     later = await agent.pay("99.00", "pm_card_createDispute")
-    outbox = list(services.get(SandboxProvider).outbox)
-    assert outbox[:2] == queued, "the events put back keep their place at the front"
-    assert await sweep_once(services) == 3
+    refunded = await agent.pay("40.00", "pm_card_refundFail")
+    await agent.ok("refund_payment", payment_id=refunded["id"], amount="15.00")
+    second = await queued_ids(clocked_stack)
+    assert len(second) == 2
+    assert await sweep_once(services) == 2
 
-    assert seen == [*event_ids(queued[:1]), *event_ids(outbox)], "delivered in order after the failed attempt"
+    assert seen == [*first, *second]
     assert (await agent.payment(later["id"]))["payment"]["disputed"] is True
-    assert len(await provider_events(clocked_stack)) == 3
+    assert [r["status"] for r in (await agent.payment(refunded["id"]))["refunds"]] == ["failed"]
+    assert len(await provider_events(clocked_stack)) == 4
 
 
 async def test_the_due_work_loop_survives_a_pass_that_crashes_and_runs_again(
     agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch, logs: list[MutableMapping[str, Any]]
 ) -> None:
+    from mcp_payments import bootstrap
+
     payment = await agent.pay("20.00", "pm_card_createDispute")
+    runner = clocked_stack.services.get(JobRunner)
+    real_pass = runner.run_pass
     passes: list[int] = []
 
     with anyio.fail_after(30), anyio.CancelScope() as loop:
 
-        async def crashing_then_real_sweep(services: Services) -> int:
+        async def crashing_then_real_pass() -> PassResult:
             passes.append(len(passes) + 1)
             if len(passes) == 1:
                 raise RuntimeError("a bug in due work")
-            handled = await sweep_once(services)
+            result = await real_pass()
             loop.cancel()  # two passes are all this test needs
-            return handled
+            return result
 
-        monkeypatch.setattr(bootstrap, "sweep_once", crashing_then_real_sweep)
+        monkeypatch.setattr(runner, "run_pass", crashing_then_real_pass)
         await bootstrap.run_due_work(clocked_stack.services, interval=0.001)
 
     assert passes == [1, 2], "the loop ran again after the crash"

@@ -11,7 +11,6 @@ import httpx2
 import pytest
 from sqlalchemy import text
 
-from mcp_payments.adapters.providers.sandbox import SandboxProvider
 from mcp_payments.bootstrap import sweep_once
 from mcp_payments.services.events import MAX_ATTEMPTS, MAX_BODY
 from mcp_payments.services.payments.lifecycle import PaymentService
@@ -20,6 +19,7 @@ from tests.conftest import Stack
 from tests.payments.agent import Agent
 from tests.payments.card_scan import dump_database
 from tests.payments.conftest import engine
+from tests.payments.outbox import take_queued
 from tests.payments.signed_events import (
     OLD_WEBHOOK_SECRET,
     PATH,
@@ -240,7 +240,7 @@ async def test_a_refund_failed_event_for_a_refund_not_yet_known_stays_pending_un
     monkeypatch.setattr(services.get(PaymentService), "ids", NextRefundId(services.get(PaymentService).ids, refund_id))
     refund = (await agent.ok("refund_payment", payment_id=payment["id"]))["refund"]
     assert (refund["id"], refund["status"]) == (refund_id, "pending")
-    services.get(SandboxProvider).drain_events()  # drop the sandbox's own copy: only the early event may apply it
+    await take_queued(clocked_stack)  # drop the sandbox's own copy: only the early event may apply it
     assert await sweep_once(services) == 1
 
     view = await agent.payment(payment["id"])
@@ -295,7 +295,7 @@ async def test_the_sandbox_dispute_of_its_dispute_card_arrives_through_the_same_
         card_exp_month=1,
         card_exp_year=2031,
     )
-    [(body, header)] = clocked_stack.services.get(SandboxProvider).drain_events()  # what due work would deliver
+    [(body, header)] = await take_queued(clocked_stack)  # what due work would deliver
 
     first = await post(provider_http, body, header)
     replay = await post(provider_http, body, header)

@@ -8,6 +8,9 @@ import pytest
 from mcp.client import Client
 from mcp.types import Tool
 
+from mcp_payments.bootstrap import sweep_once
+from tests.conftest import Stack
+
 pytestmark = pytest.mark.anyio
 
 
@@ -36,7 +39,9 @@ class Caller:
         return dict(result.structured_content)
 
 
-async def test_every_tool_answers_with_structured_content_that_matches_its_output_schema(client: Client) -> None:
+async def test_every_tool_answers_with_structured_content_that_matches_its_output_schema(
+    client: Client, stack: Stack
+) -> None:
     tools = {t.name: t for t in (await client.list_tools()).tools}
     call = Caller(client, tools)
 
@@ -86,5 +91,8 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await call("get_audit_log", limit=5)
     chain = await call("verify_audit_chain")
     assert chain["valid"]
+    await sweep_once(stack.services)
+    jobs = await call("list_background_jobs")
+    assert all(job["last_run"] is not None for job in jobs["jobs"])
 
     assert call.answered == set(tools), f"add a successful call of: {sorted(set(tools) - call.answered)}"

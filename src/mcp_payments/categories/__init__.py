@@ -11,11 +11,11 @@ from mcp_payments.adapters.db.uow import RepositoryFactory
 from mcp_payments.config import Settings
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.services.container import Services
-from mcp_payments.services.jobs import Job
+from mcp_payments.services.jobs import AnyJob
 from mcp_payments.services.ports import Repo
 
 
-def _no_jobs(_: Services) -> Sequence[Job]:
+def _no_jobs(_: Services) -> Sequence[AnyJob]:
     return ()
 
 
@@ -25,5 +25,5 @@ class Category:
     id_prefixes: tuple[str, ...]  # of the ids its entities get (pay_, wal_ ...): unique across categories
     wire: Callable[[Services, Settings], None]  # adds its services (and adapters) to Services
     tools: Callable[[Toolbox, Services], None]  # registers its tools
-    jobs: Callable[[Services], Sequence[Job]] = _no_jobs  # its background work, once wired
+    jobs: Callable[[Services], Sequence[AnyJob]] = _no_jobs  # its background work, once wired
     repositories: Mapping[Repo[Any], RepositoryFactory] = field(default_factory=dict)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+from mcp_payments.adapters.db.outbox_repo import SqlProviderOutbox
 from mcp_payments.adapters.db.payments_repo import SqlCustomers, SqlPayments, SqlProviderEvents
 from mcp_payments.adapters.providers.sandbox import SandboxProvider
 from mcp_payments.categories import Category
@@ -14,13 +16,21 @@ from mcp_payments.server.tools import customers, payments
 from mcp_payments.services.container import Services
 from mcp_payments.services.customers import CustomerService
 from mcp_payments.services.events import EventService, processed
-from mcp_payments.services.jobs import Job
+from mcp_payments.services.jobs import AnyJob, Job
 from mcp_payments.services.payments.books import PaymentBooks
 from mcp_payments.services.payments.expiry import PaymentExpiry
 from mcp_payments.services.payments.lifecycle import Fees, PaymentService
 from mcp_payments.services.payments.proceeds import ProceedsService
 from mcp_payments.services.payments.provider_events import PaymentEventRouter
-from mcp_payments.services.ports import CUSTOMERS, PAYMENTS, PROVIDER_EVENTS
+from mcp_payments.services.ports import (
+    CUSTOMERS,
+    PAYMENTS,
+    PROVIDER_EVENTS,
+    PROVIDER_OUTBOX,
+    Claim,
+    OutboundEvent,
+    UnitOfWork,
+)
 
 
 def wire(services: Services, settings: Settings) -> None:
@@ -44,39 +54,27 @@ def tools(box: Toolbox, services: Services) -> None:
     provider_events.register(box.server, services)
 
 
-def jobs(services: Services) -> Sequence[Job]:
-    calls, expiry, events = services.calls, services.get(PaymentExpiry), services.get(EventService)
+def jobs(services: Services) -> Sequence[AnyJob]:
+    expiry, events, provider = services.get(PaymentExpiry), services.get(EventService), services.get(SandboxProvider)
 
-    async def expire_payments() -> int:
-        due = await calls.background("expire_payments", expiry.expire_due, lambda done: [p.id for p in done])
-        return len(due)
+    async def outbox(uow: UnitOfWork, claim: Claim) -> list[OutboundEvent]:
+        return await uow.repo(PROVIDER_OUTBOX).claim(claim)
 
-    async def retry_provider_events() -> int:
-        done: list[str] = await calls.background("retry_provider_events", events.retry_pending, list)
-        return len(done)
+    async def deliver(uow: UnitOfWork, queued: OutboundEvent) -> list[str]:
+        """The sandbox sends a queued event: it takes the path of an event posted to POST /provider/events (the
+        signature checked, deduplicated by id, applied), and leaves the outbox in the same transaction."""
+        event = events.verify(*provider.signed(queued))
+        status = await events.receive(uow, event)
+        await uow.repo(PROVIDER_OUTBOX).delivered(queued.id)
+        return processed(event, status)
 
-    async def deliver_provider_events() -> int:
-        """The provider's queued events take the same path as events posted to the HTTP endpoint."""
-        provider = services.get(SandboxProvider)
-        queued = provider.drain_events()
-        for done, (body, signature) in enumerate(queued):
-            try:
-                event = events.verify(body, signature)
-                await calls.background(
-                    "provider_event",
-                    lambda uow, event=event: events.receive(uow, event),  # type: ignore[misc]
-                    lambda status, event=event: processed(event, status),  # type: ignore[misc]
-                )
-            except BaseException:
-                # Not lost: what was not delivered goes back to the front of the queue for the next pass.
-                provider.requeue_events([b for b, _ in queued[done:]])
-                raise
-        return len(queued)
+    async def oldest_queued(uow: UnitOfWork, claim: Claim) -> datetime | None:
+        return await uow.repo(PROVIDER_OUTBOX).oldest(claim)
 
     return (
-        Job("expire_payments", expire_payments),
-        Job("retry_provider_events", retry_provider_events),
-        Job("deliver_provider_events", deliver_provider_events),
+        Job("expire_payments", expiry.due, expiry.expire, lambda p: p.id, expiry.oldest_due),
+        Job("retry_provider_events", events.pending, events.retry, lambda e: e.id, events.oldest_pending),
+        Job("deliver_provider_events", outbox, deliver, lambda e: e.id, oldest_queued, audit_tool="provider_event"),
     )
 
 
@@ -86,5 +84,10 @@ CATEGORY = Category(
     wire=wire,
     tools=tools,
     jobs=jobs,
-    repositories={CUSTOMERS: SqlCustomers, PAYMENTS: SqlPayments, PROVIDER_EVENTS: SqlProviderEvents},
+    repositories={
+        CUSTOMERS: SqlCustomers,
+        PAYMENTS: SqlPayments,
+        PROVIDER_EVENTS: SqlProviderEvents,
+        PROVIDER_OUTBOX: SqlProviderOutbox,
+    },
 )

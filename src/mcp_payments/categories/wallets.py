@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from mcp_payments.categories import Category
 from mcp_payments.config import Settings
 from mcp_payments.server.tools import wallets
 from mcp_payments.services.container import Services
-from mcp_payments.services.jobs import Job
+from mcp_payments.services.jobs import AnyJob, Job
+from mcp_payments.services.ports import Claim, UnitOfWork
 from mcp_payments.services.wallets import WalletService
 
 
@@ -18,14 +20,15 @@ def wire(services: Services, settings: Settings) -> None:
     )
 
 
-def jobs(services: Services) -> Sequence[Job]:
-    calls, wallet_service = services.calls, services.get(WalletService)
+def jobs(services: Services) -> Sequence[AnyJob]:
+    wallet_service = services.get(WalletService)
 
-    async def expire_holds() -> int:
-        expired = await calls.background("expire_holds", wallet_service.expire_holds, lambda hs: [h.id for h in hs])
-        return len(expired)
+    async def oldest_expired(uow: UnitOfWork, claim: Claim) -> datetime | None:
+        return await uow.ledger.oldest_expired_hold(claim)
 
-    return (Job("expire_holds", expire_holds),)
+    return (
+        Job("expire_holds", wallet_service.expired_holds, wallet_service.expire_hold, lambda h: h.id, oldest_expired),
+    )
 
 
 CATEGORY = Category(toolset="wallets", id_prefixes=("wal", "hld", "txn"), wire=wire, tools=wallets.register, jobs=jobs)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from mcp_payments.services.calls import CallRunner
-from mcp_payments.services.jobs import Job
+from mcp_payments.services.jobs import AnyJob
 from mcp_payments.services.pages import Cursors
 from mcp_payments.services.ports import Clock, Ids, UnitOfWorkFactory
 
@@ -26,7 +26,7 @@ class Services:
     cursors: Cursors
     secret_key: bytes  # the deployment's secret: fingerprints, key hashes, cursor and checkpoint keys derive from it
     webhook_secrets: tuple[str, ...]
-    jobs: list[Job] = field(default_factory=list)  # what due work runs, in order
+    jobs: list[AnyJob] = field(default_factory=list)  # what due work runs, in order
     _by_type: dict[type[Any], object] = field(default_factory=dict)
 
     def add(self, service: object, *also_as: type[Any]) -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from mcp_payments.domain import signatures
 from mcp_payments.domain.errors import InvalidInput
 from mcp_payments.services.payments.provider_events import PaymentEventRouter
-from mcp_payments.services.ports import PROVIDER_EVENTS, Clock, UnitOfWork
+from mcp_payments.services.ports import PROVIDER_EVENTS, Claim, Clock, InboundEvent, UnitOfWork
 
 MAX_BODY = 64 * 1024
 MAX_ATTEMPTS = 20
@@ -53,17 +54,23 @@ class EventService:
         await uow.repo(PROVIDER_EVENTS).mark(event["id"], status, now)
         return status
 
-    async def retry_pending(self, uow: UnitOfWork, limit: int = 100) -> list[str]:
-        """Apply the pending events whose target has arrived; returns the ids of those no longer pending."""
-        done = []
-        for event in await uow.repo(PROVIDER_EVENTS).claim_pending(limit):
-            status = await self.payments.apply(uow, event.type, event.payload["data"])
-            if status == "pending" and event.attempts + 1 >= MAX_ATTEMPTS:
-                status = "ignored"
-            await uow.repo(PROVIDER_EVENTS).mark(event.id, status, self.clock.now())
-            if status != "pending":
-                done.append(event.id)
-        return done
+    @staticmethod
+    async def pending(uow: UnitOfWork, claim: Claim) -> list[InboundEvent]:
+        """Events whose target was not known when they arrived, claimed (the retry_provider_events job)."""
+        return await uow.repo(PROVIDER_EVENTS).claim_pending(claim)
+
+    async def retry(self, uow: UnitOfWork, event: InboundEvent) -> list[str] | None:
+        """Apply a pending event whose target may have arrived: what it changed, or None while it stays pending.
+        An event that never finds its target is given up (ignored) after MAX_ATTEMPTS."""
+        status = await self.payments.apply(uow, event.type, event.payload["data"])
+        if status == "pending" and event.attempts + 1 >= MAX_ATTEMPTS:
+            status = "ignored"
+        await uow.repo(PROVIDER_EVENTS).mark(event.id, status, self.clock.now())
+        return None if status == "pending" else processed(event.payload, status)
+
+    @staticmethod
+    async def oldest_pending(uow: UnitOfWork, claim: Claim) -> datetime | None:
+        return await uow.repo(PROVIDER_EVENTS).oldest_pending(claim)
 
 
 def processed(event: dict[str, Any], status: str) -> list[str]:

@@ -23,6 +23,19 @@ class Ids(Protocol):
     def new(self, prefix: str) -> str: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Which due items a job may take now (services/jobs.py): at most `limit`, leaving out those held back by
+    their failures (parked, or waiting for their retry unless `waiting`) and those in `skip` (handled already
+    in this pass). Claim queries lock what they return and skip rows another worker holds."""
+
+    job: str
+    now: datetime
+    limit: int = 1
+    skip: frozenset[str] = frozenset()
+    waiting: bool = False  # True: count items waiting for their retry as due (the lag), only parked ones are out
+
+
 class Signer(Protocol):
     """Signs with a key that is not in the database (adapters/signing.py)."""
 
@@ -82,7 +95,8 @@ class LedgerRepository(Protocol):
     async def lock_hold(self, hold_id: str) -> Hold | None: ...
     async def get_hold(self, hold_id: str) -> Hold | None: ...
     async def update_hold(self, hold: Hold) -> None: ...
-    async def claim_expired_holds(self, now: datetime, limit: int) -> list[Hold]: ...
+    async def claim_expired_holds(self, claim: Claim) -> list[Hold]: ...
+    async def oldest_expired_hold(self, claim: Claim) -> datetime | None: ...
     async def statement(self, account_id: str, after_entry: int | None, limit: int) -> list[StatementLine]: ...
     async def transactions_for(self, reference: str) -> list[JournalTransaction]: ...
     async def journal_page(self, after: str | None, limit: int) -> list[JournalTransaction]: ...
@@ -110,7 +124,12 @@ class IdempotencyRepository(Protocol):
         ...
 
     async def complete(self, principal: str, key: str, response: dict[str, Any]) -> None: ...
-    async def purge_expired(self, now: datetime) -> int: ...
+    async def claim_expired(self, claim: Claim) -> list[tuple[str, str]]:
+        """(principal, key) of expired keys, locked."""
+        ...
+
+    async def delete(self, principal: str, key: str) -> None: ...
+    async def oldest_expiry(self, claim: Claim) -> datetime | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +187,12 @@ class PaymentRepository(Protocol):
     async def get_refund(self, refund_id: str, *, lock: bool = False) -> Refund | None: ...
     async def update_refund(self, refund: Refund) -> None: ...
     async def refunds(self, payment_id: str) -> list[Refund]: ...
-    async def claim_due(self, now: datetime, action_cutoff: datetime, limit: int) -> list[Payment]:
-        """Authorizations past expiry and requires_action payments older than the cutoff, locked, skipping
-        rows another worker holds."""
+    async def claim_due(self, claim: Claim, action_cutoff: datetime) -> list[Payment]:
+        """Authorizations past expiry and requires_action payments not updated since the cutoff, locked."""
+        ...
+
+    async def oldest_due(self, claim: Claim, action_cutoff: datetime) -> tuple[datetime | None, datetime | None]:
+        """(the oldest expiry of a due authorization, the oldest update of a due requires_action payment)."""
         ...
 
 
@@ -180,7 +202,90 @@ class ProviderEventRepository(Protocol):
         ...
 
     async def mark(self, event_id: str, status: str, now: datetime) -> None: ...
-    async def claim_pending(self, limit: int) -> list[InboundEvent]: ...
+    async def claim_pending(self, claim: Claim) -> list[InboundEvent]: ...
+    async def oldest_pending(self, claim: Claim) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundEvent:
+    """An event the provider has queued for us (the sandbox's outbox), as the provider will send it."""
+
+    id: str
+    type: str
+    body: bytes
+    created_at: datetime
+
+
+class ProviderOutboxRepository(Protocol):
+    """Events the provider queued, kept in the transaction of the change that caused them (the outbox
+    pattern): a rolled-back payment queues nothing, and a restart loses nothing."""
+
+    async def add(self, event: OutboundEvent) -> None: ...
+    async def claim(self, claim: Claim) -> list[OutboundEvent]:
+        """The oldest undelivered events, in the order they were queued, locked."""
+        ...
+
+    async def delivered(self, event_id: str) -> None: ...
+    async def oldest(self, claim: Claim) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """One run of one job by one worker: finished_at is None while it runs, or when its process died."""
+
+    id: int
+    job: str
+    worker: str
+    started_at: datetime
+    finished_at: datetime | None
+    done: int
+    failed: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFailure:
+    """An item whose handling failed: retried at retry_at, or parked (never retried by itself)."""
+
+    job: str
+    item_id: str
+    attempts: int
+    first_failed_at: datetime
+    last_failed_at: datetime
+    retry_at: datetime | None
+    parked: bool
+    last_error: str
+
+
+class JobRepository(Protocol):
+    """What the job runner records: each run, and each failing item (whose failures hold it back)."""
+
+    async def start_run(self, job: str, worker: str, now: datetime) -> int: ...
+    async def finish_run(self, run_id: int, now: datetime, done: int, failed: int, last_error: str | None) -> None: ...
+    async def fail(self, job: str, item_id: str, error: str, now: datetime) -> int:
+        """Count one more failed attempt of the item; returns its attempts so far."""
+        ...
+
+    async def hold_back(self, job: str, item_id: str, retry_at: datetime | None) -> None:
+        """Retry the item at retry_at; None parks it."""
+        ...
+
+    async def clear(self, job: str, item_ids: Sequence[str]) -> None:
+        """Forget the failures of items handled since."""
+        ...
+
+    async def last_runs(self, jobs: Sequence[str]) -> dict[str, JobRun]: ...
+    async def failures(self, job: str, limit: int) -> list[ItemFailure]:
+        """The job's failing items, most recent failure first."""
+        ...
+
+    async def failure_counts(self) -> dict[str, tuple[int, int]]:
+        """Per job: (items waiting for a retry, items parked)."""
+        ...
+
+    async def claim_old_runs(self, claim: Claim, before: datetime) -> list[int]: ...
+    async def delete_run(self, run_id: int) -> None: ...
+    async def oldest_run(self, claim: Claim, before: datetime) -> datetime | None: ...
 
 
 class Repo(Generic[R]):
@@ -199,6 +304,8 @@ class Repo(Generic[R]):
 CUSTOMERS: Repo[CustomerRepository] = Repo("customers")
 PAYMENTS: Repo[PaymentRepository] = Repo("payments")
 PROVIDER_EVENTS: Repo[ProviderEventRepository] = Repo("provider_events")
+PROVIDER_OUTBOX: Repo[ProviderOutboxRepository] = Repo("provider_outbox")
+JOBS: Repo[JobRepository] = Repo("jobs")  # the platform's, registered by bootstrap
 
 
 class UnitOfWork(Protocol):
@@ -258,21 +365,24 @@ class ProviderOutcome:
 
 
 class PaymentProvider(Protocol):
+    """A payment provider. Each call that acts is handed the unit of work of the change it belongs to: the
+    provider may queue asynchronous events in it (the sandbox's outbox), so that they exist exactly when the
+    change does."""
+
     name: str
 
     def tokenize(self, card: CardInput) -> PaymentMethod: ...
     def payment_method(self, token: str) -> PaymentMethod: ...
     async def authorize(
-        self, payment_id: str, amount: int, currency: str, method: PaymentMethod, capture: bool
+        self, uow: UnitOfWork, payment_id: str, amount: int, currency: str, method: PaymentMethod, capture: bool
     ) -> ProviderOutcome: ...
-    async def confirm_action(self, payment_id: str, method: PaymentMethod, capture: bool) -> ProviderOutcome: ...
-    async def capture(self, payment_id: str, amount: int, method: PaymentMethod) -> ProviderOutcome: ...
-    async def cancel(self, payment_id: str) -> ProviderOutcome: ...
-    async def refund(self, refund_id: str, payment_id: str, amount: int, method: PaymentMethod) -> ProviderOutcome: ...
-    def drain_events(self) -> list[tuple[bytes, str]]:
-        """Signed asynchronous events (body, signature header) the provider has queued for us."""
-        ...
-
-    def requeue_events(self, bodies: list[bytes]) -> None:
-        """Put back events that could not be delivered, first in line."""
-        ...
+    async def confirm_action(
+        self, uow: UnitOfWork, payment_id: str, method: PaymentMethod, capture: bool
+    ) -> ProviderOutcome: ...
+    async def capture(
+        self, uow: UnitOfWork, payment_id: str, amount: int, method: PaymentMethod
+    ) -> ProviderOutcome: ...
+    async def cancel(self, uow: UnitOfWork, payment_id: str) -> ProviderOutcome: ...
+    async def refund(
+        self, uow: UnitOfWork, refund_id: str, payment_id: str, amount: int, method: PaymentMethod
+    ) -> ProviderOutcome: ...

@@ -11,7 +11,7 @@ from mcp_payments.domain.errors import HoldNotFound
 from mcp_payments.domain.ledger import Account, AccountType, Hold, JournalTransaction
 from mcp_payments.domain.money import AmountInput, Money, currency
 from mcp_payments.services.pages import Cursors, Page
-from mcp_payments.services.ports import Clock, Ids, StatementLine, UnitOfWork
+from mcp_payments.services.ports import Claim, Clock, Ids, StatementLine, UnitOfWork
 from mcp_payments.services.postings import Movement, post
 
 
@@ -142,15 +142,17 @@ class WalletService:
         await uow.ledger.update_hold(released)
         return released
 
-    async def expire_holds(self, uow: UnitOfWork, limit: int = 100) -> list[Hold]:
-        """Release every active hold past its expiry (claimed so that concurrent workers skip it)."""
-        expired = []
-        for hold in await uow.ledger.claim_expired_holds(self.clock.now(), limit):
-            done = ledger.release(hold, self.clock.now(), expired=True)
-            await uow.ledger.adjust_pending(hold.account_id, -hold.amount)
-            await uow.ledger.update_hold(done)
-            expired.append(done)
-        return expired
+    @staticmethod
+    async def expired_holds(uow: UnitOfWork, claim: Claim) -> list[Hold]:
+        """Active holds past their expiry, claimed so that concurrent workers skip them (the expire_holds job)."""
+        return await uow.ledger.claim_expired_holds(claim)
+
+    async def expire_hold(self, uow: UnitOfWork, hold: Hold) -> list[str]:
+        """Release a claimed hold that expired; returns what changed."""
+        done = ledger.release(hold, self.clock.now(), expired=True)
+        await uow.ledger.adjust_pending(hold.account_id, -hold.amount)
+        await uow.ledger.update_hold(done)
+        return [done.id]
 
     async def statement(
         self, uow: UnitOfWork, wallet_id: str, cursor: str | None, limit: int

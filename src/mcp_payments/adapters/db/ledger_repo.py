@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mcp_payments.adapters.db import fx_records
 from mcp_payments.adapters.db.driver import Driver, marks
 from mcp_payments.adapters.db.errors import translate
+from mcp_payments.adapters.db.jobs_repo import claimable, claiming
 from mcp_payments.adapters.db.rows import row_of
 from mcp_payments.adapters.db.tables import accounts, entries, holds, journal_transactions
 from mcp_payments.domain import fx, ledger
 from mcp_payments.domain.errors import DataError, DomainError
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, HoldStatus, JournalTransaction
-from mcp_payments.services.ports import LedgerTotals, PostResult, StatementLine
+from mcp_payments.services.ports import Claim, LedgerTotals, PostResult, StatementLine
 
 _COLUMNS = "id, type, currency, allow_overdraft, posted, pending, name, created_at"
 
@@ -202,17 +203,16 @@ class SqlLedger:
         row = row_of(hold)
         await self.conn.execute(update(holds).where(holds.c.id == hold.id).values(row))
 
-    async def claim_expired_holds(self, now: datetime, limit: int) -> list[Hold]:
-        query = (
-            select(holds)
-            .where(holds.c.status == HoldStatus.ACTIVE.value, holds.c.expires_at <= now)
-            .order_by(holds.c.expires_at)
-            .limit(limit)
-        )
-        if self.pg:
-            # Any number of workers may sweep at once; each hold is claimed by exactly one.
-            query = query.with_for_update(skip_locked=True)
-        return [_hold(row) for row in await self.conn.execute(query)]
+    async def claim_expired_holds(self, claim: Claim) -> list[Hold]:
+        # Any number of workers may sweep at once; each hold is claimed by exactly one.
+        query = select(holds).where(*_expired(claim)).order_by(holds.c.expires_at, holds.c.id)
+        return [_hold(row) for row in await self.conn.execute(claiming(query, claim, self.pg))]
+
+    async def oldest_expired_hold(self, claim: Claim) -> datetime | None:
+        oldest: datetime | None = (
+            await self.conn.execute(select(func.min(holds.c.expires_at)).where(*_expired(claim)))
+        ).scalar_one()
+        return oldest
 
     async def statement(self, account_id: str, after_entry: int | None, limit: int) -> list[StatementLine]:
         """Newest first; `after_entry` continues below that entry id."""
@@ -388,6 +388,10 @@ class SqlLedger:
 def _whole(value: object) -> bool:
     """An integer, or a whole number of a numeric type (a float is never one: SQLite made it by overflowing)."""
     return isinstance(value, int) or (isinstance(value, Decimal) and value == value.to_integral_value())
+
+
+def _expired(claim: Claim) -> tuple[ColumnElement[bool], ...]:
+    return (holds.c.status == HoldStatus.ACTIVE.value, holds.c.expires_at <= claim.now, claimable(claim, holds.c.id))
 
 
 def _hold(row: Row[Any]) -> Hold:

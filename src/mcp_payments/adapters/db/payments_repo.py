@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import ColumnElement, case, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db.driver import Driver
+from mcp_payments.adapters.db.jobs_repo import claimable, claiming
 from mcp_payments.adapters.db.rows import row_of
 from mcp_payments.adapters.db.tables import (
     customers,
@@ -33,7 +34,7 @@ from mcp_payments.domain.payments import (
     Refund,
     RefundStatus,
 )
-from mcp_payments.services.ports import InboundEvent, PaymentFilter
+from mcp_payments.services.ports import Claim, InboundEvent, PaymentFilter
 
 
 class SqlCustomers:
@@ -150,23 +151,18 @@ class SqlPayments:
         )
         return [_refund(r) for r in rows]
 
-    async def claim_due(self, now: datetime, action_cutoff: datetime, limit: int) -> list[Payment]:
-        query = (
-            select(payments)
-            .where(
-                or_(
-                    (payments.c.status == PaymentStatus.REQUIRES_CAPTURE.value)
-                    & (payments.c.authorization_expires_at <= now),
-                    (payments.c.status == PaymentStatus.REQUIRES_ACTION.value)
-                    & (payments.c.updated_at <= action_cutoff),
-                )
-            )
-            .order_by(payments.c.id)
-            .limit(limit)
-        )
-        if self.pg:
-            query = query.with_for_update(skip_locked=True)
-        return [_payment(r) for r in await self.conn.execute(query)]
+    async def claim_due(self, claim: Claim, action_cutoff: datetime) -> list[Payment]:
+        query = select(payments).where(_due(claim, action_cutoff)).order_by(payments.c.id)
+        return [_payment(r) for r in await self.conn.execute(claiming(query, claim, self.pg))]
+
+    async def oldest_due(self, claim: Claim, action_cutoff: datetime) -> tuple[datetime | None, datetime | None]:
+        expiring = payments.c.status == PaymentStatus.REQUIRES_CAPTURE.value
+        query = select(
+            func.min(case((expiring, payments.c.authorization_expires_at))),
+            func.min(case((~expiring, payments.c.updated_at))),
+        ).where(_due(claim, action_cutoff))
+        authorization, action = (await self.conn.execute(query)).one()
+        return _utc(authorization), _utc(action)
 
 
 class SqlProviderEvents:
@@ -200,16 +196,38 @@ class SqlProviderEvents:
             )
         )
 
-    async def claim_pending(self, limit: int) -> list[InboundEvent]:
+    async def claim_pending(self, claim: Claim) -> list[InboundEvent]:
         query = (
             select(provider_events)
-            .where(provider_events.c.status == "pending")
-            .order_by(provider_events.c.received_at)
-            .limit(limit)
+            .where(provider_events.c.status == "pending", claimable(claim, provider_events.c.id))
+            .order_by(provider_events.c.received_at, provider_events.c.id)
         )
-        if self.pg:
-            query = query.with_for_update(skip_locked=True)
-        return [InboundEvent(r.id, r.type, json.loads(r.payload), r.attempts) for r in await self.conn.execute(query)]
+        rows = await self.conn.execute(claiming(query, claim, self.pg))
+        return [InboundEvent(r.id, r.type, json.loads(r.payload), r.attempts) for r in rows]
+
+    async def oldest_pending(self, claim: Claim) -> datetime | None:
+        query = select(func.min(provider_events.c.received_at)).where(
+            provider_events.c.status == "pending", claimable(claim, provider_events.c.id)
+        )
+        oldest: datetime | None = (await self.conn.execute(query)).scalar_one()
+        return oldest
+
+
+def _due(claim: Claim, action_cutoff: datetime) -> ColumnElement[bool]:
+    """Authorizations past their expiry, and payments left in requires_action since before the cutoff."""
+    return or_(
+        (payments.c.status == PaymentStatus.REQUIRES_CAPTURE.value)
+        & (payments.c.authorization_expires_at <= claim.now),
+        (payments.c.status == PaymentStatus.REQUIRES_ACTION.value) & (payments.c.updated_at <= action_cutoff),
+    ) & claimable(claim, payments.c.id)
+
+
+def _utc(value: Any) -> datetime | None:
+    """A MIN over a CASE loses the column's type: SQLite gives its stored text, naive UTC."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _customer(r: Row[Any]) -> Customer:

@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db.driver import Driver, marks
+from mcp_payments.adapters.db.jobs_repo import claimable, claiming
 from mcp_payments.adapters.db.tables import audit_head, audit_log, idempotency_keys
 from mcp_payments.domain.audit import canonical_json
-from mcp_payments.services.ports import AuditRecord, StoredCall
+from mcp_payments.services.ports import AuditRecord, Claim, StoredCall
 
 # Every mutating tool call runs these, on the driver (driver.py): SQLAlchemy's CPU per statement was
 # more than the rest of the call. The rarer statements below stay in SQLAlchemy Core.
@@ -87,9 +88,24 @@ class SqlIdempotency:
     async def complete(self, principal: str, key: str, response: dict[str, Any]) -> None:
         await self.driver.fetch(self._complete, canonical_json(response), principal, key)
 
-    async def purge_expired(self, now: datetime) -> int:
-        result = await self.conn.execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now))
-        return int(result.rowcount)
+    async def claim_expired(self, claim: Claim) -> list[tuple[str, str]]:
+        k = idempotency_keys
+        query = select(k.c.principal, k.c.key).where(*_expired(claim)).order_by(k.c.expires_at)
+        return [(principal, key) for principal, key in await self.conn.execute(claiming(query, claim, self.pg))]
+
+    async def delete(self, principal: str, key: str) -> None:
+        k = idempotency_keys
+        await self.conn.execute(delete(k).where(k.c.principal == principal, k.c.key == key))
+
+    async def oldest_expiry(self, claim: Claim) -> datetime | None:
+        query = select(func.min(idempotency_keys.c.expires_at)).where(*_expired(claim))
+        oldest: datetime | None = (await self.conn.execute(query)).scalar_one()
+        return oldest
+
+
+def _expired(claim: Claim) -> tuple[ColumnElement[bool], ...]:
+    # A key's item id is its key alone: keys are hashes, and two principals' equal keys expire alike.
+    return idempotency_keys.c.expires_at <= claim.now, claimable(claim, idempotency_keys.c.key)
 
 
 class SqlAudit:

@@ -319,3 +319,49 @@ provider_events = Table(
     CheckConstraint("status IN ('pending', 'processed', 'ignored')", name="status_known"),
     Index(None, "status", "received_at"),
 )
+
+# Events the sandbox provider queued for us (its outbox), written in the transaction of the change that caused
+# them; a row is deleted in the transaction that delivers it. `seq` keeps the order they were queued in.
+provider_outbox = Table(
+    "provider_outbox",
+    metadata,
+    Column("seq", AutoId, primary_key=True, autoincrement=True),
+    Column("event_id", String(100), nullable=False, unique=True),
+    Column("type", String(60), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One row per run of a job by a worker; finished_at stays NULL when the worker died mid-run.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("job", String(100), nullable=False),
+    Column("worker", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("done", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("last_error", String(500)),
+    CheckConstraint("done >= 0 AND failed >= 0", name="counts_not_negative"),
+    Index(None, "job", "id"),
+    Index(None, "started_at"),
+)
+
+# Items whose handling failed, until handled: claims leave out those parked or waiting for retry_at.
+job_failures = Table(
+    "job_failures",
+    metadata,
+    Column("job", String(100), primary_key=True),
+    Column("item_id", String(300), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("first_failed_at", UTCDateTime, nullable=False),
+    Column("last_failed_at", UTCDateTime, nullable=False),
+    Column("retry_at", UTCDateTime),
+    Column("parked", Boolean, nullable=False),
+    Column("last_error", String(500), nullable=False),
+    CheckConstraint("attempts > 0", name="attempts_positive"),
+    CheckConstraint("parked OR retry_at IS NOT NULL", name="parked_or_retried"),
+    Index(None, "job", "last_failed_at"),
+)

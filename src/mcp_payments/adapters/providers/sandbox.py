@@ -1,8 +1,10 @@
 """The built-in sandbox provider: deterministic, offline, driven by the well-known test cards.
 
 Cards and tokens decide what happens (see TEST_CARDS). Tests can inject latency and outages.
-Asynchronous events (a dispute, a refund that fails later) are signed like a real provider's and
-queued; due work hands them to the same ingestion path the HTTP endpoint uses.
+Asynchronous events (a dispute, a refund that fails later) are queued in the database, in the
+transaction of the payment or refund that causes them (the outbox pattern): a rolled-back change
+queues nothing, a restart loses nothing. Due work (the deliver_provider_events job) signs each, like a
+real provider does when it sends, and hands it to the same ingestion path the HTTP endpoint uses.
 """
 
 from __future__ import annotations
@@ -10,13 +12,21 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 
 from mcp_payments.domain import cards, signatures
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.errors import ProviderUnavailable, UnknownPaymentMethod
-from mcp_payments.services.ports import CardInput, Clock, ProviderOutcome
+from mcp_payments.services.ports import (
+    PROVIDER_OUTBOX,
+    CardInput,
+    Clock,
+    OutboundEvent,
+    ProviderOutcome,
+    UnitOfWork,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +79,6 @@ class SandboxProvider:
         self.event_secret = event_secret
         self.latency = latency
         self.outages = 0
-        self.outbox: list[bytes] = []
 
     def fail_next(self, calls: int = 1) -> None:
         """Make the next `calls` provider calls fail as if the provider were down (tests)."""
@@ -97,7 +106,7 @@ class SandboxProvider:
         return PaymentMethod(cards.brand_of(digits), digits[-4:], exp_month, exp_year, fingerprint, scenario)
 
     async def authorize(
-        self, payment_id: str, amount: int, currency: str, method: PaymentMethod, capture: bool
+        self, uow: UnitOfWork, payment_id: str, amount: int, currency: str, method: PaymentMethod, capture: bool
     ) -> ProviderOutcome:
         await self._call()
         if method.scenario.startswith("declined:"):
@@ -105,24 +114,29 @@ class SandboxProvider:
             return ProviderOutcome("declined", code, DECLINE_MESSAGES[code][0])
         if method.scenario == "requires_action":
             return ProviderOutcome("requires_action")
-        return self._approved(payment_id, amount, method, capture)
+        return await self._approved(uow, payment_id, amount, method, capture)
 
-    async def confirm_action(self, payment_id: str, method: PaymentMethod, capture: bool) -> ProviderOutcome:
+    async def confirm_action(
+        self, uow: UnitOfWork, payment_id: str, method: PaymentMethod, capture: bool
+    ) -> ProviderOutcome:
         await self._call()
         return ProviderOutcome("approved")  # the customer passed 3-D Secure
 
-    async def capture(self, payment_id: str, amount: int, method: PaymentMethod) -> ProviderOutcome:
+    async def capture(self, uow: UnitOfWork, payment_id: str, amount: int, method: PaymentMethod) -> ProviderOutcome:
         await self._call()
-        return self._approved(payment_id, amount, method, capture=True)
+        return await self._approved(uow, payment_id, amount, method, capture=True)
 
-    async def cancel(self, payment_id: str) -> ProviderOutcome:
+    async def cancel(self, uow: UnitOfWork, payment_id: str) -> ProviderOutcome:
         await self._call()
         return ProviderOutcome("approved")
 
-    async def refund(self, refund_id: str, payment_id: str, amount: int, method: PaymentMethod) -> ProviderOutcome:
+    async def refund(
+        self, uow: UnitOfWork, refund_id: str, payment_id: str, amount: int, method: PaymentMethod
+    ) -> ProviderOutcome:
         await self._call()
         if method.scenario == "refund_fails":
-            self._emit(
+            await self._emit(
+                uow,
                 "refund.failed",
                 {
                     "refund_id": refund_id,
@@ -133,27 +147,28 @@ class SandboxProvider:
             return ProviderOutcome("pending")
         return ProviderOutcome("approved")
 
-    def requeue_events(self, bodies: list[bytes]) -> None:
-        self.outbox[:0] = bodies
+    def signed(self, event: OutboundEvent) -> tuple[bytes, str]:
+        """A queued event as it is sent: its body and signature header, signed now like a real provider's."""
+        return event.body, signatures.header([self.event_secret], int(self.clock.now().timestamp()), event.body)
 
-    def drain_events(self) -> list[tuple[bytes, str]]:
-        """Queued events, signed now: like a real provider, each delivery is signed when it is sent."""
-        bodies, self.outbox = self.outbox, []
-        now = int(self.clock.now().timestamp())
-        return [(body, signatures.header([self.event_secret], now, body)) for body in bodies]
-
-    def _approved(self, payment_id: str, amount: int, method: PaymentMethod, capture: bool) -> ProviderOutcome:
+    async def _approved(
+        self, uow: UnitOfWork, payment_id: str, amount: int, method: PaymentMethod, capture: bool
+    ) -> ProviderOutcome:
         if method.scenario == "disputed" and capture:
-            self._emit("charge.dispute.created", {"payment_id": payment_id, "amount": amount, "reason": "fraudulent"})
+            await self._emit(
+                uow, "charge.dispute.created", {"payment_id": payment_id, "amount": amount, "reason": "fraudulent"}
+            )
         return ProviderOutcome("approved")
 
-    def _emit(self, event_type: str, data: dict[str, object]) -> None:
-        now = int(self.clock.now().timestamp())
+    async def _emit(self, uow: UnitOfWork, event_type: str, data: dict[str, Any]) -> None:
+        """Queue an event in the caller's unit of work: it exists exactly when the change that caused it does."""
+        now = self.clock.now()
+        event_id = f"evt_{secrets.token_hex(12)}"
         body = json.dumps(
-            {"id": f"evt_{secrets.token_hex(12)}", "type": event_type, "created": now, "data": data},
+            {"id": event_id, "type": event_type, "created": int(now.timestamp()), "data": data},
             separators=(",", ":"),
         ).encode()
-        self.outbox.append(body)
+        await uow.repo(PROVIDER_OUTBOX).add(OutboundEvent(event_id, event_type, body, now))
 
     async def _call(self) -> None:
         if self.latency:

@@ -1,4 +1,6 @@
-"""Monitoring tools: is the service healthy, and does the ledger still add up."""
+"""Monitoring tools: is the service healthy, does the ledger still add up, and is background work keeping up."""
+
+from datetime import datetime
 
 from pydantic import BaseModel, Field
 
@@ -7,8 +9,9 @@ from mcp_payments.domain import fx
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import MoneyOut
 from mcp_payments.services.container import Services
+from mcp_payments.services.job_runner import JobRunner, JobStatus
 from mcp_payments.services.monitoring import Health, IntegrityReport, MonitoringService
-from mcp_payments.services.ports import UnitOfWork
+from mcp_payments.services.ports import ItemFailure, JobRun, UnitOfWork
 
 
 class ServiceHealth(BaseModel):
@@ -89,6 +92,76 @@ class LedgerIntegrity(BaseModel):
         )
 
 
+class JobRunOut(BaseModel):
+    started_at: datetime
+    finished_at: datetime | None = Field(description="None while the run goes on, or when its worker died mid-run.")
+    items_done: int
+    items_failed: int
+    last_error: str | None = Field(description="The last failure of the run (masked), if any.")
+    worker: str = Field(description="host:pid of the process that ran it.")
+
+    @classmethod
+    def of(cls, r: JobRun) -> "JobRunOut":
+        return cls(
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            items_done=r.done,
+            items_failed=r.failed,
+            last_error=r.last_error,
+            worker=r.worker,
+        )
+
+
+class ItemFailureOut(BaseModel):
+    item_id: str = Field(description="What failed: a hold, payment or event id.")
+    attempts: int
+    first_failed_at: datetime
+    last_failed_at: datetime
+    next_attempt_at: datetime | None = Field(description="When it is tried again; None when parked.")
+    parked: bool = Field(description="True: it failed too often and is no longer tried by itself.")
+    last_error: str = Field(description="Its last failure, masked: a code and message, or an incident id to look up.")
+
+    @classmethod
+    def of(cls, f: ItemFailure) -> "ItemFailureOut":
+        return cls(
+            item_id=f.item_id,
+            attempts=f.attempts,
+            first_failed_at=f.first_failed_at,
+            last_failed_at=f.last_failed_at,
+            next_attempt_at=f.retry_at,
+            parked=f.parked,
+            last_error=f.last_error,
+        )
+
+
+class BackgroundJob(BaseModel):
+    name: str
+    last_run: JobRunOut | None = Field(description="Its latest run by any worker; None if it never ran.")
+    lag_seconds: float | None = Field(
+        description="Age of its oldest due item (items parked after failures excluded); None when nothing is due."
+    )
+    oldest_due_at: datetime | None = Field(description="When that item became due.")
+    retrying: int = Field(description="Items that failed and wait for their next attempt.")
+    parked: int = Field(description="Items that failed too often and are no longer tried.")
+    recent_failures: list[ItemFailureOut] = Field(description="Its failing items, most recent first (at most 10).")
+
+    @classmethod
+    def of(cls, s: JobStatus) -> "BackgroundJob":
+        return cls(
+            name=s.name,
+            last_run=JobRunOut.of(s.last_run) if s.last_run else None,
+            lag_seconds=s.lag.total_seconds() if s.lag is not None else None,
+            oldest_due_at=s.oldest_due,
+            retrying=s.retrying,
+            parked=s.parked,
+            recent_failures=[ItemFailureOut.of(f) for f in s.failures],
+        )
+
+
+class BackgroundJobs(BaseModel):
+    jobs: list[BackgroundJob]
+
+
 def debts(owed: dict[str, int]) -> list[MoneyOut]:
     return [MoneyOut.of(minor, currency) for currency, minor in sorted(owed.items())]
 
@@ -108,3 +181,10 @@ def register(box: Toolbox, app: Services) -> None:
         equals its journal entries and active holds, no wallet is overdrawn, and no currency conversion credited
         more than it took was worth. Also reports the FX desk's position per currency pair."""
         return LedgerIntegrity.of(await service.check_ledger(uow))
+
+    @box.query(toolset="monitoring", title="Background jobs")
+    async def list_background_jobs(uow: UnitOfWork) -> BackgroundJobs:
+        """Show the background jobs (hold and authorization expiry, provider events, housekeeping): each one's
+        last run, how far behind it is (lag_seconds) and its failing items. Call it when something that should
+        happen by itself (a hold releasing, a dispute arriving) has not."""
+        return BackgroundJobs(jobs=[BackgroundJob.of(s) for s in await app.get(JobRunner).report(uow)])

@@ -127,7 +127,7 @@ class PaymentService:
         await uow.repo(PAYMENTS).add(payment)
         await self.books.event(uow, payment, "payment.created", amount=amount.minor, capture_method=capture_method)
         outcome = await self.provider.authorize(
-            payment.id, payment.amount, payment.currency, method, capture=capture_method == "automatic"
+            uow, payment.id, payment.amount, payment.currency, method, capture=capture_method == "automatic"
         )
         return await self._settle_attempt(uow, payment, "authorize", outcome)
 
@@ -136,7 +136,7 @@ class PaymentService:
         payment = await self.books.locked(uow, payment_id)
         processing = payment.moved(A.CONFIRM, self.clock.now())
         outcome = await self.provider.confirm_action(
-            payment.id, payment.method, capture=payment.capture_method == "automatic"
+            uow, payment.id, payment.method, capture=payment.capture_method == "automatic"
         )
         return await self._settle_attempt(uow, processing, "confirm", outcome)
 
@@ -152,7 +152,7 @@ class PaymentService:
                 payment_id=payment.id,
                 capturable=capturable.decimal(),
             )
-        outcome = await self.provider.capture(payment.id, minor, payment.method)
+        outcome = await self.provider.capture(uow, payment.id, minor, payment.method)
         now = self.clock.now()
         await self.books.attempt(uow, payment, "capture", outcome)
         captured = payment.moved(A.CAPTURE, now, amount_received=minor, amount_capturable=0, fee=self._fee(minor))
@@ -167,7 +167,7 @@ class PaymentService:
         payment = await self.books.locked(uow, payment_id)
         next_status(payment.id, payment.status, A.CANCEL)
         if payment.status is PaymentStatus.REQUIRES_CAPTURE:
-            await self.books.attempt(uow, payment, "cancel", await self.provider.cancel(payment.id))
+            await self.books.attempt(uow, payment, "cancel", await self.provider.cancel(uow, payment.id))
         now = self.clock.now()
         canceled = payment.moved(
             A.CANCEL, now, amount_capturable=0, canceled_at=now, cancellation_reason=reason or "requested_by_customer"
@@ -201,7 +201,7 @@ class PaymentService:
         refund = Refund(
             self.ids.new("ref"), payment.id, minor, payment.currency, RefundStatus.PENDING, reason, None, now, now
         )
-        outcome = await self.provider.refund(refund.id, payment.id, minor, payment.method)
+        outcome = await self.provider.refund(uow, refund.id, payment.id, minor, payment.method)
         if outcome.status == "failed":
             refund = replace(
                 refund,
