@@ -5,7 +5,13 @@ from decimal import Decimal
 
 import pytest
 
-from mcp_payments.config import Settings, parse_allowed_hosts, parse_allowed_origins, parse_fx_rates
+from mcp_payments.config import (
+    Settings,
+    parse_allowed_hosts,
+    parse_allowed_origins,
+    parse_duration,
+    parse_fx_rates,
+)
 
 
 def test_fx_rates_are_read_as_exact_decimals_by_pair() -> None:
@@ -125,3 +131,63 @@ def test_background_job_settings_that_cannot_work_are_refused(env: dict[str, str
     with pytest.raises(ValueError, match=r"MCP_PAYMENTS_JOB|job retries") as error:
         Settings.from_env(env)
     assert phrase in str(error.value)
+
+
+def test_caller_settings_come_from_the_environment_and_the_api_key_stays_out_of_the_repr() -> None:
+    settings = Settings.from_env(
+        {
+            "MCP_PAYMENTS_API_KEY": " mcpp_key_secret ",
+            "MCP_PAYMENTS_NO_AUTH": "true",
+            "MCP_PAYMENTS_RESOURCE_URL": "https://payments.example.com/mcp",
+            "MCP_PAYMENTS_JWT_ISSUER": "https://auth.example.com/",
+            "MCP_PAYMENTS_JWKS": "http://127.0.0.1:9000/jwks.json",
+            "MCP_PAYMENTS_JWT_AUDIENCE": "payments",
+            "MCP_PAYMENTS_JWT_ROLE_CLAIM": "realm_access.roles",
+        }
+    )
+    assert settings.api_key == "mcpp_key_secret"
+    assert "mcpp_key_secret" not in repr(settings)
+    assert settings.no_auth
+    assert settings.resource_url == "https://payments.example.com/mcp"
+    assert settings.jwt_issuer == "https://auth.example.com/"  # kept exactly: issuers are compared as strings
+    assert (settings.jwks, settings.jwt_audience, settings.jwt_role_claim) == (
+        "http://127.0.0.1:9000/jwks.json",
+        "payments",
+        "realm_access.roles",
+    )
+    assert Settings.from_env(
+        {"MCP_PAYMENTS_JWT_ISSUER": "https://a.example", "MCP_PAYMENTS_JWKS": "keys.json"}
+    ).jwks == ("keys.json")
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"MCP_PAYMENTS_JWT_ISSUER": "https://a.example"}, "need both"),
+        ({"MCP_PAYMENTS_JWT_ISSUER": "https://a.example", "MCP_PAYMENTS_JWKS": "http://a.example/k"}, "plain http"),
+        ({"MCP_PAYMENTS_RESOURCE_URL": "payments.example.com/mcp"}, "not an http"),
+        ({"MCP_PAYMENTS_JWT_ISSUER": "ftp://a.example", "MCP_PAYMENTS_JWKS": "k.json"}, "not an http"),
+    ],
+)
+def test_incomplete_or_unsafe_jwt_settings_are_refused(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("text", "lifetime"),
+    [
+        ("90d", timedelta(days=90)),
+        ("12h", timedelta(hours=12)),
+        (" 30m ", timedelta(minutes=30)),
+        ("2W", timedelta(weeks=2)),
+    ],
+)
+def test_a_key_lifetime_is_a_number_and_a_unit(text: str, lifetime: timedelta) -> None:
+    assert parse_duration(text) == lifetime
+
+
+@pytest.mark.parametrize("text", ["", "0d", "90", "d", "1.5h", "-1d", "1y", "9999999d"])
+def test_a_lifetime_that_is_not_a_positive_number_and_unit_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a positive number with a unit"):
+        parse_duration(text)

@@ -10,6 +10,8 @@ import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
+from mcp_payments.server.callers import local_principal
+
 ROOT = Path(__file__).resolve().parents[1]
 PLACEHOLDER = "/absolute/path/to/mcp-payments"
 
@@ -19,15 +21,22 @@ pytestmark = pytest.mark.anyio
 async def test_the_mcp_json_entry_launches_a_server_that_lists_every_tool(db_url: str) -> None:
     entry = json.loads((ROOT / "mcp.json").read_text())["mcpServers"]["mcp-payments"]
     command = entry["command"].replace(PLACEHOLDER, str(ROOT))
-    env = {**os.environ, **entry.get("env", {}), "MCP_PAYMENTS_DB_URL": db_url}
+    # No key: Claude Desktop's user is the local OS user, with role agent (MCP_PAYMENTS_* of this shell left out).
+    own = {k: v for k, v in os.environ.items() if not k.startswith("MCP_PAYMENTS_")}
+    env = {**own, **entry.get("env", {}), "MCP_PAYMENTS_DB_URL": db_url}
     params = StdioServerParameters(command=command, args=entry["args"], env=env)
     async with Client(params) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         health = await client.call_tool("get_service_health", {})
+        me = await client.call_tool("whoami", {})
+        wallet = await client.call_tool("create_wallet", {"currency": "USD", "name": "desktop"})
     schemas = {p.stem for p in (ROOT / "schemas").glob("*.json")}
     assert names == schemas
     assert health.structured_content is not None
     assert health.structured_content["status"] == "ok"
+    assert me.structured_content is not None
+    assert (me.structured_content["principal"], me.structured_content["role"]) == (local_principal(), "agent")
+    assert not wallet.is_error
 
 
 async def test_the_example_session_runs_end_to_end(db_url: str) -> None:

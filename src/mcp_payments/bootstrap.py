@@ -23,7 +23,8 @@ from mcp_payments.adapters.db.errors import translate
 from mcp_payments.adapters.db.jobs_repo import SqlJobs
 from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory
 from mcp_payments.config import Settings, secrets_path
-from mcp_payments.domain.errors import DomainError
+from mcp_payments.domain.errors import DomainError, NotAuthenticated
+from mcp_payments.server.access import HttpAccess, network_access, process_access
 from mcp_payments.server.app import PaymentsServer, build_server
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.services.calls import CallRunner
@@ -190,21 +191,25 @@ def housekeeping(clock: Clock, run_retention: timedelta) -> list[AnyJob]:
     ]
 
 
-def build(db: Database, settings: Settings, clock: Clock | None = None) -> tuple[PaymentsServer, Toolbox, Services]:
-    """The server with every category's tools, on `db`."""
+def build(
+    db: Database, settings: Settings, clock: Clock | None = None, http: HttpAccess | None = None
+) -> tuple[PaymentsServer, Toolbox, Services]:
+    """The server with every category's tools, on `db`. `http`: served over http/sse (callers bring bearer
+    tokens); None: stdio or in-memory (the process's own principal)."""
     services = build_services(db, settings, clock)
-    server, box = build_server(services, settings, catalog.register_tools)
+    access = process_access(services, settings) if http is None else network_access(services, settings, http)
+    server, box = build_server(services, settings, catalog.register_tools, access)
     return server, box, services
 
 
 @asynccontextmanager
 async def application(
-    settings: Settings, clock: Clock | None = None, auto_migrate: bool = True
+    settings: Settings, clock: Clock | None = None, auto_migrate: bool = True, http: HttpAccess | None = None
 ) -> AsyncIterator[tuple[PaymentsServer, Toolbox, Services]]:
     """The server and its services, with the database open for the duration."""
     db = await prepare_database(settings, auto_migrate=auto_migrate)
     try:
-        yield build(db, settings, clock)
+        yield build(db, settings, clock, http)
     finally:
         await db.dispose()
 
@@ -217,6 +222,19 @@ async def services_of(settings: Settings, clock: Clock | None = None) -> AsyncIt
         yield build_services(db, settings, clock)
     finally:
         await db.dispose()
+
+
+async def check_own_key(server: PaymentsServer) -> None:
+    """stdio with MCP_PAYMENTS_API_KEY: the key must be usable now (known, not revoked, not expired), or the server
+    does not start. It is read again on every call after that."""
+    try:
+        caller = await server.callers.current()
+    except NotAuthenticated as refused:
+        raise StartupError(
+            f"MCP_PAYMENTS_API_KEY: {refused.message}; create a key with `mcp-payments keys create --name NAME "
+            "--role agent`, or unset MCP_PAYMENTS_API_KEY to serve as the local user"
+        ) from None
+    log.info("api_key_accepted", principal=caller.principal, credential=caller.credential, role=caller.role.value)
 
 
 async def sweep_once(services: Services) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mcp_payments.adapters.db.uow import RepositoryFactory
-from mcp_payments.categories import Category, compliance, monitoring, payments, wallets
+from mcp_payments.categories import Category, compliance, controls, monitoring, payments, wallets
 from mcp_payments.config import Settings
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.services.container import Services
@@ -17,6 +17,7 @@ CATEGORIES: tuple[Category, ...] = (
     wallets.CATEGORY,
     monitoring.CATEGORY,
     compliance.CATEGORY,
+    controls.CATEGORY,
 )
 
 

@@ -1,4 +1,4 @@
-"""mcp-payments serve | worker | migrate | export-schemas | audit-checkpoint."""
+"""mcp-payments serve | worker | migrate | keys | export-schemas | audit-checkpoint."""
 
 from __future__ import annotations
 
@@ -13,11 +13,20 @@ import anyio.abc
 import structlog
 
 from mcp_payments import __version__, runtime
-from mcp_payments.config import Settings, parse_allowed_hosts, parse_allowed_origins, parse_toolsets
+from mcp_payments.config import (
+    Settings,
+    parse_allowed_hosts,
+    parse_allowed_origins,
+    parse_duration,
+    parse_toolsets,
+)
+from mcp_payments.domain.roles import Role
 from mcp_payments.logging import configure
 
 if TYPE_CHECKING:
     from mcp.server.transport_security import TransportSecuritySettings
+
+    from mcp_payments.server.access import HttpAccess
 
 log = structlog.get_logger("mcp_payments")
 
@@ -34,7 +43,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", help="database URL (default: SQLite in the user data dir; env MCP_PAYMENTS_DB_URL)")
     serve.add_argument("--read-only", action="store_true", default=None, help="expose only read-only tools")
     serve.add_argument("--toolsets", help="comma-separated toolsets to expose (default: all)")
-    serve.add_argument("--principal", help="who the caller is on stdio (default: local)")
+    serve.add_argument(
+        "--principal", help="stdio without MCP_PAYMENTS_API_KEY: name the local caller local:NAME (default: OS user)"
+    )
+    serve.add_argument(
+        "--no-auth",
+        action="store_true",
+        default=None,
+        help="http/sse on a loopback address only: serve requests without a bearer token, as the local user with "
+        "role agent (env MCP_PAYMENTS_NO_AUTH)",
+    )
     serve.add_argument(
         "--no-background", action="store_true", help="do not run due work (background jobs) here; run a worker"
     )
@@ -68,6 +86,20 @@ def parser() -> argparse.ArgumentParser:
     )
     checkpoint.add_argument("--db", help="database URL")
 
+    keys = sub.add_parser("keys", help="create, list and revoke API keys (each change is audited)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key and print it, once")
+    create.add_argument("--name", required=True, help="who the key is for; the principal is key:NAME")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--expires", help="lifetime, e.g. 90d, 12h, 30m, 2w (default: until revoked)")
+    listing = keys_sub.add_parser("list", help="list the keys (never their secrets)")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key: refused from the next request on")
+    revoke.add_argument("key_id", metavar="ID", help="the key's id, key_...")
+    for command in (create, listing, revoke):
+        command.add_argument("--db", help="database URL")
+    for command in (create, listing):
+        command.add_argument("--json", action="store_true", help="print JSON")
+
     export = sub.add_parser("export-schemas", help="write each tool's input and output JSON Schema")
     export.add_argument("--out", default="schemas", help="directory to write to (default: schemas)")
     export.add_argument("--check", action="store_true", help="fail if the files differ instead of writing")
@@ -82,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             read_only=getattr(args, "read_only", None),
             toolsets=parse_toolsets(args.toolsets) if getattr(args, "toolsets", None) else None,
             principal=getattr(args, "principal", None),
+            no_auth=getattr(args, "no_auth", None),
             background=False if getattr(args, "no_background", False) else None,
             sweep_interval=getattr(args, "interval", None),
             allowed_hosts=parse_allowed_hosts(args.allowed_hosts) if getattr(args, "allowed_hosts", None) else None,
@@ -90,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             ),
         )
         security = _transport_security(args, settings)
+        http = _http_access(args, settings)
+        lifetime = parse_duration(args.expires) if getattr(args, "expires", None) else None
         if settings.toolsets is not None:
             from mcp_payments.catalog import check_toolsets  # the whole catalog: only when asked for
 
@@ -98,15 +133,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(f"mcp-payments: {error}")
     configure(settings.log_level)
     from mcp_payments.bootstrap import StartupError
+    from mcp_payments.domain.errors import DomainError
 
     try:
         match args.command:
             case "serve":
-                runtime.run(_serve, settings, args.transport, args.host, args.port, security)
+                runtime.run(_serve, settings, args.transport, args.host, args.port, security, http)
             case "worker":
                 runtime.run(_worker, settings, args.once)
             case "migrate":
                 runtime.run(_migrate, settings)
+            case "keys":
+                from mcp_payments import keys_cli
+
+                runtime.run(keys_cli.run, settings, args, lifetime)
             case "audit-checkpoint":
                 runtime.run(_checkpoint, settings)
             case "export-schemas":
@@ -120,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     )
     except StartupError as error:
         sys.exit(f"mcp-payments: {error}")
+    except DomainError as error:
+        sys.exit(f"mcp-payments: {error.message}")
     except KeyboardInterrupt:
         pass
 
@@ -133,31 +175,50 @@ def _transport_security(args: argparse.Namespace, settings: Settings) -> Transpo
     return transport_security(args.host, args.port, settings)
 
 
-async def _serve(
-    settings: Settings, transport: str, host: str, port: int, security: TransportSecuritySettings | None
-) -> None:
-    from mcp_payments.bootstrap import application, describe_url, run_due_work
+def _http_access(args: argparse.Namespace, settings: Settings) -> HttpAccess | None:
+    """Who http/sse callers are (bearer tokens, or --no-auth on loopback), checked before anything starts."""
+    if args.command != "serve" or args.transport == "stdio":
+        return None
+    from mcp_payments.server.access import http_access
 
-    async with application(settings) as (server, box, services), anyio.create_task_group() as tg:
+    return http_access(args.transport, args.host, args.port, settings)
+
+
+async def _serve(
+    settings: Settings,
+    transport: str,
+    host: str,
+    port: int,
+    security: TransportSecuritySettings | None,
+    http: HttpAccess | None,
+) -> None:
+    from mcp_payments.bootstrap import application, check_own_key, describe_url, run_due_work
+
+    async with application(settings, http=http) as (server, box, services):
+        if http is None and settings.api_key is not None:
+            await check_own_key(server)
         log.info(
             "serving",
             transport=transport,
             db=describe_url(settings.db_url),
             tools=len(box.specs),
+            auth=server.callers.mode.value,
             **({"allowed_hosts": security.allowed_hosts} if security else {}),
+            **({"resource_url": http.resource_url} if http and http.tokens_required else {}),
         )
-        if settings.background:
-            tg.start_soon(run_due_work, services, settings.sweep_interval)
-        match transport:
-            case "stdio":
-                await server.run_stdio_async()
-            case "http":
-                await server.run_streamable_http_async(
-                    host=host, port=port, streamable_http_path="/mcp", transport_security=security
-                )
-            case "sse":
-                await server.run_sse_async(host=host, port=port, transport_security=security)
-        tg.cancel_scope.cancel()
+        async with anyio.create_task_group() as tg:
+            if settings.background:
+                tg.start_soon(run_due_work, services, settings.sweep_interval)
+            match transport:
+                case "stdio":
+                    await server.run_stdio_async()
+                case "http":
+                    await server.run_streamable_http_async(
+                        host=host, port=port, streamable_http_path="/mcp", transport_security=security
+                    )
+                case "sse":
+                    await server.run_sse_async(host=host, port=port, transport_security=security)
+            tg.cancel_scope.cancel()
 
 
 async def _worker(settings: Settings, once: bool) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
@@ -23,7 +24,7 @@ def default_db_url() -> str:
 @dataclass(frozen=True)
 class Settings:
     db_url: str = field(default_factory=default_db_url)
-    principal: str = "local"
+    principal: str | None = None  # the local user's name on stdio without a key (local:<name>); None: the OS user's
     read_only: bool = False
     toolsets: frozenset[str] | None = None  # None: every toolset
     fx_rates: dict[str, Decimal] = field(default_factory=dict)
@@ -50,6 +51,15 @@ class Settings:
     # Host and Origin headers the HTTP transports accept besides those of --host and --port (server/hosts.py).
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    # Who calls (server/access.py). stdio: the key in api_key, or the local user. http/sse: a bearer token on every
+    # request (an API key, or a JWT when jwt_issuer and jwks are set), unless no_auth on a loopback address.
+    api_key: str | None = field(default=None, repr=False)
+    no_auth: bool = False
+    resource_url: str | None = None  # this server's URL as clients reach it (RFC 8707/9728); default from --host
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None  # default: resource_url
+    jwks: str | None = None  # URL or file path of the issuer's signing keys
+    jwt_role_claim: str = "role"
 
     def __post_init__(self) -> None:
         if self.job_max_attempts < 1 or self.job_retry_base <= timedelta(0) or self.job_retry_cap < self.job_retry_base:
@@ -98,8 +108,69 @@ class Settings:
             values["allowed_hosts"] = parse_allowed_hosts(hosts)
         if origins := env.get("MCP_PAYMENTS_ALLOWED_ORIGINS"):
             values["allowed_origins"] = parse_allowed_origins(origins)
+        if key := env.get("MCP_PAYMENTS_API_KEY"):
+            values["api_key"] = key.strip()
+        if env.get("MCP_PAYMENTS_NO_AUTH", "").lower() in ("1", "true", "yes"):
+            values["no_auth"] = True
+        if resource := env.get("MCP_PAYMENTS_RESOURCE_URL"):
+            values["resource_url"] = parse_url(resource, "MCP_PAYMENTS_RESOURCE_URL")
+        if issuer := env.get("MCP_PAYMENTS_JWT_ISSUER"):
+            values["jwt_issuer"] = parse_url(issuer, "MCP_PAYMENTS_JWT_ISSUER")
+        if audience := env.get("MCP_PAYMENTS_JWT_AUDIENCE"):
+            values["jwt_audience"] = audience.strip()
+        if jwks := env.get("MCP_PAYMENTS_JWKS"):
+            values["jwks"] = parse_jwks(jwks)
+        if claim := env.get("MCP_PAYMENTS_JWT_ROLE_CLAIM"):
+            values["jwt_role_claim"] = claim.strip()
+        if ("jwt_issuer" in values) != ("jwks" in values):
+            raise ValueError(
+                "JWT access tokens need both MCP_PAYMENTS_JWT_ISSUER (the issuer's URL) and MCP_PAYMENTS_JWKS (its "
+                "signing keys: a URL or a file); set both, or neither to accept API keys only"
+            )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]  # keys are this class's fields
+
+
+def parse_url(text: str, what: str) -> str:
+    """An http(s) URL with a host, as given (trailing slash and all: issuers are compared exactly)."""
+    url = urlsplit(text.strip())
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(f"{what} {text!r} is not an http(s) URL like https://auth.example.com")
+    return text.strip()
+
+
+def parse_jwks(text: str) -> str:
+    """A JWKS URL (https, or http from a loopback address only: keys fetched in the clear could be swapped) or a
+    file path."""
+    text = text.strip()
+    if "://" not in text:
+        return text
+    url = parse_url(text, "MCP_PAYMENTS_JWKS")
+    host = urlsplit(url).hostname or ""
+    if url.startswith("http://") and not _loopback_name(host):
+        raise ValueError(f"MCP_PAYMENTS_JWKS {text!r} is fetched over plain http: use https (or a file path)")
+    return url
+
+
+def _loopback_name(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_DURATION = re.compile(r"\s*([0-9]{1,6})\s*([smhdw])\s*")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """ "90d" -> 90 days; units s, m, h, d, w."""
+    match = _DURATION.fullmatch(text.lower())
+    if match is None or int(match[1]) == 0:
+        raise ValueError(f"duration {text!r} is not a positive number with a unit s, m, h, d or w, like 90d or 12h")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
 
 
 def parse_toolsets(text: str) -> frozenset[str]:

@@ -20,7 +20,7 @@ async def tool_documents() -> dict[str, dict[str, Any]]:
     db = open_database(settings.db_url)
     try:
         server, _, _ = build(db, settings)
-        tools = await server.list_tools()
+        tools = await server.published_tools()
     finally:
         await db.dispose()
     return {

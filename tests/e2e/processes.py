@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,10 +12,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
+import httpx2
 from anyio.abc import Process
+from mcp.client import Transport
+from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60  # generous: a 2-core machine running other suites starts Python slowly
@@ -169,3 +175,26 @@ async def worker(db_url: str, tmp_path: Path, name: str, *extra: str, env: dict[
             yield process
         finally:
             await stop(process)
+
+
+async def create_key(db_url: str, tmp_path: Path, role: str, name: str | None = None, *extra: str) -> dict[str, Any]:
+    """`mcp-payments keys create --json` as an administrator runs it: {"key", "id", "name", "role", ...}."""
+    command = [sys.executable, "-m", "mcp_payments", "keys", "create", "--role", role, "--name", name or f"{role}-bot"]
+    with anyio.fail_after(STARTUP_SECONDS):
+        done = await anyio.run_process(
+            [*command, "--db", db_url, "--json", *extra], stdin=subprocess.DEVNULL, env=full_env(tmp_path), check=False
+        )
+    assert done.returncode == 0, done.stderr.decode()
+    created: dict[str, Any] = json.loads(done.stdout)
+    return created
+
+
+@asynccontextmanager
+async def with_token(transport: str, base: str, token: str | None) -> AsyncIterator[Transport]:
+    """A client transport to `serve --transport http|sse` at `base` that sends `token` as its bearer token."""
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    if transport == "sse":
+        yield sse_client(f"{base}/sse", headers=headers)
+        return
+    async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300)) as http:
+        yield streamable_http_client(f"{base}/mcp", http_client=http)

@@ -67,6 +67,6 @@ async def test_the_findings_do_not_reproduce_over_stdio(db_url: str, tmp_path: P
 
 
 async def test_the_findings_do_not_reproduce_over_streamable_http(db_url: str, tmp_path: Path) -> None:
-    async with network_server("http", db_url, tmp_path) as base:
+    async with network_server("http", db_url, tmp_path, "--no-auth") as base:
         with anyio.fail_after(90):
             await replay_the_findings(streamable_http_client(f"{base}/mcp"))

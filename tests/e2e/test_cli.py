@@ -20,12 +20,14 @@ from tests.helpers import ok
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
-async def cli(tmp_path: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[bytes]:
+async def cli(
+    tmp_path: Path, *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     with anyio.fail_after(120):
         return await anyio.run_process(
             [sys.executable, "-m", "mcp_payments", *args],
             stdin=subprocess.DEVNULL,
-            env=full_env(tmp_path),
+            env={**full_env(tmp_path), **(env or {})},
             cwd=cwd,
             check=False,
         )

@@ -69,7 +69,9 @@ async def test_two_servers_started_together_on_an_empty_database_both_come_up_an
         async with AsyncExitStack() as processes:
             replicas = [
                 await processes.enter_async_context(
-                    launched("http", url, replica_dir(tmp_path, name), "--no-background", env=SHARED_SECRETS)
+                    launched(
+                        "http", url, replica_dir(tmp_path, name), "--no-background", "--no-auth", env=SHARED_SECRETS
+                    )
                 )
                 for name in ("a", "b")
             ]

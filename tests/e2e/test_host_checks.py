@@ -59,7 +59,7 @@ async def lists_tools_and_is_healthy(transport: Transport, mode: str = "auto") -
 
 async def test_an_http_server_off_loopback_answers_only_its_own_names_and_origins(tmp_path: Path) -> None:
     env = {"MCP_PAYMENTS_ALLOWED_HOSTS": f"{EXTRA_HOST}:*"}
-    async with launched("http", database(tmp_path), tmp_path, host=HOST, env=env) as server:
+    async with launched("http", database(tmp_path), tmp_path, "--no-auth", host=HOST, env=env) as server:
         await server.ready()
         url, own = f"{server.base}/mcp", f"{HOST}:{server.port}"
         with anyio.fail_after(60):
@@ -83,7 +83,7 @@ async def test_an_http_server_off_loopback_answers_only_its_own_names_and_origin
 
 
 async def test_an_sse_server_off_loopback_refuses_a_foreign_host_and_serves_its_own(tmp_path: Path) -> None:
-    async with network_server("sse", database(tmp_path), tmp_path, host=HOST) as base:
+    async with network_server("sse", database(tmp_path), tmp_path, "--no-auth", host=HOST) as base:
         with anyio.fail_after(60):
             async with httpx2.AsyncClient(timeout=30) as http:
                 async with http.stream("GET", f"{base}/sse", headers={"Host": "evil.example"}) as response:
@@ -98,7 +98,7 @@ async def test_an_sse_server_off_loopback_refuses_a_foreign_host_and_serves_its_
 
 
 async def test_the_default_loopback_server_still_answers_its_loopback_names_and_refuses_others(tmp_path: Path) -> None:
-    async with launched("http", database(tmp_path), tmp_path) as server:
+    async with launched("http", database(tmp_path), tmp_path, "--no-auth") as server:
         await server.ready()
         url = f"{server.base}/mcp"
         with anyio.fail_after(60):

@@ -1,4 +1,4 @@
-"""A third-party client: the MCP Inspector CLI (Node) against the stdio server."""
+"""A third-party client: the MCP Inspector CLI (Node) against the stdio server, and over HTTP with an API key."""
 
 import json
 import shutil
@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.e2e.processes import full_env, isolated_env, run_tree, serve_args
+from tests.e2e.processes import create_key, full_env, isolated_env, network_server, run_tree, serve_args
 from tests.server.listing import deployment
 
 pytestmark = [
@@ -84,3 +84,18 @@ async def test_the_mcp_inspector_takes_a_payment_and_reads_a_decline_as_a_tool_e
     body = json.loads(declined["content"][0]["text"])  # type: ignore[index]
     assert body["code"] == "card_declined"
     assert body["details"]["decline_code"] == "card_declined"
+
+
+async def test_the_mcp_inspector_over_http_with_a_viewer_key_is_shown_only_the_read_tools(
+    db_url: str, tmp_path: Path
+) -> None:
+    key = (await create_key(db_url, tmp_path, "viewer", "inspector"))["key"]
+    async with deployment() as (_, specs):
+        reads = {name for name, spec in specs.items() if not spec.kind.mutating}
+    env = {**full_env(tmp_path), "MCP_CATALOG_PATH": str(tmp_path / "inspector-catalog.json")}
+    async with network_server("http", db_url, tmp_path) as base:
+        command = ["npx", "-y", INSPECTOR, "--cli", f"{base}/mcp", "--header", f"Authorization: Bearer {key}"]
+        with anyio.fail_after(TIMEOUT):
+            code, out, err = await run_tree([*command, "--method", "tools/list"], tmp_path, "http-list", env)
+    assert code == 0, f"inspector exited {code}\nstdout:\n{out}\nstderr:\n{err}"
+    assert {tool["name"] for tool in json.loads(out)["tools"]} == reads

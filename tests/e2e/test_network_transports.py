@@ -1,4 +1,5 @@
-"""`serve --transport http` (streamable HTTP at /mcp) and `--transport sse` (at /sse) as real subprocesses."""
+"""`serve --transport http` (streamable HTTP at /mcp) and `--transport sse` (at /sse) as real subprocesses, called
+with an API key as a bearer token, or without one on loopback with --no-auth."""
 
 from pathlib import Path
 
@@ -8,7 +9,7 @@ from mcp.client import Client, Transport
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e.processes import network_server
+from tests.e2e.processes import create_key, network_server, with_token
 from tests.helpers import funded_wallet, ok
 from tests.server.listing import deployment
 
@@ -40,15 +41,23 @@ async def exercise(transport: Transport, mode: str, backend: str) -> str:
         return client.protocol_version
 
 
-async def test_a_streamable_http_server_serves_both_protocol_eras(backend: str, db_url: str, tmp_path: Path) -> None:
-    async with network_server("http", db_url, tmp_path) as base:
+@pytest.mark.parametrize("transport", ["http", "sse"])
+async def test_a_network_server_serves_both_protocol_eras_to_a_caller_with_a_key(
+    transport: str, backend: str, db_url: str, tmp_path: Path
+) -> None:
+    key = (await create_key(db_url, tmp_path, "agent"))["key"]
+    async with network_server(transport, db_url, tmp_path) as base:
         for mode, version in ERAS:
             with anyio.fail_after(60):
-                assert await exercise(streamable_http_client(f"{base}/mcp"), mode, backend) == version
+                async with with_token(transport, base, key) as client_transport:
+                    assert await exercise(client_transport, mode, backend) == version
 
 
-async def test_an_sse_server_serves_both_protocol_eras(backend: str, db_url: str, tmp_path: Path) -> None:
-    async with network_server("sse", db_url, tmp_path) as base:
-        for mode, version in ERAS:
-            with anyio.fail_after(60):
-                assert await exercise(sse_client(f"{base}/sse"), mode, backend) == version
+@pytest.mark.parametrize("transport", ["http", "sse"])
+async def test_a_network_server_with_no_auth_on_loopback_serves_callers_without_a_token(
+    transport: str, backend: str, db_url: str, tmp_path: Path
+) -> None:
+    async with network_server(transport, db_url, tmp_path, "--no-auth") as base:
+        client_transport = streamable_http_client(f"{base}/mcp") if transport == "http" else sse_client(f"{base}/sse")
+        with anyio.fail_after(60):
+            assert await exercise(client_transport, "auto", backend) == "2026-07-28"

@@ -10,6 +10,7 @@ import pytest
 from mcp.client import Client, IncomingMessage
 from mcp.client.stdio import stdio_client
 
+from mcp_payments.server.callers import local_principal
 from tests.e2e.processes import full_env, serve_args, stdio_params
 from tests.helpers import ok
 
@@ -52,8 +53,8 @@ async def test_a_stdio_server_logs_canonical_json_lines_to_stderr_only(db_url: s
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     calls = [line for line in lines if line.get("event") == "tool_call"]
     assert [(c["tool"], c["outcome"], c["principal"]) for c in calls] == [
-        ("create_wallet", "ok", "local"),
-        ("list_wallets", "ok", "local"),
+        ("create_wallet", "ok", local_principal()),
+        ("list_wallets", "ok", local_principal()),
     ]
     assert all(isinstance(c["duration_ms"], float | int) for c in calls)
 

@@ -44,7 +44,7 @@ async def server_process(name: str, db_url: str, tmp_path: Path) -> AsyncIterato
     }
     with log.open("wb") as out:
         process = await anyio.open_process(
-            [sys.executable, *serve_args(db_url, "--transport", "http", "--port", str(port))],
+            [sys.executable, *serve_args(db_url, "--transport", "http", "--port", str(port), "--no-auth")],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,

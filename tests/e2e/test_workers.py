@@ -54,7 +54,7 @@ async def test_two_workers_and_a_server_on_one_database_handle_each_due_item_exa
 
     with anyio.fail_after(240):
         async with (
-            network_server("http", db_url, tmp_path / "serve", env=FAST) as base,
+            network_server("http", db_url, tmp_path / "serve", "--no-auth", env=FAST) as base,
             worker(db_url, tmp_path, "worker-a", "--interval", "0.1", env=SECRETS),
             worker(db_url, tmp_path, "worker-b", "--interval", "0.1", env=SECRETS),
             reading(db_url) as conn,

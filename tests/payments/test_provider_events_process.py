@@ -74,7 +74,7 @@ async def served(db_url: str, tmp_path: Path) -> AsyncIterator[Served]:
         "MCP_PAYMENTS_LOG_LEVEL": "INFO",
     }
     log = tmp_path / "server.log"
-    command = [sys.executable, "-m", "mcp_payments", "serve", "--transport", "http", "--port", str(port)]
+    command = [sys.executable, "-m", "mcp_payments", "serve", "--transport", "http", "--port", str(port), "--no-auth"]
     with log.open("wb") as stderr:
         process = await anyio.open_process([*command, "--db", db_url], env=env, stdout=stderr, stderr=stderr)
     try:

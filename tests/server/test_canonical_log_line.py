@@ -6,6 +6,7 @@ from mcp.client import Client
 from structlog.testing import capture_logs
 
 from mcp_payments.logging import merge_call_context
+from mcp_payments.server.callers import local_principal
 from tests.helpers import err, ok
 
 pytestmark = pytest.mark.anyio
@@ -24,7 +25,8 @@ def tool_lines(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def assert_canonical(line: dict[str, Any], tool: str, outcome: str) -> None:
     assert line["tool"] == tool
-    assert line["principal"] == "local"
+    assert line["principal"] == local_principal()  # stdio and in-memory without a key: the local OS user
+    assert "credential" not in line  # the local user authenticates with none
     assert line["outcome"] == outcome
     assert isinstance(line["duration_ms"], float | int)
     assert line["duration_ms"] >= 0

@@ -9,6 +9,7 @@ import json
 import pytest
 from mcp.client import Client
 
+from mcp_payments.server.callers import local_principal
 from mcp_payments.server.tools.models import Mutation
 from mcp_payments.services.commands import Command
 from tests.conftest import Stack
@@ -30,7 +31,7 @@ async def test_a_stored_command_dispatched_later_by_name_has_the_effect_of_the_c
     stored = json.dumps(
         {
             "tool": "transfer_funds",
-            "principal": "local",
+            "principal": local_principal(),  # the in-memory client's caller: the local user
             "arguments": {
                 "source_wallet_id": source,
                 "destination_wallet_id": destination,

@@ -11,7 +11,12 @@ pytestmark = pytest.mark.anyio
 def test_only_permission_failures_are_protocol_errors_and_every_other_error_is_a_tool_error() -> None:
     channels = {cls.__name__: errors.channel(cls) for cls in all_error_classes()}
 
-    assert {n for n, c in channels.items() if c is errors.Channel.PROTOCOL_ERROR} == {"ToolDisabled"}
+    assert {n for n, c in channels.items() if c is errors.Channel.PROTOCOL_ERROR} == {
+        "PermissionDenied",
+        "ToolDisabled",
+        "RoleRequired",
+        "NotAuthenticated",
+    }
     assert set(errors.PROTOCOL_ERRORS) <= set(all_error_classes())
 
 

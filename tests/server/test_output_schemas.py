@@ -94,5 +94,6 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await sweep_once(stack.services)
     jobs = await call("list_background_jobs")
     assert all(job["last_run"] is not None for job in jobs["jobs"])
+    await call("whoami")
 
     assert call.answered == set(tools), f"add a successful call of: {sorted(set(tools) - call.answered)}"

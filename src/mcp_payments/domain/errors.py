@@ -13,7 +13,8 @@ DomainError
 │   ├── WalletNotFound            wallet_not_found
 │   ├── HoldNotFound              hold_not_found
 │   ├── CustomerNotFound          customer_not_found
-│   └── PaymentNotFound           payment_not_found
+│   ├── PaymentNotFound           payment_not_found
+│   └── ApiKeyNotFound            api_key_not_found
 ├── Rejected                      rejected
 │   ├── CardDeclined              card_declined         (the payment is kept; retryable per decline code)
 │   ├── InvalidStateTransition    invalid_state
@@ -28,7 +29,10 @@ DomainError
 │   ├── CaptureExceedsHold        capture_exceeds_hold
 │   ├── FxRateUnavailable         fx_rate_unavailable
 │   └── IdempotencyConflict       idempotency_conflict
-├── ToolDisabled                  tool_disabled
+├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
+│   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
+│   ├── RoleRequired              role_required         (the caller's role may not call the tool)
+│   └── NotAuthenticated          not_authenticated     (no caller: a key unknown, revoked or expired)
 ├── DataError                     data_error            (a value the database cannot hold; not retryable)
 └── Unavailable                   service_unavailable   (retryable)
     ├── Contention                contention            (retryable)
@@ -113,6 +117,10 @@ class PaymentNotFound(NotFound):
     code = "payment_not_found"
 
 
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+
+
 class Rejected(DomainError):
     code = "rejected"
 
@@ -172,8 +180,20 @@ class IdempotencyConflict(Rejected):
     code = "idempotency_conflict"
 
 
-class ToolDisabled(DomainError):
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+
+
+class ToolDisabled(PermissionDenied):
     code = "tool_disabled"
+
+
+class RoleRequired(PermissionDenied):
+    code = "role_required"
+
+
+class NotAuthenticated(PermissionDenied):
+    code = "not_authenticated"
 
 
 class DataError(DomainError):

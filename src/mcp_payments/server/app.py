@@ -1,4 +1,8 @@
-"""build_server(): the MCPServer with every tool of this deployment registered on it."""
+"""build_server(): the MCPServer with every tool of this deployment registered on it, and its callers checked.
+
+Every request finds its caller again (server/callers.py): tools/list shows it only the tools its role may
+call, and a call of any other tool is refused as a protocol error naming the role needed and the caller's.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,17 @@ from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import Tool
 from pydantic import ValidationError
 
 from mcp_payments import __version__
 from mcp_payments.config import Settings
-from mcp_payments.domain.errors import ToolDisabled
+from mcp_payments.domain.errors import NotAuthenticated, ToolDisabled
 from mcp_payments.server import errors
-from mcp_payments.server.registry import Toolbox, log_tool_call
+from mcp_payments.server.access import Access, process_access
+from mcp_payments.server.callers import Callers, log_fields, serving
+from mcp_payments.server.registry import Toolbox, ToolSpec, log_tool_call
+from mcp_payments.services.access import Caller
 from mcp_payments.services.container import Services
 
 INSTRUCTIONS = """\
@@ -22,48 +30,92 @@ Payment tools on a double-entry ledger. Amounts are exact: give `amount` as a de
 ("12.34") or `amount_minor` as integer minor units (1234), never a float. Every tool that changes
 state takes an optional `idempotency_key`: reuse it when you retry, and the first result comes
 back (`deduplicated: true`) instead of a second effect. Errors are JSON {code, message, retryable,
-details}; the message says what to do next.
+details}; the message says what to do next. The tools you are shown are those your role may call;
+`whoami` says who the server takes you for.
 """
 
 
 class PaymentsServer(MCPServer[Any]):
-    def __init__(self, *, principal: str, hidden: dict[str, str], **kwargs: Any) -> None:
+    def __init__(self, *, callers: Callers, hidden: dict[str, str], specs: dict[str, ToolSpec], **kwargs: Any) -> None:
         super().__init__("mcp-payments", **kwargs)
-        self.principal = principal  # named in the log line of a call whose arguments are refused here
+        self.callers = callers
         self.hidden = hidden  # tools this deployment does not expose, and why (filled by Toolbox.add)
+        self.specs = specs  # the tools it does expose (filled by Toolbox.add)
+
+    async def published_tools(self) -> list[Tool]:
+        """Every tool this deployment exposes, whoever asks (export-schemas)."""
+        return await super().list_tools()
+
+    async def list_tools(self) -> list[Tool]:
+        """The tools the caller of this request may call."""
+        caller = await self._caller()
+        return [t for t in await super().list_tools() if self._allows(caller, t.name)]
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         started = time.perf_counter()
+        caller = await self._caller(name, started)
+        who = log_fields(caller)
         if name in self.hidden:
-            log_tool_call("tool_disabled", started, tool=name, principal=self.principal)
+            log_tool_call("tool_disabled", started, tool=name, **who)
             return errors.to_result(
                 ToolDisabled(
                     f"{name} is not available on this server ({self.hidden[name]}); "
                     "ask the operator, or use the tools that tools/list shows"
                 )
             )
+        spec = self.specs.get(name)
+        if spec is not None and not caller.may_call(spec.kind):
+            log_tool_call("role_required", started, tool=name, **who)
+            raise errors.refusal(caller.refusal(name, spec.kind))
         tool = self._tool_manager.get_tool(name)
         unknown = sorted(set(arguments) - set(tool.parameters.get("properties", {}))) if tool else []
         if unknown:
             # A mistyped argument (amount_cents) must not be silently dropped when money is at stake.
-            log_tool_call("invalid_argument", started, tool=name, principal=self.principal)
+            log_tool_call("invalid_argument", started, tool=name, **who)
             return errors.unknown_arguments(name, unknown)
         try:
-            return await super().call_tool(name, arguments, context)
+            with serving(caller):
+                return await super().call_tool(name, arguments, context)
         except ToolError as error:
             # Argument validation fails before our wrapper runs; answer it in the same error shape.
             if isinstance(error.__cause__, ValidationError):
-                log_tool_call("invalid_argument", started, tool=name, principal=self.principal)
+                log_tool_call("invalid_argument", started, tool=name, **who)
                 return errors.invalid_arguments(name, error.__cause__)
             raise
 
+    async def _caller(self, tool: str | None = None, started: float | None = None) -> Caller:
+        try:
+            return await self.callers.current()
+        except NotAuthenticated as refused:
+            if tool is not None and started is not None:
+                log_tool_call("not_authenticated", started, tool=tool)
+            raise errors.refusal(refused) from None
+
+    def _allows(self, caller: Caller, tool: str) -> bool:
+        spec = self.specs.get(tool)
+        return spec is not None and caller.may_call(spec.kind)
+
 
 def build_server(
-    services: Services, settings: Settings, register: Callable[[Toolbox, Services], None]
+    services: Services,
+    settings: Settings,
+    register: Callable[[Toolbox, Services], None],
+    access: Access | None = None,
 ) -> tuple[PaymentsServer, Toolbox]:
-    """The server with the tools that `register` adds (catalog.register_tools: every category's)."""
+    """The server with the tools that `register` adds (catalog.register_tools: every category's), for callers found
+    as `access` says (default: the process's own principal, as on stdio)."""
+    access = access or process_access(services, settings)
     hidden: dict[str, str] = {}
-    server = PaymentsServer(principal=settings.principal, hidden=hidden, version=__version__, instructions=INSTRUCTIONS)
-    box = Toolbox(server, services.calls, settings, hidden)
+    specs: dict[str, ToolSpec] = {}
+    server = PaymentsServer(
+        callers=access.callers,
+        hidden=hidden,
+        specs=specs,
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        token_verifier=access.verifier,
+        auth=access.auth,
+    )
+    box = Toolbox(server, services.calls, settings, hidden, specs)
     register(box, services)
     return server, box

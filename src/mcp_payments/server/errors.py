@@ -28,7 +28,7 @@ class Channel(Enum):
 
 # A permission failure is a protocol error (DESIGN §3); every other DomainError, a new category's too, is a
 # tool error the agent reads. The subclasses of these are protocol errors as well.
-PROTOCOL_ERRORS: tuple[type[e.DomainError], ...] = (e.ToolDisabled,)
+PROTOCOL_ERRORS: tuple[type[e.DomainError], ...] = (e.PermissionDenied,)
 
 
 def channel(cls: type[e.DomainError]) -> Channel:
@@ -42,7 +42,7 @@ PERMISSION_DENIED = -32003
 def to_result(error: e.DomainError, *, keyed: bool = False) -> CallToolResult:
     """The tool error for `error`. `keyed`: the call took an idempotency key, and the answer says what became of it."""
     if channel(type(error)) is Channel.PROTOCOL_ERROR:
-        raise MCPError(code=PERMISSION_DENIED, message=error.message, data={"code": error.code})
+        raise refusal(error)
     code = error.stored_code if isinstance(error, e.StoredError) else error.code
     if not keyed:
         return _error(code, error.message, error.retryable, error.details)
@@ -58,6 +58,13 @@ def to_result(error: e.DomainError, *, keyed: bool = False) -> CallToolResult:
         error.retryable,
         {**error.details, "idempotency_key_reusable": reusable},
     )
+
+
+def refusal(error: e.DomainError) -> MCPError:
+    """The protocol error that refuses a call or a listing (a permission failure): the code, and what the caller
+    needs to know to act (the role needed and its own, for role_required)."""
+    data = {"code": error.code, **({"details": _masked(error.details)} if error.details else {})}
+    return MCPError(code=PERMISSION_DENIED, message=mask_card_numbers(error.message), data=data)
 
 
 def key_reusable(error: e.DomainError) -> bool:

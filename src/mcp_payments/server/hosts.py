@@ -29,7 +29,7 @@ def transport_security(host: str, port: int, settings: Settings) -> TransportSec
     """
     hosts: list[str] = []
     origins: list[str] = []
-    if _every_interface(host):
+    if every_interface(host):
         if not settings.allowed_hosts:
             raise ValueError(
                 f"--host {host or repr(host)} listens on every interface, so the names clients reach this server by "
@@ -40,7 +40,7 @@ def transport_security(host: str, port: int, settings: Settings) -> TransportSec
         name = f"[{host}]" if ":" in host else host.lower()
         hosts += [name, f"{name}:{port}"]
         origins.append(f"http://{name}:{port}")
-        if _loopback(host):
+        if is_loopback(host):
             hosts += LOOPBACK_HOSTS
             origins += LOOPBACK_ORIGINS
     return TransportSecuritySettings(
@@ -57,11 +57,11 @@ def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None  # a name
 
 
-def _every_interface(host: str) -> bool:
+def every_interface(host: str) -> bool:
     address = _address(host)
     return host == "" or (address is not None and address.is_unspecified)
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     address = _address(host)
     return host.lower() == "localhost" or (address is not None and address.is_loopback)

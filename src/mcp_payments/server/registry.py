@@ -4,8 +4,9 @@ A tool is a function that takes a unit of work and its typed arguments and retur
 It is registered as a query (`Toolbox.query`: run in a read-only unit of work) or as a command
 (`Toolbox.command`: dispatched by name, run once per idempotency key with its audit record); which
 path a tool takes follows from its registration and its kind, never from what its body calls.
-Every call gets the same treatment: text checked and free text masked, bound log context, one
-canonical log line, domain errors mapped to tool errors at one boundary (server/errors.py).
+Every call gets the same treatment: text checked and free text masked, bound log context (the tool, the
+caller's principal and credential), one canonical log line, domain errors mapped to tool errors at one
+boundary (server/errors.py). Who may call a tool is checked before it runs (server/app.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from mcp_payments.domain.errors import DomainError
 from mcp_payments.domain.text import check_text
 from mcp_payments.logging import bind_call, unbind_call
 from mcp_payments.server import errors
+from mcp_payments.server.callers import current_caller, log_fields
 from mcp_payments.server.tools.models import Mutation, Receipt
 from mcp_payments.server.tools.params import FreeText, IdempotencyKey
 from mcp_payments.services.calls import CallRunner
@@ -75,12 +77,13 @@ class Toolbox:
         calls: CallRunner,
         settings: Settings,
         hidden: dict[str, str] | None = None,
+        specs: dict[str, ToolSpec] | None = None,
     ) -> None:
         self.server = server
         self.calls = calls
         self.settings = settings
         self.dispatcher = Dispatcher(calls)
-        self.specs: dict[str, ToolSpec] = {}
+        self.specs = {} if specs is None else specs  # the tools this deployment exposes
         self.hidden = {} if hidden is None else hidden  # tools this deployment does not expose, and why
 
     def exposes(self, kind: Kind, toolset: str) -> bool:
@@ -138,7 +141,8 @@ class Toolbox:
 
             async def run(kwargs: dict[str, Any]) -> BaseModel:
                 key = kwargs.pop(_KEY, None)
-                command = Command(name, self.settings.principal, kwargs, key, spec.sensitive)
+                caller = current_caller()
+                command = Command(name, caller.principal, kwargs, key, spec.sensitive, caller.credential)
                 outcome = await self.dispatcher.dispatch(command)
                 if isinstance(outcome.value, Mutation):
                     return outcome.value.model_copy(update={"receipt": Receipt(**outcome.response["receipt"])})
@@ -188,7 +192,7 @@ class Toolbox:
         self, spec: ToolSpec, run: Callable[[dict[str, Any]], Awaitable[BaseModel]], kwargs: dict[str, Any]
     ) -> BaseModel | CallToolResult:
         started = time.perf_counter()
-        log_context = bind_call(tool=spec.name, principal=self.settings.principal)
+        log_context = bind_call(tool=spec.name, **log_fields(current_caller()))
         outcome, deduplicated = "ok", False
         keyed = spec.kind.mutating and kwargs.get(_KEY) is not None
         try:

@@ -169,6 +169,7 @@ class CallRunner:
             "seq": seq + 1,
             "at": now.isoformat(),
             "principal": command.principal,
+            "credential": command.credential,
             "tool": command.tool,
             "arguments_sha256": audit.argument_hash(arguments),
             "outcome": outcome,

@@ -17,11 +17,14 @@ from mcp_payments.services.ports import UnitOfWork
 
 
 class Kind(StrEnum):
-    """One classification drives annotations, read-only mode, the dispatch path and (later) roles."""
+    """One classification drives annotations, read-only mode, the dispatch path and the role a caller needs
+    (services/access.py)."""
 
     READ = "read"
     WRITE = "write"  # changes state but moves no money
     MONEY = "money"  # moves or reserves money
+    APPROVE = "approve"  # decides on what another principal asked for (approvals: no such tool yet)
+    ADMIN = "admin"  # administers the deployment (keys, limits, settings: no such tool yet)
 
     @property
     def mutating(self) -> bool:
@@ -37,6 +40,7 @@ class Command:
     arguments: Mapping[str, Any]  # as validated, JSON-compatible
     idempotency_key: str | None = None
     sensitive: frozenset[str] = frozenset()  # arguments kept only as keyed hashes (a card number)
+    credential: str | None = None  # the id of the credential the principal authenticated with (an API key's id)
 
 
 @dataclass(frozen=True, slots=True)

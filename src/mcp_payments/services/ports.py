@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, Self, TypeVar
 
+from mcp_payments.domain.api_keys import ApiKey
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.fx import ConversionRecord, Position
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
@@ -288,6 +289,19 @@ class JobRepository(Protocol):
     async def oldest_run(self, claim: Claim, before: datetime) -> datetime | None: ...
 
 
+class ApiKeyRepository(Protocol):
+    async def add(self, key: ApiKey) -> None: ...
+    async def get(self, key_id: str, *, lock: bool = False) -> ApiKey | None: ...
+    async def all(self) -> list[ApiKey]:
+        """Every key, revoked and expired ones too, oldest first."""
+        ...
+
+    async def revoke(self, key_id: str, at: datetime) -> None: ...
+    async def touch(self, key_id: str, at: datetime) -> None:
+        """Record a use of the key (its last_used_at)."""
+        ...
+
+
 class Repo(Generic[R]):
     """Names a category's repository: `uow.repo(PAYMENTS)` is the PaymentRepository of that unit of work.
 
@@ -306,6 +320,7 @@ PAYMENTS: Repo[PaymentRepository] = Repo("payments")
 PROVIDER_EVENTS: Repo[ProviderEventRepository] = Repo("provider_events")
 PROVIDER_OUTBOX: Repo[ProviderOutboxRepository] = Repo("provider_outbox")
 JOBS: Repo[JobRepository] = Repo("jobs")  # the platform's, registered by bootstrap
+API_KEYS: Repo[ApiKeyRepository] = Repo("api_keys")
 
 
 class UnitOfWork(Protocol):

@@ -24,6 +24,7 @@ from sqlalchemy.types import TypeDecorator
 
 from mcp_payments.domain.money import LEDGER_LIMIT, MAX_AMOUNT, MAX_BALANCE
 from mcp_payments.domain.payments import PaymentStatus
+from mcp_payments.domain.roles import Role
 
 metadata = MetaData(
     naming_convention={
@@ -364,4 +365,23 @@ job_failures = Table(
     CheckConstraint("attempts > 0", name="attempts_positive"),
     CheckConstraint("parked OR retry_at IS NOT NULL", name="parked_or_retried"),
     Index(None, "job", "last_failed_at"),
+)
+
+ROLES = tuple(role.value for role in Role)
+
+# API keys: the SHA-256 of each secret, never the secret (domain/api_keys.py). A revoked key stays, for the record.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+    CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")", name="role_known"),
+    CheckConstraint("expires_at IS NULL OR expires_at > created_at", name="expires_after_creation"),
+    CheckConstraint("length(secret_sha256) = 64", name="digest_length"),
 )

@@ -19,6 +19,11 @@ class AuditEntry(BaseModel):
     seq: int
     at: datetime
     principal: str
+    credential: str | None = Field(
+        default=None,
+        description="The id of the credential the principal authenticated with (key_... for an API key, jwt:... for "
+        "a JWT); null for the local user, the system, and records written before credentials were recorded.",
+    )
     tool: str
     arguments_sha256: str = Field(description="SHA-256 of the canonical JSON arguments (values are not stored).")
     outcome: str

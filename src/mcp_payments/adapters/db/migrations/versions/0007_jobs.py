@@ -6,7 +6,7 @@ provider_outbox: events the sandbox provider queued, written in the transaction 
 (they lived in process memory before this revision; a restart lost them).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from alembic import op
 from mcp_payments.adapters.db.tables import UTCDateTime
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
