@@ -191,3 +191,74 @@ def test_a_key_lifetime_is_a_number_and_a_unit(text: str, lifetime: timedelta) -
 def test_a_lifetime_that_is_not_a_positive_number_and_unit_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="is not a positive number with a unit"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["true", "1", "yes", "y", "on", "enabled", "enable", " TRUE ", "On", "Yes"])
+def test_read_only_takes_every_usual_spelling_of_yes(text: str) -> None:
+    assert Settings.from_env({"MCP_PAYMENTS_READ_ONLY": text}).read_only
+    assert Settings.from_env({"MCP_PAYMENTS_NO_AUTH": text}).no_auth
+
+
+@pytest.mark.parametrize("text", ["false", "0", "no", "n", "off", "disabled", "disable", "False", " OFF "])
+def test_read_only_takes_every_usual_spelling_of_no(text: str) -> None:
+    assert not Settings.from_env({"MCP_PAYMENTS_READ_ONLY": text}).read_only
+    assert not Settings.from_env({"MCP_PAYMENTS_NO_AUTH": text}).no_auth
+
+
+@pytest.mark.parametrize("name", ["MCP_PAYMENTS_READ_ONLY", "MCP_PAYMENTS_NO_AUTH"])
+@pytest.mark.parametrize("text", ["ture", "2", "yes please", "read-only", "t", "si", "nope", "-1"])
+def test_a_yes_no_setting_that_is_neither_is_refused_naming_it_and_what_it_takes(name: str, text: str) -> None:
+    with pytest.raises(ValueError, match=f"^{name}: ") as error:
+        Settings.from_env({name: text})
+    assert repr(text) in str(error.value)
+    assert "use true or false" in str(error.value)
+
+
+def test_an_empty_setting_counts_as_unset() -> None:
+    settings = Settings.from_env({"MCP_PAYMENTS_READ_ONLY": "", "MCP_PAYMENTS_LOG_LEVEL": " ", "MCP_PAYMENTS_FEES": ""})
+    assert (settings.read_only, settings.log_level, settings.fee_percent_bp) == (False, "INFO", 290)
+
+
+@pytest.mark.parametrize(
+    ("text", "level"), [("debug", "DEBUG"), ("Info", "INFO"), ("warn", "WARNING"), ("ERROR", "ERROR")]
+)
+def test_the_log_level_takes_the_level_names_in_any_case(text: str, level: str) -> None:
+    assert Settings.from_env({"MCP_PAYMENTS_LOG_LEVEL": text}).log_level == level
+
+
+@pytest.mark.parametrize("text", ["bogus", "verbose", "10", "trace"])
+def test_an_unknown_log_level_is_refused_with_the_levels_there_are(text: str) -> None:
+    with pytest.raises(ValueError, match=r"^MCP_PAYMENTS_LOG_LEVEL: .* is not a log level: use one of DEBUG, INFO"):
+        Settings.from_env({"MCP_PAYMENTS_LOG_LEVEL": text})
+    with pytest.raises(ValueError, match="is not one of DEBUG"):
+        Settings(log_level=text)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "phrase"),
+    [
+        ("MCP_PAYMENTS_DEDUP_WINDOW_SECONDS", "a minute", "is not a number of seconds"),
+        ("MCP_PAYMENTS_DEDUP_WINDOW_SECONDS", "-1", "must be 0 or more seconds, at most a year"),
+        ("MCP_PAYMENTS_DEDUP_WINDOW_SECONDS", "nan", "must be 0 or more seconds"),
+        ("MCP_PAYMENTS_AUTHORIZATION_DAYS", "seven", "is not a number of days"),
+        ("MCP_PAYMENTS_AUTHORIZATION_DAYS", "0", "must be a positive number of days"),
+        ("MCP_PAYMENTS_AUTHORIZATION_DAYS", "1e12", "at most a year"),
+        ("MCP_PAYMENTS_JOB_RETRY_SECONDS", "1e300", "at most a year"),
+        ("MCP_PAYMENTS_JOB_INTERVAL_SECONDS", "1e300", "at most a year"),
+        ("MCP_PAYMENTS_FEES", "2.9%+x", "are not like 2.9%+30"),
+        ("MCP_PAYMENTS_FX_RATES", "EUR/USD", "is not like EUR/USD=1.08"),
+        ("MCP_PAYMENTS_TOOLSETS", ", ,", "name none"),
+        ("MCP_PAYMENTS_ALLOWED_HOSTS", "a b", "is not a name or address"),
+        ("MCP_PAYMENTS_RESOURCE_URL", "payments", "is not an http(s) URL"),
+    ],
+)
+def test_every_setting_that_cannot_be_read_is_refused_naming_it(name: str, text: str, phrase: str) -> None:
+    with pytest.raises(ValueError, match=f"^{name}") as error:
+        Settings.from_env({name: text})
+    assert phrase in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_zero_dedup_window_is_allowed() -> None:
+    assert Settings.from_env({"MCP_PAYMENTS_DEDUP_WINDOW_SECONDS": "0"}).dedup_window == timedelta(0)
+    assert Settings.from_env({"MCP_PAYMENTS_AUTHORIZATION_DAYS": "2.5"}).authorization_ttl == timedelta(days=2.5)

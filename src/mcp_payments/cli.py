@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import anyio.abc
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mcp_payments.server.access import HttpAccess
 
 log = structlog.get_logger("mcp_payments")
+T = TypeVar("T")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -112,23 +113,24 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = Settings.from_env(
             db_url=getattr(args, "db", None),
             read_only=getattr(args, "read_only", None),
-            toolsets=parse_toolsets(args.toolsets) if getattr(args, "toolsets", None) else None,
+            toolsets=_flag(args, "toolsets", parse_toolsets),
             principal=getattr(args, "principal", None),
             no_auth=getattr(args, "no_auth", None),
             background=False if getattr(args, "no_background", False) else None,
             sweep_interval=getattr(args, "interval", None),
-            allowed_hosts=parse_allowed_hosts(args.allowed_hosts) if getattr(args, "allowed_hosts", None) else None,
-            allowed_origins=(
-                parse_allowed_origins(args.allowed_origins) if getattr(args, "allowed_origins", None) else None
-            ),
+            allowed_hosts=_flag(args, "allowed_hosts", parse_allowed_hosts),
+            allowed_origins=_flag(args, "allowed_origins", parse_allowed_origins),
         )
         security = _transport_security(args, settings)
         http = _http_access(args, settings)
-        lifetime = parse_duration(args.expires) if getattr(args, "expires", None) else None
+        lifetime = _flag(args, "expires", parse_duration)
         if settings.toolsets is not None:
             from mcp_payments.catalog import check_toolsets  # the whole catalog: only when asked for
 
-            check_toolsets(settings.toolsets)
+            try:
+                check_toolsets(settings.toolsets)
+            except ValueError as error:
+                raise ValueError(f"{'--toolsets' if args.toolsets else 'MCP_PAYMENTS_TOOLSETS'}: {error}") from None
     except ValueError as error:
         sys.exit(f"mcp-payments: {error}")
     configure(settings.log_level)
@@ -164,6 +166,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(f"mcp-payments: {error.message}")
     except KeyboardInterrupt:
         pass
+
+
+def _flag(args: argparse.Namespace, name: str, parse: Callable[[str], T]) -> T | None:
+    """A flag's value parsed, None when not given; a ValueError names the flag."""
+    text = getattr(args, name, None)
+    if text is None:
+        return None
+    try:
+        return parse(text)
+    except ValueError as error:
+        raise ValueError(f"--{name.replace('_', '-')}: {error}") from None
 
 
 def _transport_security(args: argparse.Namespace, settings: Settings) -> TransportSecuritySettings | None:
@@ -249,7 +262,7 @@ def _seconds(text: str) -> float:
     from mcp_payments.config import parse_seconds
 
     try:
-        return parse_seconds(text, "--interval")
+        return parse_seconds(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
@@ -67,61 +69,44 @@ class Settings:
                 "job retries need MCP_PAYMENTS_JOB_MAX_ATTEMPTS >= 1 and 0 < MCP_PAYMENTS_JOB_RETRY_SECONDS <= "
                 "MCP_PAYMENTS_JOB_RETRY_MAX_SECONDS"
             )
-        if not 0 < self.sweep_interval < float("inf"):
+        if not 0 < self.sweep_interval <= _MAX_SECONDS:
             raise ValueError("the interval between passes of due work must be a positive number of seconds")
+        if self.log_level not in LOG_LEVELS:
+            raise ValueError(f"log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
-        env = dict(os.environ if env is None else env)
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from MCP_PAYMENTS_* (an empty variable counts as unset), then `overrides` (the CLI's flags).
+
+        A value that cannot be read is a ValueError naming the variable and what it takes: a setting never
+        falls back to its default because it was misspelt (MCP_PAYMENTS_READ_ONLY=on must not leave writes on)."""
+        read = _Reader(os.environ if env is None else env)
         values: dict[str, object] = {}
-        if url := env.get("MCP_PAYMENTS_DB_URL"):
-            values["db_url"] = url
-        if principal := env.get("MCP_PAYMENTS_PRINCIPAL"):
-            values["principal"] = principal
-        if env.get("MCP_PAYMENTS_READ_ONLY", "").lower() in ("1", "true", "yes"):
-            values["read_only"] = True
-        if toolsets := env.get("MCP_PAYMENTS_TOOLSETS"):
-            values["toolsets"] = parse_toolsets(toolsets)
-        if rates := env.get("MCP_PAYMENTS_FX_RATES"):
-            values["fx_rates"] = parse_fx_rates(rates)
-        if window := env.get("MCP_PAYMENTS_DEDUP_WINDOW_SECONDS"):
-            values["dedup_window"] = timedelta(seconds=float(window))
-        if key := env.get("MCP_PAYMENTS_SECRET_KEY"):
-            values["secret_key"] = key
-        if webhook := env.get("MCP_PAYMENTS_WEBHOOK_SECRETS"):
-            values["webhook_secrets"] = tuple(s.strip() for s in webhook.split(",") if s.strip())
-        if fee := env.get("MCP_PAYMENTS_FEES"):
-            values["fee_percent_bp"], values["fee_fixed_minor"] = parse_fees(fee)
-        if days := env.get("MCP_PAYMENTS_AUTHORIZATION_DAYS"):
-            values["authorization_ttl"] = timedelta(days=float(days))
-        if interval := env.get("MCP_PAYMENTS_JOB_INTERVAL_SECONDS"):
-            values["sweep_interval"] = parse_seconds(interval, "MCP_PAYMENTS_JOB_INTERVAL_SECONDS")
-        if attempts := env.get("MCP_PAYMENTS_JOB_MAX_ATTEMPTS"):
-            values["job_max_attempts"] = parse_attempts(attempts)
-        if base := env.get("MCP_PAYMENTS_JOB_RETRY_SECONDS"):
-            values["job_retry_base"] = timedelta(seconds=parse_seconds(base, "MCP_PAYMENTS_JOB_RETRY_SECONDS"))
-        if cap := env.get("MCP_PAYMENTS_JOB_RETRY_MAX_SECONDS"):
-            values["job_retry_cap"] = timedelta(seconds=parse_seconds(cap, "MCP_PAYMENTS_JOB_RETRY_MAX_SECONDS"))
-        if level := env.get("MCP_PAYMENTS_LOG_LEVEL"):
-            values["log_level"] = level.upper()
-        if hosts := env.get("MCP_PAYMENTS_ALLOWED_HOSTS"):
-            values["allowed_hosts"] = parse_allowed_hosts(hosts)
-        if origins := env.get("MCP_PAYMENTS_ALLOWED_ORIGINS"):
-            values["allowed_origins"] = parse_allowed_origins(origins)
-        if key := env.get("MCP_PAYMENTS_API_KEY"):
-            values["api_key"] = key.strip()
-        if env.get("MCP_PAYMENTS_NO_AUTH", "").lower() in ("1", "true", "yes"):
-            values["no_auth"] = True
-        if resource := env.get("MCP_PAYMENTS_RESOURCE_URL"):
-            values["resource_url"] = parse_url(resource, "MCP_PAYMENTS_RESOURCE_URL")
-        if issuer := env.get("MCP_PAYMENTS_JWT_ISSUER"):
-            values["jwt_issuer"] = parse_url(issuer, "MCP_PAYMENTS_JWT_ISSUER")
-        if audience := env.get("MCP_PAYMENTS_JWT_AUDIENCE"):
-            values["jwt_audience"] = audience.strip()
-        if jwks := env.get("MCP_PAYMENTS_JWKS"):
-            values["jwks"] = parse_jwks(jwks)
-        if claim := env.get("MCP_PAYMENTS_JWT_ROLE_CLAIM"):
-            values["jwt_role_claim"] = claim.strip()
+        read.into(values, "db_url", "MCP_PAYMENTS_DB_URL", str.strip)
+        read.into(values, "principal", "MCP_PAYMENTS_PRINCIPAL", str.strip)
+        read.into(values, "read_only", "MCP_PAYMENTS_READ_ONLY", parse_flag)
+        read.into(values, "toolsets", "MCP_PAYMENTS_TOOLSETS", parse_toolsets)
+        read.into(values, "fx_rates", "MCP_PAYMENTS_FX_RATES", parse_fx_rates)
+        read.into(values, "dedup_window", "MCP_PAYMENTS_DEDUP_WINDOW_SECONDS", _window)
+        read.into(values, "secret_key", "MCP_PAYMENTS_SECRET_KEY", str)
+        read.into(values, "webhook_secrets", "MCP_PAYMENTS_WEBHOOK_SECRETS", _secrets)
+        if (fees := read("MCP_PAYMENTS_FEES", parse_fees)) is not None:
+            values["fee_percent_bp"], values["fee_fixed_minor"] = fees
+        read.into(values, "authorization_ttl", "MCP_PAYMENTS_AUTHORIZATION_DAYS", _days)
+        read.into(values, "sweep_interval", "MCP_PAYMENTS_JOB_INTERVAL_SECONDS", parse_seconds)
+        read.into(values, "job_max_attempts", "MCP_PAYMENTS_JOB_MAX_ATTEMPTS", parse_attempts)
+        read.into(values, "job_retry_base", "MCP_PAYMENTS_JOB_RETRY_SECONDS", _delay)
+        read.into(values, "job_retry_cap", "MCP_PAYMENTS_JOB_RETRY_MAX_SECONDS", _delay)
+        read.into(values, "log_level", "MCP_PAYMENTS_LOG_LEVEL", parse_log_level)
+        read.into(values, "allowed_hosts", "MCP_PAYMENTS_ALLOWED_HOSTS", parse_allowed_hosts)
+        read.into(values, "allowed_origins", "MCP_PAYMENTS_ALLOWED_ORIGINS", parse_allowed_origins)
+        read.into(values, "api_key", "MCP_PAYMENTS_API_KEY", str.strip)
+        read.into(values, "no_auth", "MCP_PAYMENTS_NO_AUTH", parse_flag)
+        read.into(values, "resource_url", "MCP_PAYMENTS_RESOURCE_URL", parse_url)
+        read.into(values, "jwt_issuer", "MCP_PAYMENTS_JWT_ISSUER", parse_url)
+        read.into(values, "jwt_audience", "MCP_PAYMENTS_JWT_AUDIENCE", str.strip)
+        read.into(values, "jwks", "MCP_PAYMENTS_JWKS", parse_jwks)
+        read.into(values, "jwt_role_claim", "MCP_PAYMENTS_JWT_ROLE_CLAIM", str.strip)
         if ("jwt_issuer" in values) != ("jwks" in values):
             raise ValueError(
                 "JWT access tokens need both MCP_PAYMENTS_JWT_ISSUER (the issuer's URL) and MCP_PAYMENTS_JWKS (its "
@@ -131,11 +116,91 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]  # keys are this class's fields
 
 
-def parse_url(text: str, what: str) -> str:
+T = TypeVar("T")
+
+
+class _Reader:
+    """Reads one variable with its parser; a ValueError names the variable, so the one line at start says which."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def __call__(self, name: str, parse: Callable[[str], T]) -> T | None:
+        text = self.env.get(name, "")
+        if not text.strip():
+            return None
+        try:
+            return parse(text)
+        except ValueError as error:
+            reason = str(error)
+            raise ValueError(reason if name in reason else f"{name}: {reason}") from None
+
+    def into(self, values: dict[str, object], key: str, name: str, parse: Callable[[str], object]) -> None:
+        if (value := self(name, parse)) is not None:
+            values[key] = value
+
+
+# The spellings people use for yes and no, as systemd, Docker and most shells accept them.
+_YES = ("true", "1", "yes", "y", "on", "enabled", "enable")
+_NO = ("false", "0", "no", "n", "off", "disabled", "disable")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def parse_flag(text: str) -> bool:
+    """A yes/no setting. Anything but the usual spellings is refused: a safety switch must not fail open."""
+    value = text.strip().lower()
+    if value in _YES:
+        return True
+    if value in _NO:
+        return False
+    raise ValueError(f"{text!r} is not yes or no: use true or false (also accepted: {'/'.join(_YES)}, {'/'.join(_NO)})")
+
+
+def parse_log_level(text: str) -> str:
+    level = text.strip().upper()
+    level = "WARNING" if level == "WARN" else level
+    if level not in LOG_LEVELS:
+        raise ValueError(f"{text!r} is not a log level: use one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _secrets(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+# The longest wait any setting may ask for: longer ones are typos, and overflow timedelta and the event loop.
+_MAX_SECONDS = 366 * 86400.0
+
+
+def _seconds_in(text: str, what: str, *, zero: bool = False) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of {what}") from None
+    most = _MAX_SECONDS if what == "seconds" else _MAX_SECONDS / 86400
+    if not (value >= 0 if zero else value > 0) or not value <= most:
+        least = "0 or more" if zero else "a positive number of"
+        raise ValueError(f"{text!r} must be {least} {what}, at most a year")
+    return value
+
+
+def _window(text: str) -> timedelta:
+    return timedelta(seconds=_seconds_in(text, "seconds", zero=True))
+
+
+def _days(text: str) -> timedelta:
+    return timedelta(days=_seconds_in(text, "days"))
+
+
+def _delay(text: str) -> timedelta:
+    return timedelta(seconds=parse_seconds(text))
+
+
+def parse_url(text: str) -> str:
     """An http(s) URL with a host, as given (trailing slash and all: issuers are compared exactly)."""
     url = urlsplit(text.strip())
     if url.scheme not in ("http", "https") or not url.hostname:
-        raise ValueError(f"{what} {text!r} is not an http(s) URL like https://auth.example.com")
+        raise ValueError(f"{text!r} is not an http(s) URL like https://auth.example.com")
     return text.strip()
 
 
@@ -145,10 +210,10 @@ def parse_jwks(text: str) -> str:
     text = text.strip()
     if "://" not in text:
         return text
-    url = parse_url(text, "MCP_PAYMENTS_JWKS")
+    url = parse_url(text)
     host = urlsplit(url).hostname or ""
     if url.startswith("http://") and not _loopback_name(host):
-        raise ValueError(f"MCP_PAYMENTS_JWKS {text!r} is fetched over plain http: use https (or a file path)")
+        raise ValueError(f"{text!r} is fetched over plain http: use https (or a file path)")
     return url
 
 
@@ -175,7 +240,10 @@ def parse_duration(text: str) -> timedelta:
 
 def parse_toolsets(text: str) -> frozenset[str]:
     """The names; which exist is the catalog's to say (catalog.check_toolsets, at start)."""
-    return frozenset(n.strip() for n in text.split(",") if n.strip())
+    names = frozenset(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise ValueError(f"toolsets {text!r} name none: list them comma-separated, like payments,wallets")
+    return names
 
 
 def parse_fx_rates(text: str) -> dict[str, Decimal]:
@@ -186,7 +254,7 @@ def parse_fx_rates(text: str) -> dict[str, Decimal]:
         try:
             value = Decimal(rate)
         except InvalidOperation:
-            raise ValueError(f"FX rate {part!r} is not PAIR=DECIMAL") from None
+            raise ValueError(f"FX rate {part!r} is not like EUR/USD=1.08") from None
         if len(pair) != 7 or pair[3] != "/" or not value.is_finite() or value <= 0:
             raise ValueError(f"FX rate {part!r} is not like EUR/USD=1.08")
         rates[pair.upper()] = value
@@ -194,20 +262,14 @@ def parse_fx_rates(text: str) -> dict[str, Decimal]:
     return rates
 
 
-def parse_seconds(text: str, name: str) -> float:
-    """A positive, finite number of seconds ("0.5", "30")."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise ValueError(f"{name} {text!r} is not a number of seconds") from None
-    if not 0 < seconds < float("inf"):
-        raise ValueError(f"{name} {text!r} must be a positive number of seconds")
-    return seconds
+def parse_seconds(text: str) -> float:
+    """A positive number of seconds, at most a year ("0.5", "30")."""
+    return _seconds_in(text, "seconds")
 
 
 def parse_attempts(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
-        raise ValueError(f"MCP_PAYMENTS_JOB_MAX_ATTEMPTS {text!r} must be a whole number of at least 1")
+        raise ValueError(f"{text!r} must be a whole number of at least 1")
     return int(text)
 
 

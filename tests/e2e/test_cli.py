@@ -9,12 +9,14 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 import mcp_payments.adapters.db.migrations as migrations
 from mcp_payments.adapters.db import migrate
 from mcp_payments.adapters.db.engine import open_database
 from tests import databases
-from tests.e2e.processes import ROOT, full_env, stdio_params
+from tests.e2e.processes import ROOT, full_env, isolated_env, serve_args, stdio_params
 from tests.helpers import ok
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -78,7 +80,40 @@ async def test_serve_with_an_unusable_database_exits_with_one_clear_line(url: st
 async def test_serve_with_an_unknown_toolset_exits_with_one_clear_line(tmp_path: Path) -> None:
     done = await cli(tmp_path, "serve", "--toolsets", "wallets,bogus")
     assert done.returncode != 0
-    assert_one_clear_line(done.stderr, "unknown toolset(s) bogus")
+    assert_one_clear_line(done.stderr, "--toolsets: unknown toolset(s) bogus")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "phrase"),
+    [
+        ("MCP_PAYMENTS_READ_ONLY", "sure", "is not yes or no: use true or false"),
+        ("MCP_PAYMENTS_NO_AUTH", "maybe", "is not yes or no: use true or false"),
+        ("MCP_PAYMENTS_LOG_LEVEL", "bogus", "is not a log level: use one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("MCP_PAYMENTS_TOOLSETS", "wallets,bogus", "unknown toolset(s) bogus; choose from payments"),
+        ("MCP_PAYMENTS_AUTHORIZATION_DAYS", "1e12", "at most a year"),
+        ("MCP_PAYMENTS_DEDUP_WINDOW_SECONDS", "a minute", "is not a number of seconds"),
+    ],
+)
+async def test_serve_with_a_bad_setting_exits_with_one_line_naming_it(
+    name: str, value: str, phrase: str, tmp_path: Path
+) -> None:
+    done = await cli(tmp_path, "serve", "--db", f"sqlite:///{tmp_path / 'p.db'}", env={name: value})
+    assert done.returncode != 0
+    assert done.stdout == b""
+    assert_one_clear_line(done.stderr, f"mcp-payments: {name}: ", phrase)
+    assert not (tmp_path / "p.db").exists(), "nothing is started, nothing is created"
+
+
+async def test_read_only_spelt_on_serves_only_read_tools(db_url: str, tmp_path: Path) -> None:
+    env = {**isolated_env(tmp_path), "MCP_PAYMENTS_READ_ONLY": "on"}
+    params = StdioServerParameters(command=sys.executable, args=serve_args(db_url), env=env)
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            tools = (await client.list_tools()).tools
+            with pytest.raises(MCPError, match="read-only mode"):
+                await client.call_tool("create_wallet", {"currency": "USD"})
+    assert tools
+    assert all(t.annotations is not None and t.annotations.read_only_hint for t in tools), [t.name for t in tools]
 
 
 async def test_a_fresh_database_is_created_and_migrated_on_first_start(backend: str, tmp_path: Path) -> None:
