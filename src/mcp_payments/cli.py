@@ -210,16 +210,18 @@ async def _serve(
     async with application(settings, http=http) as (server, box, services):
         if http is None and settings.api_key is not None:
             await check_own_key(server)
-        log.info(
-            "serving",
-            transport=transport,
-            db=describe_url(settings.db_url),
-            tools=len(box.specs),
-            auth=server.callers.mode.value,
-            **({"allowed_hosts": security.allowed_hosts} if security else {}),
-            **({"resource_url": http.resource_url} if http and http.tokens_required else {}),
-        )
         async with anyio.create_task_group() as tg:
+            if transport == "stdio":
+                await tg.start(_end_stdin_on_signal)  # before "serving": a Ctrl+C from then on stops it
+            log.info(
+                "serving",
+                transport=transport,
+                db=describe_url(settings.db_url),
+                tools=len(box.specs),
+                auth=server.callers.mode.value,
+                **({"allowed_hosts": security.allowed_hosts} if security else {}),
+                **({"resource_url": http.resource_url} if http and http.tokens_required else {}),
+            )
             if settings.background:
                 tg.start_soon(run_due_work, services, settings.sweep_interval)
             match transport:
@@ -232,6 +234,30 @@ async def _serve(
                 case "sse":
                     await server.run_sse_async(host=host, port=port, transport_security=security)
             tg.cancel_scope.cancel()
+
+
+async def _end_stdin_on_signal(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    """On SIGINT (Ctrl+C at a terminal) or SIGTERM, end stdio's input: the server stops as when its client closes
+    stdin. Without it, Ctrl+C waited for the next Enter (stdin_relay.py says why)."""
+    if sys.platform == "win32":  # no signal receivers on Windows' event loop: Ctrl+C raises KeyboardInterrupt
+        task_status.started()
+        return
+    import signal
+
+    from mcp_payments.stdin_relay import StdinRelay
+
+    if sys.stdin.isatty():
+        print(
+            "mcp-payments: serving MCP over stdio, for a client such as Claude Desktop or the MCP Inspector to "
+            "launch (see README); press Ctrl+C to stop",
+            file=sys.stderr,
+        )
+    relay = StdinRelay()
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
+        async for received in signals:
+            log.info("stopping", signal=signal.Signals(received).name)
+            relay.end()
 
 
 async def _worker(settings: Settings, once: bool) -> None:

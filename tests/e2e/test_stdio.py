@@ -1,6 +1,9 @@
 """A real `mcp-payments serve` subprocess on stdio, driven by the SDK's stdio client."""
 
 import json
+import os
+import pty
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +103,60 @@ async def test_closing_stdin_stops_the_server_every_time(tmp_path: Path) -> None
             )
         assert done.returncode == 0, done.stderr.decode()
         assert done.stdout == b""
+
+
+async def started_then_signalled(
+    db_url: str, tmp_path: Path, signum: signal.Signals, stdin: int, stdout: int
+) -> tuple[int | None, str]:
+    """Start `serve` on stdio, wait until it serves, send `signum`; its exit code (None: still running 10 s
+    later, then killed) and its stderr."""
+    process = await anyio.open_process(
+        [sys.executable, *serve_args(db_url)],
+        stdin=stdin,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=full_env(tmp_path),
+    )
+    assert process.stderr is not None
+    said = b""
+    try:
+        with anyio.fail_after(60):
+            while b'"serving"' not in said:
+                said += await process.stderr.receive()
+        process.send_signal(signum)
+        with anyio.move_on_after(10):
+            await process.wait()
+        code = process.returncode
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+        async for chunk in process.stderr:
+            said += chunk
+        await process.aclose()
+    return code, said.decode()
+
+
+async def test_ctrl_c_at_a_terminal_stops_the_server_at_once(db_url: str, tmp_path: Path) -> None:
+    terminal, server_side = pty.openpty()  # stdin and stdout a terminal, as `./scripts/serve` typed in a shell
+    try:
+        code, said = await started_then_signalled(db_url, tmp_path, signal.SIGINT, server_side, server_side)
+    finally:
+        os.close(server_side)
+        os.close(terminal)
+    assert code == 0, said
+    assert "press Ctrl+C to stop" in said
+    assert '"signal":"SIGINT","event":"stopping"' in said
+    assert "Traceback" not in said
+
+
+async def test_sigterm_stops_a_server_whose_client_keeps_stdin_open(db_url: str, tmp_path: Path) -> None:
+    reading, writing = os.pipe()  # a client that neither writes nor closes its end
+    try:
+        code, said = await started_then_signalled(db_url, tmp_path, signal.SIGTERM, reading, subprocess.DEVNULL)
+    finally:
+        os.close(reading)
+        os.close(writing)
+    assert code == 0, said
+    assert "press Ctrl+C" not in said, "not a terminal: no one to tell"
+    assert "Traceback" not in said
