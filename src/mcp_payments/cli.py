@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import anyio.abc
-import structlog
 
 from mcp_payments import __version__, runtime
 from mcp_payments.config import (
@@ -21,14 +20,14 @@ from mcp_payments.config import (
     parse_toolsets,
 )
 from mcp_payments.domain.roles import Role
-from mcp_payments.logging import configure
+from mcp_payments.logging import configure, get_logger
 
 if TYPE_CHECKING:
     from mcp.server.transport_security import TransportSecuritySettings
 
     from mcp_payments.server.access import HttpAccess
 
-log = structlog.get_logger("mcp_payments")
+log = get_logger("mcp_payments")
 T = TypeVar("T")
 
 

@@ -12,9 +12,36 @@ from contextvars import ContextVar, Token
 from typing import Any
 
 import orjson
-import structlog
 
-from mcp_payments.domain.cards import long_digit_runs, may_hold_card_number
+_ABSENT = object()
+
+
+def _import_structlog_without_rich() -> None:
+    """structlog imports rich (for pretty tracebacks) whenever it is installed, and a dev tool (import-linter)
+    installs it: 40 ms more at every start, for a renderer we do not use. A None in sys.modules makes
+    `import rich` fail as if it were not installed while structlog is imported; rich stays importable after.
+    So a server logs the same in the dev venv as in the runtime venv. Only the first import of structlog in the
+    process counts: this module must come before any other that imports it (tests/test_startup.py checks)."""
+    if "structlog" in sys.modules:
+        return
+    saved = sys.modules.get("rich", _ABSENT)
+    sys.modules["rich"] = None  # type: ignore[assignment]  # None: "not importable", by the import system's rules
+    try:
+        import structlog  # noqa: F401  # imported here, without rich
+    finally:
+        if saved is _ABSENT:
+            del sys.modules["rich"]
+        else:
+            sys.modules["rich"] = saved  # type: ignore[assignment]  # the module, or None, as it was
+
+
+_import_structlog_without_rich()
+
+import structlog  # noqa: E402  # after the function above
+
+from mcp_payments.domain.cards import long_digit_runs, may_hold_card_number  # noqa: E402
+
+get_logger = structlog.get_logger
 
 _SECRET_KEYS = re.compile(r"(card|number|cvc|cvv|secret|token|password|email|authorization)", re.I)
 

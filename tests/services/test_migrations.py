@@ -3,9 +3,12 @@ from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
+import mcp_payments.adapters.db.migrations as migrations
 from mcp_payments.adapters.db import migrate, tables
 from mcp_payments.adapters.db.engine import open_database
 from tests import databases
@@ -45,3 +48,9 @@ async def test_migrating_a_current_database_again_changes_nothing(backend: str, 
             assert await migrate.current_revision(db) == migrate.head_revision()
         finally:
             await db.dispose()
+
+
+def test_the_head_read_from_the_migration_files_is_alembic_s() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    assert migrate.head_revision() == ScriptDirectory.from_config(config).get_current_head()

@@ -20,7 +20,6 @@ from mcp_payments.config import Settings
 from mcp_payments.domain.roles import Role
 from mcp_payments.server.callers import Callers, local_principal
 from mcp_payments.server.hosts import every_interface, is_loopback
-from mcp_payments.server.jwt_tokens import JwtSettings, JwtVerifier
 from mcp_payments.server.tokens import BearerTokens
 from mcp_payments.services.access import AuthMode, Caller
 from mcp_payments.services.container import Services
@@ -85,6 +84,8 @@ def network_access(services: Services, settings: Settings, http: HttpAccess) -> 
     jwt = None
     if settings.jwt_issuer is not None and settings.jwks is not None:
         audience = settings.jwt_audience or http.resource_url
+        from mcp_payments.server.jwt_tokens import JwtSettings, JwtVerifier  # PyJWT: only when JWTs are accepted
+
         jwt = JwtVerifier(JwtSettings(settings.jwt_issuer, audience, settings.jwks, settings.jwt_role_claim))
     # Without a JWT issuer, the "authorization server" the metadata names is this server's own origin: there is
     # none to get a token from, and clients are configured with an API key instead.

@@ -7,15 +7,19 @@ a key revoked in the database is refused from the next request on, by every repl
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import structlog
 from mcp.server.auth.provider import AccessToken
 
 from mcp_payments.domain.api_keys import looks_like_key
 from mcp_payments.domain.errors import NotAuthenticated
 from mcp_payments.server.callers import CallerToken
-from mcp_payments.server.jwt_tokens import JwtVerifier
 from mcp_payments.services.access import AuthMode, Caller, CredentialType
 from mcp_payments.services.keys import KeyService
+
+if TYPE_CHECKING:
+    from mcp_payments.server.jwt_tokens import JwtVerifier
 
 log = structlog.get_logger("mcp_payments.auth")
 
