@@ -175,8 +175,10 @@ def test_the_integrity_problems_name_a_conversion_that_credited_more_than_it_too
         (Fraction(150), "150", "150"),
         (Fraction("1.08"), "1.08", "1.08"),
         (Fraction("0.0025"), "0.0025", "0.0025"),
-        (Fraction(1, 150), "1/150", "0.006666666666666666666666666667"),
-        (1 / Fraction("1.08"), "25/27", "0.9259259259259259259259259259"),
+        (Fraction(1, 150), "1/150", "0.006666666667"),
+        (1 / Fraction("1.08"), "25/27", "0.9259259259"),
+        (Fraction(2, 3), "2/3", "0.6666666667"),
+        (Fraction(1000, 7), "1000/7", "142.8571429"),
     ],
 )
 def test_a_rate_is_written_exactly_and_as_a_decimal(rate: Fraction, text: str, decimal: str) -> None:

@@ -135,7 +135,7 @@ async def test_a_quote_shows_what_the_transfer_then_books(client: Client) -> Non
         "source": {"amount": "151", "amount_minor": 151, "currency": "JPY"},
         "target": {"amount": "1.00", "amount_minor": 100, "currency": "USD"},
         "rounding": {"amount": "1", "amount_minor": 1, "currency": "JPY"},
-        "rate": "0.006666666666666666666666666667",
+        "rate": "0.006666666667",
         "rate_exact": "1/150",
     }
     entries = {e["account_id"]: e["amount"]["amount_minor"] for e in moved["transaction"]["entries"]}

@@ -22,8 +22,9 @@ from mcp_payments.domain.errors import FxRateUnavailable, InvalidAmount
 from mcp_payments.domain.ledger import Entry
 from mcp_payments.domain.money import MAX_BALANCE, Currency, Money
 
-# Significant digits of a rate shown as a decimal when it has no finite decimal form (1/150).
-_SHOWN_DIGITS = 28
+# Significant digits of a rate shown as a decimal when it has no finite decimal form (1/150 -> 0.006666666667),
+# as FX desks quote; the exact rate is rate_text's, and every amount is computed from the exact rate.
+SHOWN_DIGITS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,11 +207,12 @@ def rate_text(rate: Fraction) -> str:
 
 
 def rate_decimal(rate: Fraction) -> str:
-    """The rate as a decimal string: exact when it has a finite decimal form, else to 28 significant digits."""
+    """The rate as a decimal string: exact when it has a finite decimal form, else rounded half-even to
+    SHOWN_DIGITS significant digits."""
     if _decimal_digits(rate.denominator) is not None:
         return rate_text(rate)
     with localcontext() as ctx:
-        ctx.prec = _SHOWN_DIGITS
+        ctx.prec = SHOWN_DIGITS
         return format((Decimal(rate.numerator) / Decimal(rate.denominator)).normalize(), "f")
 
 

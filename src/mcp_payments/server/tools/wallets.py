@@ -156,7 +156,8 @@ class Quote(BaseModel):
     )
     rate: str = Field(
         description="Units of the target currency per unit of the source currency, as a decimal; exact unless the "
-        "rate has no finite decimal form (the inverse of a configured rate, shown to 28 significant digits)."
+        "rate has no finite decimal form (the inverse of a configured rate: rounded to 10 significant digits, "
+        "rate_exact is exact)."
     )
     rate_exact: str = Field(
         description='The rate the conversion computes with, exactly: a decimal, or a fraction such as "1/150".'
