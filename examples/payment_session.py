@@ -1,7 +1,9 @@
 """An agent takes a payment and refunds half of it, over stdio, then prints what landed on the ledger.
 
-python examples/payment_session.py                 # a throwaway SQLite database
-python examples/payment_session.py --db postgresql://postgres@127.0.0.1/test
+Starts the server as a subprocess on stdio, as an MCP host does (this Python's `-m mcp_payments serve`).
+
+    .venv/bin/python examples/payment_session.py                 # a throwaway SQLite database
+    .venv/bin/python examples/payment_session.py --db postgresql://postgres@127.0.0.1/test
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 import anyio
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.shared.exceptions import MCPError
+from mcp.types import CONNECTION_CLOSED
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
@@ -85,7 +89,19 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file in a temp directory)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        anyio.run(session, args.db or f"sqlite:///{Path(tmp) / 'example.db'}")
+        try:
+            anyio.run(session, args.db or f"sqlite:///{Path(tmp) / 'example.db'}")
+        except Exception as error:
+            if not server_went_away(error):
+                raise
+            # The server said why on its stderr, the line above; a traceback of the client would bury it.
+            sys.exit("the server stopped before the session could run: its message is above")
+
+
+def server_went_away(error: BaseException) -> bool:
+    if isinstance(error, BaseExceptionGroup):
+        return any(server_went_away(e) for e in error.exceptions)
+    return isinstance(error, MCPError) and error.code == CONNECTION_CLOSED
 
 
 if __name__ == "__main__":

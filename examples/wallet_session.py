@@ -1,11 +1,11 @@
 """An agent's session with mcp-payments over stdio, as a script.
 
-Starts the server as a subprocess (like Claude Desktop does), opens two wallets, funds one,
-transfers, reserves and captures part of a hold, then prints the statement and checks the
-ledger and the audit chain.
+Starts the server as a subprocess on stdio, as an MCP host does (this Python's `-m mcp_payments serve`, where
+Claude Desktop runs scripts/serve), opens two wallets, funds one, transfers, reserves and captures part of a
+hold, then prints the statement and checks the ledger and the audit chain.
 
-    python examples/wallet_session.py                 # a throwaway SQLite database
-    python examples/wallet_session.py --db postgresql://postgres@127.0.0.1/test
+    .venv/bin/python examples/wallet_session.py                 # a throwaway SQLite database
+    .venv/bin/python examples/wallet_session.py --db postgresql://postgres@127.0.0.1/test
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ import json
 import os
 import sys
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import anyio
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.shared.exceptions import MCPError
+from mcp.types import CONNECTION_CLOSED
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
@@ -69,13 +72,17 @@ async def session(db_url: str) -> None:
         hold = (
             await call(client, "hold_funds", wallet_id=alice, currency="USD", amount="100.00", memo="hotel deposit")
         )["hold"]
-        captured = await call(client, "capture_hold", hold_id=hold["id"], amount="80.00", destination_wallet_id=bob)
-        print(f"hold {hold['id']} captured {captured['hold']['captured']['amount']}, rest released")
+        captured = (await call(client, "capture_hold", hold_id=hold["id"], amount="80.00", destination_wallet_id=bob))[
+            "hold"
+        ]
+        held, taken = Decimal(captured["amount"]["amount"]), Decimal(captured["captured"]["amount"])
+        print(f"alice's hold of {held} USD (hotel deposit): {taken} captured for bob, {held - taken} released")
 
         refused = await client.call_tool(
             "withdraw_from_wallet", {"wallet_id": bob, "currency": "USD", "amount": "1000.00"}
         )
-        print(f"over-withdrawal refused: {json.loads(refused.content[0].text)['message']}")  # type: ignore[union-attr]
+        message = json.loads(refused.content[0].text)["message"]  # type: ignore[union-attr]
+        print(f"bob withdrawing 1000.00 USD is refused: {message.replace(bob, f'{bob} (bob)')}")
 
         statement = await call(client, "get_wallet_statement", wallet_id=alice)
         print("alice's statement (newest first):")
@@ -95,7 +102,19 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file in a temp directory)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        anyio.run(session, args.db or f"sqlite:///{Path(tmp) / 'example.db'}")
+        try:
+            anyio.run(session, args.db or f"sqlite:///{Path(tmp) / 'example.db'}")
+        except Exception as error:
+            if not server_went_away(error):
+                raise
+            # The server said why on its stderr, the line above; a traceback of the client would bury it.
+            sys.exit("the server stopped before the session could run: its message is above")
+
+
+def server_went_away(error: BaseException) -> bool:
+    if isinstance(error, BaseExceptionGroup):
+        return any(server_went_away(e) for e in error.exceptions)
+    return isinstance(error, MCPError) and error.code == CONNECTION_CLOSED
 
 
 if __name__ == "__main__":
