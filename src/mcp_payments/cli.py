@@ -24,6 +24,7 @@ from mcp_payments.logging import configure, get_logger
 
 if TYPE_CHECKING:
     from mcp.server.transport_security import TransportSecuritySettings
+    from starlette.applications import Starlette
 
     from mcp_payments.server.access import HttpAccess
 
@@ -227,12 +228,23 @@ async def _serve(
                 case "stdio":
                     await server.run_stdio_async()
                 case "http":
-                    await server.run_streamable_http_async(
-                        host=host, port=port, streamable_http_path="/mcp", transport_security=security
+                    app = server.streamable_http_app(
+                        streamable_http_path="/mcp", transport_security=security, host=host
                     )
+                    await _serve_http(app, host, port, settings.log_level)
                 case "sse":
-                    await server.run_sse_async(host=host, port=port, transport_security=security)
+                    await _serve_http(
+                        server.sse_app(transport_security=security, host=host), host, port, settings.log_level
+                    )
             tg.cancel_scope.cancel()
+
+
+async def _serve_http(app: Starlette, host: str, port: int, level: str) -> None:
+    """uvicorn, as the SDK's run_*_async run it, but with log_config=None: uvicorn leaves logging alone, and its
+    lines (its start, one per request) go through the one configuration (logging.py), JSON like ours."""
+    import uvicorn
+
+    await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, log_level=level.lower())).serve()
 
 
 async def _end_stdin_on_signal(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:

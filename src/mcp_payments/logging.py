@@ -127,12 +127,32 @@ def _timestamp() -> str:
     return f"{_second[1]}.{int((now - second) * 1_000_000):06d}Z"
 
 
+_HANDLER = "mcp_payments"
+
+
 def configure(level: str = "INFO") -> None:
+    """structlog's lines, and the standard library's (uvicorn's, the SDK's warnings), rendered alike to stderr.
+
+    Other libraries' records below WARNING are dropped (the SDK logs every request at INFO); uvicorn's are kept
+    at `level` (its start, its access lines), since uvicorn is run with log_config=None (cli.py)."""
     handler_level = getattr(logging, level.upper(), logging.INFO)
-    logging.basicConfig(stream=sys.stderr, level=max(handler_level, logging.WARNING), format="%(message)s")
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=False) if sys.stderr.isatty() else structlog.processors.JSONRenderer(_json)
     )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, prepare],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    handler.set_name(_HANDLER)
+    root = logging.getLogger()
+    for previous in [h for h in root.handlers if h.get_name() == _HANDLER]:
+        root.removeHandler(previous)  # configured again (tests): one handler of ours, others' left alone
+    root.addHandler(handler)
+    root.setLevel(max(handler_level, logging.WARNING))
+    logging.getLogger("uvicorn").setLevel(handler_level)
     structlog.configure(
         processors=[prepare, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(handler_level),

@@ -2,6 +2,7 @@
 
 import io
 import json
+import logging
 import random
 import re
 from collections.abc import Iterator
@@ -18,9 +19,12 @@ from tests.domain.test_cards import SPELLINGS, cards_in
 def stderr(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     captured = io.StringIO()
     monkeypatch.setattr("sys.stderr", captured)
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     app_logging.configure("INFO")
     yield captured
     structlog.reset_defaults()
+    root.handlers, root.level = handlers, level
 
 
 def lines(stderr: io.StringIO) -> list[dict[str, object]]:
@@ -98,3 +102,26 @@ def test_logs_mask_at_least_what_free_text_masking_does_in_random_text() -> None
         assert cards_in(logged) == [], repr(text)
         if mask_card_numbers(text) != text:
             assert logged != text, repr(text)
+
+
+def test_the_standard_library_s_records_are_lines_like_ours_and_below_warning_only_uvicorn_s(
+    stderr: io.StringIO,
+) -> None:
+    logging.getLogger("uvicorn.error").info("Uvicorn running on %s", "http://127.0.0.1:8000")
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5555", "POST", "/mcp", "1.1", 200)
+    logging.getLogger("mcp.server.lowlevel.server").info("Processing request of type CallToolRequest")
+    logging.getLogger("mcp.server.transport_security").warning("Invalid Host header: %s", "evil.example")
+    logging.getLogger("uvicorn.error").info("card %s", "4242424242424242")
+
+    started, access, refused, masked = lines(stderr)
+    assert (started["event"], started["logger"], started["level"]) == (
+        "Uvicorn running on http://127.0.0.1:8000",
+        "uvicorn.error",
+        "info",
+    )
+    assert access["event"] == '127.0.0.1:5555 - "POST /mcp HTTP/1.1" 200'
+    assert (refused["logger"], refused["level"]) == ("mcp.server.transport_security", "warning")
+    assert masked["event"] == "card ****4242"
+    assert all(
+        re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", str(line["timestamp"])) for line in lines(stderr)
+    )
