@@ -20,6 +20,11 @@ def pg_url(name: str) -> str:
     return f"{base}/{name}"
 
 
+async def admin() -> asyncpg.Connection:
+    """A connection to the server's postgres database as its administrator (skips, or fails in CI, without one)."""
+    return await _admin()
+
+
 async def _admin() -> asyncpg.Connection:
     try:
         return await asyncpg.connect(PG_ADMIN_DSN, timeout=5)

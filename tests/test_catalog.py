@@ -88,7 +88,12 @@ def jobs(services: Services) -> Sequence[AnyJob]:
 
 
 EXTRA = Category(
-    toolset="greetings", id_prefixes=("grt",), wire=wire, tools=tools, jobs=jobs, repositories={GREETINGS: Greetings}
+    toolset="greetings",
+    id_prefixes=("grt",),
+    wire=wire,
+    tools=tools,
+    jobs=jobs,
+    repositories=lambda: {GREETINGS: Greetings},
 )
 
 

@@ -6,22 +6,25 @@ import contextlib
 import json
 import os
 import secrets
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import structlog
-from sqlalchemy.engine import make_url
 
-from mcp_payments import catalog
+from mcp_payments import catalog, invocation
 from mcp_payments.adapters.db import migrate
-from mcp_payments.adapters.db.engine import Database, normalize_url, open_database
-from mcp_payments.adapters.db.errors import translate
-from mcp_payments.adapters.db.jobs_repo import SqlJobs
-from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory
+from mcp_payments.adapters.db.deferred import (
+    DeferredUnitOfWorkFactory,
+    LazyDatabase,
+    plain_sqlite_path,
+    sqlite_revision,
+)
 from mcp_payments.config import Settings, secrets_path
 from mcp_payments.domain.errors import DomainError, NotAuthenticated
 from mcp_payments.server.access import HttpAccess, network_access, process_access
@@ -32,7 +35,12 @@ from mcp_payments.services.container import Services
 from mcp_payments.services.job_runner import JobRunner
 from mcp_payments.services.jobs import AnyJob, Job, Retry
 from mcp_payments.services.pages import Cursors
-from mcp_payments.services.ports import JOBS, Claim, Clock, UnitOfWork
+from mcp_payments.services.ports import JOBS, Claim, Clock, UnitOfWork, UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from mcp_payments.adapters.db.engine import Database
+    from mcp_payments.adapters.db.uow import RepositoryFactory
+    from mcp_payments.services.ports import Repo
 
 log = structlog.get_logger("mcp_payments")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -58,11 +66,25 @@ class StartupError(Exception):
 
 
 def describe_url(url: str) -> str:
+    """The URL as the async driver is named in it, without its password."""
+    if (path := plain_sqlite_path(url)) is not None:
+        return f"sqlite+aiosqlite:///{path}"  # what SQLAlchemy makes of it, without importing SQLAlchemy
+    from sqlalchemy.engine import make_url
+
+    from mcp_payments.adapters.db.engine import normalize_url
+
     return make_url(normalize_url(url)).render_as_string(hide_password=True)
 
 
-async def open_checked(settings: Settings) -> tuple[Database, str | None]:
-    """Open the database and read its schema revision, failing with a clear message when it cannot be reached."""
+async def open_checked(settings: Settings, *, create: bool = False) -> tuple[Database, str | None]:
+    """Open the database and read its schema revision, failing with a clear message when it cannot be reached.
+
+    A PostgreSQL database that does not exist is created when `create` and the role may; else the message gives
+    the `createdb` command."""
+    from sqlalchemy.engine import make_url
+
+    from mcp_payments.adapters.db.engine import normalize_url, open_database
+
     try:
         url = normalize_url(settings.db_url)
     except ValueError as error:
@@ -73,20 +95,57 @@ async def open_checked(settings: Settings) -> tuple[Database, str | None]:
             await (await anyio.Path(path).expanduser()).parent.mkdir(parents=True, exist_ok=True)
     db = open_database(url)
     try:
-        revision = await migrate.current_revision(db)
+        return db, await migrate.current_revision(db)
     except BaseException as error:
         await db.dispose()
-        reason = translate(error)
-        detail = reason.message if isinstance(reason, DomainError) else type(error).__name__
+        from mcp_payments.adapters.db import provision
+
+        if not provision.names_missing_database(error):
+            raise _unreachable(url, error) from None
+    await _create_missing(url, create)
+    db = open_database(url)
+    try:
+        return db, await migrate.current_revision(db)
+    except BaseException as error:
+        await db.dispose()
+        raise _unreachable(url, error) from None
+
+
+async def _create_missing(url: str, create: bool) -> None:
+    from mcp_payments.adapters.db import provision
+
+    where = describe_url(url)
+    run = provision.createdb_command(url)
+    if not create:
+        raise StartupError(f"the database at {where} does not exist: create it with `{run}`, then run this again")
+    try:
+        await provision.create_database(url)
+    except provision.CannotCreate as refused:
         raise StartupError(
-            f"cannot reach the database at {describe_url(url)}: {detail} ({_root_cause(error)})"
+            f"the database at {where} does not exist and could not be created ({refused}): create it with `{run}` "
+            "(or ask the server's administrator to), then start again"
         ) from None
-    return db, revision
+    log.info("database_created", url=where)
 
 
-async def prepare_database(settings: Settings, *, auto_migrate: bool = True) -> Database:
-    """Open the database and make sure its schema is current (a fresh one is created)."""
-    db, current = await open_checked(settings)
+def _unreachable(url: str, error: BaseException) -> StartupError:
+    from mcp_payments.adapters.db.errors import translate
+
+    reason = translate(error)
+    detail = reason.message if isinstance(reason, DomainError) else type(error).__name__
+    return StartupError(f"cannot reach the database at {describe_url(url)}: {detail} ({_root_cause(error)})")
+
+
+async def prepare_database(
+    settings: Settings, *, auto_migrate: bool = True, defer: bool = False
+) -> Database | LazyDatabase:
+    """Open the database and make sure its schema is current (a fresh one is created).
+
+    `defer`: a plain SQLite file whose schema is current is checked with one query and opened on first use
+    (adapters/db/deferred.py); anything else is opened now."""
+    if defer and (lazy := _current_sqlite(settings)) is not None:
+        return lazy
+    db, current = await open_checked(settings, create=auto_migrate)
     head = migrate.head_revision()
     if current == head:
         return db  # every start but the first: this one read, no lock
@@ -100,8 +159,19 @@ async def prepare_database(settings: Settings, *, auto_migrate: bool = True) -> 
     url = describe_url(settings.db_url)
     raise StartupError(
         f"the database at {url} is at schema revision {current} but this version needs {head}: "
-        f"run `mcp-payments migrate --db {url}` first"
+        f"run `{invocation.command('migrate', '--db', url)}` first"
     )
+
+
+def _current_sqlite(settings: Settings) -> LazyDatabase | None:
+    path = plain_sqlite_path(settings.db_url)
+    if path is None:
+        return None
+    try:
+        current = sqlite_revision(path)
+    except (OSError, sqlite3.Error):
+        return None  # the full path says what is wrong, in one line
+    return LazyDatabase(f"sqlite+aiosqlite:///{path}") if current == migrate.head_revision() else None
 
 
 def _root_cause(error: BaseException) -> str:
@@ -139,11 +209,17 @@ def _stored_secrets(path: Path) -> dict[str, str]:
     return stored
 
 
-def build_services(db: Database, settings: Settings, clock: Clock | None = None) -> Services:
+def build_services(db: Database | LazyDatabase, settings: Settings, clock: Clock | None = None) -> Services:
     """The platform's services, then every category's (catalog.py), with the jobs they contribute."""
     clock = clock or SystemClock()
     key, webhook_secrets = load_secrets(settings)
-    uow = SqlUnitOfWorkFactory(db, {**catalog.repositories(), JOBS: SqlJobs})
+    uow: UnitOfWorkFactory
+    if isinstance(db, LazyDatabase):
+        uow = DeferredUnitOfWorkFactory(db, repositories)
+    else:
+        from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory
+
+        uow = SqlUnitOfWorkFactory(db, repositories())
     services = Services(
         uow=uow,
         clock=clock,
@@ -159,6 +235,13 @@ def build_services(db: Database, settings: Settings, clock: Clock | None = None)
     secrets_ = (key.decode(), *webhook_secrets)
     services.add(JobRunner(services.calls, clock, services.jobs, retry, secrets=secrets_))
     return services
+
+
+def repositories() -> dict[Repo[Any], RepositoryFactory]:
+    """Every repository: the categories' and the platform's own."""
+    from mcp_payments.adapters.db.jobs_repo import SqlJobs
+
+    return {**catalog.repositories(), JOBS: SqlJobs}
 
 
 def housekeeping(clock: Clock, run_retention: timedelta) -> list[AnyJob]:
@@ -192,7 +275,7 @@ def housekeeping(clock: Clock, run_retention: timedelta) -> list[AnyJob]:
 
 
 def build(
-    db: Database, settings: Settings, clock: Clock | None = None, http: HttpAccess | None = None
+    db: Database | LazyDatabase, settings: Settings, clock: Clock | None = None, http: HttpAccess | None = None
 ) -> tuple[PaymentsServer, Toolbox, Services]:
     """The server with every category's tools, on `db`. `http`: served over http/sse (callers bring bearer
     tokens); None: stdio or in-memory (the process's own principal)."""
@@ -204,10 +287,15 @@ def build(
 
 @asynccontextmanager
 async def application(
-    settings: Settings, clock: Clock | None = None, auto_migrate: bool = True, http: HttpAccess | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    auto_migrate: bool = True,
+    http: HttpAccess | None = None,
+    defer_database: bool = False,
 ) -> AsyncIterator[tuple[PaymentsServer, Toolbox, Services]]:
-    """The server and its services, with the database open for the duration."""
-    db = await prepare_database(settings, auto_migrate=auto_migrate)
+    """The server and its services, with the database open for the duration (`defer_database`: opened on first
+    use when it can be, see prepare_database)."""
+    db = await prepare_database(settings, auto_migrate=auto_migrate, defer=defer_database)
     try:
         yield build(db, settings, clock, http)
     finally:
@@ -231,8 +319,9 @@ async def check_own_key(server: PaymentsServer) -> None:
         caller = await server.callers.current()
     except NotAuthenticated as refused:
         raise StartupError(
-            f"MCP_PAYMENTS_API_KEY: {refused.message}; create a key with `mcp-payments keys create --name NAME "
-            "--role agent`, or unset MCP_PAYMENTS_API_KEY to serve as the local user"
+            f"MCP_PAYMENTS_API_KEY: {refused.message}; create a key with "
+            f"`{invocation.command('keys', 'create', '--name', 'NAME', '--role', 'agent')}`, or unset "
+            "MCP_PAYMENTS_API_KEY to serve as the local user"
         ) from None
     log.info("api_key_accepted", principal=caller.principal, credential=caller.credential, role=caller.role.value)
 

@@ -3,14 +3,16 @@ migration, schemas/, README and tests). Nothing else names the categories."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mcp_payments.adapters.db.uow import RepositoryFactory
 from mcp_payments.categories import Category, compliance, controls, monitoring, payments, wallets
 from mcp_payments.config import Settings
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.services.container import Services
 from mcp_payments.services.ports import Repo
+
+if TYPE_CHECKING:
+    from mcp_payments.adapters.db.uow import RepositoryFactory
 
 CATEGORIES: tuple[Category, ...] = (
     payments.CATEGORY,
@@ -33,7 +35,8 @@ def check_toolsets(chosen: frozenset[str] | None) -> None:
 
 
 def repositories() -> dict[Repo[Any], RepositoryFactory]:
-    return {name: factory for c in CATEGORIES for name, factory in c.repositories.items()}
+    """Every category's repositories (their modules are imported now: call it when the database opens)."""
+    return {name: factory for c in CATEGORIES for name, factory in c.repositories().items()}
 
 
 def wire(services: Services, settings: Settings) -> None:

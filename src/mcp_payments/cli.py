@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from mcp_payments.server.access import HttpAccess
+    from mcp_payments.server.app import PaymentsServer
+    from mcp_payments.services.container import Services
 
 log = get_logger("mcp_payments")
 T = TypeVar("T")
@@ -205,14 +207,15 @@ async def _serve(
     security: TransportSecuritySettings | None,
     http: HttpAccess | None,
 ) -> None:
-    from mcp_payments.bootstrap import application, check_own_key, describe_url, run_due_work
+    from mcp_payments.bootstrap import application, check_own_key, describe_url
 
-    async with application(settings, http=http) as (server, box, services):
+    async with application(settings, http=http, defer_database=True) as (server, box, services):
         if http is None and settings.api_key is not None:
             await check_own_key(server)
         async with anyio.create_task_group() as tg:
             if transport == "stdio":
                 await tg.start(_end_stdin_on_signal)  # before "serving": a Ctrl+C from then on stops it
+            server.listed = anyio.Event()
             log.info(
                 "serving",
                 transport=transport,
@@ -222,8 +225,7 @@ async def _serve(
                 **({"allowed_hosts": security.allowed_hosts} if security else {}),
                 **({"resource_url": http.resource_url} if http and http.tokens_required else {}),
             )
-            if settings.background:
-                tg.start_soon(run_due_work, services, settings.sweep_interval)
+            tg.start_soon(_open_then_work, server, services, settings)
             match transport:
                 case "stdio":
                     await server.run_stdio_async()
@@ -245,6 +247,28 @@ async def _serve_http(app: Starlette, host: str, port: int, level: str) -> None:
     import uvicorn
 
     await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, log_level=level.lower())).serve()
+
+
+# The database layer of a deferred database (adapters/db/deferred.py) opens once the first tools/list is answered,
+# or this long after the start when no client lists tools (a call before then opens it itself).
+WARM_UP_AFTER_SECONDS = 1.0
+
+
+async def _open_then_work(server: PaymentsServer, services: Services, settings: Settings) -> None:
+    """Open the database layer when the start is over, then run the due work (background jobs) if asked to."""
+    from mcp_payments.adapters.db.deferred import DeferredUnitOfWorkFactory
+    from mcp_payments.bootstrap import run_due_work
+
+    if isinstance(services.uow, DeferredUnitOfWorkFactory):
+        assert server.listed is not None
+        with anyio.move_on_after(WARM_UP_AFTER_SECONDS):
+            await server.listed.wait()
+        try:
+            await services.uow.open()
+        except Exception:
+            log.exception("database_open_failed")  # every call will say so (service_unavailable) and try again
+    if settings.background:
+        await run_due_work(services, settings.sweep_interval)
 
 
 async def _end_stdin_on_signal(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -308,7 +332,7 @@ async def _migrate(settings: Settings) -> None:
     from mcp_payments.adapters.db import migrate
     from mcp_payments.bootstrap import StartupError, describe_url, open_checked
 
-    database, _ = await open_checked(settings)
+    database, _ = await open_checked(settings, create=True)
     try:
         before = await migrate.upgrade(database)  # read under the lock that serializes migrations
         after = await migrate.current_revision(database)

@@ -2,6 +2,9 @@
 
 import subprocess
 import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -146,7 +149,9 @@ async def test_a_database_at_an_older_revision_is_refused_until_migrate_is_run(b
 
         refused = await cli(tmp_path, "serve", "--db", url)
         assert refused.returncode != 0
-        assert_one_clear_line(refused.stderr, f"schema revision {previous}", f"needs {head}", "mcp-payments migrate")
+        # The exact command: a checkout's .venv/bin is not on the PATH.
+        migrate_command = f"run `{Path(sys.executable).parent / 'mcp-payments'} migrate --db "
+        assert_one_clear_line(refused.stderr, f"schema revision {previous}", f"needs {head}", migrate_command)
 
         migrated = await cli(tmp_path, "migrate", "--db", url)
         assert migrated.returncode == 0, migrated.stderr.decode()
@@ -173,3 +178,47 @@ async def test_export_schemas_check_names_a_stale_file_and_fails(tmp_path: Path)
     assert done.returncode != 0
     assert_one_clear_line(done.stderr, "schemas are stale: get_wallet.json")
     assert (out / "get_wallet.json").read_text() == "{}\n"
+
+
+@asynccontextmanager
+async def missing_postgresql_database(role: str | None = None) -> AsyncIterator[str]:
+    """The URL of a PostgreSQL database that does not exist (as `role`, made without CREATEDB, when given);
+    whatever a test created under that name is dropped afterwards."""
+    name = f"mcpp_missing_{uuid.uuid4().hex[:10]}"
+    admin = await databases.admin()
+    try:
+        if role is not None:
+            await admin.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB')
+        user = role or "postgres"
+        yield databases.pg_url(name).replace("postgres@", f"{user}@", 1).replace("+asyncpg", "", 1)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if role is not None:
+            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        await admin.close()
+
+
+async def test_migrate_creates_a_postgresql_database_that_does_not_exist_when_the_role_may(tmp_path: Path) -> None:
+    async with missing_postgresql_database() as url:
+        done = await cli(tmp_path, "migrate", "--db", url)
+        assert done.returncode == 0, done.stderr.decode()
+        assert f"migrated from empty to {migrate.head_revision()}" in done.stdout.decode()
+        assert '"event":"database_created"' in done.stderr.decode()
+        with anyio.fail_after(60):
+            async with Client(stdio_params(url, tmp_path)) as client:
+                assert (await ok(client, "get_service_health"))["status"] == "ok"
+
+
+async def test_serve_on_a_missing_postgresql_database_the_role_may_not_create_says_the_createdb_command(
+    tmp_path: Path,
+) -> None:
+    role = f"mcpp_nocreate_{uuid.uuid4().hex[:8]}"
+    async with missing_postgresql_database(role) as url:
+        done = await cli(tmp_path, "serve", "--db", url)
+        name = url.rsplit("/", 1)[1]
+        assert done.returncode != 0
+        assert_one_clear_line(
+            done.stderr,
+            "does not exist and could not be created",
+            f"may not create databases): create it with `createdb -h 127.0.0.1 -p 5432 -U {role} {name}`",
+        )

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from mcp_payments.adapters.db.keys_repo import SqlApiKeys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from mcp_payments.categories import Category
 from mcp_payments.config import Settings
 from mcp_payments.server.tools import controls
 from mcp_payments.services.container import Services
 from mcp_payments.services.keys import KeyService
-from mcp_payments.services.ports import API_KEYS
+from mcp_payments.services.ports import API_KEYS, Repo
+
+if TYPE_CHECKING:
+    from mcp_payments.adapters.db.uow import RepositoryFactory
+
+
+def repositories() -> Mapping[Repo[Any], RepositoryFactory]:
+    from mcp_payments.adapters.db.keys_repo import SqlApiKeys
+
+    return {API_KEYS: SqlApiKeys}
 
 
 def wire(services: Services, _settings: Settings) -> None:
@@ -16,5 +27,5 @@ def wire(services: Services, _settings: Settings) -> None:
 
 
 CATEGORY = Category(
-    toolset="controls", id_prefixes=("key",), wire=wire, tools=controls.register, repositories={API_KEYS: SqlApiKeys}
+    toolset="controls", id_prefixes=("key",), wire=wire, tools=controls.register, repositories=repositories
 )

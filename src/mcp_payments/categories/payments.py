@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from mcp_payments.adapters.db.outbox_repo import SqlProviderOutbox
-from mcp_payments.adapters.db.payments_repo import SqlCustomers, SqlPayments, SqlProviderEvents
 from mcp_payments.adapters.providers.sandbox import SandboxProvider
 from mcp_payments.categories import Category
 from mcp_payments.config import Settings
@@ -29,8 +28,12 @@ from mcp_payments.services.ports import (
     PROVIDER_OUTBOX,
     Claim,
     OutboundEvent,
+    Repo,
     UnitOfWork,
 )
+
+if TYPE_CHECKING:
+    from mcp_payments.adapters.db.uow import RepositoryFactory
 
 
 def wire(services: Services, settings: Settings) -> None:
@@ -78,16 +81,23 @@ def jobs(services: Services) -> Sequence[AnyJob]:
     )
 
 
+def repositories() -> Mapping[Repo[Any], RepositoryFactory]:
+    from mcp_payments.adapters.db.outbox_repo import SqlProviderOutbox
+    from mcp_payments.adapters.db.payments_repo import SqlCustomers, SqlPayments, SqlProviderEvents
+
+    return {
+        CUSTOMERS: SqlCustomers,
+        PAYMENTS: SqlPayments,
+        PROVIDER_EVENTS: SqlProviderEvents,
+        PROVIDER_OUTBOX: SqlProviderOutbox,
+    }
+
+
 CATEGORY = Category(
     toolset="payments",
     id_prefixes=("cus", "pay", "ref"),
     wire=wire,
     tools=tools,
     jobs=jobs,
-    repositories={
-        CUSTOMERS: SqlCustomers,
-        PAYMENTS: SqlPayments,
-        PROVIDER_EVENTS: SqlProviderEvents,
-        PROVIDER_OUTBOX: SqlProviderOutbox,
-    },
+    repositories=repositories,
 )

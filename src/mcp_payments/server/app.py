@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import Tool
@@ -41,6 +42,7 @@ class PaymentsServer(MCPServer[Any]):
         self.callers = callers
         self.hidden = hidden  # tools this deployment does not expose, and why (filled by Toolbox.add)
         self.specs = specs  # the tools it does expose (filled by Toolbox.add)
+        self.listed: anyio.Event | None = None  # set at the first tools/list, when a start waits for it (cli.py)
 
     async def published_tools(self) -> list[Tool]:
         """Every tool this deployment exposes, whoever asks (export-schemas)."""
@@ -49,7 +51,10 @@ class PaymentsServer(MCPServer[Any]):
     async def list_tools(self) -> list[Tool]:
         """The tools the caller of this request may call."""
         caller = await self._caller()
-        return [t for t in await super().list_tools() if self._allows(caller, t.name)]
+        tools = [t for t in await super().list_tools() if self._allows(caller, t.name)]
+        if self.listed is not None:
+            self.listed.set()
+        return tools
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         started = time.perf_counter()

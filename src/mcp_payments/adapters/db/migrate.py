@@ -2,7 +2,7 @@
 
 A start on a current database (every start but the first) reads the revision with one query and compares it
 with the newest migration file's; Alembic, which takes a tenth of a second to import, is loaded only to
-migrate."""
+migrate, and head_revision() needs no SQLAlchemy either (deferred.py)."""
 
 from __future__ import annotations
 
@@ -14,22 +14,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from mcp_payments.adapters.db import migration_lock
-from mcp_payments.adapters.db.engine import Database
-
 if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy import Connection
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from mcp_payments.adapters.db.engine import Database
 
 _SCRIPTS = Path(__file__).with_name("migrations")
 # `revision = "0007"` and `down_revision = "0006"` (or None), as every file in versions/ declares them.
 _DECLARED = re.compile(r'^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:"([^"]+)"|None)\s*$', re.M)
 _UNDEFINED_TABLE = "42P01"
-_SELECT_REVISION = text("SELECT version_num FROM alembic_version")
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -65,9 +60,12 @@ def _revision_on(conn: Connection) -> str | None:
 
 async def current_revision(db: Database) -> str | None:
     """The database's revision, None when it has no schema yet: one statement on the reader, no transaction."""
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy import text
+
     async with db.reader.connect() as conn:
         try:
-            revision = await conn.scalar(_SELECT_REVISION)
+            revision = await conn.scalar(text("SELECT version_num FROM alembic_version"))
         except sa_exc.DBAPIError as error:
             if not _no_such_table(error.orig):
                 raise
@@ -89,6 +87,8 @@ async def exclusive(db: Database) -> AsyncIterator[AsyncConnection]:
     The whole history runs in this one transaction on both backends, so a process that reads the revision
     meanwhile sees the schema from before or after, never half of it.
     """
+    from mcp_payments.adapters.db import migration_lock
+
     # File lock first (SQLite): waiting for it must not hold SQLite's write lock (BEGIN IMMEDIATE).
     async with migration_lock.file_lock(migration_lock.lock_file_of(db.url)), db.admin.begin() as conn:
         if db.backend == "postgresql":
