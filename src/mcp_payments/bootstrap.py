@@ -133,7 +133,13 @@ def _unreachable(url: str, error: BaseException) -> StartupError:
 
     reason = translate(error)
     detail = reason.message if isinstance(reason, DomainError) else type(error).__name__
-    return StartupError(f"cannot reach the database at {describe_url(url)}: {detail} ({_root_cause(error)})")
+    where = describe_url(url)
+    check = ""
+    if url.startswith("postgresql"):
+        from mcp_payments.adapters.db import provision
+
+        check = f"; check that PostgreSQL accepts connections there: `{provision.pg_isready_command(url)}`"
+    return StartupError(f"cannot reach the database at {where}: {detail} ({_root_cause(error)}){check}")
 
 
 async def prepare_database(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -209,6 +211,7 @@ async def _serve(
 ) -> None:
     from mcp_payments.bootstrap import application, check_own_key, describe_url
 
+    listening = _listen(host, port) if transport != "stdio" else None
     async with application(settings, http=http, defer_database=True) as (server, box, services):
         if http is None and settings.api_key is not None:
             await check_own_key(server)
@@ -230,23 +233,46 @@ async def _serve(
                 case "stdio":
                     await server.run_stdio_async()
                 case "http":
+                    assert listening is not None
                     app = server.streamable_http_app(
                         streamable_http_path="/mcp", transport_security=security, host=host
                     )
-                    await _serve_http(app, host, port, settings.log_level)
+                    await _serve_http(app, listening, settings.log_level)
                 case "sse":
+                    assert listening is not None
                     await _serve_http(
-                        server.sse_app(transport_security=security, host=host), host, port, settings.log_level
+                        server.sse_app(transport_security=security, host=host), listening, settings.log_level
                     )
             tg.cancel_scope.cancel()
 
 
-async def _serve_http(app: Starlette, host: str, port: int, level: str) -> None:
+def _listen(host: str, port: int) -> socket.socket:
+    """The socket http/sse serve on, bound before anything starts: a port in use is one line that says what to
+    do, not uvicorn's traceback after the database was opened."""
+    from mcp_payments.bootstrap import StartupError
+
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restarts reuse the port
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        if error.errno == errno.EADDRINUSE:
+            hint = f"another program listens there (`lsof -i :{port}` shows which): stop it or pass `--port {port + 1}`"
+        else:
+            hint = "--host must be an address of this machine, and a port under 1024 needs privileges"
+        raise StartupError(f"cannot listen on {host}:{port} ({error.strerror}); {hint}") from None
+    return listening
+
+
+async def _serve_http(app: Starlette, listening: socket.socket, level: str) -> None:
     """uvicorn, as the SDK's run_*_async run it, but with log_config=None: uvicorn leaves logging alone, and its
     lines (its start, one per request) go through the one configuration (logging.py), JSON like ours."""
     import uvicorn
 
-    await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, log_level=level.lower())).serve()
+    host, port = listening.getsockname()[:2]
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level=level.lower())
+    await uvicorn.Server(config).serve(sockets=[listening])
 
 
 # The database layer of a deferred database (adapters/db/deferred.py) opens once the first tools/list is answered,

@@ -1,5 +1,6 @@
 """The command line a person types: clear one-line failures, first-start migration, schema export."""
 
+import socket
 import subprocess
 import sys
 import uuid
@@ -66,11 +67,21 @@ def previous_revision() -> str | None:
             "postgresql://postgres@127.0.0.1:1/nope",
             "cannot reach the database at postgresql+asyncpg://postgres@127.0.0.1:1/nope",
         ),
+        (
+            "postgresql://postgres@127.0.0.1:1/nope",
+            "check that PostgreSQL accepts connections there: `pg_isready -h 127.0.0.1 -p 1 -U postgres`",
+        ),
         ("postgresql://postgres:s3cret@127.0.0.1:1/nope", "cannot reach the database"),
         ("mysql://user@localhost/payments", "unsupported database URL scheme 'mysql'"),
         ("not a database url", "the database URL cannot be parsed"),
     ],
-    ids=["unreachable-postgresql", "unreachable-with-password", "unsupported-scheme", "unparsable"],
+    ids=[
+        "unreachable-postgresql",
+        "unreachable-says-what-to-check",
+        "unreachable-with-password",
+        "unsupported-scheme",
+        "unparsable",
+    ],
 )
 async def test_serve_with_an_unusable_database_exits_with_one_clear_line(url: str, phrase: str, tmp_path: Path) -> None:
     done = await cli(tmp_path, "serve", "--db", url)
@@ -222,3 +233,18 @@ async def test_serve_on_a_missing_postgresql_database_the_role_may_not_create_sa
             "does not exist and could not be created",
             f"may not create databases): create it with `createdb -h 127.0.0.1 -p 5432 -U {role} {name}`",
         )
+
+
+async def test_serve_on_a_port_in_use_exits_with_one_line_that_says_what_to_do(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = await cli(
+            tmp_path, "serve", "--transport", "http", "--port", str(port), "--db", f"sqlite:///{tmp_path / 'p.db'}"
+        )
+    assert done.returncode != 0
+    assert_one_clear_line(
+        done.stderr, f"cannot listen on 127.0.0.1:{port}", f"`lsof -i :{port}`", f"`--port {port + 1}`"
+    )
+    assert not (tmp_path / "p.db").exists(), "checked before the database is opened"

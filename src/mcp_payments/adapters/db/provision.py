@@ -63,9 +63,18 @@ async def create_database(url: str) -> None:
 
 def createdb_command(url: str) -> str:
     """The `createdb` command line that makes the database `url` names (never with its password)."""
+    return shlex.join(["createdb", *_where(url), make_url(url).database or ""])
+
+
+def pg_isready_command(url: str) -> str:
+    """The `pg_isready` command line that asks the server `url` names whether it accepts connections."""
+    return shlex.join(["pg_isready", *_where(url)])
+
+
+def _where(url: str) -> list[str]:
     target = make_url(url)
-    args = ["createdb"]
+    args: list[str] = []
     for flag, value in (("-h", target.host), ("-p", target.port), ("-U", target.username)):
         if value:
             args += [flag, str(value)]
-    return shlex.join([*args, target.database or ""])
+    return args
