@@ -209,9 +209,24 @@ async def _serve(
     security: TransportSecuritySettings | None,
     http: HttpAccess | None,
 ) -> None:
+    listening = _listen(host, port) if transport != "stdio" else None
+    try:
+        await _serve_on(settings, transport, host, security, http, listening)
+    finally:
+        if listening is not None:
+            listening.close()  # when the start fails after it was bound (uvicorn closes it otherwise)
+
+
+async def _serve_on(
+    settings: Settings,
+    transport: str,
+    host: str,
+    security: TransportSecuritySettings | None,
+    http: HttpAccess | None,
+    listening: socket.socket | None,
+) -> None:
     from mcp_payments.bootstrap import application, check_own_key, describe_url
 
-    listening = _listen(host, port) if transport != "stdio" else None
     async with application(settings, http=http, defer_database=True) as (server, box, services):
         if http is None and settings.api_key is not None:
             await check_own_key(server)
@@ -313,7 +328,11 @@ async def _end_stdin_on_signal(*, task_status: anyio.abc.TaskStatus[None] = anyi
             "launch (see README); press Ctrl+C to stop",
             file=sys.stderr,
         )
-    relay = StdinRelay()
+    try:
+        relay = StdinRelay()
+    except OSError:  # no stdin at all (started with fd 0 closed): nothing to end, the default handling stays
+        task_status.started()
+        return
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         task_status.started()
         async for received in signals:
