@@ -14,7 +14,10 @@ DomainError
 │   ├── HoldNotFound              hold_not_found
 │   ├── CustomerNotFound          customer_not_found
 │   ├── PaymentNotFound           payment_not_found
-│   └── ApiKeyNotFound            api_key_not_found
+│   ├── ApiKeyNotFound            api_key_not_found
+│   ├── PlanNotFound              plan_not_found
+│   ├── SubscriptionNotFound      subscription_not_found
+│   └── InvoiceNotFound           invoice_not_found
 ├── Rejected                      rejected
 │   ├── CardDeclined              card_declined         (the payment is kept; retryable per decline code)
 │   ├── InvalidStateTransition    invalid_state
@@ -119,6 +122,18 @@ class PaymentNotFound(NotFound):
 
 class ApiKeyNotFound(NotFound):
     code = "api_key_not_found"
+
+
+class PlanNotFound(NotFound):
+    code = "plan_not_found"
+
+
+class SubscriptionNotFound(NotFound):
+    code = "subscription_not_found"
+
+
+class InvoiceNotFound(NotFound):
+    code = "invoice_not_found"
 
 
 class Rejected(DomainError):
