@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mcp_payments.adapters.db.uow import RepositoryFactory
-from mcp_payments.categories import Category, compliance, controls, monitoring, payments, wallets
+from mcp_payments.categories import Category, compliance, controls, monitoring, payments, subscriptions, wallets
 from mcp_payments.config import Settings
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.services.container import Services
@@ -18,6 +18,7 @@ CATEGORIES: tuple[Category, ...] = (
     monitoring.CATEGORY,
     compliance.CATEGORY,
     controls.CATEGORY,
+    subscriptions.CATEGORY,
 )
 
 

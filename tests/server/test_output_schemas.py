@@ -86,6 +86,17 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await call("list_wallets", limit=1)
     await call("get_wallet_statement", wallet_id=usd)
 
+    plan = (await call("create_plan", name="Pro", currency="USD", amount="9.00", interval="month"))["plan"]["id"]
+    await call("list_plans")
+    subscribed = await call(
+        "create_subscription", customer_id=customer, plan_id=plan, payment_method="pm_card_chargeDeclined"
+    )
+    await call("get_subscription", subscription_id=subscribed["subscription"]["id"])
+    await call("list_subscriptions", customer_id=customer)
+    await call("pay_invoice", invoice_id=subscribed["invoice"]["id"])
+    await call("get_invoice", invoice_id=subscribed["invoice"]["id"])
+    await call("list_invoices", subscription_id=subscribed["subscription"]["id"])
+
     integrity = await call("check_ledger_integrity")
     assert integrity["ok"], integrity
     await call("get_audit_log", limit=5)

@@ -228,7 +228,8 @@ class Invoice:
     lines: tuple[InvoiceLine, ...]
     status: InvoiceStatus
     attempts: int
-    payment_id: str | None
+    payment_id: str | None  # the last attempt's payment
+    last_decline_code: str | None
     created_at: datetime
     updated_at: datetime
 

@@ -1,0 +1,155 @@
+"""The subscription lifecycle: subscribe a customer, renew each period, expire an unpaid first invoice.
+
+A subscription with a trial starts trialing until the trial ends; the billing anchor is the trial's end.
+Without one, the anchor is the start and the first period's invoice is charged at once: paid, the
+subscription is active; declined, it is incomplete (and incomplete_expired when still unpaid 23 h later).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from mcp_payments.domain.cards import PaymentMethod
+from mcp_payments.domain.errors import CustomerNotFound, InvalidStateTransition, SubscriptionNotFound
+from mcp_payments.domain.subscriptions import (
+    INCOMPLETE_TTL,
+    SUBSCRIPTION_TRANSITIONS,
+    TERMINAL,
+    Invoice,
+    InvoiceStatus,
+    Plan,
+    Subscription,
+    SubscriptionAction,
+    SubscriptionStatus,
+    period_boundary,
+)
+from mcp_payments.services.pages import Cursors, Page
+from mcp_payments.services.ports import CUSTOMERS, Claim, Clock, Ids, UnitOfWork
+from mcp_payments.services.subscriptions.billing import Billing
+from mcp_payments.services.subscriptions.plans import PlanService
+from mcp_payments.services.subscriptions.ports import SUBSCRIPTIONS, SubscriptionFilter
+
+S, A = SubscriptionStatus, SubscriptionAction
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    subscription: Subscription
+    plan: Plan
+    invoice: Invoice | None  # the first period's, unless the subscription starts with a trial
+
+
+class SubscriptionService:
+    def __init__(self, clock: Clock, ids: Ids, plans: PlanService, billing: Billing, cursors: Cursors) -> None:
+        self.clock = clock
+        self.ids = ids
+        self.plans = plans
+        self.billing = billing
+        self.cursors = cursors
+
+    async def create(
+        self, uow: UnitOfWork, customer_id: str, plan_id: str, method: PaymentMethod, trial_days: int | None
+    ) -> Subscribed:
+        if await uow.repo(CUSTOMERS).get(customer_id) is None:
+            raise CustomerNotFound(
+                f"customer {customer_id} does not exist: create it with create_customer", customer_id=customer_id
+            )
+        plan = await self.plans.get(uow, plan_id, lock=True)
+        await uow.repo(SUBSCRIPTIONS).mark_plan_used(plan.id)  # its price is fixed from now on
+        now = self.clock.now().replace(microsecond=0)  # periods and proration count whole seconds
+        trial = plan.trial_days if trial_days is None else trial_days
+        sub_id = self.ids.new("sub")
+        if trial > 0:
+            trial_end = now + timedelta(days=trial)
+            trialing = Subscription(
+                sub_id, customer_id, plan.id, S.TRIALING, trial_end, -1, now, trial_end, trial_end, method, now, now
+            )
+            await uow.repo(SUBSCRIPTIONS).add(trialing)
+            return Subscribed(trialing, plan, None)
+        end = period_boundary(now, plan.interval, plan.interval_count, 1)
+        incomplete = Subscription(sub_id, customer_id, plan.id, S.INCOMPLETE, now, 0, now, end, None, method, now, now)
+        await uow.repo(SUBSCRIPTIONS).add(incomplete)
+        invoice = await self.billing.issue(uow, incomplete, plan, 0, now, end)
+        invoice = await self.billing.collect(uow, incomplete, invoice)
+        subscription = incomplete
+        if invoice.status is InvoiceStatus.PAID:
+            subscription = incomplete.moved(A.PAY, now)
+            await uow.repo(SUBSCRIPTIONS).update(subscription)
+        return Subscribed(subscription, plan, invoice)
+
+    async def get(self, uow: UnitOfWork, subscription_id: str, *, lock: bool = False) -> Subscription:
+        subscription = await uow.repo(SUBSCRIPTIONS).get(subscription_id, lock=lock)
+        if subscription is None:
+            raise SubscriptionNotFound(
+                f"subscription {subscription_id} does not exist: see list_subscriptions",
+                subscription_id=subscription_id,
+            )
+        return subscription
+
+    async def search(
+        self, uow: UnitOfWork, where: SubscriptionFilter, cursor: str | None, limit: int
+    ) -> Page[Subscription]:
+        rows = await uow.repo(SUBSCRIPTIONS).search(where, self.cursors.decode_str("subscriptions", cursor), limit + 1)
+        return self.cursors.paginate("subscriptions", rows, limit, lambda s: s.id)
+
+    async def pay_invoice(self, uow: UnitOfWork, invoice_id: str) -> tuple[Invoice, Subscription]:
+        """Try to collect an open invoice now; paid, its subscription is active again."""
+        # The subscription is locked before the invoice, in the order the due work locks them.
+        unlocked = await self.billing.get(uow, invoice_id)
+        subscription = await self.get(uow, unlocked.subscription_id, lock=True)
+        invoice = await self.billing.get(uow, invoice_id, lock=True)
+        if subscription.status in TERMINAL:
+            raise InvalidStateTransition(
+                f"subscription {subscription.id} is {subscription.status}: its invoices are no longer collected",
+                subscription_id=subscription.id,
+                status=subscription.status.value,
+            )
+        invoice = await self.billing.collect(uow, subscription, invoice)
+        if invoice.status is InvoiceStatus.PAID and (subscription.status, A.PAY) in SUBSCRIPTION_TRANSITIONS:
+            subscription = subscription.moved(A.PAY, self.clock.now())
+            await uow.repo(SUBSCRIPTIONS).update(subscription)
+        return invoice, subscription
+
+    # Due work: each handles one claimed (locked) subscription and returns the ids it changed.
+
+    async def renew(self, uow: UnitOfWork, due: Subscription) -> list[str]:
+        """Start the next period: its invoice (one per period, by the database's unique key), charged at once.
+        Paid, the subscription is active; declined, past_due."""
+        plan = await self.plans.get(uow, due.plan_id)
+        now = self.clock.now()
+        index = due.period_index + 1
+        start = period_boundary(due.anchor, plan.interval, plan.interval_count, index)
+        end = period_boundary(due.anchor, plan.interval, plan.interval_count, index + 1)
+        renewed = replace(due, period_index=index, current_period_start=start, current_period_end=end)
+        invoice = await self.billing.issue(uow, renewed, plan, index, start, end)
+        invoice = await self.billing.collect(uow, renewed, invoice)
+        action = A.PAY if invoice.status is InvoiceStatus.PAID else A.FAIL
+        await uow.repo(SUBSCRIPTIONS).update(renewed.moved(action, now))
+        return [due.id, invoice.id, *([invoice.payment_id] if invoice.payment_id else [])]
+
+    async def due_renewals(self, uow: UnitOfWork, claim: Claim) -> list[Subscription]:
+        return await uow.repo(SUBSCRIPTIONS).claim_renewals(claim)
+
+    async def oldest_renewal(self, uow: UnitOfWork, claim: Claim) -> datetime | None:
+        return await uow.repo(SUBSCRIPTIONS).oldest_renewal(claim)
+
+    async def expire(self, uow: UnitOfWork, due: Subscription) -> list[str]:
+        """A first invoice unpaid for 23 h: the subscription is incomplete_expired and the invoice void."""
+        now = self.clock.now()
+        await uow.repo(SUBSCRIPTIONS).update(due.moved(A.EXPIRE, now))
+        changed = [due.id]
+        for invoice in await uow.repo(SUBSCRIPTIONS).invoices(due.id, None, None, 100):
+            if invoice.status is InvoiceStatus.OPEN:
+                await uow.repo(SUBSCRIPTIONS).update_invoice(
+                    replace(invoice, status=InvoiceStatus.VOID, updated_at=now)
+                )
+                changed.append(invoice.id)
+        return changed
+
+    async def due_expiries(self, uow: UnitOfWork, claim: Claim) -> list[Subscription]:
+        return await uow.repo(SUBSCRIPTIONS).claim_incomplete(claim, claim.now - INCOMPLETE_TTL)
+
+    async def oldest_expiry(self, uow: UnitOfWork, claim: Claim) -> datetime | None:
+        oldest = await uow.repo(SUBSCRIPTIONS).oldest_incomplete(claim, claim.now - INCOMPLETE_TTL)
+        return None if oldest is None else oldest + INCOMPLETE_TTL
