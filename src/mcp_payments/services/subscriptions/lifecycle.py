@@ -55,7 +55,7 @@ class SubscriptionService:
             raise CustomerNotFound(
                 f"customer {customer_id} does not exist: create it with create_customer", customer_id=customer_id
             )
-        plan = await self.plans.get(uow, plan_id, lock=True)
+        plan = await self.plans.get(uow, plan_id)
         await uow.repo(SUBSCRIPTIONS).mark_plan_used(plan.id)  # its price is fixed from now on
         now = self.clock.now().replace(microsecond=0)  # periods and proration count whole seconds
         trial = plan.trial_days if trial_days is None else trial_days

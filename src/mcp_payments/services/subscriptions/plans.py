@@ -32,8 +32,8 @@ class PlanService:
         await uow.repo(SUBSCRIPTIONS).add_plan(plan)
         return plan
 
-    async def get(self, uow: UnitOfWork, plan_id: str, *, lock: bool = False) -> Plan:
-        plan = await uow.repo(SUBSCRIPTIONS).get_plan(plan_id, lock=lock)
+    async def get(self, uow: UnitOfWork, plan_id: str) -> Plan:
+        plan = await uow.repo(SUBSCRIPTIONS).get_plan(plan_id)
         if plan is None:
             raise PlanNotFound(f"plan {plan_id} does not exist: see list_plans or create_plan", plan_id=plan_id)
         return plan
