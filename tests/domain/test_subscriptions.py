@@ -1,15 +1,19 @@
 """Subscriptions in the domain: the transition table pair by pair, the month-end anchor, proration rounding."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
+from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.errors import InvalidAmount, InvalidInput, InvalidStateTransition
 from mcp_payments.domain.subscriptions import (
+    RENEWING,
     SUBSCRIPTION_TRANSITIONS,
     TERMINAL,
     Interval,
     Plan,
+    Subscription,
     SubscriptionAction,
     SubscriptionStatus,
     next_status,
@@ -166,3 +170,30 @@ def test_a_plan_out_of_bounds_is_refused(changes: dict[str, object], error: type
 )
 def test_a_plan_of_up_to_a_year_is_accepted(changes: dict[str, object]) -> None:
     assert plan(**changes).interval_count == changes["interval_count"]
+
+
+def subscription(status: SubscriptionStatus, **changes: object) -> Subscription:
+    method = PaymentMethod("visa", "4242", 12, 2030, "f" * 32, "succeeds")
+    start = at(2026, 1, 1)
+    made = Subscription("sub_1", "cus_1", "plan_1", status, start, 0, start, at(2026, 2, 1), None, method, start, start)
+    return replace(made, **changes)  # type: ignore[arg-type]  # the table's values are the fields' types
+
+
+@pytest.mark.parametrize("status", list(S))
+def test_only_a_renewing_subscription_can_have_its_cancellation_scheduled(status: SubscriptionStatus) -> None:
+    sub = subscription(status)
+    if status in RENEWING:
+        scheduled = sub.with_cancellation_scheduled(True, at(2026, 1, 2))
+        assert (scheduled.cancel_at_period_end, scheduled.updated_at) == (True, at(2026, 1, 2))
+        assert not scheduled.with_cancellation_scheduled(False, at(2026, 1, 3)).cancel_at_period_end
+    else:
+        with pytest.raises(InvalidStateTransition):
+            sub.with_cancellation_scheduled(True, at(2026, 1, 2))
+
+
+def test_a_cancellation_clears_the_schedule_and_records_when_other_moves_keep_it() -> None:
+    scheduled = subscription(S.ACTIVE, cancel_at_period_end=True)
+    paid = scheduled.moved(A.FAIL, at(2026, 1, 5))
+    assert (paid.status, paid.cancel_at_period_end, paid.canceled_at) == (S.PAST_DUE, True, None)
+    canceled = paid.moved(A.CANCEL, at(2026, 2, 1))
+    assert (canceled.status, canceled.cancel_at_period_end, canceled.canceled_at) == (S.CANCELED, False, at(2026, 2, 1))

@@ -64,6 +64,19 @@ TABLE: dict[str, Case] = {
     "pay-unknown-invoice": Case("pay_invoice", {"invoice_id": UNKNOWN_INVOICE}, "invoice_not_found"),
     "pay-invoice-bad-id": Case("pay_invoice", {"invoice_id": "pay_0000000000"}, BAD),
     "pay-paid-invoice": Case("pay_invoice", {"invoice_id": "$paid_invoice"}, "invalid_state"),
+    "cancel-unknown-subscription": Case(
+        "cancel_subscription", {"subscription_id": UNKNOWN_SUB}, "subscription_not_found"
+    ),
+    "cancel-at-period-end-a-string": Case(
+        "cancel_subscription", {"subscription_id": "$sub", "at_period_end": "yes"}, BAD
+    ),
+    "cancel-at-period-end-a-number": Case("cancel_subscription", {"subscription_id": "$sub", "at_period_end": 1}, BAD),
+    "resume-unknown-subscription": Case(
+        "resume_subscription", {"subscription_id": UNKNOWN_SUB}, "subscription_not_found"
+    ),
+    "resume-without-a-scheduled-cancellation": Case(
+        "resume_subscription", {"subscription_id": "$sub"}, "invalid_state"
+    ),
     "invoices-cursor-forged": Case("list_invoices", {"cursor": "garbage"}, "invalid_cursor"),
     "invoices-limit-over-100": Case("list_invoices", {"limit": 101}, BAD),
 }
@@ -73,7 +86,8 @@ async def test_bad_input_is_refused_with_a_clear_code_and_writes_nothing(
     agent: Agent, clocked_stack: Stack, subtests: pytest.Subtests
 ) -> None:
     names = {"$customer": await customer(agent), "$plan": (await plan(agent))["id"]}
-    names["$paid_invoice"] = (await subscribe(agent, names["$plan"]))["invoice"]["id"]
+    subscribed = await subscribe(agent, names["$plan"])
+    names["$paid_invoice"], names["$sub"] = subscribed["invoice"]["id"], subscribed["subscription"]["id"]
     async with row_counter(clocked_stack.settings.db_url) as count:
         for name, case in TABLE.items():
             with subtests.test(name):

@@ -158,6 +158,7 @@ SUBSCRIPTION_TRANSITIONS: Mapping[tuple[SubscriptionStatus, SubscriptionAction],
     (S.PAUSED, A.CANCEL): S.CANCELED,
 }
 TERMINAL = frozenset({S.CANCELED, S.INCOMPLETE_EXPIRED})
+RENEWING = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE})  # a new period starts when the current one ends
 
 
 def next_status(status: SubscriptionStatus, action: SubscriptionAction, subscription_id: str) -> SubscriptionStatus:
@@ -190,11 +191,25 @@ class Subscription:
     created_at: datetime
     updated_at: datetime
     canceled_at: datetime | None = None
+    cancel_at_period_end: bool = False  # canceled when the current period ends, unless undone before
 
     def moved(self, action: SubscriptionAction, now: datetime) -> Subscription:
         status = next_status(self.status, action, self.id)
         canceled_at = now if status is S.CANCELED else self.canceled_at
-        return replace(self, status=status, updated_at=now, canceled_at=canceled_at)
+        scheduled = self.cancel_at_period_end and status is not S.CANCELED
+        return replace(self, status=status, updated_at=now, canceled_at=canceled_at, cancel_at_period_end=scheduled)
+
+    def with_cancellation_scheduled(self, scheduled: bool, now: datetime) -> Subscription:
+        """Cancel at the end of the current period (True), or keep renewing (False). Only a subscription that
+        renews can have its end scheduled."""
+        if self.status not in RENEWING:
+            raise InvalidStateTransition(
+                f"subscription {self.id} is {self.status}: only a trialing, active or past_due subscription can be "
+                "canceled at period end (or have that undone)",
+                subscription_id=self.id,
+                status=self.status.value,
+            )
+        return replace(self, cancel_at_period_end=scheduled, updated_at=now)
 
 
 class InvoiceStatus(StrEnum):

@@ -14,6 +14,7 @@ from mcp_payments.adapters.db.jobs_repo import claimable, claiming
 from mcp_payments.adapters.db.tables import invoice_lines, invoices, plans, subscriptions
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.subscriptions import (
+    RENEWING,
     Interval,
     Invoice,
     InvoiceLine,
@@ -24,8 +25,6 @@ from mcp_payments.domain.subscriptions import (
 )
 from mcp_payments.services.ports import Claim
 from mcp_payments.services.subscriptions.ports import SubscriptionFilter
-
-RENEWING = (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
 
 
 class SqlSubscriptions:
@@ -164,7 +163,7 @@ class SqlSubscriptions:
 
 def _renewing(claim: Claim) -> list[ColumnElement[bool]]:
     return [
-        subscriptions.c.status.in_([s.value for s in RENEWING]),
+        subscriptions.c.status.in_(sorted(s.value for s in RENEWING)),
         subscriptions.c.current_period_end <= claim.now,
         claimable(claim, subscriptions.c.id),
     ]
@@ -213,6 +212,7 @@ def _subscription_row(s: Subscription) -> dict[str, Any]:
         "created_at": s.created_at,
         "updated_at": s.updated_at,
         "canceled_at": s.canceled_at,
+        "cancel_at_period_end": s.cancel_at_period_end,
     }
 
 
@@ -234,6 +234,7 @@ def _subscription(r: Row[Any]) -> Subscription:
         r.created_at,
         r.updated_at,
         r.canceled_at,
+        bool(r.cancel_at_period_end),
     )
 
 

@@ -438,6 +438,7 @@ subscriptions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("canceled_at", UTCDateTime),
+    Column("cancel_at_period_end", Boolean, nullable=False),
     _known("status", SUBSCRIPTION_STATUSES),
     CheckConstraint("current_period_end > current_period_start", name="period_not_empty"),
     CheckConstraint("period_index >= -1", name="period_index_from_trial"),

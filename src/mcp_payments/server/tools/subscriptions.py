@@ -112,6 +112,9 @@ class SubscriptionOut(BaseModel):
     card_last4: str
     created_at: datetime
     canceled_at: datetime | None
+    cancel_at_period_end: bool = Field(
+        description="True: it is canceled when the current period ends (resume_subscription undoes it until then)."
+    )
 
     @classmethod
     def of(cls, s: Subscription) -> "SubscriptionOut":
@@ -128,6 +131,7 @@ class SubscriptionOut(BaseModel):
             card_last4=s.method.last4,
             created_at=s.created_at,
             canceled_at=s.canceled_at,
+            cancel_at_period_end=s.cancel_at_period_end,
         )
 
 
@@ -204,6 +208,13 @@ class SubscriptionList(BaseModel):
 class InvoiceList(BaseModel):
     invoices: list[InvoiceOut] = Field(description="Newest first.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class SubscriptionChanged(Mutation):
+    subscription: SubscriptionOut
+
+    def entity_ids(self) -> tuple[str, ...]:
+        return (self.subscription.id,)
 
 
 class PaidInvoice(Mutation):
@@ -310,3 +321,28 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         incomplete subscription becomes active; declined, the invoice stays open with last_decline_code."""
         invoice, subscription = await subscriptions.pay_invoice(uow, invoice_id)
         return PaidInvoice(invoice=InvoiceOut.of(invoice), subscription=SubscriptionOut.of(subscription))
+
+    @box.command(kind=Kind.WRITE, toolset=TOOLSET, title="Cancel subscription", destructive=True)
+    async def cancel_subscription(
+        uow: UnitOfWork,
+        subscription_id: SubscriptionId,
+        at_period_end: Annotated[
+            bool,
+            Field(
+                strict=True,
+                description="True: keep it until the current period ends, then cancel (undo with resume_subscription "
+                "until then). False (default): cancel now; its open invoices are voided.",
+            ),
+        ] = False,
+    ) -> SubscriptionChanged:
+        """Cancel a subscription now, or at the end of its current period. A canceled subscription is never
+        charged again and cannot be restarted: subscribe the customer anew."""
+        return SubscriptionChanged(
+            subscription=SubscriptionOut.of(await subscriptions.cancel(uow, subscription_id, at_period_end))
+        )
+
+    @box.command(kind=Kind.WRITE, toolset=TOOLSET, title="Resume subscription")
+    async def resume_subscription(uow: UnitOfWork, subscription_id: SubscriptionId) -> SubscriptionChanged:
+        """Undo a cancellation scheduled for the period's end (cancel_subscription with at_period_end): the
+        subscription renews again as before."""
+        return SubscriptionChanged(subscription=SubscriptionOut.of(await subscriptions.keep(uow, subscription_id)))

@@ -111,13 +111,43 @@ class SubscriptionService:
             await uow.repo(SUBSCRIPTIONS).update(subscription)
         return invoice, subscription
 
+    async def cancel(self, uow: UnitOfWork, subscription_id: str, at_period_end: bool) -> Subscription:
+        """Cancel now (its open invoices are voided: nothing more is collected), or at the period's end."""
+        subscription = await self.get(uow, subscription_id, lock=True)
+        now = self.clock.now()
+        if at_period_end:
+            scheduled = subscription.with_cancellation_scheduled(True, now)
+            await uow.repo(SUBSCRIPTIONS).update(scheduled)
+            return scheduled
+        canceled = subscription.moved(A.CANCEL, now)
+        await uow.repo(SUBSCRIPTIONS).update(canceled)
+        await self._void_open_invoices(uow, canceled, now)
+        return canceled
+
+    async def keep(self, uow: UnitOfWork, subscription_id: str) -> Subscription:
+        """Undo a cancellation scheduled for the period's end: the subscription renews again."""
+        subscription = await self.get(uow, subscription_id, lock=True)
+        if not subscription.cancel_at_period_end:
+            raise InvalidStateTransition(
+                f"subscription {subscription.id} is {subscription.status} with no cancellation scheduled: "
+                "there is nothing to resume",
+                subscription_id=subscription.id,
+                status=subscription.status.value,
+            )
+        kept = subscription.with_cancellation_scheduled(False, self.clock.now())
+        await uow.repo(SUBSCRIPTIONS).update(kept)
+        return kept
+
     # Due work: each handles one claimed (locked) subscription and returns the ids it changed.
 
     async def renew(self, uow: UnitOfWork, due: Subscription) -> list[str]:
         """Start the next period: its invoice (one per period, by the database's unique key), charged at once.
         Paid, the subscription is active; declined, past_due."""
-        plan = await self.plans.get(uow, due.plan_id)
         now = self.clock.now()
+        if due.cancel_at_period_end:
+            await uow.repo(SUBSCRIPTIONS).update(due.moved(A.CANCEL, now))
+            return [due.id]
+        plan = await self.plans.get(uow, due.plan_id)
         index = due.period_index + 1
         start = period_boundary(due.anchor, plan.interval, plan.interval_count, index)
         end = period_boundary(due.anchor, plan.interval, plan.interval_count, index + 1)
@@ -137,15 +167,19 @@ class SubscriptionService:
     async def expire(self, uow: UnitOfWork, due: Subscription) -> list[str]:
         """A first invoice unpaid for 23 h: the subscription is incomplete_expired and the invoice void."""
         now = self.clock.now()
-        await uow.repo(SUBSCRIPTIONS).update(due.moved(A.EXPIRE, now))
-        changed = [due.id]
-        for invoice in await uow.repo(SUBSCRIPTIONS).invoices(due.id, None, None, 100):
+        expired = due.moved(A.EXPIRE, now)
+        await uow.repo(SUBSCRIPTIONS).update(expired)
+        return [due.id, *await self._void_open_invoices(uow, expired, now)]
+
+    async def _void_open_invoices(self, uow: UnitOfWork, subscription: Subscription, now: datetime) -> list[str]:
+        voided = []
+        for invoice in await uow.repo(SUBSCRIPTIONS).invoices(subscription.id, None, None, 100):
             if invoice.status is InvoiceStatus.OPEN:
                 await uow.repo(SUBSCRIPTIONS).update_invoice(
                     replace(invoice, status=InvoiceStatus.VOID, updated_at=now)
                 )
-                changed.append(invoice.id)
-        return changed
+                voided.append(invoice.id)
+        return voided
 
     async def due_expiries(self, uow: UnitOfWork, claim: Claim) -> list[Subscription]:
         return await uow.repo(SUBSCRIPTIONS).claim_incomplete(claim, claim.now - INCOMPLETE_TTL)

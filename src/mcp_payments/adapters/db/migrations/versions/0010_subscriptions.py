@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.Column("canceled_at", UTCDateTime),
+        sa.Column("cancel_at_period_end", sa.Boolean, nullable=False),
         known(
             "status",
             ("trialing", "active", "past_due", "unpaid", "canceled", "paused", "incomplete", "incomplete_expired"),
