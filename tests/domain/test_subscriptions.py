@@ -1,16 +1,18 @@
 """Subscriptions in the domain: the transition table pair by pair, the month-end anchor, proration rounding."""
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.errors import InvalidAmount, InvalidInput, InvalidStateTransition
 from mcp_payments.domain.subscriptions import (
+    HARD_DECLINES,
     RENEWING,
     SUBSCRIPTION_TRANSITIONS,
     TERMINAL,
+    Dunning,
     Interval,
     Plan,
     Subscription,
@@ -197,3 +199,23 @@ def test_a_cancellation_clears_the_schedule_and_records_when_other_moves_keep_it
     assert (paid.status, paid.cancel_at_period_end, paid.canceled_at) == (S.PAST_DUE, True, None)
     canceled = paid.moved(A.CANCEL, at(2026, 2, 1))
     assert (canceled.status, canceled.cancel_at_period_end, canceled.canceled_at) == (S.CANCELED, False, at(2026, 2, 1))
+
+
+def test_the_default_dunning_schedule_is_eight_tries_within_two_weeks() -> None:
+    dunning, first = Dunning(), at(2026, 1, 2)
+    tries = [first] + [t for n in range(1, 9) if (t := dunning.next_attempt(first, n, "card_declined")) is not None]
+    assert len(tries) == 8
+    assert tries[-1] - first == timedelta(days=14)
+    assert tries == sorted(tries)
+    assert dunning.next_attempt(first, 8, "card_declined") is None
+
+
+@pytest.mark.parametrize("code", sorted(HARD_DECLINES))
+def test_a_hard_decline_gets_no_retry(code: str) -> None:
+    assert Dunning().next_attempt(at(2026, 1, 2), 1, code) is None
+
+
+def test_a_custom_schedule_and_setting_are_kept() -> None:
+    dunning = Dunning(retries=(timedelta(hours=1),), cancel_after_last=False)
+    assert dunning.next_attempt(at(2026, 1, 2), 1, None) == at(2026, 1, 2, 1)
+    assert dunning.next_attempt(at(2026, 1, 2), 2, None) is None

@@ -78,3 +78,29 @@ async def test_only_a_renewing_subscription_can_be_canceled_at_period_end(agent:
     assert (refused["code"], refused["details"]["status"]) == ("invalid_state", "incomplete")
     current = await agent.ok("get_subscription", subscription_id=sub["id"])
     assert (current["status"], current["cancel_at_period_end"]) == ("incomplete", False)
+
+
+async def test_a_past_due_subscription_canceled_at_period_end_stops_its_retries_and_voids_its_invoice(
+    agent: Agent, clocked_stack: Stack
+) -> None:
+    clock = clock_of(clocked_stack)
+    sub = (await subscribe(agent, (await plan(agent, interval="week", trial_days=1))["id"], "pm_card_chargeDeclined"))[
+        "subscription"
+    ]
+    clock.advance(days=1)
+    await settle(clocked_stack)
+    [invoice] = await invoices_of(agent, sub["id"])
+    assert invoice["next_attempt_at"] == "2026-01-03T00:00:00Z"
+    scheduled = await agent.ok("cancel_subscription", subscription_id=sub["id"], at_period_end=True)
+    assert (scheduled["subscription"]["status"], scheduled["subscription"]["cancel_at_period_end"]) == (
+        "past_due",
+        True,
+    )
+
+    for _ in range(7):  # to Jan 9, the weekly period's end, a day at a time: the retries of Jan 3, 4, 5 and 7 first
+        clock.advance(days=1)
+        await settle(clocked_stack)
+    ended = await agent.ok("get_subscription", subscription_id=sub["id"])
+    assert (ended["status"], ended["canceled_at"]) == ("canceled", "2026-01-09T00:00:00Z")
+    [after] = await invoices_of(agent, sub["id"])
+    assert (after["status"], after["attempts"]) == ("void", 5)

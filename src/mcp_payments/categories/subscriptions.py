@@ -31,6 +31,13 @@ def jobs(services: Services) -> Sequence[AnyJob]:
     return (
         Job("renew_subscriptions", lifecycle.due_renewals, lifecycle.renew, lambda s: s.id, lifecycle.oldest_renewal),
         Job(
+            "retry_subscription_invoices",
+            lifecycle.due_retries,
+            lifecycle.retry,
+            lambda s: s.id,
+            lifecycle.oldest_retry,
+        ),
+        Job(
             "expire_incomplete_subscriptions",
             lifecycle.due_expiries,
             lifecycle.expire,

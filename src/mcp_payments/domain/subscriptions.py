@@ -112,6 +112,27 @@ def prorate(amount: int, start: datetime, end: datetime, at: datetime) -> int:
     return round_half_even(amount * remaining, period)
 
 
+# Declines after which the same card never works: not retried.
+HARD_DECLINES = frozenset({"lost_card", "stolen_card", "expired_card"})
+# With the renewal's own try: 8 tries within 2 weeks.
+DEFAULT_RETRIES = tuple(timedelta(days=d) for d in (1, 2, 3, 5, 7, 10, 14))
+
+
+@dataclass(frozen=True, slots=True)
+class Dunning:
+    """When a failed renewal invoice is tried again (`retries`, counted from its first failure), and what the
+    subscription becomes after the last failure: canceled (Stripe's default) or unpaid."""
+
+    retries: tuple[timedelta, ...] = DEFAULT_RETRIES
+    cancel_after_last: bool = True
+
+    def next_attempt(self, first_failed: datetime, failures: int, decline_code: str | None) -> datetime | None:
+        """When to try again after `failures` failed tries; None: that was the last."""
+        if decline_code in HARD_DECLINES or failures > len(self.retries):
+            return None
+        return first_failed + self.retries[failures - 1]
+
+
 class SubscriptionStatus(StrEnum):
     TRIALING = "trialing"
     ACTIVE = "active"
@@ -247,6 +268,7 @@ class Invoice:
     last_decline_code: str | None
     created_at: datetime
     updated_at: datetime
+    next_attempt_at: datetime | None = None  # dunning: when it is tried again by itself
 
     @property
     def total(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, exists, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -116,6 +116,7 @@ class SqlSubscriptions:
             "payment_id": i.payment_id,
             "last_decline_code": i.last_decline_code,
             "updated_at": i.updated_at,
+            "next_attempt_at": i.next_attempt_at,
         }
         await self.conn.execute(update(invoices).where(invoices.c.id == i.id).values(values))
 
@@ -139,6 +140,33 @@ class SqlSubscriptions:
         oldest = select(func.min(subscriptions.c.current_period_end)).where(*_renewing(claim))
         found: datetime | None = (await self.conn.execute(oldest)).scalar_one()
         return found
+
+    async def claim_retries(self, claim: Claim) -> list[Subscription]:
+        query = select(subscriptions).where(*_retrying(claim)).order_by(subscriptions.c.id)
+        return [_subscription(r) for r in await self.conn.execute(claiming(query, claim, self.pg))]
+
+    async def oldest_retry(self, claim: Claim) -> datetime | None:
+        oldest = select(func.min(invoices.c.next_attempt_at)).where(
+            invoices.c.status == InvoiceStatus.OPEN.value,
+            invoices.c.next_attempt_at <= claim.now,
+            invoices.c.subscription_id.in_(select(subscriptions.c.id).where(*_retrying(claim))),
+        )
+        found: datetime | None = (await self.conn.execute(oldest)).scalar_one()
+        return found
+
+    async def due_invoices(self, subscription_id: str, now: datetime) -> list[Invoice]:
+        query = (
+            select(invoices)
+            .where(
+                invoices.c.subscription_id == subscription_id,
+                invoices.c.status == InvoiceStatus.OPEN.value,
+                invoices.c.next_attempt_at <= now,
+            )
+            .order_by(invoices.c.period_index)
+        )
+        if self.pg:
+            query = query.with_for_update()
+        return await self._with_lines(list(await self.conn.execute(query)))
 
     async def claim_incomplete(self, claim: Claim, created_before: datetime) -> list[Subscription]:
         query = select(subscriptions).where(*_incomplete(claim, created_before)).order_by(subscriptions.c.created_at)
@@ -167,6 +195,16 @@ def _renewing(claim: Claim) -> list[ColumnElement[bool]]:
         subscriptions.c.current_period_end <= claim.now,
         claimable(claim, subscriptions.c.id),
     ]
+
+
+def _retrying(claim: Claim) -> list[ColumnElement[bool]]:
+    """past_due subscriptions with an open invoice whose next try is due."""
+    due = exists().where(
+        invoices.c.subscription_id == subscriptions.c.id,
+        invoices.c.status == InvoiceStatus.OPEN.value,
+        invoices.c.next_attempt_at <= claim.now,
+    )
+    return [subscriptions.c.status == SubscriptionStatus.PAST_DUE.value, due, claimable(claim, subscriptions.c.id)]
 
 
 def _incomplete(claim: Claim, created_before: datetime) -> list[ColumnElement[bool]]:
@@ -253,6 +291,7 @@ def _invoice_row(i: Invoice) -> dict[str, Any]:
         "last_decline_code": i.last_decline_code,
         "created_at": i.created_at,
         "updated_at": i.updated_at,
+        "next_attempt_at": i.next_attempt_at,
     }
 
 
@@ -272,4 +311,5 @@ def _invoice(r: Row[Any], lines: tuple[InvoiceLine, ...]) -> Invoice:
         r.last_decline_code,
         r.created_at,
         r.updated_at,
+        r.next_attempt_at,
     )

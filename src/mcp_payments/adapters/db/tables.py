@@ -464,12 +464,14 @@ invoices = Table(
     Column("last_decline_code", String(40)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
     _known("status", INVOICE_STATUSES),
     CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     CheckConstraint("status <> 'paid' OR payment_id IS NOT NULL OR total = 0", name="paid_has_payment"),
     within_limits(*amounts("total")),
     UniqueConstraint("subscription_id", "period_index"),
     Index(None, "customer_id", "id"),
+    Index(None, "status", "next_attempt_at"),
 )
 
 invoice_lines = Table(

@@ -165,6 +165,10 @@ class InvoiceOut(BaseModel):
     attempts: int = Field(description="Payment attempts so far.")
     payment_id: str | None = Field(description="The last attempt's payment (see get_payment).")
     last_decline_code: str | None = Field(description="Why the last attempt failed, if it did.")
+    next_attempt_at: datetime | None = Field(
+        description="When a failed renewal is tried again by itself (8 tries within 2 weeks; a lost, stolen or "
+        "expired card is not retried); null when no retry is scheduled."
+    )
     created_at: datetime
 
     @classmethod
@@ -181,6 +185,7 @@ class InvoiceOut(BaseModel):
             attempts=i.attempts,
             payment_id=i.payment_id,
             last_decline_code=i.last_decline_code,
+            next_attempt_at=i.next_attempt_at,
             created_at=i.created_at,
         )
 

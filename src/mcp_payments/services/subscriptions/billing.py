@@ -66,7 +66,7 @@ class Billing:
         now = self.clock.now()
         attempt = invoice.attempts + 1
         if invoice.total == 0:
-            paid = replace(invoice, status=InvoiceStatus.PAID, attempts=attempt, updated_at=now)
+            paid = replace(invoice, status=InvoiceStatus.PAID, attempts=attempt, next_attempt_at=None, updated_at=now)
             await uow.repo(SUBSCRIPTIONS).update_invoice(paid)
             return paid
         amount = Money.of(invoice.total, invoice.currency)
@@ -90,6 +90,7 @@ class Billing:
         after = replace(
             invoice,
             status=InvoiceStatus.PAID if succeeded else InvoiceStatus.OPEN,
+            next_attempt_at=None if succeeded else invoice.next_attempt_at,
             attempts=attempt,
             payment_id=payment.id,
             last_decline_code=None if succeeded else AUTHENTICATION_REQUIRED,

@@ -16,6 +16,7 @@ from mcp_payments.domain.subscriptions import (
     INCOMPLETE_TTL,
     SUBSCRIPTION_TRANSITIONS,
     TERMINAL,
+    Dunning,
     Invoice,
     InvoiceStatus,
     Plan,
@@ -41,8 +42,17 @@ class Subscribed:
 
 
 class SubscriptionService:
-    def __init__(self, clock: Clock, ids: Ids, plans: PlanService, billing: Billing, cursors: Cursors) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        ids: Ids,
+        plans: PlanService,
+        billing: Billing,
+        cursors: Cursors,
+        dunning: Dunning | None = None,
+    ) -> None:
         self.clock = clock
+        self.dunning = dunning or Dunning()
         self.ids = ids
         self.plans = plans
         self.billing = billing
@@ -145,8 +155,9 @@ class SubscriptionService:
         Paid, the subscription is active; declined, past_due."""
         now = self.clock.now()
         if due.cancel_at_period_end:
-            await uow.repo(SUBSCRIPTIONS).update(due.moved(A.CANCEL, now))
-            return [due.id]
+            canceled = due.moved(A.CANCEL, now)
+            await uow.repo(SUBSCRIPTIONS).update(canceled)
+            return [due.id, *await self._void_open_invoices(uow, canceled, now)]
         plan = await self.plans.get(uow, due.plan_id)
         index = due.period_index + 1
         start = period_boundary(due.anchor, plan.interval, plan.interval_count, index)
@@ -154,9 +165,50 @@ class SubscriptionService:
         renewed = replace(due, period_index=index, current_period_start=start, current_period_end=end)
         invoice = await self.billing.issue(uow, renewed, plan, index, start, end)
         invoice = await self.billing.collect(uow, renewed, invoice)
-        action = A.PAY if invoice.status is InvoiceStatus.PAID else A.FAIL
-        await uow.repo(SUBSCRIPTIONS).update(renewed.moved(action, now))
+        if invoice.status is InvoiceStatus.PAID:
+            await uow.repo(SUBSCRIPTIONS).update(renewed.moved(A.PAY, now))
+        else:
+            await self._failed(uow, renewed.moved(A.FAIL, now), invoice, now)
         return [due.id, invoice.id, *([invoice.payment_id] if invoice.payment_id else [])]
+
+    async def retry(self, uow: UnitOfWork, due: Subscription) -> list[str]:
+        """Dunning: try a past_due subscription's due invoices again. One paid, it is active again."""
+        now = self.clock.now()
+        subscription, changed = due, [due.id]
+        for invoice in await uow.repo(SUBSCRIPTIONS).due_invoices(due.id, now):
+            if subscription.status is not S.PAST_DUE:
+                break
+            invoice = await self.billing.collect(uow, subscription, invoice)
+            changed += [invoice.id, *([invoice.payment_id] if invoice.payment_id else [])]
+            if invoice.status is InvoiceStatus.PAID:
+                subscription = subscription.moved(A.PAY, now)
+                await uow.repo(SUBSCRIPTIONS).update(subscription)
+            else:
+                subscription = await self._failed(uow, subscription.moved(A.FAIL, now), invoice, now)
+        return changed
+
+    async def _failed(self, uow: UnitOfWork, past_due: Subscription, invoice: Invoice, now: datetime) -> Subscription:
+        """After a failed try of a renewal invoice: its next try by the schedule, or, after the last one (or a
+        hard decline), the subscription canceled or unpaid as the dunning setting says."""
+        next_at = self.dunning.next_attempt(invoice.created_at, invoice.attempts, invoice.last_decline_code)
+        await uow.repo(SUBSCRIPTIONS).update_invoice(replace(invoice, next_attempt_at=next_at))
+        if next_at is not None:
+            await uow.repo(SUBSCRIPTIONS).update(past_due)
+            return past_due
+        if self.dunning.cancel_after_last:
+            ended = past_due.moved(A.CANCEL, now)
+            await uow.repo(SUBSCRIPTIONS).update(ended)
+            await self._void_open_invoices(uow, ended, now)
+            return ended
+        ended = past_due.moved(A.EXHAUST, now)
+        await uow.repo(SUBSCRIPTIONS).update(ended)
+        return ended
+
+    async def due_retries(self, uow: UnitOfWork, claim: Claim) -> list[Subscription]:
+        return await uow.repo(SUBSCRIPTIONS).claim_retries(claim)
+
+    async def oldest_retry(self, uow: UnitOfWork, claim: Claim) -> datetime | None:
+        return await uow.repo(SUBSCRIPTIONS).oldest_retry(claim)
 
     async def due_renewals(self, uow: UnitOfWork, claim: Claim) -> list[Subscription]:
         return await uow.repo(SUBSCRIPTIONS).claim_renewals(claim)

@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.Column("last_decline_code", sa.String(40)),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("next_attempt_at", UTCDateTime),
         known("status", ("draft", "open", "paid", "void", "uncollectible")),
         sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         sa.CheckConstraint("status <> 'paid' OR payment_id IS NOT NULL OR total = 0", name="paid_has_payment"),
@@ -101,6 +102,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("subscription_id", "period_index", name="uq_invoices_subscription_id_period_index"),
     )
     op.create_index("ix_invoices_customer_id_id", "invoices", ["customer_id", "id"])
+    op.create_index("ix_invoices_status_next_attempt_at", "invoices", ["status", "next_attempt_at"])
     op.create_table(
         "invoice_lines",
         sa.Column("id", AutoId, primary_key=True, autoincrement=True),
