@@ -99,6 +99,7 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     renewing = await call("create_subscription", customer_id=customer, plan_id=plan, payment_method="pm_card_visa")
     await call("cancel_subscription", subscription_id=renewing["subscription"]["id"], at_period_end=True)
     await call("resume_subscription", subscription_id=renewing["subscription"]["id"])
+    await call("preview_upcoming_invoice", subscription_id=renewing["subscription"]["id"])
 
     integrity = await call("check_ledger_integrity")
     assert integrity["ok"], integrity

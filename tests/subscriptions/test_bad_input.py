@@ -77,6 +77,10 @@ TABLE: dict[str, Case] = {
     "resume-without-a-scheduled-cancellation": Case(
         "resume_subscription", {"subscription_id": "$sub"}, "invalid_state"
     ),
+    "preview-unknown-subscription": Case(
+        "preview_upcoming_invoice", {"subscription_id": UNKNOWN_SUB}, "subscription_not_found"
+    ),
+    "preview-invoice-id": Case("preview_upcoming_invoice", {"subscription_id": UNKNOWN_INVOICE}, BAD),
     "invoices-cursor-forged": Case("list_invoices", {"cursor": "garbage"}, "invalid_cursor"),
     "invoices-limit-over-100": Case("list_invoices", {"limit": 101}, BAD),
 }

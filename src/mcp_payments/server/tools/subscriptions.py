@@ -215,6 +215,24 @@ class InvoiceList(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
+class UpcomingInvoice(BaseModel):
+    subscription_id: str
+    period_start: datetime = Field(description="When it is issued and charged.")
+    period_end: datetime
+    lines: list[InvoiceLineOut]
+    total: MoneyOut = Field(description="The sum of the lines: what will be charged.")
+
+    @classmethod
+    def of(cls, i: Invoice) -> "UpcomingInvoice":
+        return cls(
+            subscription_id=i.subscription_id,
+            period_start=i.period_start,
+            period_end=i.period_end,
+            lines=[InvoiceLineOut.of(line, i.currency) for line in i.lines],
+            total=MoneyOut.of(i.total, i.currency),
+        )
+
+
 class SubscriptionChanged(Mutation):
     subscription: SubscriptionOut
 
@@ -351,3 +369,9 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         """Undo a cancellation scheduled for the period's end (cancel_subscription with at_period_end): the
         subscription renews again as before."""
         return SubscriptionChanged(subscription=SubscriptionOut.of(await subscriptions.keep(uow, subscription_id)))
+
+    @box.query(toolset=TOOLSET, title="Preview upcoming invoice", snapshot=False)
+    async def preview_upcoming_invoice(uow: UnitOfWork, subscription_id: SubscriptionId) -> UpcomingInvoice:
+        """Show exactly the invoice the subscription's next renewal will issue and charge: its period, lines and
+        total. Nothing is stored or charged. Refused for a subscription that will not renew."""
+        return UpcomingInvoice.of(await subscriptions.upcoming(uow, subscription_id))

@@ -34,10 +34,18 @@ class Billing:
         self, uow: UnitOfWork, subscription: Subscription, plan: Plan, index: int, start: datetime, end: datetime
     ) -> Invoice:
         """The invoice of period `index`: the plan's price for the period. The database refuses a second one."""
+        invoice = self.draft(self.ids.new("inv"), subscription, plan, index, start, end)
+        await uow.repo(SUBSCRIPTIONS).add_invoice(invoice)
+        return invoice
+
+    def draft(
+        self, invoice_id: str, subscription: Subscription, plan: Plan, index: int, start: datetime, end: datetime
+    ) -> Invoice:
+        """The invoice period `index` gets: what issue() stores and preview_upcoming_invoice shows."""
         now = self.clock.now()
         line = InvoiceLine("plan", f"{plan.name} ({plan.interval_count} {plan.interval})", plan.amount, start, end)
-        invoice = Invoice(
-            self.ids.new("inv"),
+        return Invoice(
+            invoice_id,
             subscription.id,
             subscription.customer_id,
             index,
@@ -52,8 +60,6 @@ class Billing:
             now,
             now,
         )
-        await uow.repo(SUBSCRIPTIONS).add_invoice(invoice)
-        return invoice
 
     async def collect(self, uow: UnitOfWork, subscription: Subscription, invoice: Invoice) -> Invoice:
         """One payment attempt on an open invoice, locked by the caller; the invoice as it is after it."""

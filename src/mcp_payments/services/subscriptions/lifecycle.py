@@ -14,6 +14,7 @@ from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.errors import CustomerNotFound, InvalidStateTransition, SubscriptionNotFound
 from mcp_payments.domain.subscriptions import (
     INCOMPLETE_TTL,
+    RENEWING,
     SUBSCRIPTION_TRANSITIONS,
     TERMINAL,
     Dunning,
@@ -147,6 +148,22 @@ class SubscriptionService:
         kept = subscription.with_cancellation_scheduled(False, self.clock.now())
         await uow.repo(SUBSCRIPTIONS).update(kept)
         return kept
+
+    async def upcoming(self, uow: UnitOfWork, subscription_id: str) -> Invoice:
+        """The invoice the next renewal will issue, exactly (not stored: its id is empty)."""
+        subscription = await self.get(uow, subscription_id)
+        if subscription.status not in RENEWING or subscription.cancel_at_period_end:
+            ending = "ends at the period's end" if subscription.cancel_at_period_end else f"is {subscription.status}"
+            raise InvalidStateTransition(
+                f"subscription {subscription.id} {ending}: it has no upcoming invoice",
+                subscription_id=subscription.id,
+                status=subscription.status.value,
+            )
+        plan = await self.plans.get(uow, subscription.plan_id)
+        index, anchor = subscription.period_index + 1, subscription.anchor
+        start = period_boundary(anchor, plan.interval, plan.interval_count, index)
+        end = period_boundary(anchor, plan.interval, plan.interval_count, index + 1)
+        return self.billing.draft("", subscription, plan, index, start, end)
 
     # Due work: each handles one claimed (locked) subscription and returns the ids it changed.
 
