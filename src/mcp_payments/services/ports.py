@@ -11,6 +11,7 @@ from mcp_payments.domain.api_keys import ApiKey
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.fx import ConversionRecord, Position
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
+from mcp_payments.domain.limits import Counts, Policy, Usage
 from mcp_payments.domain.payments import Attempt, Customer, Payment, PaymentEvent, Refund
 
 R = TypeVar("R")
@@ -302,6 +303,44 @@ class ApiKeyRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SpendRecord:
+    """One counted money call: written in the transaction of the movement it counts."""
+
+    principal: str
+    currency: str
+    counts: Counts
+    amount: int
+    payee: str | None
+    tool: str
+    at: datetime
+
+
+class SpendingRepository(Protocol):
+    async def policies(self, subjects: Sequence[str], currency: str | None = None) -> list[Policy]:
+        """The policies of these subjects (principals, role:<role>), in one currency or all."""
+        ...
+
+    async def all_policies(self) -> list[Policy]: ...
+    async def put_policy(self, policy: Policy) -> None:
+        """Create or replace the policy of its subject and currency."""
+        ...
+
+    async def delete_policy(self, subject: str, currency: str) -> bool: ...
+    async def lock(self, principal: str, currency: str) -> None:
+        """Serialize the counted calls of one principal in one currency until commit."""
+        ...
+
+    async def usage(self, principal: str, currency: str, payee: str | None, now: datetime) -> Usage: ...
+    async def counted(
+        self, principal: str, currency: str, counts: Counts | None, payee: str | None, since: datetime
+    ) -> list[tuple[datetime, int]]:
+        """(time, amount) of the calls counted since `since`: of one kind (None: both), to one payee (None: any)."""
+        ...
+
+    async def record(self, spend: SpendRecord) -> None: ...
+
+
 class Repo(Generic[R]):
     """Names a category's repository: `uow.repo(PAYMENTS)` is the PaymentRepository of that unit of work.
 
@@ -321,6 +360,7 @@ PROVIDER_EVENTS: Repo[ProviderEventRepository] = Repo("provider_events")
 PROVIDER_OUTBOX: Repo[ProviderOutboxRepository] = Repo("provider_outbox")
 JOBS: Repo[JobRepository] = Repo("jobs")  # the platform's, registered by bootstrap
 API_KEYS: Repo[ApiKeyRepository] = Repo("api_keys")
+SPENDING: Repo[SpendingRepository] = Repo("spending")
 
 
 class UnitOfWork(Protocol):
