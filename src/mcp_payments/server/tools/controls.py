@@ -69,6 +69,21 @@ def subject_of(principal: str | None, role: str | None) -> str:
     raise InvalidInput("give exactly one of `principal` (one caller) or `role` (the default for every caller of it)")
 
 
+def _instant(text: str | None) -> datetime | None:
+    """An ISO 8601 instant with its time zone (kept as text in the command's arguments, which are JSON)."""
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise InvalidInput(
+            f"expires_at {text[:40]!r} is not an ISO 8601 time with a time zone, e.g. 2026-12-31T23:59:59Z"
+        )
+    return at
+
+
 def check_reader(caller: Caller, subject: str) -> None:
     """Anyone may read their own policy; another principal's, or a role's defaults, needs operator or higher."""
     if subject != caller.principal and not caller.role.covers(Role.OPERATOR):
@@ -123,8 +138,13 @@ def register(box: Toolbox, app: Services) -> None:
         ] = None,
         denied_payees: Annotated[PayeeList | None, Field(default=None, description="These may never be paid.")] = None,
         expires_at: Annotated[
-            datetime | None,
-            Field(default=None, description="After it every counted call is refused until a new policy is set."),
+            str | None,
+            Field(
+                default=None,
+                max_length=40,
+                description="ISO 8601 with a time zone, e.g. 2026-12-31T23:59:59Z: after it every counted call is "
+                "refused until a new policy is set.",
+            ),
         ] = None,
         remove: Annotated[
             bool, Field(default=False, description="Remove the subject's policy in this currency instead.")
@@ -139,8 +159,7 @@ def register(box: Toolbox, app: Services) -> None:
         if remove:
             await controls.remove_policy(uow, subject, code)
             return PolicyResult(policy=None, removed=True)
-        if expires_at is not None and expires_at.tzinfo is None:
-            raise InvalidInput("expires_at needs a time zone, e.g. 2026-12-31T23:59:59Z")
+        expiry = _instant(expires_at)
 
         def minor(text: str | None) -> int | None:
             return None if text is None else parse_limit(text, code)
@@ -158,7 +177,7 @@ def register(box: Toolbox, app: Services) -> None:
             velocity=velocity,
             allowed_payees=None if allowed_payees is None else frozenset(map(check_payee, allowed_payees)),
             denied_payees=frozenset(map(check_payee, denied_payees or [])),
-            expires_at=expires_at,
+            expires_at=expiry,
         )
         return PolicyResult(policy=PolicyOut.of(await controls.put_policy(uow, policy, current_caller().principal)))
 
