@@ -11,7 +11,9 @@ from mcp.types import Tool
 from mcp_payments.adapters.db.engine import open_database
 from mcp_payments.bootstrap import build
 from mcp_payments.config import Settings
+from mcp_payments.domain.roles import Role
 from mcp_payments.server.registry import Toolbox, ToolSpec
+from mcp_payments.services.access import REQUIRED_ROLE
 
 _built: list[Toolbox] = []
 
@@ -33,6 +35,11 @@ async def deployment(**overrides: Any) -> AsyncIterator[tuple[dict[str, Tool], d
         yield {t.name: t for t in tools}, dict(box.specs)
     finally:
         await db.dispose()
+
+
+def shown_to(role: Role, specs: dict[str, ToolSpec]) -> set[str]:
+    """The tools a caller with `role` is listed (an agent: the local user on stdio or with --no-auth)."""
+    return {name for name, spec in specs.items() if role.covers(REQUIRED_ROLE[spec.kind])}
 
 
 def last_box() -> Toolbox:
