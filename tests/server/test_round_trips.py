@@ -13,10 +13,10 @@ import pytest
 from mcp.client import Client
 from sqlalchemy import event
 
-from mcp_payments.adapters.db.driver import PgDriver, SqliteDriver
+from mcp_payments.adapters.db.driver import PgDriver, SqliteDriver, pg_literal
 from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory
 from tests.conftest import Stack
-from tests.helpers import funded_wallet, ok
+from tests.helpers import err, funded_wallet, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -90,3 +90,46 @@ async def test_a_replayed_transfer_reads_its_stored_answer_in_as_few_round_trips
     assert replayed["deduplicated"] is True
     # BEGIN with the claim that finds the key held, reading the holder, then ending the transaction.
     assert len(sent) <= MOST[backend], "\n".join(sent)
+
+
+# The one statement that takes no parameters writes the claim's values in as literals (driver.pg_literal).
+# Text that would end, escape or re-quote a literal must be stored exactly as sent, and match on a retry.
+HOSTILE_NAMES = [
+    "O'Brien",
+    "back\\slash\\",
+    "\\'; DROP TABLE idempotency_keys; --",
+    "$$ dollar $tag$ quoted $$",
+    "E'escape' '' \\\\ \\x41 \\u0041",
+    "naïve 名前 🙂 \u200b",
+    "trailing quote'",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+async def test_text_that_quotes_or_escapes_is_stored_exactly_by_the_claim_in_one_round_trip(
+    client: Client, name: str
+) -> None:
+    first = await ok(client, "create_customer", name=name, idempotency_key="hostile-literal")
+    again = await ok(client, "create_customer", name=name, idempotency_key="hostile-literal")
+    assert again["deduplicated"] is True and again["customer"] == first["customer"]
+    assert (await ok(client, "get_customer", customer_id=first["customer"]["id"]))["name"] == name
+
+    other = await err(client, "create_customer", name=name + "x", idempotency_key="hostile-literal")
+    assert other["code"] == "idempotency_conflict" and other["details"]["differing_fields"] == ["name"]
+
+
+@pytest.mark.parametrize("value", [*HOSTILE_NAMES, "", "'", "\\", "\n\t\r"])
+async def test_pg_literal_reads_back_as_the_same_text(stack: Stack, backend: str, value: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("a PostgreSQL literal")
+    uow = stack.services.uow
+    assert isinstance(uow, SqlUnitOfWorkFactory)
+    async with uow.db.writer.connect() as conn:
+        raw = await conn.get_raw_connection()
+        got = await raw.driver_connection.fetchval(f"SELECT {pg_literal(value)}")  # type: ignore[union-attr]
+    assert got == value
+
+
+def test_pg_literal_refuses_nul() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        pg_literal("a\x00b")
