@@ -111,11 +111,13 @@ async def test_text_that_quotes_or_escapes_is_stored_exactly_by_the_claim_in_one
 ) -> None:
     first = await ok(client, "create_customer", name=name, idempotency_key="hostile-literal")
     again = await ok(client, "create_customer", name=name, idempotency_key="hostile-literal")
-    assert again["deduplicated"] is True and again["customer"] == first["customer"]
+    assert again["deduplicated"] is True
+    assert again["customer"] == first["customer"]
     assert (await ok(client, "get_customer", customer_id=first["customer"]["id"]))["name"] == name
 
     other = await err(client, "create_customer", name=name + "x", idempotency_key="hostile-literal")
-    assert other["code"] == "idempotency_conflict" and other["details"]["differing_fields"] == ["name"]
+    assert other["code"] == "idempotency_conflict"
+    assert other["details"]["differing_fields"] == ["name"]
 
 
 @pytest.mark.parametrize("value", [*HOSTILE_NAMES, "", "'", "\\", "\n\t\r"])
@@ -126,7 +128,7 @@ async def test_pg_literal_reads_back_as_the_same_text(stack: Stack, backend: str
     assert isinstance(uow, SqlUnitOfWorkFactory)
     async with uow.db.writer.connect() as conn:
         raw = await conn.get_raw_connection()
-        got = await raw.driver_connection.fetchval(f"SELECT {pg_literal(value)}")  # type: ignore[union-attr]
+        got = await raw.driver_connection.fetchval(f"SELECT {pg_literal(value)}")
     assert got == value
 
 
