@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -180,20 +181,29 @@ idempotency_keys = Table(
     Index(None, "expires_at"),
 )
 
+# A call appends its record unsealed (seq, prev_hash, hash NULL); the sealer (services/sealing.py) links
+# committed records into the chain. Triggers allow no change but that one sealing (migration 0008).
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", String(40), primary_key=True),
+    Column("seq", BigInteger, unique=True),
     Column("at", UTCDateTime, nullable=False),
     Column("principal", String(200), nullable=False),
     Column("tool", String(100), nullable=False),
     Column("record", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-    Index(None, "tool", "seq"),
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
+    CheckConstraint(
+        "(seq IS NULL AND prev_hash IS NULL AND hash IS NULL) "
+        "OR (seq IS NOT NULL AND prev_hash IS NOT NULL AND hash IS NOT NULL)",
+        name="sealed_whole",
+    ),
+    Index(None, "tool", "id"),
+    Index("ix_audit_log_unsealed", "id", postgresql_where=text("seq IS NULL"), sqlite_where=text("seq IS NULL")),
 )
 
-# One row: the chain's head. Locking it orders appends, so the chain has exactly one order.
+# One row: the sealed chain's head. The sealer locks it, so the chain has exactly one order.
 audit_head = Table(
     "audit_head",
     metadata,
