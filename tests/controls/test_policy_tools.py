@@ -47,7 +47,7 @@ async def test_an_admin_sets_a_limit_that_the_agent_is_held_to_and_can_read(stac
         )
 
         assert set_["policy"]["max_per_call"]["amount"] == "50.00"
-        assert (set_["policy"]["updated_by"], set_["receipt"]["audit_seq"] > 0) == ("key:ops", True)
+        assert (set_["policy"]["updated_by"], set_["receipt"]["audit_id"].startswith("aud_")) == ("key:ops", True)
         refused = await err(
             agent,
             "transfer_funds",
