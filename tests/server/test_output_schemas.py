@@ -9,6 +9,9 @@ from mcp.client import Client
 from mcp.types import Tool
 
 from mcp_payments.bootstrap import sweep_once
+from mcp_payments.domain.limits import Policy
+from mcp_payments.server.callers import local_principal
+from mcp_payments.services.controls import SpendingControls
 from tests.conftest import Stack
 
 pytestmark = pytest.mark.anyio
@@ -109,6 +112,10 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await sweep_once(stack.services)
     jobs = await call("list_background_jobs")
     assert all(job["last_run"] is not None for job in jobs["jobs"])
-    await call("whoami")
+    controls = stack.services.get(SpendingControls)
+    policy = Policy(local_principal(), "USD", daily=100_00, velocity=5, allowed_payees=frozenset({"external"}))
+    await stack.services.calls.write(lambda uow: controls.put_policy(uow, policy, "cli:test"))
+    assert (await call("whoami"))["spending"]
+    assert (await call("get_spending_policy"))["budgets"]
 
     assert call.answered == set(tools), f"add a successful call of: {sorted(set(tools) - call.answered)}"

@@ -1,20 +1,27 @@
-"""Controls: who may call what. API keys and the caller's identity now; spending policies and approvals next."""
+"""Controls: who may call what, and how much they may spend. API keys, the caller's identity, spending policies."""
 
 from __future__ import annotations
 
 from mcp_payments.adapters.db.keys_repo import SqlApiKeys
+from mcp_payments.adapters.db.spending_repo import SqlSpending
 from mcp_payments.categories import Category
 from mcp_payments.config import Settings
 from mcp_payments.server.tools import controls
 from mcp_payments.services.container import Services
+from mcp_payments.services.controls import SpendingControls
 from mcp_payments.services.keys import KeyService
-from mcp_payments.services.ports import API_KEYS
+from mcp_payments.services.ports import API_KEYS, SPENDING
 
 
 def wire(services: Services, _settings: Settings) -> None:
     services.add(KeyService(services.clock, services.ids, services.calls))
+    services.add(SpendingControls(services.clock))
 
 
 CATEGORY = Category(
-    toolset="controls", id_prefixes=("key",), wire=wire, tools=controls.register, repositories={API_KEYS: SqlApiKeys}
+    toolset="controls",
+    id_prefixes=("key",),
+    wire=wire,
+    tools=controls.register,
+    repositories={API_KEYS: SqlApiKeys, SPENDING: SqlSpending},
 )

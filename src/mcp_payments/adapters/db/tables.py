@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -182,20 +183,29 @@ idempotency_keys = Table(
     Index(None, "expires_at"),
 )
 
+# A call appends its record unsealed (seq, prev_hash, hash NULL); the sealer (services/sealing.py) links
+# committed records into the chain. Triggers allow no change but that one sealing (migration 0008).
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", String(40), primary_key=True),
+    Column("seq", BigInteger, unique=True),
     Column("at", UTCDateTime, nullable=False),
     Column("principal", String(200), nullable=False),
     Column("tool", String(100), nullable=False),
     Column("record", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-    Index(None, "tool", "seq"),
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
+    CheckConstraint(
+        "(seq IS NULL AND prev_hash IS NULL AND hash IS NULL) "
+        "OR (seq IS NOT NULL AND prev_hash IS NOT NULL AND hash IS NOT NULL)",
+        name="sealed_whole",
+    ),
+    Index(None, "tool", "id"),
+    Index("ix_audit_log_unsealed", "id", postgresql_where=text("seq IS NULL"), sqlite_where=text("seq IS NULL")),
 )
 
-# One row: the chain's head. Locking it orders appends, so the chain has exactly one order.
+# One row: the sealed chain's head. The sealer locks it, so the chain has exactly one order.
 audit_head = Table(
     "audit_head",
     metadata,
@@ -487,4 +497,54 @@ invoice_lines = Table(
     _known("kind", ("plan", "proration_credit", "proration_debit")),
     within_limits(("amount", -MAX_AMOUNT, MAX_AMOUNT)),
     Index(None, "invoice_id", "id"),
+)
+
+# Spending policies (domain/limits.py): one per subject (a principal, or role:<role> for its default) and currency.
+# Amounts in minor units of the currency; NULL: no such limit. Payee lists as JSON arrays (NULL: any payee).
+POLICY_AMOUNTS = ("max_per_call", "daily", "monthly", "per_payee_daily", "refund_max_per_call", "refund_daily")
+spending_policies = Table(
+    "spending_policies",
+    metadata,
+    Column("subject", String(200), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    *(Column(name, BigInteger) for name in POLICY_AMOUNTS),
+    Column("velocity", Integer),
+    Column("approval_above", BigInteger),
+    Column("allowed_payees", Text),
+    Column("denied_payees", Text, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    CheckConstraint(
+        " AND ".join(f"({n} IS NULL OR {n} BETWEEN 0 AND {MAX_AMOUNT})" for n in (*POLICY_AMOUNTS, "approval_above")),
+        name="amounts_in_range",
+    ),
+    CheckConstraint("velocity IS NULL OR velocity >= 0", name="velocity_not_negative"),
+)
+
+# What each counted money call spent or refunded, written in the transaction of the movement it counts: the
+# rolling totals are sums over these rows.
+spend_records = Table(
+    "spend_records",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("principal", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("counts", String(10), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("payee", String(60)),
+    Column("tool", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    CheckConstraint("counts IN ('spend', 'refund')", name="counts_known"),
+    CheckConstraint(f"amount BETWEEN 1 AND {MAX_AMOUNT}", name="amount_in_range"),
+    Index(None, "principal", "currency", "at"),
+)
+
+# One row per principal and currency, locked (PostgreSQL) by every counted call before it reads the totals, so
+# that two calls of one principal cannot both spend what is left.
+spend_locks = Table(
+    "spend_locks",
+    metadata,
+    Column("principal", String(200), primary_key=True),
+    Column("currency", String(3), primary_key=True),
 )

@@ -1,16 +1,19 @@
 """Subscription tools: plans, subscriptions on them, and the invoices each period issues."""
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from mcp_payments.domain.money import parse_amount
+from mcp_payments.domain.limits import Counts, Spend
+from mcp_payments.domain.money import Money, parse_amount
 from mcp_payments.domain.subscriptions import (
     MAX_TRIAL_DAYS,
     Interval,
     Invoice,
     InvoiceLine,
+    InvoiceStatus,
     Plan,
     Subscription,
     SubscriptionStatus,
@@ -27,7 +30,7 @@ from mcp_payments.server.tools.params import (
     Cursor,
     Limit,
 )
-from mcp_payments.services.commands import Kind
+from mcp_payments.services.commands import Counting, Kind
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
 from mcp_payments.services.payments.lifecycle import PaymentService
@@ -35,9 +38,30 @@ from mcp_payments.services.ports import UnitOfWork
 from mcp_payments.services.subscriptions.billing import Billing
 from mcp_payments.services.subscriptions.lifecycle import Subscribed, SubscriptionService
 from mcp_payments.services.subscriptions.plans import PlanService
-from mcp_payments.services.subscriptions.ports import SubscriptionFilter
+from mcp_payments.services.subscriptions.ports import SUBSCRIPTIONS, SubscriptionFilter
 
 TOOLSET = "subscriptions"
+
+
+# How the money tools count against the caller's spending limits (domain/limits.py): a charge of the customer,
+# as create_payment counts. None when nothing is charged now (a trial) or the handler will refuse the call.
+async def _first_charge(uow: UnitOfWork, arguments: Mapping[str, Any]) -> Spend | None:
+    plan = await uow.repo(SUBSCRIPTIONS).get_plan(arguments["plan_id"])
+    trial = arguments.get("trial_days")
+    if plan is None or (plan.trial_days if trial is None else trial) > 0:
+        return None
+    return Spend(Money.of(plan.amount, plan.currency), Counts.SPEND, arguments["customer_id"])
+
+
+async def _invoice_charge(uow: UnitOfWork, arguments: Mapping[str, Any]) -> Spend | None:
+    invoice = await uow.repo(SUBSCRIPTIONS).get_invoice(arguments["invoice_id"])
+    if invoice is None or invoice.status is not InvoiceStatus.OPEN or invoice.total <= 0:
+        return None
+    return Spend(Money.of(invoice.total, invoice.currency), Counts.SPEND, invoice.customer_id)
+
+
+first_charge = Counting(Counts.SPEND, _first_charge)
+invoice_charge = Counting(Counts.SPEND, _invoice_charge)
 
 PlanId = Annotated[
     str, Field(pattern=f"^plan_{ID_CHARS}$", max_length=45, description="A plan id from create_plan, e.g. plan_01JB...")
@@ -276,7 +300,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         """List plans, oldest first, a page at a time; pass next_cursor back to continue."""
         return PlanList.of(await plans.search(uow, cursor, limit))
 
-    @box.command(kind=Kind.MONEY, toolset=TOOLSET, title="Create subscription", destructive=True)
+    @box.command(kind=Kind.MONEY, toolset=TOOLSET, title="Create subscription", destructive=True, counts=first_charge)
     async def create_subscription(
         uow: UnitOfWork,
         customer_id: CustomerId,
@@ -338,7 +362,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         """Read one invoice: its lines, total, status and payment attempts."""
         return InvoiceOut.of(await billing.get(uow, invoice_id))
 
-    @box.command(kind=Kind.MONEY, toolset=TOOLSET, title="Pay invoice", destructive=True)
+    @box.command(kind=Kind.MONEY, toolset=TOOLSET, title="Pay invoice", destructive=True, counts=invoice_charge)
     async def pay_invoice(uow: UnitOfWork, invoice_id: InvoiceId) -> PaidInvoice:
         """Try to collect an open invoice now with the subscription's card. Paid, a past_due, unpaid or
         incomplete subscription becomes active; declined, the invoice stays open with last_decline_code."""

@@ -10,7 +10,7 @@ from alembic import op
 from mcp_payments.adapters.db.tables import UTCDateTime
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
