@@ -39,7 +39,7 @@ async def test_without_a_trial_the_first_period_is_invoiced_and_charged_at_once(
     assert [t["kind"] for t in payment["ledger"]] == ["payment_capture"]
     assert await agent.ok("get_subscription", subscription_id=sub["id"]) == sub
     assert await agent.ok("get_invoice", invoice_id=invoice["id"]) == invoice
-    assert set(created["receipt"]) == {"audit_seq", "audit_hash"}
+    assert set(created["receipt"]) == {"audit_id", "record_hash"}
 
 
 async def test_a_trial_is_free_until_it_ends_then_the_first_period_is_charged(
