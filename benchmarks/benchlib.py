@@ -129,7 +129,7 @@ class StatementCounter:
     """Counts what units of work send to the database: statements through SQLAlchemy, and the driver's
     own calls (BEGIN, COMMIT, ROLLBACK and the hot-path statements, adapters/db/driver.py)."""
 
-    _METHODS = ("begin", "commit", "rollback", "fetch", "execute_many")
+    _METHODS = ("begin", "begin_with", "commit", "rollback", "fetch", "execute_many")
 
     def __init__(self, db: Database) -> None:
         self.engine = db.writer.sync_engine

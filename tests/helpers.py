@@ -8,6 +8,10 @@ from typing import Any
 
 from mcp.client import Client
 
+from mcp_payments.services import sealing
+from mcp_payments.services.container import Services
+from mcp_payments.services.job_runner import JobRunner
+
 
 async def ok(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     result = await client.call_tool(tool, arguments)
@@ -37,3 +41,8 @@ async def funded_wallet(client: Client, amount: str = "100.00", currency: str = 
             idempotency_key=f"fund-{wallet}",
         )
     return str(wallet)
+
+
+async def seal(services: Services) -> None:
+    """Link every committed audit record into the chain now, as the sealer job does within a second in serve."""
+    await services.get(JobRunner).run(sealing.JOB)

@@ -20,8 +20,10 @@ from mcp_payments.adapters.db.deferred import (
 from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory
 from mcp_payments.bootstrap import application, prepare_database
 from mcp_payments.config import Settings
+from mcp_payments.domain.roles import Role
 from tests.conftest import TEST_SECRETS
 from tests.helpers import ok
+from tests.server.listing import shown_to
 
 pytestmark = pytest.mark.anyio
 
@@ -66,7 +68,8 @@ async def test_a_deferred_start_serves_every_tool_and_opens_the_database_on_firs
         deferred = isinstance(services.uow, DeferredUnitOfWorkFactory)
         assert deferred == (backend == "sqlite"), "PostgreSQL is opened at start"
         async with Client(server) as client:
-            assert len((await client.list_tools()).tools) == len(server.specs)
+            listed = {t.name for t in (await client.list_tools()).tools}
+            assert listed == shown_to(Role.AGENT, server.specs)  # the local user on stdio is an agent
             if isinstance(services.uow, DeferredUnitOfWorkFactory):
                 assert services.uow.ready is None, "listing tools opened nothing"
             wallet = await ok(client, "create_wallet", currency="USD", name="first")  # opens it
@@ -123,6 +126,7 @@ from mcp_payments import cli
 from mcp_payments.logging import configure
 from mcp_payments.bootstrap import application
 from mcp_payments.config import Settings
+from mcp_payments.domain.roles import Role
 from mcp.client import Client
 
 async def main():

@@ -226,11 +226,12 @@ def build_services(db: Database | LazyDatabase, settings: Settings, clock: Clock
         from mcp_payments.adapters.db.uow import SqlUnitOfWorkFactory
 
         uow = SqlUnitOfWorkFactory(db, repositories())
+    ids = SortableIds()
     services = Services(
         uow=uow,
         clock=clock,
-        ids=SortableIds(),
-        calls=CallRunner(uow, clock, settings.idempotency_key_ttl, settings.dedup_window, key_secret=key),
+        ids=ids,
+        calls=CallRunner(uow, clock, settings.idempotency_key_ttl, settings.dedup_window, key_secret=key, ids=ids),
         cursors=Cursors(key),
         secret_key=key,
         webhook_secrets=tuple(webhook_secrets),
@@ -333,14 +334,42 @@ async def check_own_key(server: PaymentsServer) -> None:
 
 
 async def sweep_once(services: Services) -> int:
-    """One pass of every job, each on its own: a job that fails is recorded and the others still run.
-    Returns how many items were done."""
-    return (await services.get(JobRunner).run_pass()).done
+    """One pass of every job, each on its own: a job that fails is recorded and the others still run; then one
+    run of each job that otherwise runs on its own (the sealer: what the pass recorded is sealed too).
+    Returns how many items the pass did."""
+    runner = services.get(JobRunner)
+    done = (await runner.run_pass()).done
+    for job in services.jobs:
+        if job.every is not None:
+            await runner.run(job)
+    return done
 
 
 async def run_due_work(services: Services, interval: float) -> None:
-    """Passes of every job, `interval` seconds apart, until cancelled; at once again when a pass left work."""
+    """Passes of every job, `interval` seconds apart, until cancelled; at once again when a pass left work. Jobs
+    that must follow close behind (Job.every: sealing the audit log) also run on their own, that often."""
     runner = services.get(JobRunner)
+    async with anyio.create_task_group() as tg:
+        for job in services.jobs:
+            if job.every is not None:
+                tg.start_soon(run_often, runner, job)
+        await _passes(runner, interval)
+
+
+async def run_often(runner: JobRunner, job: AnyJob) -> None:
+    """Runs of `job`, job.every apart, until cancelled; at once again when a run left work."""
+    assert job.every is not None
+    while True:
+        try:
+            more = (await runner.run(job)).more
+        except Exception:
+            log.exception("due_work_crashed", job=job.name)  # as in _passes: a bug in the runner
+            more = False
+        if not more:
+            await anyio.sleep(job.every.total_seconds())
+
+
+async def _passes(runner: JobRunner, interval: float) -> None:
     while True:
         try:
             result = await runner.run_pass()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mcp_payments.categories import Category, compliance, controls, monitoring, payments, wallets
+from mcp_payments.categories import Category, compliance, controls, monitoring, payments, subscriptions, wallets
 from mcp_payments.config import Settings
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.services.container import Services
@@ -20,6 +20,7 @@ CATEGORIES: tuple[Category, ...] = (
     monitoring.CATEGORY,
     compliance.CATEGORY,
     controls.CATEGORY,
+    subscriptions.CATEGORY,
 )
 
 

@@ -1,4 +1,4 @@
-"""mcp-payments serve | worker | migrate | keys | export-schemas | audit-checkpoint."""
+"""mcp-payments serve | worker | migrate | keys | limits | export-schemas | audit-checkpoint."""
 
 from __future__ import annotations
 
@@ -105,6 +105,10 @@ def parser() -> argparse.ArgumentParser:
     for command in (create, listing):
         command.add_argument("--json", action="store_true", help="print JSON")
 
+    from mcp_payments import limits_cli
+
+    limits_cli.add_parser(sub)
+
     export = sub.add_parser("export-schemas", help="write each tool's input and output JSON Schema")
     export.add_argument("--out", default="schemas", help="directory to write to (default: schemas)")
     export.add_argument("--check", action="store_true", help="fail if the files differ instead of writing")
@@ -153,6 +157,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 from mcp_payments import keys_cli
 
                 runtime.run(keys_cli.run, settings, args, lifetime)
+            case "limits":
+                from mcp_payments import limits_cli
+
+                runtime.run(limits_cli.run, settings, args, lifetime)
             case "audit-checkpoint":
                 runtime.run(_checkpoint, settings)
             case "export-schemas":

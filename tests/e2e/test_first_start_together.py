@@ -15,11 +15,12 @@ from mcp.client.streamable_http import streamable_http_client
 
 from mcp_payments.adapters.db import migrate
 from mcp_payments.adapters.db.engine import open_database
+from mcp_payments.domain.roles import Role
 from tests import databases
 from tests.conftest import TEST_SECRETS
 from tests.e2e.processes import Served, full_env, launched
 from tests.helpers import ok
-from tests.server.listing import deployment
+from tests.server.listing import deployment, shown_to
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -62,8 +63,8 @@ def replica_dir(tmp_path: Path, name: str) -> Path:
 async def test_two_servers_started_together_on_an_empty_database_both_come_up_and_serve(
     backend: str, tmp_path: Path
 ) -> None:
-    async with deployment() as (published, _):
-        tools = set(published)
+    async with deployment() as (_, specs):
+        tools = shown_to(Role.AGENT, specs)  # the local user, as these servers serve it
     async with AsyncExitStack() as stack:
         url = await empty_database_url(backend, tmp_path, stack)
         async with AsyncExitStack() as processes:

@@ -8,8 +8,9 @@ from pathlib import Path
 import anyio
 import pytest
 
+from mcp_payments.domain.roles import Role
 from tests.e2e.processes import create_key, full_env, isolated_env, network_server, run_tree, serve_args
-from tests.server.listing import deployment
+from tests.server.listing import deployment, shown_to
 
 pytestmark = [
     pytest.mark.anyio,
@@ -37,8 +38,8 @@ async def run_inspector(db_url: str, tmp_path: Path, name: str, *method: str, ex
 
 async def test_the_mcp_inspector_lists_every_tool_with_its_input_schema(db_url: str, tmp_path: Path) -> None:
     listed = await run_inspector(db_url, tmp_path, "list", "--method", "tools/list")
-    async with deployment() as (published, _):
-        expected = set(published)
+    async with deployment() as (_, specs):
+        expected = shown_to(Role.AGENT, specs)  # the local user, as these servers serve it
     tools = listed["tools"]
     assert isinstance(tools, list)
     assert {tool["name"] for tool in tools} == expected

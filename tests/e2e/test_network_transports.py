@@ -9,9 +9,10 @@ from mcp.client import Client, Transport
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
+from mcp_payments.domain.roles import Role
 from tests.e2e.processes import create_key, network_server, with_token
 from tests.helpers import funded_wallet, ok
-from tests.server.listing import deployment
+from tests.server.listing import deployment, shown_to
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -20,8 +21,8 @@ ERAS = [("auto", "2026-07-28"), ("legacy", "2025-11-25")]
 
 async def exercise(transport: Transport, mode: str, backend: str) -> str:
     """List tools, move money and read it back; returns the negotiated protocol version."""
-    async with deployment() as (published, _):
-        expected = set(published)
+    async with deployment() as (_, specs):
+        expected = shown_to(Role.AGENT, specs)  # the local user, as these servers serve it
     async with Client(transport, mode=mode) as client:
         assert {t.name for t in (await client.list_tools()).tools} == expected
         source = await funded_wallet(client, "20.00")

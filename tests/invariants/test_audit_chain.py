@@ -6,6 +6,7 @@ from sqlalchemy import text
 from mcp_payments.domain import audit
 from mcp_payments.services.compliance import AuditService
 from mcp_payments.services.container import Services
+from tests.helpers import seal
 from tests.services.wallet_calls import create_wallet, fund, hold, raw_connection, release, transfer, withdraw
 
 pytestmark = pytest.mark.anyio
@@ -22,6 +23,7 @@ async def history(services: Services) -> None:
     hold_id = await hold(services, a, "1.00")
     await release(services, hold_id)
     await fund(services, b, "3.00")
+    await seal(services)  # as the sealer does within a second
 
 
 async def test_the_chain_of_a_whole_history_verifies_from_genesis(services: Services) -> None:

@@ -11,7 +11,7 @@ import pytest
 from mcp.client import Client
 
 from tests.conftest import Stack
-from tests.helpers import funded_wallet, ok
+from tests.helpers import funded_wallet, ok, seal
 from tests.payments.agent import body_of
 from tests.tamper import owner
 
@@ -35,32 +35,46 @@ async def integrity(client: Client) -> dict[str, Any]:
 
 async def cut_off_newest(stack: Stack, seq: int) -> None:
     """Remove audit record `seq`, the newest, and move the head back to the one before: the chain still verifies."""
+    await seal(stack.services)
     async with owner(stack.settings.db_url) as sql:
         [(previous_hash,)] = await sql(f"SELECT prev_hash FROM audit_log WHERE seq = {seq}")
         await sql(f"DELETE FROM audit_log WHERE seq = {seq}")
         await sql(f"UPDATE audit_head SET seq = {seq - 1}, hash = '{previous_hash}' WHERE id = 1")
 
 
-async def test_an_untouched_history_is_sound_in_both_directions(client: Client) -> None:
+async def sealed_at(stack: Stack, receipt: dict[str, Any]) -> int:
+    """Seal, then the place in the chain of the record `receipt` names."""
+    await seal(stack.services)
+    [record] = (await stack.services.calls.read(lambda uow: uow.audit.by_ids([receipt["audit_id"]]))).values()
+    assert record.seq is not None
+    return record.seq
+
+
+async def test_an_untouched_history_is_sound_in_both_directions(client: Client, stack: Stack) -> None:
     a, b = await funded_wallet(client, "50.00"), await funded_wallet(client, "0")
     moved = await transfer(client, a, b, "20.00")
 
+    before_sealing = await integrity(client)
+    await seal(stack.services)
     report = await integrity(client)
     log = body_of(await client.call_tool("get_audit_log", {"tool": "transfer_funds"}))
 
+    assert before_sealing["ok"], "a record waiting to be sealed binds its transaction all the same"
     assert report["ok"], report["problems"]
     [record] = log["records"]
     assert [binding[0] for binding in record["journal"]] == [moved["transaction"]["id"]]
-    assert moved["receipt"] == {"audit_seq": record["seq"], "audit_hash": record["hash"]}
+    assert moved["receipt"] == {"audit_id": record["audit_id"], "record_hash": record["record_hash"]}
+    assert record["seq"] is not None
 
 
 async def test_removing_the_newest_record_and_moving_the_head_back_is_caught_by_a_receipt_and_a_checkpoint(
     client: Client, stack: Stack
 ) -> None:
     await funded_wallet(client, "10.00")
+    await seal(stack.services)
     checkpoint = (await ok(client, "verify_audit_chain"))["checkpoint"]
     newest = await ok(client, "create_wallet", currency="EUR", name="last")  # moves no money: nothing in the journal
-    seq = newest["receipt"]["audit_seq"]
+    seq = await sealed_at(stack, newest["receipt"])
 
     await cut_off_newest(stack, seq)
 
@@ -71,7 +85,7 @@ async def test_removing_the_newest_record_and_moving_the_head_back_is_caught_by_
     assert alone["valid"], "a cut-off chain verifies on its own: that is why witnesses exist"
     assert not with_receipt["valid"]
     assert with_receipt["witness_problems"] == [
-        f"receipt #{seq} attests record #{seq}, but the chain now ends at #{seq - 1}: records were removed"
+        f"receipt {newest['receipt']['audit_id']}: the record is missing from the audit log: records were removed"
     ]
     assert with_receipt["checkpoint"] is None, "nothing unsound is signed"
     # The checkpoint taken before the cut still holds (its record is there); one taken of the cut chain too.
@@ -82,6 +96,7 @@ async def test_removing_the_newest_record_and_moving_the_head_back_is_caught_by_
 async def test_a_checkpoint_of_a_head_that_was_cut_off_fails(client: Client, stack: Stack) -> None:
     await funded_wallet(client, "10.00")
     await ok(client, "create_wallet", currency="EUR")
+    await seal(stack.services)
     head = await ok(client, "verify_audit_chain")
 
     seq = head["head_seq"]
@@ -112,7 +127,7 @@ async def test_removing_the_newest_record_of_a_money_call_leaves_its_transaction
 ) -> None:
     a, b = await funded_wallet(client, "50.00"), await funded_wallet(client, "0")
     moved = await transfer(client, a, b, "5.00")
-    seq = moved["receipt"]["audit_seq"]
+    seq = await sealed_at(stack, moved["receipt"])
 
     await cut_off_newest(stack, seq)
     report = await integrity(client)
@@ -129,7 +144,7 @@ async def test_a_transfer_changed_together_with_both_balances_no_longer_matches_
 ) -> None:
     a, b = await funded_wallet(client, "50.00"), await funded_wallet(client, "0")
     moved = await transfer(client, a, b, "5.00")
-    txn, seq = moved["transaction"]["id"], moved["receipt"]["audit_seq"]
+    txn, record = moved["transaction"]["id"], moved["receipt"]["audit_id"]
 
     # Every sum still adds up: both entries and both cached balances move by the same 3.00.
     async with owner(stack.settings.db_url) as sql:
@@ -141,7 +156,7 @@ async def test_a_transfer_changed_together_with_both_balances_no_longer_matches_
 
     assert not report["ok"]
     assert report["problems"] == [
-        f"transaction {txn} no longer matches audit record #{seq}: its entries, kind, reference or time were "
+        f"transaction {txn} no longer matches audit record {record}: its entries, kind, reference or time were "
         "changed after it was posted"
     ]
 
@@ -151,7 +166,7 @@ async def test_a_transfer_deleted_with_its_entries_and_balances_restored_is_miss
 ) -> None:
     a, b = await funded_wallet(client, "50.00"), await funded_wallet(client, "0")
     moved = await transfer(client, a, b, "5.00")
-    txn, seq = moved["transaction"]["id"], moved["receipt"]["audit_seq"]
+    txn, record = moved["transaction"]["id"], moved["receipt"]["audit_id"]
 
     async with owner(stack.settings.db_url) as sql:
         await sql(f"DELETE FROM entries WHERE transaction_id = '{txn}'")
@@ -162,7 +177,7 @@ async def test_a_transfer_deleted_with_its_entries_and_balances_restored_is_miss
 
     assert not report["ok"]
     assert report["problems"] == [
-        f"audit record #{seq} binds transaction {txn}, which is missing from the journal (deleted?)"
+        f"audit record {record} binds transaction {txn}, which is missing from the journal (deleted?)"
     ]
 
 

@@ -88,7 +88,7 @@ async def test_the_audit_record_names_the_entities_a_call_returned_not_ids_found
     funded = await ok(client, "fund_wallet", wallet_id=wallet, currency="USD", amount="1.00", memo="pay_rent wal_x")
     [record] = body_of(await client.call_tool("get_audit_log", {"limit": 1}))["records"]
 
-    assert record["seq"] == funded["receipt"]["audit_seq"]
+    assert record["audit_id"] == funded["receipt"]["audit_id"]
     assert set(record["entity_ids"]) == {funded["transaction"]["id"], wallet, "acc_external_USD"}
 
 

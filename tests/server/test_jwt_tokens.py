@@ -142,6 +142,16 @@ async def test_required_claims_must_be_present(issuer: Issuer, tmp_path: Path) -
     await refused(verifier(tmp_path, issuer), issuer.token(sub=None), "sub")
 
 
+@pytest.mark.parametrize("sub", ["", "agent\x00root", "line\nbreak", "\u202eevil", "x" * 201])
+async def test_a_subject_that_is_not_plain_bounded_text_is_refused(issuer: Issuer, tmp_path: Path, sub: str) -> None:
+    await refused(verifier(tmp_path, issuer), issuer.token(sub=sub), "sub must be")
+
+
+async def test_a_jti_with_control_characters_is_named_by_a_digest_instead(issuer: Issuer, tmp_path: Path) -> None:
+    verified = await verifier(tmp_path, issuer).verify(issuer.token(jti="id\x00\n"))
+    assert verified.credential.startswith("jwt:sha256:")
+
+
 async def test_a_rotated_key_is_found_by_fetching_the_jwks_again(issuer: Issuer, tmp_path: Path) -> None:
     check = verifier(tmp_path, issuer)
     assert (await check.verify(issuer.token())).role is Role.AGENT

@@ -9,6 +9,9 @@ from mcp.client import Client
 from mcp.types import Tool
 
 from mcp_payments.bootstrap import sweep_once
+from mcp_payments.domain.limits import Policy
+from mcp_payments.server.callers import local_principal
+from mcp_payments.services.controls import SpendingControls
 from tests.conftest import Stack
 
 pytestmark = pytest.mark.anyio
@@ -86,6 +89,21 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await call("list_wallets", limit=1)
     await call("get_wallet_statement", wallet_id=usd)
 
+    plan = (await call("create_plan", name="Pro", currency="USD", amount="9.00", interval="month"))["plan"]["id"]
+    await call("list_plans")
+    subscribed = await call(
+        "create_subscription", customer_id=customer, plan_id=plan, payment_method="pm_card_chargeDeclined"
+    )
+    await call("get_subscription", subscription_id=subscribed["subscription"]["id"])
+    await call("list_subscriptions", customer_id=customer)
+    await call("pay_invoice", invoice_id=subscribed["invoice"]["id"])
+    await call("get_invoice", invoice_id=subscribed["invoice"]["id"])
+    await call("list_invoices", subscription_id=subscribed["subscription"]["id"])
+    renewing = await call("create_subscription", customer_id=customer, plan_id=plan, payment_method="pm_card_visa")
+    await call("cancel_subscription", subscription_id=renewing["subscription"]["id"], at_period_end=True)
+    await call("resume_subscription", subscription_id=renewing["subscription"]["id"])
+    await call("preview_upcoming_invoice", subscription_id=renewing["subscription"]["id"])
+
     integrity = await call("check_ledger_integrity")
     assert integrity["ok"], integrity
     await call("get_audit_log", limit=5)
@@ -94,6 +112,10 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await sweep_once(stack.services)
     jobs = await call("list_background_jobs")
     assert all(job["last_run"] is not None for job in jobs["jobs"])
-    await call("whoami")
+    controls = stack.services.get(SpendingControls)
+    policy = Policy(local_principal(), "USD", daily=100_00, velocity=5, allowed_payees=frozenset({"external"}))
+    await stack.services.calls.write(lambda uow: controls.put_policy(uow, policy, "cli:test"))
+    assert (await call("whoami"))["spending"]
+    assert (await call("get_spending_policy"))["budgets"]
 
     assert call.answered == set(tools), f"add a successful call of: {sorted(set(tools) - call.answered)}"

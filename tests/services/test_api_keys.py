@@ -107,7 +107,7 @@ async def test_issuing_and_revoking_are_audited_under_the_administrator_without_
     issued = await keys.issue(ADMIN, "bot", Role.OPERATOR, timedelta(days=90))
     await keys.revoke("cli:bob", issued.key.id)
 
-    records = await services.calls.read(lambda uow: uow.audit.scan(0, 100))
+    records = await services.calls.read(lambda uow: uow.audit.scan_all(None, 100))
     assert [(r.record["tool"], r.record["principal"], r.record["entity_ids"]) for r in records] == [
         ("create_api_key", ADMIN, [issued.key.id]),
         ("revoke_api_key", "cli:bob", [issued.key.id]),

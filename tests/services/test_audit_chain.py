@@ -9,6 +9,7 @@ from mcp_payments.services.compliance import AuditService, ChainVerdict
 from mcp_payments.services.container import Services
 from mcp_payments.services.ports import AuditRecord
 from tests.conftest import FakeClock
+from tests.helpers import seal
 from tests.services.wallet_calls import (
     PRINCIPAL,
     create_wallet,
@@ -27,6 +28,8 @@ async def verify(services: Services) -> ChainVerdict:
 
 
 async def records(services: Services) -> list[AuditRecord]:
+    """The chain, once every record is sealed (the sealer does it within a second in serve)."""
+    await seal(services)
     return await services.calls.read(lambda uow: uow.audit.scan(0, 1000))
 
 
@@ -53,6 +56,7 @@ async def four_calls(services: Services) -> tuple[str, str]:
     b = await create_wallet(services)
     await fund(services, a, "10.00")
     await transfer(services, a, b, "4.00")
+    await seal(services)
     return a, b
 
 
@@ -99,7 +103,7 @@ async def test_each_record_links_to_the_previous_hash_from_genesis(services: Ser
     previous = audit.GENESIS
     for r in chain:
         assert r.prev_hash == previous
-        assert r.hash == audit.chain_hash(previous, r.record)
+        assert r.hash == audit.chain_hash(previous, {**r.record, "seq": r.seq})
         previous = r.hash
 
 
@@ -150,7 +154,7 @@ async def test_recomputing_the_hash_of_a_changed_record_breaks_the_chain_at_the_
         backend,
         "UPDATE audit_log SET record = :record, hash = :hash WHERE seq = 2",
         record=audit.canonical_json(forged),
-        hash=audit.chain_hash(chain[0].hash, forged),
+        hash=audit.chain_hash(str(chain[0].hash), {**forged, "seq": 2}),
     )
 
     assert (await verify(services)).first_broken_seq == 3

@@ -1,4 +1,4 @@
-"""Controls: who may call what. API keys and the caller's identity now; spending policies and approvals next."""
+"""Controls: who may call what, and how much they may spend. API keys, the caller's identity, spending policies."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from mcp_payments.categories import Category
 from mcp_payments.config import Settings
 from mcp_payments.server.tools import controls
 from mcp_payments.services.container import Services
+from mcp_payments.services.controls import SpendingControls
 from mcp_payments.services.keys import KeyService
-from mcp_payments.services.ports import API_KEYS, Repo
+from mcp_payments.services.ports import API_KEYS, SPENDING, Repo
 
 if TYPE_CHECKING:
     from mcp_payments.adapters.db.uow import RepositoryFactory
@@ -18,12 +19,14 @@ if TYPE_CHECKING:
 
 def repositories() -> Mapping[Repo[Any], RepositoryFactory]:
     from mcp_payments.adapters.db.keys_repo import SqlApiKeys
+    from mcp_payments.adapters.db.spending_repo import SqlSpending
 
-    return {API_KEYS: SqlApiKeys}
+    return {API_KEYS: SqlApiKeys, SPENDING: SqlSpending}
 
 
 def wire(services: Services, _settings: Settings) -> None:
     services.add(KeyService(services.clock, services.ids, services.calls))
+    services.add(SpendingControls(services.clock))
 
 
 CATEGORY = Category(

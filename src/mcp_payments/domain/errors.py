@@ -14,7 +14,11 @@ DomainError
 │   ├── HoldNotFound              hold_not_found
 │   ├── CustomerNotFound          customer_not_found
 │   ├── PaymentNotFound           payment_not_found
-│   └── ApiKeyNotFound            api_key_not_found
+│   ├── ApiKeyNotFound            api_key_not_found
+│   ├── PolicyNotFound            policy_not_found
+│   ├── PlanNotFound              plan_not_found
+│   ├── SubscriptionNotFound      subscription_not_found
+│   └── InvoiceNotFound           invoice_not_found
 ├── Rejected                      rejected
 │   ├── CardDeclined              card_declined         (the payment is kept; retryable per decline code)
 │   ├── InvalidStateTransition    invalid_state
@@ -28,7 +32,9 @@ DomainError
 │   ├── HoldExpired               hold_expired
 │   ├── CaptureExceedsHold        capture_exceeds_hold
 │   ├── FxRateUnavailable         fx_rate_unavailable
-│   └── IdempotencyConflict       idempotency_conflict
+│   ├── IdempotencyConflict       idempotency_conflict
+│   ├── LimitExceeded             limit_exceeded        (a spending limit: which, what remains, when it resets)
+│   └── PayeeNotAllowed           payee_not_allowed     (the spending policy's allow- or deny-list)
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
 │   ├── RoleRequired              role_required         (the caller's role may not call the tool)
@@ -121,6 +127,22 @@ class ApiKeyNotFound(NotFound):
     code = "api_key_not_found"
 
 
+class PolicyNotFound(NotFound):
+    code = "policy_not_found"
+
+
+class PlanNotFound(NotFound):
+    code = "plan_not_found"
+
+
+class SubscriptionNotFound(NotFound):
+    code = "subscription_not_found"
+
+
+class InvoiceNotFound(NotFound):
+    code = "invoice_not_found"
+
+
 class Rejected(DomainError):
     code = "rejected"
 
@@ -178,6 +200,17 @@ class FxRateUnavailable(Rejected):
 
 class IdempotencyConflict(Rejected):
     code = "idempotency_conflict"
+
+
+class LimitExceeded(Rejected):
+    """The call would pass one of its caller's spending limits (domain/limits.py); details name the limit, what
+    remains of it and when it frees up."""
+
+    code = "limit_exceeded"
+
+
+class PayeeNotAllowed(Rejected):
+    code = "payee_not_allowed"
 
 
 class PermissionDenied(DomainError):

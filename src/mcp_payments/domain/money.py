@@ -125,6 +125,11 @@ def parse_amount(amount: str | None, amount_minor: int | None, code: str) -> Mon
     return Money(minor, cur)
 
 
+def parse_limit(text: str, code: str) -> int:
+    """A limit written as a decimal string ("100.00"): like an amount, but zero is allowed (nothing may pass)."""
+    return _parse_decimal(text.strip(), currency(code))
+
+
 def too_large(cur: Currency) -> InvalidAmount:
     limit = Money(MAX_AMOUNT, cur)
     return InvalidAmount(

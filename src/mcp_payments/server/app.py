@@ -25,6 +25,7 @@ from mcp_payments.server.callers import Callers, log_fields, serving
 from mcp_payments.server.registry import Toolbox, ToolSpec, log_tool_call
 from mcp_payments.services.access import Caller
 from mcp_payments.services.container import Services
+from mcp_payments.services.controls import SpendingControls
 
 INSTRUCTIONS = """\
 Payment tools on a double-entry ledger. Amounts are exact: give `amount` as a decimal string
@@ -121,6 +122,6 @@ def build_server(
         token_verifier=access.verifier,
         auth=access.auth,
     )
-    box = Toolbox(server, services.calls, settings, hidden, specs)
+    box = Toolbox(server, services.calls, settings, services.get(SpendingControls), hidden, specs)
     register(box, services)
     return server, box

@@ -119,6 +119,9 @@ class JwtVerifier:
         except jwt.PyJWTError as error:
             raise NotAuthenticated(f"the JWT is refused: {error}") from None
         subject = str(claims["sub"])
+        if not 0 < len(subject) <= MAX_SUBJECT or not subject.isprintable():
+            # It names the principal in every audit record and log line: plain, bounded text only.
+            raise NotAuthenticated(f"the JWT's sub must be 1-{MAX_SUBJECT} printable characters")
         scopes = _scopes(claims)
         role = self._role(claims, scopes)
         return CallerToken(
@@ -173,9 +176,12 @@ def _role_named(value: object) -> Role | None:
         return None
 
 
+MAX_SUBJECT = 200
+
+
 def _credential(claims: dict[str, Any], token: str) -> str:
     """The token's id (jti), or a digest of the token when it has none: what logs and the audit chain name."""
     jti = claims.get("jti")
-    if jti is not None:
+    if jti is not None and str(jti).isprintable():
         return f"jwt:{str(jti)[:100]}"
     return "jwt:sha256:" + hashlib.sha256(token.encode()).hexdigest()[:32]

@@ -32,7 +32,7 @@ from mcp_payments.server.callers import current_caller, log_fields
 from mcp_payments.server.tools.models import Mutation, Receipt
 from mcp_payments.server.tools.params import FreeText, IdempotencyKey
 from mcp_payments.services.calls import CallRunner
-from mcp_payments.services.commands import Command, Dispatcher, Done, Kind
+from mcp_payments.services.commands import Command, Counting, Dispatcher, Done, Guard, Kind
 from mcp_payments.services.ports import UnitOfWork
 
 F = TypeVar("F", bound=Callable[..., Awaitable[BaseModel]])
@@ -76,13 +76,14 @@ class Toolbox:
         server: MCPServer[Any],
         calls: CallRunner,
         settings: Settings,
+        guard: Guard,
         hidden: dict[str, str] | None = None,
         specs: dict[str, ToolSpec] | None = None,
     ) -> None:
         self.server = server
         self.calls = calls
         self.settings = settings
-        self.dispatcher = Dispatcher(calls)
+        self.dispatcher = Dispatcher(calls, guard)
         self.specs = {} if specs is None else specs  # the tools this deployment exposes
         self.hidden = {} if hidden is None else hidden  # tools this deployment does not expose, and why
 
@@ -117,10 +118,12 @@ class Toolbox:
         title: str,
         destructive: bool = False,
         sensitive: tuple[str, ...] = (),
+        counts: Counting | None = None,
     ) -> Callable[[F], F]:
         """Register a write or money tool: each call becomes a Command dispatched to `fn` by the tool's name,
         once per idempotency key, with its audit record. `fn` returns a Mutation model; `sensitive` arguments
-        (a card number) are kept only as keyed hashes."""
+        (a card number) are kept only as keyed hashes. A money tool says how its amount `counts` against its
+        caller's spending limits (as spend, as a refund, or not at all)."""
         if not kind.mutating:
             raise ValueError(f"a {kind} tool is registered with query(), not command()")
 
@@ -142,7 +145,9 @@ class Toolbox:
             async def run(kwargs: dict[str, Any]) -> BaseModel:
                 key = kwargs.pop(_KEY, None)
                 caller = current_caller()
-                command = Command(name, caller.principal, kwargs, key, spec.sensitive, caller.credential)
+                command = Command(
+                    name, caller.principal, kwargs, key, spec.sensitive, caller.credential, caller.role.value
+                )
                 outcome = await self.dispatcher.dispatch(command)
                 if isinstance(outcome.value, Mutation):
                     return outcome.value.model_copy(update={"receipt": Receipt(**outcome.response["receipt"])})
@@ -151,7 +156,7 @@ class Toolbox:
                 return model.model_validate({**outcome.response, "deduplicated": True})
 
             if self._add(fn, spec, title, public, run):
-                self.dispatcher.register(name, kind, handle)
+                self.dispatcher.register(name, kind, handle, counts)
             return fn
 
         return register

@@ -1,10 +1,16 @@
-"""Running a tool call: idempotency, the audit chain and contention retries around one unit of work.
+"""Running a tool call: idempotency, the audit record and contention retries around one unit of work.
 
 Every mutating call runs as one database transaction that holds its effect, its idempotency
 record and its audit record, so none of the three can exist without the others. Background work
 that changes state (due work, provider events) is audited too, under the system principal. An
-audit record binds the journal transactions its unit of work posted (domain/audit.py), and the
-caller gets a receipt (the record's sequence number and hash) to check its inclusion later.
+audit record binds the journal transactions its unit of work posted (domain/audit.py).
+
+The record is appended unsealed, with no lock shared by other calls: the sealer (services/sealing.py)
+links committed records into the hash chain within a second. The caller gets a receipt, the record's
+id and the hash of its body, to check later that the record is still there, unchanged.
+
+On PostgreSQL a call makes four round trips: BEGIN with the idempotency claim, the operation's own
+statement(s) (one for a transfer), the completion with the audit record, COMMIT.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from mcp_payments.domain import audit
 from mcp_payments.domain.audit import canonical_json
 from mcp_payments.domain.errors import Contention, DomainError, IdempotencyConflict, StoredError
 from mcp_payments.services.commands import Command, Done, Outcome
-from mcp_payments.services.ports import AuditRecord, Clock, StoredCall, UnitOfWork, UnitOfWorkFactory
+from mcp_payments.services.ports import AuditRecord, Clock, Ids, StoredCall, UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
 _CONTENTION_RETRIES = 5
@@ -36,9 +42,11 @@ class CallRunner:
         derived_key_window: timedelta = timedelta(seconds=60),
         *,
         key_secret: bytes,
+        ids: Ids,
     ) -> None:
         self.uow = uow
         self.clock = clock
+        self.ids = ids
         self.key_ttl = key_ttl
         self.derived_key_window = derived_key_window
         self.key_secret = key_secret
@@ -48,11 +56,12 @@ class CallRunner:
         async with self.uow(write=False, snapshot=snapshot) as uow:
             return await operation(uow)
 
-    async def write(self, operation: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-        """A write with no idempotency or audit (housekeeping that changes no domain state); retried on contention."""
+    async def write(self, operation: Callable[[UnitOfWork], Awaitable[T]], *, begin: bool = True) -> T:
+        """A write with no idempotency or audit (housekeeping that changes no domain state); retried on contention.
+        begin=False: `operation` begins the transaction with its idempotency claim."""
         for attempt in range(_CONTENTION_RETRIES):
             try:
-                async with self.uow() as uow:
+                async with self.uow(begin=begin) as uow:
                     result = await operation(uow)
                     await uow.commit()
                     return result
@@ -76,7 +85,7 @@ class CallRunner:
         async def once(uow: UnitOfWork) -> Outcome:
             now = self.clock.now()
             mine = StoredCall(command.tool, request_hash, arguments, {}, now + ttl)
-            holder = await uow.idempotency.claim(command.principal, key, mine, now)
+            holder = await uow.idempotency.claim(command.principal, key, mine, now, begin=True)
             if holder is not None:
                 return Outcome(self._replay(command, arguments, holder), True)
             try:
@@ -87,11 +96,12 @@ class CallRunner:
                 # The failure is a result (a declined payment stays on record): keep it, then report it.
                 await self._keep(uow, command, arguments, key, error, now)
                 raise
-            response = {**done.response, "receipt": await self._audit(uow, command, arguments, done.entities, now)}
-            await uow.idempotency.complete(command.principal, key, response)
+            record = self._record(uow, command, arguments, done.entities, now)
+            response = {**done.response, "receipt": _receipt(record)}
+            await uow.idempotency.complete(command.principal, key, response, record)
             return Outcome(response, False, done.value)
 
-        return await self.write(once)
+        return await self.write(once, begin=False)
 
     async def background(
         self, job: str, operation: Callable[[UnitOfWork], Awaitable[T]], entities: Callable[[T], Iterable[str]]
@@ -105,7 +115,8 @@ class CallRunner:
             result = await operation(uow)
             changed = list(entities(result))
             if changed or uow.ledger.posted:
-                await self._audit(uow, Command(job, SYSTEM_PRINCIPAL, {}), {}, changed, self.clock.now())
+                record = self._record(uow, Command(job, SYSTEM_PRINCIPAL, {}), {}, changed, self.clock.now())
+                await uow.audit.append(record)
             return result
 
         return await self.write(run)
@@ -128,9 +139,10 @@ class CallRunner:
         error: DomainError,
         now: datetime,
     ) -> None:
-        error.details["receipt"] = await self._audit(uow, command, arguments, error.entities, now, outcome=error.code)
+        record = self._record(uow, command, arguments, error.entities, now, outcome=error.code)
+        error.details["receipt"] = _receipt(record)
         body = {"code": error.code, "message": error.message, "retryable": error.retryable, "details": error.details}
-        await uow.idempotency.complete(command.principal, key, {_STORED_ERROR: body})
+        await uow.idempotency.complete(command.principal, key, {_STORED_ERROR: body}, record)
         await uow.commit()
 
     @staticmethod
@@ -154,19 +166,19 @@ class CallRunner:
             first_tool=stored.tool,
         )
 
-    @staticmethod
-    async def _audit(
+    def _record(
+        self,
         uow: UnitOfWork,
         command: Command,
         arguments: Mapping[str, Any],
         entities: Iterable[str],
         now: datetime,
         outcome: str = "ok",
-    ) -> dict[str, Any]:
-        """Append the record of what this unit of work did; returns its receipt."""
-        seq, previous = await uow.audit.lock_head()
-        record = {
-            "seq": seq + 1,
+    ) -> AuditRecord:
+        """The record of what this unit of work did, unsealed."""
+        record_id = self.ids.new("aud")
+        body = {
+            "id": record_id,
             "at": now.isoformat(),
             "principal": command.principal,
             "credential": command.credential,
@@ -176,6 +188,8 @@ class CallRunner:
             "entity_ids": sorted(set(entities)),
             "journal": audit.journal_bindings(uow.ledger.posted),
         }
-        digest = audit.chain_hash(previous, record)
-        await uow.audit.append(AuditRecord(seq + 1, record, previous, digest))
-        return {"audit_seq": seq + 1, "audit_hash": digest}
+        return AuditRecord(record_id, body)
+
+
+def _receipt(record: AuditRecord) -> dict[str, Any]:
+    return {"audit_id": record.id, "record_hash": audit.record_hash(record.record)}

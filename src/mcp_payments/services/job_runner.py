@@ -84,10 +84,11 @@ class JobRunner:
         self.per_pass = per_pass
 
     async def run_pass(self) -> PassResult:
-        """Every job once, each on its own: a job that fails is recorded and the others still run."""
+        """Every job once, each on its own: a job that fails is recorded and the others still run. Jobs that run
+        on their own, often (Job.every), are left to their own loop (bootstrap.run_due_work)."""
         done = failed = 0
         more = False
-        for job in list(self.jobs):
+        for job in [job for job in self.jobs if job.every is None]:
             await anyio.lowlevel.checkpoint()  # a shutdown gets in between jobs (a run's steps are shielded)
             run = await self.run(job)
             done, failed, more = done + run.done, failed + run.failed, more or run.more
@@ -97,6 +98,8 @@ class JobRunner:
         """One run of `job`, recorded. Each step is shielded: a shutdown waits for the item in hand (one short
         transaction) instead of cancelling it mid-query, and then stops."""
         run = _Run()
+        if job.every is not None:
+            return await self._run_often(job, run)
         try:
             run_id = await _shielded(self.calls.write(self._start(job)))
         except Exception as error:
@@ -114,6 +117,27 @@ class JobRunner:
                     self._log_job_failure(job, error)
         if run.done or run.failed:
             log.info("job_done", job=job.name, items=run.done, failed=run.failed)
+        return run
+
+    async def _run_often(self, job: AnyJob, run: _Run) -> _Run:
+        """A run of a frequent job, recorded only when it did something or failed: two rows every half second
+        would soon outweigh what they record."""
+        started = self.clock.now()
+        try:
+            await self._items(job, run)
+        except Exception as error:
+            run.last_error = self._log_job_failure(job, error)
+        if run.done or run.failed or run.last_error:
+
+            async def record(uow: UnitOfWork) -> None:
+                run_id = await uow.repo(JOBS).start_run(job.name, self.worker, started)
+                await uow.repo(JOBS).finish_run(run_id, self.clock.now(), run.done, run.failed, run.last_error)
+
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self.calls.write(record)
+                except Exception as error:
+                    self._log_job_failure(job, error)
         return run
 
     async def _items(self, job: AnyJob, run: _Run) -> None:

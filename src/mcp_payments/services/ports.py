@@ -11,6 +11,7 @@ from mcp_payments.domain.api_keys import ApiKey
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.fx import ConversionRecord, Position
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
+from mcp_payments.domain.limits import Counts, Policy, Usage
 from mcp_payments.domain.payments import Attempt, Customer, Payment, PaymentEvent, Refund
 
 R = TypeVar("R")
@@ -116,15 +117,22 @@ class StoredCall:
 
 
 class IdempotencyRepository(Protocol):
-    async def claim(self, principal: str, key: str, call: StoredCall, now: datetime) -> StoredCall | None:
+    async def claim(
+        self, principal: str, key: str, call: StoredCall, now: datetime, *, begin: bool = False
+    ) -> StoredCall | None:
         """Take the key for this call (None), or return the live call that holds it.
 
         A concurrent claim of the same key waits until the holder commits or rolls back.
-        An expired holder is replaced.
+        An expired holder is replaced. begin=True: the claim also begins the unit of work's transaction (made
+        with begin=False), in the same round trip where the database allows it.
         """
         ...
 
-    async def complete(self, principal: str, key: str, response: dict[str, Any]) -> None: ...
+    async def complete(self, principal: str, key: str, response: dict[str, Any], audit: AuditRecord) -> None:
+        """Store the call's response under its key and append its (unsealed) audit record, in one statement where
+        the database allows it."""
+        ...
+
     async def claim_expired(self, claim: Claim) -> list[tuple[str, str]]:
         """(principal, key) of expired keys, locked."""
         ...
@@ -135,22 +143,65 @@ class IdempotencyRepository(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
-    seq: int
+    """A record as stored: its id and body, and once sealed its place in the chain (seq, prev_hash, hash)."""
+
+    id: str
     record: dict[str, Any]
+    seq: int | None = None
+    prev_hash: str | None = None
+    hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLink:
+    """Where the sealer puts a record in the chain."""
+
+    id: str
+    seq: int
     prev_hash: str
     hash: str
 
 
 class AuditRepository(Protocol):
-    async def lock_head(self) -> tuple[int, str]:
-        """(last seq, last hash), locked until commit so the chain has one order."""
+    async def append(self, record: AuditRecord) -> None:
+        """Insert an unsealed record (no lock shared with other calls)."""
         ...
 
-    async def head(self) -> tuple[int, str]: ...
+    async def head(self) -> tuple[int, str]:
+        """(seq, hash) of the last sealed record; (0, GENESIS) before the first."""
+        ...
+
+    async def lock_head(self) -> tuple[int, str] | None:
+        """The head, locked until commit so that one sealer at a time moves it; None when another sealer holds it
+        (PostgreSQL, SKIP LOCKED; on SQLite the write lock already makes the sealer the only writer)."""
+        ...
+
+    async def unsealed(self, claim: Claim) -> list[AuditRecord]:
+        """Committed records not sealed yet, in id order, at most claim.limit (those held back by failures left
+        out). Selected by `seq IS NULL`, not by position: a record that commits after later ones were sealed is
+        still found."""
+        ...
+
+    async def seal(self, links: Sequence[AuditLink]) -> None:
+        """Set each record's place in the chain (only where still unsealed) and move the head to the last link;
+        raises if any of them was sealed already, so the transaction rolls back whole."""
+        ...
+
+    async def unsealed_count(self) -> int: ...
+    async def oldest_unsealed(self, claim: Claim) -> datetime | None: ...
     async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]: ...
-    async def append(self, record: AuditRecord) -> None: ...
-    async def page(self, after: int | None, limit: int, tool: str | None) -> list[AuditRecord]: ...
-    async def scan(self, after: int, limit: int) -> list[AuditRecord]: ...
+    async def by_ids(self, ids: Sequence[str]) -> dict[str, AuditRecord]: ...
+    async def page(self, after: str | None, limit: int, tool: str | None) -> list[AuditRecord]:
+        """Sealed and unsealed records, newest (highest id) first; `after` continues below that id."""
+        ...
+
+    async def scan(self, after: int, limit: int) -> list[AuditRecord]:
+        """Sealed records in chain order, from seq after + 1."""
+        ...
+
+    async def scan_all(self, after: str | None, limit: int) -> list[AuditRecord]:
+        """Every record, sealed or not, in id order."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +353,44 @@ class ApiKeyRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SpendRecord:
+    """One counted money call: written in the transaction of the movement it counts."""
+
+    principal: str
+    currency: str
+    counts: Counts
+    amount: int
+    payee: str | None
+    tool: str
+    at: datetime
+
+
+class SpendingRepository(Protocol):
+    async def policies(self, subjects: Sequence[str], currency: str | None = None) -> list[Policy]:
+        """The policies of these subjects (principals, role:<role>), in one currency or all."""
+        ...
+
+    async def all_policies(self) -> list[Policy]: ...
+    async def put_policy(self, policy: Policy) -> None:
+        """Create or replace the policy of its subject and currency."""
+        ...
+
+    async def delete_policy(self, subject: str, currency: str) -> bool: ...
+    async def lock(self, principal: str, currency: str) -> None:
+        """Serialize the counted calls of one principal in one currency until commit."""
+        ...
+
+    async def usage(self, principal: str, currency: str, payee: str | None, now: datetime) -> Usage: ...
+    async def counted(
+        self, principal: str, currency: str, counts: Counts | None, payee: str | None, since: datetime
+    ) -> list[tuple[datetime, int]]:
+        """(time, amount) of the calls counted since `since`: of one kind (None: both), to one payee (None: any)."""
+        ...
+
+    async def record(self, spend: SpendRecord) -> None: ...
+
+
 class Repo(Generic[R]):
     """Names a category's repository: `uow.repo(PAYMENTS)` is the PaymentRepository of that unit of work.
 
@@ -321,6 +410,7 @@ PROVIDER_EVENTS: Repo[ProviderEventRepository] = Repo("provider_events")
 PROVIDER_OUTBOX: Repo[ProviderOutboxRepository] = Repo("provider_outbox")
 JOBS: Repo[JobRepository] = Repo("jobs")  # the platform's, registered by bootstrap
 API_KEYS: Repo[ApiKeyRepository] = Repo("api_keys")
+SPENDING: Repo[SpendingRepository] = Repo("spending")
 
 
 class UnitOfWork(Protocol):
@@ -341,8 +431,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, write: bool = True, snapshot: bool = True) -> UnitOfWork:
-        """A unit of work. A read with snapshot=False is one statement and needs no transaction."""
+    def __call__(self, *, write: bool = True, snapshot: bool = True, begin: bool = True) -> UnitOfWork:
+        """A unit of work. A read with snapshot=False is one statement and needs no transaction. A write with
+        begin=False has its transaction begun by its first statement, `idempotency.claim(..., begin=True)`;
+        nothing else may run before it."""
         ...
 
     @property

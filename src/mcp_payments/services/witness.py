@@ -2,9 +2,10 @@
 
 A hash chain shows that a record was changed, but not that the newest records were cut off and the
 head moved back: the shortened chain verifies. What catches that is something the database does not
-hold. A receipt (sequence number and hash, returned by every mutating call) proves one record; a
-checkpoint is the head (sequence number and hash) signed with a key that is not in the database.
-Either, checked later, shows whether the chain still contains what it contained then.
+hold. A receipt (the record's id and the hash of its body, returned by every mutating call) proves one
+record, sealed or not yet; a checkpoint is the sealed head (sequence number and hash) signed with a key
+that is not in the database. Either, checked later, shows whether the log still contains what it
+contained then. Receipts given before sealing existed ({audit_seq, audit_hash}) are still checked.
 """
 
 from __future__ import annotations
@@ -25,8 +26,19 @@ _CONTEXT = b"mcp-payments audit checkpoint\n"
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
+    audit_id: str
+    record_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReceipt:
+    """A receipt from before sealing: the record's place in the chain and its chain hash."""
+
     seq: int
     hash: str
+
+
+AnyReceipt = Receipt | ChainReceipt
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +74,11 @@ def read(signer: Signer, text: str) -> Checkpoint | str:
 
 
 async def problems(
-    uow: UnitOfWork, signer: Signer, head_seq: int, receipts: Sequence[Receipt], checkpoints: Sequence[str]
+    uow: UnitOfWork, signer: Signer, head_seq: int, receipts: Sequence[AnyReceipt], checkpoints: Sequence[str]
 ) -> list[str]:
-    """Every receipt and checkpoint that the chain no longer contains, each said plainly."""
-    found: list[str] = []
-    attested: list[tuple[str, int, str]] = [(f"receipt #{r.seq}", r.seq, r.hash) for r in receipts]
+    """Every receipt and checkpoint that the log no longer contains, each said plainly."""
+    found = await _records_gone(uow, head_seq, [r for r in receipts if isinstance(r, Receipt)])
+    attested = [(f"receipt #{r.seq}", r.seq, r.hash) for r in receipts if isinstance(r, ChainReceipt)]
     for index, text in enumerate(checkpoints, 1):
         checkpoint = read(signer, text)
         if isinstance(checkpoint, str):
@@ -84,6 +96,27 @@ async def problems(
             found.append(
                 f"{name} attests record #{seq} with hash {expected[:16]}..., the chain holds {hashes[seq][:16]}...: "
                 "the chain was rewritten"
+            )
+    return found
+
+
+async def _records_gone(uow: UnitOfWork, head_seq: int, receipts: Sequence[Receipt]) -> list[str]:
+    found: list[str] = []
+    stored = await uow.audit.by_ids(sorted({r.audit_id for r in receipts}))
+    for receipt in receipts:
+        name = f"receipt {receipt.audit_id}"
+        record = stored.get(receipt.audit_id)
+        if record is None:
+            found.append(f"{name}: the record is missing from the audit log: records were removed")
+        elif (held := audit.record_hash(record.record)) != receipt.record_hash:
+            found.append(
+                f"{name} attests a record hashing to {receipt.record_hash[:16]}..., the log holds one hashing to "
+                f"{held[:16]}...: the record was rewritten"
+            )
+        elif record.seq is not None and record.seq > head_seq:
+            found.append(
+                f"{name}: the record was sealed at #{record.seq}, but the chain now ends at #{head_seq}: "
+                "the head was moved back"
             )
     return found
 

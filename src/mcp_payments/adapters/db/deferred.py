@@ -117,10 +117,10 @@ class DeferredUnitOfWorkFactory:
             self.ready = self.ready or SqlUnitOfWorkFactory(db, self._repositories())
         return self.ready
 
-    def __call__(self, *, write: bool = True, snapshot: bool = True) -> UnitOfWork:
+    def __call__(self, *, write: bool = True, snapshot: bool = True, begin: bool = True) -> UnitOfWork:
         if self.ready is not None:
-            return self.ready(write=write, snapshot=snapshot)
-        return _FirstUnitOfWork(self, write, snapshot)
+            return self.ready(write=write, snapshot=snapshot, begin=begin)
+        return _FirstUnitOfWork(self, write, snapshot, begin)
 
     @property
     def backend(self) -> str:
@@ -136,9 +136,9 @@ class DeferredUnitOfWorkFactory:
 class _FirstUnitOfWork:
     """A unit of work asked for before the database was open: opens it on entry, then is the real one's proxy."""
 
-    def __init__(self, factory: DeferredUnitOfWorkFactory, write: bool, snapshot: bool) -> None:
+    def __init__(self, factory: DeferredUnitOfWorkFactory, write: bool, snapshot: bool, begin: bool) -> None:
         self._factory = factory
-        self._options = {"write": write, "snapshot": snapshot}
+        self._options = {"write": write, "snapshot": snapshot, "begin": begin}
         self._inner: UnitOfWork | None = None
 
     async def __aenter__(self) -> Self:

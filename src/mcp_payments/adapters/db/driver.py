@@ -29,6 +29,11 @@ class Driver(Protocol):
     @property
     def usable(self) -> bool: ...
     async def begin(self, *, write: bool) -> None: ...
+    async def begin_with(self, sql: str) -> int:
+        """Begin a write transaction and run `sql` (no parameters) in it, in one round trip where the driver
+        allows it; returns how many rows the statement changed."""
+        ...
+
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
@@ -57,6 +62,10 @@ class SqliteDriver:
         # IMMEDIATE takes the write lock now, not at the first write: no deadlock between two readers
         # that both want to upgrade. A reader's BEGIN gives one snapshot to several statements.
         self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    async def begin_with(self, sql: str) -> int:
+        await self.begin(write=True)
+        return int(self.conn.execute(sql).rowcount)
 
     async def commit(self) -> None:
         self.conn.execute("COMMIT")
@@ -98,6 +107,11 @@ class PgDriver:
         # A read of several statements sees one snapshot.
         await self.conn.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
+    async def begin_with(self, sql: str) -> int:
+        # Two statements in one simple query: one round trip. The status is the last statement's, "INSERT 0 1".
+        status: str = await self.conn.execute("BEGIN; " + sql)
+        return int(status.rsplit(" ", 1)[-1])
+
     async def commit(self) -> None:
         # PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not with an error.
         if await self.conn.execute("COMMIT") != "COMMIT":
@@ -130,6 +144,19 @@ def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the database")
     return value
+
+
+def pg_literal(value: str | datetime) -> str:
+    """A PostgreSQL literal of `value`, for the one statement that cannot take parameters (begin_with).
+
+    An escape string (E'...') whatever standard_conforming_strings says: a backslash and a quote are the
+    only characters with a meaning inside it, and both are escaped. NUL cannot be in a PostgreSQL text:
+    refused rather than cut (the tools refuse control characters long before)."""
+    if isinstance(value, datetime):
+        return f"'{_aware(value).isoformat()}'::timestamptz"
+    if "\x00" in value:
+        raise ValueError("NUL in a value for PostgreSQL")
+    return "E'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def marks(pg: bool, n: int) -> str:

@@ -1,4 +1,4 @@
-"""Idempotency keys and the audit chain: the tool platform's tables."""
+"""Idempotency keys and the audit log: the tool platform's tables."""
 
 from __future__ import annotations
 
@@ -10,18 +10,19 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mcp_payments.adapters.db.driver import Driver, marks
+from mcp_payments.adapters.db.driver import Driver, marks, pg_literal
 from mcp_payments.adapters.db.jobs_repo import claimable, claiming
 from mcp_payments.adapters.db.tables import audit_head, audit_log, idempotency_keys
 from mcp_payments.domain.audit import canonical_json
-from mcp_payments.services.ports import AuditRecord, Claim, StoredCall
+from mcp_payments.services.ports import AuditLink, AuditRecord, Claim, StoredCall
 
 # Every mutating tool call runs these, on the driver (driver.py): SQLAlchemy's CPU per statement was
 # more than the rest of the call. The rarer statements below stay in SQLAlchemy Core.
 _KEY_COLUMNS = "principal, key, tool, request_hash, arguments, response, created_at, expires_at"
 _ADD_KEY = f"INSERT INTO idempotency_keys ({_KEY_COLUMNS}) VALUES ({{}})"
-_CLAIM_PG = _ADD_KEY.format(marks(True, 8)) + " ON CONFLICT DO NOTHING RETURNING key"
-_ADD_KEY_SQLITE = _ADD_KEY.format(marks(False, 8))
+_NO_CLAIM = " ON CONFLICT DO NOTHING"
+_CLAIM_PG = _ADD_KEY.format(marks(True, 8)) + _NO_CLAIM + " RETURNING key"
+_CLAIM_SQLITE = _ADD_KEY.format(marks(False, 8)) + _NO_CLAIM + " RETURNING key"
 _HOLDER = (
     "SELECT tool, request_hash, arguments, response, expires_at FROM idempotency_keys WHERE principal = {} AND key = {}"
 )
@@ -35,16 +36,26 @@ _RENEW = (
 )
 _RENEW_PG = _RENEW.format(*marks(True, 8).split(", "))
 _RENEW_SQLITE = _RENEW.format(*(f"?{i}" for i in range(1, 9)))  # SQLite's numbered placeholders
-_LOCK_HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1"
-_LOCK_HEAD_PG = _LOCK_HEAD + " FOR UPDATE"
-# PostgreSQL appends and moves the head in one round trip.
-_APPEND_PG = """
-WITH appended AS (
-    INSERT INTO audit_log (seq, at, principal, tool, record, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)
-)
-UPDATE audit_head SET seq = $1, hash = $7 WHERE id = 1
+# A call appends its audit record with its idempotency completion: one round trip on PostgreSQL.
+_APPEND = "INSERT INTO audit_log (id, at, principal, tool, record) VALUES ({})"
+_APPEND_PG, _APPEND_SQLITE = _APPEND.format(marks(True, 5)), _APPEND.format(marks(False, 5))
+_COMPLETE_AND_APPEND_PG = f"""
+WITH appended AS ({_APPEND.format("$4, $5, $6, $7, $8")})
+UPDATE idempotency_keys SET response = $1 WHERE principal = $2 AND key = $3
 """
-_APPEND_SQLITE = f"INSERT INTO audit_log (seq, at, principal, tool, record, prev_hash, hash) VALUES ({marks(False, 7)})"
+_LOCK_HEAD_SQLITE = "SELECT seq, hash FROM audit_head WHERE id = 1"  # the write lock makes the sealer the only writer
+_LOCK_HEAD_PG = _LOCK_HEAD_SQLITE + " FOR UPDATE SKIP LOCKED"  # held: another sealer is at work, nothing to do
+# Seal a batch and move the head in one statement; the head moves only if every record was still unsealed.
+_SEAL_PG = """
+WITH sealed AS (
+    UPDATE audit_log a SET seq = l.seq, prev_hash = l.prev_hash, hash = l.hash
+    FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) AS l(id, seq, prev_hash, hash)
+    WHERE a.id = l.id AND a.seq IS NULL
+    RETURNING a.id
+)
+UPDATE audit_head SET seq = $5, hash = $6 WHERE id = 1 AND (SELECT count(*) FROM sealed) = $7 RETURNING seq
+"""
+_SEAL_SQLITE = "UPDATE audit_log SET seq = ?, prev_hash = ?, hash = ? WHERE id = ? AND seq IS NULL RETURNING id"
 _MOVE_HEAD_SQLITE = "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"
 
 
@@ -53,10 +64,13 @@ class SqlIdempotency:
         self.conn = conn
         self.driver = driver
         self.pg = driver.dialect == "postgresql"
+        self._claim = _CLAIM_PG if self.pg else _CLAIM_SQLITE
         self._holder = _HOLDER_PG if self.pg else _HOLDER_SQLITE
         self._complete = _COMPLETE_PG if self.pg else _COMPLETE_SQLITE
 
-    async def claim(self, principal: str, key: str, call: StoredCall, now: datetime) -> StoredCall | None:
+    async def claim(
+        self, principal: str, key: str, call: StoredCall, now: datetime, *, begin: bool = False
+    ) -> StoredCall | None:
         driver = self.driver
         values = (
             principal,
@@ -68,13 +82,20 @@ class SqlIdempotency:
             driver.time_param(now),
             driver.time_param(call.expires_at),
         )
-        if self.pg and await driver.fetch(_CLAIM_PG, *values):
-            # Claimed. Had another call held the key, the insert would have waited for it to commit or roll back.
+        # Had another call held the key, the insert would have waited for it to commit or roll back.
+        if begin and self.pg:
+            # BEGIN and the claim in one round trip: a query of two statements cannot take parameters, so the
+            # values are written in as escaped literals (driver.pg_literal).
+            claimed = await driver.begin_with(_ADD_KEY.format(", ".join(map(pg_literal, values))) + _NO_CLAIM)
+        else:
+            if begin:
+                await driver.begin(write=True)
+            claimed = len(await driver.fetch(self._claim, *values))
+        if claimed:
             return None
         holders = await driver.fetch(self._holder, principal, key)
         if not holders:
-            await driver.fetch(_ADD_KEY_SQLITE, *values)  # SQLite: the write lock keeps the key ours meanwhile
-            return None
+            return await self.claim(principal, key, call, now)  # the holder was purged meanwhile: claim again
         tool, request_hash, arguments, response, expires_at = holders[0]
         expires_at = driver.time_value(expires_at)
         if expires_at > now:
@@ -85,7 +106,12 @@ class SqlIdempotency:
             return await self.claim(principal, key, call, now)
         return None
 
-    async def complete(self, principal: str, key: str, response: dict[str, Any]) -> None:
+    async def complete(self, principal: str, key: str, response: dict[str, Any], audit: AuditRecord) -> None:
+        appended = _appended(self.driver, audit)
+        if self.pg:
+            await self.driver.fetch(_COMPLETE_AND_APPEND_PG, canonical_json(response), principal, key, *appended)
+            return
+        await self.driver.fetch(_APPEND_SQLITE, *appended)
         await self.driver.fetch(self._complete, canonical_json(response), principal, key)
 
     async def claim_expired(self, claim: Claim) -> list[tuple[str, str]]:
@@ -114,14 +140,44 @@ class SqlAudit:
         self.driver = driver
         self.pg = driver.dialect == "postgresql"
 
-    async def lock_head(self) -> tuple[int, str]:
-        # On SQLite the write lock (BEGIN IMMEDIATE) already orders appends.
-        seq, head = (await self.driver.fetch(_LOCK_HEAD_PG if self.pg else _LOCK_HEAD))[0]
-        return int(seq), str(head)
+    async def append(self, record: AuditRecord) -> None:
+        await self.driver.fetch(_APPEND_PG if self.pg else _APPEND_SQLITE, *_appended(self.driver, record))
 
     async def head(self) -> tuple[int, str]:
         seq, head = (await self.conn.execute(select(audit_head.c.seq, audit_head.c.hash))).one()
         return int(seq), str(head)
+
+    async def lock_head(self) -> tuple[int, str] | None:
+        rows = await self.driver.fetch(_LOCK_HEAD_PG if self.pg else _LOCK_HEAD_SQLITE)
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
+
+    async def unsealed(self, claim: Claim) -> list[AuditRecord]:
+        query = select(audit_log).where(audit_log.c.seq.is_(None), claimable(claim, audit_log.c.id))
+        return [_record(r) for r in await self.conn.execute(query.order_by(audit_log.c.id).limit(claim.limit))]
+
+    async def seal(self, links: Sequence[AuditLink]) -> None:
+        if not links:
+            return
+        last = links[-1]
+        if self.pg:
+            columns = ([link.id for link in links], [link.seq for link in links])
+            hashes = ([link.prev_hash for link in links], [link.hash for link in links])
+            if not await self.driver.fetch(_SEAL_PG, *columns, *hashes, last.seq, last.hash, len(links)):
+                raise AlreadySealed("an audit record in this batch was sealed already: nothing was sealed")
+            return
+        for link in links:
+            if not await self.driver.fetch(_SEAL_SQLITE, link.seq, link.prev_hash, link.hash, link.id):
+                raise AlreadySealed(f"audit record {link.id} was sealed already")
+        await self.driver.fetch(_MOVE_HEAD_SQLITE, last.seq, last.hash)
+
+    async def unsealed_count(self) -> int:
+        query = select(func.count()).select_from(audit_log).where(audit_log.c.seq.is_(None))
+        return int((await self.conn.execute(query)).scalar_one())
+
+    async def oldest_unsealed(self, claim: Claim) -> datetime | None:
+        query = select(func.min(audit_log.c.at)).where(audit_log.c.seq.is_(None), claimable(claim, audit_log.c.id))
+        oldest: datetime | None = (await self.conn.execute(query)).scalar_one()
+        return oldest
 
     async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]:
         if not seqs:
@@ -129,21 +185,16 @@ class SqlAudit:
         rows = await self.conn.execute(select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.in_(seqs)))
         return {int(seq): str(digest) for seq, digest in rows}
 
-    async def append(self, record: AuditRecord) -> None:
-        body = record.record
-        at = self.driver.time_param(datetime.fromisoformat(body["at"]))
-        values = (record.seq, at, body["principal"], body["tool"], canonical_json(body), record.prev_hash, record.hash)
-        if self.pg:
-            await self.driver.fetch(_APPEND_PG, *values)
-            return
-        await self.driver.fetch(_APPEND_SQLITE, *values)
-        await self.driver.fetch(_MOVE_HEAD_SQLITE, record.seq, record.hash)
+    async def by_ids(self, ids: Sequence[str]) -> dict[str, AuditRecord]:
+        if not ids:
+            return {}
+        rows = await self.conn.execute(select(audit_log).where(audit_log.c.id.in_(ids)))
+        return {row.id: _record(row) for row in rows}
 
-    async def page(self, after: int | None, limit: int, tool: str | None) -> list[AuditRecord]:
-        """Newest first; `after` continues below that sequence number."""
-        query = select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)
+    async def page(self, after: str | None, limit: int, tool: str | None) -> list[AuditRecord]:
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         if after is not None:
-            query = query.where(audit_log.c.seq < after)
+            query = query.where(audit_log.c.id < after)
         if tool is not None:
             query = query.where(audit_log.c.tool == tool)
         return [_record(r) for r in await self.conn.execute(query)]
@@ -152,6 +203,22 @@ class SqlAudit:
         query = select(audit_log).where(audit_log.c.seq > after).order_by(audit_log.c.seq).limit(limit)
         return [_record(r) for r in await self.conn.execute(query)]
 
+    async def scan_all(self, after: str | None, limit: int) -> list[AuditRecord]:
+        query = select(audit_log).order_by(audit_log.c.id).limit(limit)
+        if after is not None:
+            query = query.where(audit_log.c.id > after)
+        return [_record(r) for r in await self.conn.execute(query)]
+
+
+class AlreadySealed(Exception):
+    """Two sealers met on one record: the head lock should make that impossible, so nothing is sealed."""
+
+
+def _appended(driver: Driver, record: AuditRecord) -> tuple[Any, ...]:
+    body = record.record
+    at = driver.time_param(datetime.fromisoformat(body["at"]))
+    return record.id, at, body["principal"], body["tool"], canonical_json(body)
+
 
 def _record(row: Any) -> AuditRecord:
     record = json.loads(row.record)
@@ -159,4 +226,5 @@ def _record(row: Any) -> AuditRecord:
     # disagree, one was changed behind the chain's back: return both, so that the record cannot verify.
     if record.get("principal") != row.principal or record.get("tool") != row.tool:
         record["stored_columns"] = {"principal": row.principal, "tool": row.tool}
-    return AuditRecord(int(row.seq), record, row.prev_hash, row.hash)
+    seq = None if row.seq is None else int(row.seq)
+    return AuditRecord(row.id, record, seq, row.prev_hash, row.hash)

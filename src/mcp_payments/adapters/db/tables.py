@@ -18,6 +18,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -25,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 from mcp_payments.domain.money import LEDGER_LIMIT, MAX_AMOUNT, MAX_BALANCE
 from mcp_payments.domain.payments import PaymentStatus
 from mcp_payments.domain.roles import Role
+from mcp_payments.domain.subscriptions import Interval, InvoiceStatus, SubscriptionStatus
 
 metadata = MetaData(
     naming_convention={
@@ -180,20 +183,29 @@ idempotency_keys = Table(
     Index(None, "expires_at"),
 )
 
+# A call appends its record unsealed (seq, prev_hash, hash NULL); the sealer (services/sealing.py) links
+# committed records into the chain. Triggers allow no change but that one sealing (migration 0008).
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", String(40), primary_key=True),
+    Column("seq", BigInteger, unique=True),
     Column("at", UTCDateTime, nullable=False),
     Column("principal", String(200), nullable=False),
     Column("tool", String(100), nullable=False),
     Column("record", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-    Index(None, "tool", "seq"),
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
+    CheckConstraint(
+        "(seq IS NULL AND prev_hash IS NULL AND hash IS NULL) "
+        "OR (seq IS NOT NULL AND prev_hash IS NOT NULL AND hash IS NOT NULL)",
+        name="sealed_whole",
+    ),
+    Index(None, "tool", "id"),
+    Index("ix_audit_log_unsealed", "id", postgresql_where=text("seq IS NULL"), sqlite_where=text("seq IS NULL")),
 )
 
-# One row: the chain's head. Locking it orders appends, so the chain has exactly one order.
+# One row: the sealed chain's head. The sealer locks it, so the chain has exactly one order.
 audit_head = Table(
     "audit_head",
     metadata,
@@ -384,4 +396,155 @@ api_keys = Table(
     CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")", name="role_known"),
     CheckConstraint("expires_at IS NULL OR expires_at > created_at", name="expires_after_creation"),
     CheckConstraint("length(secret_sha256) = 64", name="digest_length"),
+)
+
+
+def _known(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    return CheckConstraint(f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")", name=f"{column}_known")
+
+
+INTERVALS = tuple(i.value for i in Interval)
+SUBSCRIPTION_STATUSES = tuple(s.value for s in SubscriptionStatus)
+INVOICE_STATUSES = tuple(s.value for s in InvoiceStatus)
+
+# Subscriptions (domain/subscriptions.py). A plan's price never changes once `used`.
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("interval", String(10), nullable=False),
+    Column("interval_count", Integer, nullable=False),
+    Column("trial_days", Integer, nullable=False),
+    Column("used", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("interval_count >= 1 AND interval_count <= 365", name="interval_count_bounded"),
+    CheckConstraint("trial_days >= 0 AND trial_days <= 730", name="trial_days_bounded"),
+    _known("interval", INTERVALS),
+    within_limits(*amounts("amount", low=1)),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("plan_id", String(40), ForeignKey("plans.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("anchor", UTCDateTime, nullable=False),
+    Column("period_index", Integer, nullable=False),
+    Column("current_period_start", UTCDateTime, nullable=False),
+    Column("current_period_end", UTCDateTime, nullable=False),
+    Column("trial_end", UTCDateTime),
+    Column("card_brand", String(20), nullable=False),
+    Column("card_last4", String(4), nullable=False),
+    Column("card_exp_month", Integer, nullable=False),
+    Column("card_exp_year", Integer, nullable=False),
+    Column("card_fingerprint", String(64), nullable=False),
+    Column("scenario", String(60), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("canceled_at", UTCDateTime),
+    Column("cancel_at_period_end", Boolean, nullable=False),
+    _known("status", SUBSCRIPTION_STATUSES),
+    CheckConstraint("current_period_end > current_period_start", name="period_not_empty"),
+    CheckConstraint("period_index >= -1", name="period_index_from_trial"),
+    Index(None, "status", "current_period_end"),
+    Index(None, "customer_id", "id"),
+)
+
+# One invoice per (subscription, period): the unique key is what makes a renewal run at most once.
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("subscription_id", String(40), ForeignKey("subscriptions.id"), nullable=False),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("period_index", Integer, nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("payment_id", String(40), ForeignKey("payments.id")),
+    Column("last_decline_code", String(40)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    _known("status", INVOICE_STATUSES),
+    CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    CheckConstraint("status <> 'paid' OR payment_id IS NOT NULL OR total = 0", name="paid_has_payment"),
+    within_limits(*amounts("total")),
+    UniqueConstraint("subscription_id", "period_index"),
+    Index(None, "customer_id", "id"),
+    Index(None, "status", "next_attempt_at"),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("invoice_id", String(40), ForeignKey("invoices.id"), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("description", String(300), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    _known("kind", ("plan", "proration_credit", "proration_debit")),
+    within_limits(("amount", -MAX_AMOUNT, MAX_AMOUNT)),
+    Index(None, "invoice_id", "id"),
+)
+
+# Spending policies (domain/limits.py): one per subject (a principal, or role:<role> for its default) and currency.
+# Amounts in minor units of the currency; NULL: no such limit. Payee lists as JSON arrays (NULL: any payee).
+POLICY_AMOUNTS = ("max_per_call", "daily", "monthly", "per_payee_daily", "refund_max_per_call", "refund_daily")
+spending_policies = Table(
+    "spending_policies",
+    metadata,
+    Column("subject", String(200), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    *(Column(name, BigInteger) for name in POLICY_AMOUNTS),
+    Column("velocity", Integer),
+    Column("approval_above", BigInteger),
+    Column("allowed_payees", Text),
+    Column("denied_payees", Text, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    CheckConstraint(
+        " AND ".join(f"({n} IS NULL OR {n} BETWEEN 0 AND {MAX_AMOUNT})" for n in (*POLICY_AMOUNTS, "approval_above")),
+        name="amounts_in_range",
+    ),
+    CheckConstraint("velocity IS NULL OR velocity >= 0", name="velocity_not_negative"),
+)
+
+# What each counted money call spent or refunded, written in the transaction of the movement it counts: the
+# rolling totals are sums over these rows.
+spend_records = Table(
+    "spend_records",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("principal", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("counts", String(10), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("payee", String(60)),
+    Column("tool", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    CheckConstraint("counts IN ('spend', 'refund')", name="counts_known"),
+    CheckConstraint(f"amount BETWEEN 1 AND {MAX_AMOUNT}", name="amount_in_range"),
+    Index(None, "principal", "currency", "at"),
+)
+
+# One row per principal and currency, locked (PostgreSQL) by every counted call before it reads the totals, so
+# that two calls of one principal cannot both spend what is left.
+spend_locks = Table(
+    "spend_locks",
+    metadata,
+    Column("principal", String(200), primary_key=True),
+    Column("currency", String(3), primary_key=True),
 )

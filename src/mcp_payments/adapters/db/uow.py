@@ -32,6 +32,7 @@ class SqlUnitOfWork:
         *,
         write: bool,
         snapshot: bool = True,
+        begin: bool = True,
         repositories: Mapping[Repo[Any], RepositoryFactory] | None = None,
     ) -> None:
         self._db = db
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
         self._repos: dict[Repo[Any], object] = {}
         self._write = write
         self._snapshot = snapshot
+        self._begin = begin  # False: idempotency.claim(..., begin=True) begins the transaction (ports.py)
         self._lock = db.write_lock if write else None
         self._pool = db.writers if write else db.readers
         self._held: tuple[AsyncConnection, Driver] | None = None
@@ -57,7 +59,7 @@ class SqlUnitOfWork:
             raise translate(error) from error
         try:
             # A read of one statement needs no transaction at all (no BEGIN, no ROLLBACK).
-            if self._write or self._snapshot:
+            if self._begin and (self._write or self._snapshot):
                 await self._held[1].begin(write=self._write)
         except BaseException as error:
             await self._end()
@@ -72,7 +74,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def idempotency(self) -> SqlIdempotency:
-        return SqlIdempotency(*self._connection())
+        return SqlIdempotency(*self._connection(beginning=True))
 
     @cached_property
     def audit(self) -> SqlAudit:
@@ -86,8 +88,11 @@ class SqlUnitOfWork:
             made = self._repos[name] = factory(*self._connection())
         return cast(R, made)
 
-    def _connection(self) -> tuple[AsyncConnection, Driver]:
+    def _connection(self, *, beginning: bool = False) -> tuple[AsyncConnection, Driver]:
         assert self._held is not None, "a unit of work's repositories are used inside `async with`"
+        if not (self._begin or beginning or self._held[1].in_transaction):
+            # A statement sent now would run outside the transaction, committed on its own.
+            raise RuntimeError("this unit of work begins with idempotency.claim(..., begin=True): nothing before it")
         return self._held
 
     async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
@@ -137,8 +142,8 @@ class SqlUnitOfWorkFactory:
         self.db = db
         self.repositories = dict(repositories or {})
 
-    def __call__(self, *, write: bool = True, snapshot: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db, write=write, snapshot=snapshot, repositories=self.repositories)
+    def __call__(self, *, write: bool = True, snapshot: bool = True, begin: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.db, write=write, snapshot=snapshot, begin=begin, repositories=self.repositories)
 
     @property
     def backend(self) -> str:

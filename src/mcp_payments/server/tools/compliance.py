@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from mcp_payments.domain import audit as audit_hash
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import Receipt
 from mcp_payments.server.tools.params import Cursor, Limit
@@ -16,7 +17,8 @@ from mcp_payments.services.ports import AuditRecord, UnitOfWork
 
 
 class AuditEntry(BaseModel):
-    seq: int
+    audit_id: str
+    seq: int | None = Field(description="Its place in the hash chain; null until the record is sealed (in a second).")
     at: datetime
     principal: str
     credential: str | None = Field(
@@ -33,7 +35,13 @@ class AuditEntry(BaseModel):
         description="The journal transactions this call posted: [transaction id, SHA-256 of its entries, kind, "
         "reference and time]. check_ledger_integrity compares them with the journal.",
     )
-    hash: str
+    record_hash: str = Field(description="SHA-256 of the record's canonical JSON: what a receipt holds.")
+    hash: str | None = Field(description="Its hash in the chain; null until sealed.")
+
+    @classmethod
+    def of(cls, r: AuditRecord) -> "AuditEntry":
+        body = {k: v for k, v in r.record.items() if k not in {"id", "seq"}}
+        return cls(**body, audit_id=r.id, seq=r.seq, record_hash=audit_hash.record_hash(r.record), hash=r.hash)
 
 
 class AuditLog(BaseModel):
@@ -42,15 +50,27 @@ class AuditLog(BaseModel):
 
     @classmethod
     def of(cls, page: Page[AuditRecord]) -> "AuditLog":
-        return cls(records=[AuditEntry(**r.record, hash=r.hash) for r in page.items], next_cursor=page.next_cursor)
+        return cls(records=[AuditEntry.of(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+class ChainReceipt(BaseModel):
+    """A receipt given before records were sealed later (its place in the chain)."""
+
+    audit_seq: int = Field(ge=1, le=2**63 - 1, description="Sequence number of the audit record.")
+    audit_hash: str = Field(pattern="^[0-9a-f]{64}$", description="Its hash in the audit chain.")
 
 
 class ChainCheck(BaseModel):
-    valid: bool = Field(description="True when the chain verifies and contains every receipt and checkpoint given.")
-    records_checked: int
+    valid: bool = Field(
+        description="True when the sealed chain verifies and the log contains every receipt and checkpoint given."
+    )
+    records_checked: int = Field(description="Sealed records recomputed from genesis.")
     first_broken_seq: int | None = Field(description="Sequence number of the first record that does not verify.")
-    head_seq: int
+    head_seq: int = Field(description="The sealed chain's last record.")
     head_hash: str
+    unsealed_records: int = Field(
+        description="Records appended but not linked into the chain yet; the sealer links them within a second."
+    )
     witness_problems: list[str] = Field(
         description="Receipts and checkpoints the chain no longer contains (records removed or rewritten)."
     )
@@ -68,6 +88,7 @@ class ChainCheck(BaseModel):
             first_broken_seq=v.first_broken_seq,
             head_seq=v.head_seq,
             head_hash=v.head_hash,
+            unsealed_records=v.unsealed_records,
             witness_problems=v.witness_problems,
             checkpoint=v.checkpoint,
             public_key=public_key,
@@ -92,18 +113,19 @@ def register(box: Toolbox, app: Services) -> None:
         ] = None,
     ) -> AuditLog:
         """Read the audit trail of every state-changing call, newest first: who called which tool, when, and
-        which entities it touched."""
+        which entities it touched. Records of the last second may not be sealed into the chain yet (seq null)."""
         return AuditLog.of(await audit.log(uow, cursor, limit, tool))
 
     @box.query(toolset="compliance", title="Verify audit chain")
     async def verify_audit_chain(
         uow: UnitOfWork,
         receipts: Annotated[
-            list[Receipt] | None,
+            list[Receipt | ChainReceipt] | None,
             Field(
                 default=None,
                 max_length=1000,
-                description="Receipts returned by earlier calls: each must still be in the chain, unchanged.",
+                description="Receipts returned by earlier calls: each record must still be in the log, unchanged "
+                "(and, once sealed, in the chain).",
             ),
         ] = None,
         checkpoints: Annotated[
@@ -118,7 +140,13 @@ def register(box: Toolbox, app: Services) -> None:
     ) -> ChainCheck:
         """Recompute the audit trail's hash chain from the first record, and check the receipts and checkpoints
         you kept. valid=false with first_broken_seq means a stored record was changed; witness_problems means
-        records were removed or the chain rewritten. When valid, returns a new signed checkpoint to keep."""
-        kept = [witness.Receipt(r.audit_seq, r.audit_hash) for r in receipts or []]
+        records were removed or the chain rewritten. Records of the last second may wait to be sealed
+        (unsealed_records). When valid, returns a new signed checkpoint of the sealed head to keep."""
+        kept = [
+            witness.Receipt(r.audit_id, r.record_hash)
+            if isinstance(r, Receipt)
+            else witness.ChainReceipt(r.audit_seq, r.audit_hash)
+            for r in receipts or []
+        ]
         verdict = await audit.verify(uow, kept, checkpoints or [])
         return ChainCheck.of(verdict, audit.signer.public_key)

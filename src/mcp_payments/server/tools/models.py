@@ -109,8 +109,12 @@ class HoldOut(BaseModel):
 
 
 class Receipt(BaseModel):
-    audit_seq: int = Field(ge=1, le=2**63 - 1, description="Sequence number of the audit record of this call.")
-    audit_hash: str = Field(pattern="^[0-9a-f]{64}$", description="Its hash in the audit chain.")
+    audit_id: str = Field(pattern="^aud_[0-9A-Z]{26}$", description="The id of the audit record of this call.")
+    record_hash: str = Field(
+        pattern="^[0-9a-f]{64}$",
+        description="SHA-256 of the record's canonical JSON. The record is sealed into the hash chain within a "
+        "second; get_audit_log shows its place (seq, hash) from then on.",
+    )
 
 
 class Mutation(BaseModel):

@@ -9,6 +9,7 @@ from mcp_payments.domain.errors import InvalidInput
 from mcp_payments.domain.money import AmountInput, parse_amount
 from mcp_payments.domain.payments import Attempt, Payment, PaymentEvent, PaymentStatus, Refund
 from mcp_payments.server.registry import Toolbox
+from mcp_payments.server.tools.counting import NOT_COUNTED, counted_refund, stated_spend
 from mcp_payments.server.tools.customers import CustomerId
 from mcp_payments.server.tools.models import MoneyOut, Mutation, Transaction
 from mcp_payments.server.tools.params import (
@@ -233,6 +234,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         title="Create payment",
         destructive=True,
         sensitive=("card_number", "card_cvc"),
+        counts=stated_spend(lambda arguments: arguments.get("customer_id")),
     )
     async def create_payment(
         uow: UnitOfWork,
@@ -289,13 +291,13 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         method = payments.payment_method(payment_method, card)
         return PaymentResult.of(await payments.create(uow, money, method, customer_id, capture_method, description))
 
-    @box.command(kind=Kind.MONEY, toolset="payments", title="Confirm payment (3-D Secure)")
+    @box.command(kind=Kind.MONEY, toolset="payments", title="Confirm payment (3-D Secure)", counts=NOT_COUNTED)
     async def confirm_payment(uow: UnitOfWork, payment_id: PaymentId) -> PaymentResult:
         """Finish a payment in requires_action once the customer has completed 3-D Secure. The payment then
         succeeds (or waits for capture_payment when it was created with capture_method=manual)."""
         return PaymentResult.of(await payments.confirm(uow, payment_id))
 
-    @box.command(kind=Kind.MONEY, toolset="payments", title="Capture payment", destructive=True)
+    @box.command(kind=Kind.MONEY, toolset="payments", title="Capture payment", destructive=True, counts=NOT_COUNTED)
     async def capture_payment(
         uow: UnitOfWork,
         payment_id: PaymentId,
@@ -307,13 +309,13 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         partial = None if amount is None and amount_minor is None else AmountInput(amount, amount_minor)
         return PaymentResult.of(await payments.capture(uow, payment_id, partial))
 
-    @box.command(kind=Kind.MONEY, toolset="payments", title="Cancel payment", destructive=True)
+    @box.command(kind=Kind.MONEY, toolset="payments", title="Cancel payment", destructive=True, counts=NOT_COUNTED)
     async def cancel_payment(uow: UnitOfWork, payment_id: PaymentId, reason: Reason = None) -> PaymentResult:
         """Cancel a payment that has not succeeded (releases an authorization). A succeeded payment is refunded
         with refund_payment instead."""
         return PaymentResult.of(await payments.cancel(uow, payment_id, reason))
 
-    @box.command(kind=Kind.MONEY, toolset="payments", title="Refund payment", destructive=True)
+    @box.command(kind=Kind.MONEY, toolset="payments", title="Refund payment", destructive=True, counts=counted_refund)
     async def refund_payment(
         uow: UnitOfWork,
         payment_id: PaymentId,

@@ -8,8 +8,10 @@ from pydantic import BaseModel, Field
 from mcp_payments.domain import fx
 from mcp_payments.domain.errors import InvalidInput
 from mcp_payments.domain.ledger import Account, Hold
+from mcp_payments.domain.limits import EXTERNAL
 from mcp_payments.domain.money import AmountInput, parse_amount
 from mcp_payments.server.registry import Toolbox
+from mcp_payments.server.tools.counting import NOT_COUNTED, captured_hold, stated_spend
 from mcp_payments.server.tools.models import HoldOut, MoneyOut, Mutation, Transaction, Wallet
 from mcp_payments.server.tools.params import (
     ID_CHARS,
@@ -193,7 +195,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         """List wallets, oldest first, a page at a time; pass next_cursor back to continue."""
         return WalletList.of(await wallets.list_wallets(uow, cursor, limit))
 
-    @box.command(kind=Kind.MONEY, toolset="wallets", title="Fund wallet")
+    @box.command(kind=Kind.MONEY, toolset="wallets", title="Fund wallet", counts=NOT_COUNTED)
     async def fund_wallet(
         uow: UnitOfWork,
         wallet_id: WalletId,
@@ -225,7 +227,9 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         money = parse_amount(amount, amount_minor, currency)
         return MovementResult.of(await wallets.fund(uow, wallet_id, money, memo))
 
-    @box.command(kind=Kind.MONEY, toolset="wallets", title="Withdraw", destructive=True)
+    @box.command(
+        kind=Kind.MONEY, toolset="wallets", title="Withdraw", destructive=True, counts=stated_spend(lambda _: EXTERNAL)
+    )
     async def withdraw_from_wallet(
         uow: UnitOfWork,
         wallet_id: WalletId,
@@ -239,7 +243,13 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         money = parse_amount(amount, amount_minor, currency)
         return MovementResult.of(await wallets.withdraw(uow, wallet_id, money, memo))
 
-    @box.command(kind=Kind.MONEY, toolset="wallets", title="Transfer funds", destructive=True)
+    @box.command(
+        kind=Kind.MONEY,
+        toolset="wallets",
+        title="Transfer funds",
+        destructive=True,
+        counts=stated_spend(lambda arguments: arguments["destination_wallet_id"]),
+    )
     async def transfer_funds(
         uow: UnitOfWork,
         source_wallet_id: WalletId,
@@ -266,7 +276,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         than one minor unit of the target currency is refused with invalid_amount, naming the least that converts."""
         return Quote.of(wallets.quote(parse_amount(amount, amount_minor, source_currency), target_currency))
 
-    @box.command(kind=Kind.MONEY, toolset="wallets", title="Hold funds")
+    @box.command(kind=Kind.MONEY, toolset="wallets", title="Hold funds", counts=NOT_COUNTED)
     async def hold_funds(
         uow: UnitOfWork,
         wallet_id: WalletId,
@@ -291,7 +301,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         ttl = timedelta(seconds=expires_in_seconds) if expires_in_seconds else None
         return HoldResult.of_placed(await wallets.hold(uow, wallet_id, money, ttl, memo))
 
-    @box.command(kind=Kind.MONEY, toolset="wallets", title="Capture hold", destructive=True)
+    @box.command(kind=Kind.MONEY, toolset="wallets", title="Capture hold", destructive=True, counts=captured_hold)
     async def capture_hold(
         uow: UnitOfWork,
         hold_id: HoldId,
@@ -308,7 +318,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         partial = None if amount is None and amount_minor is None else AmountInput(amount, amount_minor)
         return HoldResult.of_captured(await wallets.capture_hold(uow, hold_id, partial, destination_wallet_id, memo))
 
-    @box.command(kind=Kind.MONEY, toolset="wallets", title="Release hold")
+    @box.command(kind=Kind.MONEY, toolset="wallets", title="Release hold", counts=NOT_COUNTED)
     async def release_hold(uow: UnitOfWork, hold_id: HoldId) -> HoldResult:
         """Cancel an active hold and make its whole amount available again."""
         return HoldResult.of_released(await wallets.release_hold(uow, hold_id))

@@ -1,0 +1,67 @@
+"""Subscriptions: plans, subscriptions on them, invoices paid through the payments core, and their renewals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mcp_payments.categories import Category
+from mcp_payments.config import Settings
+from mcp_payments.server.tools import subscriptions
+from mcp_payments.services.container import Services
+from mcp_payments.services.jobs import AnyJob, Job
+from mcp_payments.services.payments.lifecycle import PaymentService
+from mcp_payments.services.ports import Repo
+from mcp_payments.services.subscriptions.billing import Billing
+from mcp_payments.services.subscriptions.lifecycle import SubscriptionService
+from mcp_payments.services.subscriptions.plans import PlanService
+from mcp_payments.services.subscriptions.ports import SUBSCRIPTIONS
+
+if TYPE_CHECKING:
+    from mcp_payments.adapters.db.uow import RepositoryFactory
+
+
+def repositories() -> Mapping[Repo[Any], RepositoryFactory]:
+    from mcp_payments.adapters.db.subscriptions_repo import SqlSubscriptions
+
+    return {SUBSCRIPTIONS: SqlSubscriptions}
+
+
+def wire(services: Services, settings: Settings) -> None:
+    clock, ids, cursors = services.clock, services.ids, services.cursors
+    plans = PlanService(clock, ids, cursors)
+    billing = Billing(clock, ids, services.get(PaymentService), cursors)
+    services.add(plans)
+    services.add(billing)
+    services.add(SubscriptionService(clock, ids, plans, billing, cursors))
+
+
+def jobs(services: Services) -> Sequence[AnyJob]:
+    lifecycle = services.get(SubscriptionService)
+    return (
+        Job("renew_subscriptions", lifecycle.due_renewals, lifecycle.renew, lambda s: s.id, lifecycle.oldest_renewal),
+        Job(
+            "retry_subscription_invoices",
+            lifecycle.due_retries,
+            lifecycle.retry,
+            lambda s: s.id,
+            lifecycle.oldest_retry,
+        ),
+        Job(
+            "expire_incomplete_subscriptions",
+            lifecycle.due_expiries,
+            lifecycle.expire,
+            lambda s: s.id,
+            lifecycle.oldest_expiry,
+        ),
+    )
+
+
+CATEGORY = Category(
+    toolset="subscriptions",
+    id_prefixes=("plan", "sub", "inv"),
+    wire=wire,
+    tools=subscriptions.register,
+    jobs=jobs,
+    repositories=repositories,
+)

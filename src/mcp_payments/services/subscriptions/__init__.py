@@ -1,0 +1,1 @@
+"""Subscriptions: plans, the subscription lifecycle, invoices and the due work that renews them."""
