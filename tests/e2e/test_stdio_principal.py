@@ -13,6 +13,7 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
+from mcp_payments import catalog
 from mcp_payments.server.callers import local_principal
 from tests.e2e.processes import create_key, full_env, isolated_env, serve_args
 from tests.e2e.test_cli import assert_one_clear_line, cli
@@ -59,7 +60,7 @@ async def test_a_viewer_key_sees_only_read_tools_and_a_revoke_ends_its_calls_at_
     assert (me["principal"], me["role"], me["credential_id"]) == ("key:dashboard", "viewer", key["id"])
     assert (me["credential_type"], me["auth_mode"]) == ("api_key", "process")
     assert me["expires_at"] is not None
-    assert me["toolsets"] == ["compliance", "controls", "monitoring", "payments", "wallets"]
+    assert me["toolsets"] == sorted(catalog.toolsets())
     assert me["tool_kinds"] == ["read"]
 
 
