@@ -125,6 +125,9 @@ TABLE: dict[str, tuple[dict[str, Any], str]] = {
     "expiry-not-a-time": (policy(expires_at="next tuesday"), BAD),
     "remove-what-does-not-exist": (policy(remove=True), "policy_not_found"),
     "control-character-in-principal": (policy(principal="key:bo\u0007t"), BAD),
+    "limit-past-2-63": (policy(daily=str(2**63)), BAD),
+    "limit-in-full-width-digits": (policy(max_per_call="\uff11\uff10\uff10"), "invalid_amount"),
+    "nul-in-principal": (policy(principal="key:bo\u0000t"), BAD),
 }
 
 
