@@ -8,19 +8,14 @@ Starts the server as a subprocess on stdio, as an MCP host does (this Python's `
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
-import anyio
+from _runner import run
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
-from mcp.shared.exceptions import MCPError
-from mcp.types import CONNECTION_CLOSED
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
@@ -84,25 +79,5 @@ async def session(db_url: str) -> None:
         print(f"ledger ok: {integrity['ok']}, totals {integrity['totals_by_currency']}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", help="database URL (default: a fresh SQLite file in a temp directory)")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            anyio.run(session, args.db or f"sqlite:///{Path(tmp) / 'example.db'}")
-        except Exception as error:
-            if not server_went_away(error):
-                raise
-            # The server said why on its stderr, the line above; a traceback of the client would bury it.
-            sys.exit("the server stopped before the session could run: its message is above")
-
-
-def server_went_away(error: BaseException) -> bool:
-    if isinstance(error, BaseExceptionGroup):
-        return any(server_went_away(e) for e in error.exceptions)
-    return isinstance(error, MCPError) and error.code == CONNECTION_CLOSED
-
-
 if __name__ == "__main__":
-    main()
+    run(session, __doc__)
