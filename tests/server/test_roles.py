@@ -117,7 +117,7 @@ async def test_approve_tools_need_an_operator_and_admin_tools_an_admin(
         if "approve_request" in visible:
             assert (await ok(client, "approve_request", request_id="req_1"))["done"] == "req_1"
         else:
-            with pytest.raises(MCPError, match="approve_request is a approve tool and needs role operator"):
+            with pytest.raises(MCPError, match="approve_request is an approve tool and needs role operator"):
                 await client.call_tool("approve_request", {"request_id": "req_1"})
 
 

@@ -61,10 +61,14 @@ class Caller:
     def refusal(self, tool: str, kind: Kind) -> RoleRequired:
         needed = REQUIRED_ROLE[kind]
         return RoleRequired(
-            f"{tool} is a {kind} tool and needs role {needed} or higher; you ({self.principal}) have role "
-            f"{self.role}. Use the tools that tools/list shows you, or ask an administrator for a key with role "
-            f"{needed}",
+            f"{tool} is {_article(kind)} {kind} tool and needs role {needed} or higher; you ({self.principal}) have "
+            f"role {self.role}. Use the tools that tools/list shows you, or ask an administrator for a key with "
+            f"role {needed}",
             tool=tool,
             required_role=needed.value,
             role=self.role.value,
         )
+
+
+def _article(kind: Kind) -> str:
+    return "an" if kind.value[0] in "aeiou" else "a"
