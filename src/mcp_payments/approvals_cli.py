@@ -71,10 +71,11 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
         more = "\n(more: use --json and list_pending_approvals' cursor)" if answer.get("next_cursor") else ""
         return ("\n".join(rows) or "no calls are waiting for approval") + more
     approval = answer["approval"]
+    again = " (you did this a moment ago: nothing was done again)" if answer.get("deduplicated") else ""
     if approval["status"] == "executed":
         ids = ", ".join((approval["result"] or {}).get("entity_ids") or [])
-        return f"{approval['id']} approved: {approval['tool']} ran once ({ids})"
-    return f"{approval['id']} {approval['status']}"
+        return f"{approval['id']} approved: {approval['tool']} ran once ({ids}){again}"
+    return f"{approval['id']} {approval['status']}{again}"
 
 
 def _line(a: dict[str, Any]) -> str:

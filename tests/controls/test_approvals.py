@@ -255,3 +255,65 @@ async def test_every_decision_is_in_the_audit_log_with_who_decided(clocked_stack
     assert ("key:ops", "approve_request", "executed", (executed,)) in seen
     assert ("key:ops", "reject_request", "rejected", (rejected,)) in seen
     assert (AGENT, "transfer_funds", "limit_exceeded:max_per_call", ()) in seen
+
+
+UNKNOWN = "apr_" + "0" * 26
+
+
+@pytest.mark.parametrize(
+    ("approval_id", "code"),
+    [
+        (UNKNOWN, "approval_not_found"),
+        ("apr_0000000000000000000000000a", "invalid_argument"),  # lower case: never one of ours
+        ("wal_" + "0" * 26, "invalid_argument"),
+        ("apr_" + "0" * 25 + "\x00", "invalid_argument"),
+        ("apr_" + "0" * 24 + "\u202e0", "invalid_argument"),
+        ("apr_" + "0" * 10_000, "invalid_argument"),
+        ("", "invalid_argument"),
+    ],
+)
+async def test_a_bad_approval_id_is_refused_clearly_and_writes_nothing(
+    stack: Stack, approval_id: str, code: str
+) -> None:
+    async with client_as(stack, "key:ops", Role.OPERATOR) as operator:
+        for tool in ("get_approval", "approve_request", "reject_request"):
+            error = await err(operator, tool, approval_id=approval_id)
+            assert error["code"] == code, (tool, error)
+            assert "Traceback" not in error["message"]
+            assert "SELECT" not in error["message"]
+        assert (await ok(operator, "get_audit_log"))["records"] == []
+
+
+async def test_a_reason_with_control_characters_or_too_long_is_refused(clocked_stack: Stack) -> None:
+    await set_policy(clocked_stack, AGENT, approval_above=50 * DOLLAR)
+    async with agent_and_operator(clocked_stack) as (agent, operator):
+        source, destination = await wallets(agent)
+        approval_id = (await held_transfer(agent, source, destination)).structured_content["approval_id"]
+
+        for reason in ("no\x1b[31m", "x" * 501):
+            assert (await err(operator, "reject_request", approval_id=approval_id, reason=reason))["code"] == (
+                "invalid_argument"
+            )
+        assert (await ok(agent, "get_approval", approval_id=approval_id))["status"] == "pending"
+
+
+async def test_a_call_with_a_raw_card_number_above_the_threshold_is_refused_not_stored(clocked_stack: Stack) -> None:
+    await set_policy(clocked_stack, AGENT, approval_above=50 * DOLLAR)
+    async with agent_and_operator(clocked_stack) as (agent, operator):
+        refused = await err(
+            agent,
+            "create_payment",
+            currency="USD",
+            amount="60.00",
+            card_number="4242424242424242",
+            card_exp_month=12,
+            card_exp_year=2030,
+        )
+        tokened = await agent.call_tool(
+            "create_payment", {"currency": "USD", "amount": "60.00", "payment_method": "pm_card_visa"}
+        )
+
+        assert refused["code"] == "approval_needs_saved_payment_method"
+        assert "card numbers are never stored" in refused["message"]
+        assert tokened.structured_content["status"] == "pending_approval"
+        assert len((await ok(operator, "list_pending_approvals"))["approvals"]) == 1
