@@ -106,8 +106,10 @@ class Approvals:
             done = await dispatcher.run_in(uow, command, approved=True)
         except DomainError as error:
             raise self._failed(approval, approver, error) from error
-        executed = replace(executed, result=done.response)
-        await uow.repo(APPROVALS).store_result(approval.id, done.response)
+        # The call's answer, with what it touched (an answer names its entities in its own fields).
+        result = {**done.response, "entity_ids": list(done.entities)}
+        executed = replace(executed, result=result)
+        await uow.repo(APPROVALS).store_result(approval.id, result)
         return executed, done
 
     async def reject(self, uow: UnitOfWork, approval_id: str, rejecter: str, reason: str | None) -> Approval:
