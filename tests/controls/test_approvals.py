@@ -60,6 +60,13 @@ async def expire_approvals(stack: Stack) -> None:
     await stack.services.get(JobRunner).run(job)
 
 
+async def decisions(stack: Stack, approval_id: str) -> list[tuple[str, str, str]]:
+    """(principal, tool, outcome) of the audit records that name the approval."""
+    async with client_as(stack, "key:auditor", Role.ADMIN) as auditor:
+        records = (await ok(auditor, "get_audit_log", limit=100))["records"]
+    return [(r["principal"], r["tool"], r["outcome"]) for r in records if approval_id in r["entity_ids"]]
+
+
 async def posted(client: Client, wallet: str) -> str:
     return str((await ok(client, "get_wallet", wallet_id=wallet))["posted"]["amount"])
 
@@ -181,6 +188,7 @@ async def test_an_expired_request_never_runs(clocked_stack: Stack, fake_clock: F
         assert "expired" in before_the_job["message"]
         assert (await ok(agent, "get_approval", approval_id=approval_id))["status"] == "expired"
         assert await posted(agent, destination) == "0.00"
+        assert ("system", "expire_approvals", "ok") in await decisions(clocked_stack, approval_id)
 
 
 async def test_an_approved_call_that_fails_when_it_runs_is_recorded_as_failed(clocked_stack: Stack) -> None:
@@ -197,6 +205,7 @@ async def test_an_approved_call_that_fails_when_it_runs_is_recorded_as_failed(cl
         seen = await ok(agent, "get_approval", approval_id=approval_id)
         assert (seen["status"], seen["error_code"], seen["decided_by"]) == ("failed", "insufficient_funds", "key:ops")
         assert await posted(agent, destination) == "0.00"
+        assert ("key:ops", "approve_request", "approved_call_failed") in await decisions(clocked_stack, approval_id)
 
 
 async def test_the_daily_limit_is_checked_again_when_an_approved_call_runs(clocked_stack: Stack) -> None:
