@@ -59,3 +59,16 @@ async def test_the_example_payment_session_takes_a_payment_and_refunds_half(db_u
     assert "60.00 of 120.00 refunded" in out
     assert "ledger ok: True" in out
     assert "4242 4242" not in out
+
+
+async def test_the_example_controls_session_runs_the_approved_call_once(db_url: str) -> None:
+    with anyio.fail_after(180):
+        done = await anyio.run_process(
+            [sys.executable, str(ROOT / "examples" / "controls_session.py"), "--db", db_url], check=False
+        )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "pending_approval" in out
+    assert "landlord has 0.00 USD while it waits" in out
+    assert "approval executed by cli:" in out
+    assert "landlord has 50.01 USD" in out

@@ -48,6 +48,7 @@ class Settings:
     fee_fixed_minor: int = 30
     authorization_ttl: timedelta = timedelta(days=7)
     action_ttl: timedelta = timedelta(days=1)
+    approval_ttl: timedelta = timedelta(hours=24)  # how long a held call waits for a decision before it expires
     background: bool = True
     log_level: str = "INFO"
     # Host and Origin headers the HTTP transports accept besides those of --host and --port (server/hosts.py).
@@ -93,6 +94,7 @@ class Settings:
         if (fees := read("MCP_PAYMENTS_FEES", parse_fees)) is not None:
             values["fee_percent_bp"], values["fee_fixed_minor"] = fees
         read.into(values, "authorization_ttl", "MCP_PAYMENTS_AUTHORIZATION_DAYS", _days)
+        read.into(values, "approval_ttl", "MCP_PAYMENTS_APPROVAL_TTL", _approval_ttl)
         read.into(values, "sweep_interval", "MCP_PAYMENTS_JOB_INTERVAL_SECONDS", parse_seconds)
         read.into(values, "job_max_attempts", "MCP_PAYMENTS_JOB_MAX_ATTEMPTS", parse_attempts)
         read.into(values, "job_retry_base", "MCP_PAYMENTS_JOB_RETRY_SECONDS", _delay)
@@ -190,6 +192,13 @@ def _window(text: str) -> timedelta:
 
 def _days(text: str) -> timedelta:
     return timedelta(days=_seconds_in(text, "days"))
+
+
+def _approval_ttl(text: str) -> timedelta:
+    ttl = parse_duration(text)
+    if ttl > timedelta(days=366):
+        raise ValueError(f"approval TTL {text!r} is longer than a year")
+    return ttl
 
 
 def _delay(text: str) -> timedelta:

@@ -217,16 +217,17 @@ async def test_an_expired_policy_refuses_every_counted_call_but_not_top_ups(
     await ok(client, "fund_wallet", wallet_id=source, currency="USD", amount="5.00")
 
 
-async def test_a_spend_above_the_approval_threshold_is_refused_until_approvals_exist(
+async def test_a_spend_above_the_approval_threshold_waits_for_approval_and_one_at_it_runs(
     clocked_stack: Stack, client: Client
 ) -> None:
     source, destination = await funded_wallet(client, "100.00"), await funded_wallet(client, "0")
     await set_policy(clocked_stack, approval_above=50 * DOLLAR)
 
-    refused = body(await transfer(client, source, destination, "50.01"))
+    held = await transfer(client, source, destination, "50.01")
 
-    assert refused["details"]["limit"] == "approval_above"
+    assert (held.is_error, held.structured_content["status"]) == (False, "pending_approval")
     assert not (await transfer(client, source, destination, "50.00")).is_error
+    assert (await ok(client, "get_wallet", wallet_id=destination))["posted"]["amount"] == "50.00"
 
 
 async def test_a_captured_hold_counts_its_whole_amount_when_none_is_given(clocked_stack: Stack, client: Client) -> None:

@@ -60,6 +60,15 @@ def test_a_spend_is_refused_by_the_first_limit_it_would_pass(
     assert (None if refusal is None else (refusal.limit, refusal.remaining)) == expected
 
 
+def test_an_approved_call_passes_the_approval_threshold_and_no_other_limit() -> None:
+    limits = policy(approval_above=100, daily=150)
+
+    assert decide(limits, Usage(), spend(120), NOW, approved=True) is None
+    refusal = decide(limits, Usage(spent_day=50), spend(120), NOW, approved=True)
+    assert refusal is not None
+    assert refusal.limit is Limit.DAILY
+
+
 def test_refunds_have_their_own_caps_and_ignore_the_spend_limits_and_payee_lists() -> None:
     caps = policy(daily=0, max_per_call=0, refund_daily=1000, refund_max_per_call=600, allowed_payees=frozenset())
     refund = spend(600, payee="cus_x", counts=Counts.REFUND)

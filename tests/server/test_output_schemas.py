@@ -113,9 +113,16 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     jobs = await call("list_background_jobs")
     assert all(job["last_run"] is not None for job in jobs["jobs"])
     controls = stack.services.get(SpendingControls)
-    policy = Policy(local_principal(), "USD", daily=100_00, velocity=5, allowed_payees=frozenset({"external"}))
+    policy = Policy(
+        local_principal(), "USD", daily=100_00, velocity=5, allowed_payees=frozenset({"external"}), approval_above=1_00
+    )
     await stack.services.calls.write(lambda uow: controls.put_policy(uow, policy, "cli:test"))
     assert (await call("whoami"))["spending"]
     assert (await call("get_spending_policy"))["budgets"]
+    # A held call answers in its tool's output schema too (its result or a pending approval).
+    pending = await call("withdraw_from_wallet", wallet_id=usd, currency="USD", amount="2.00")
+    assert pending["status"] == "pending_approval"
+    assert (await call("list_pending_approvals"))["approvals"]
+    await call("get_approval", approval_id=pending["approval_id"])
 
     assert call.answered == set(tools), f"add a successful call of: {sorted(set(tools) - call.answered)}"

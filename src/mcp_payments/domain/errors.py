@@ -18,7 +18,8 @@ DomainError
 │   ├── PolicyNotFound            policy_not_found
 │   ├── PlanNotFound              plan_not_found
 │   ├── SubscriptionNotFound      subscription_not_found
-│   └── InvoiceNotFound           invoice_not_found
+│   ├── InvoiceNotFound           invoice_not_found
+│   └── ApprovalNotFound          approval_not_found
 ├── Rejected                      rejected
 │   ├── CardDeclined              card_declined         (the payment is kept; retryable per decline code)
 │   ├── InvalidStateTransition    invalid_state
@@ -34,7 +35,11 @@ DomainError
 │   ├── FxRateUnavailable         fx_rate_unavailable
 │   ├── IdempotencyConflict       idempotency_conflict
 │   ├── LimitExceeded             limit_exceeded        (a spending limit: which, what remains, when it resets)
-│   └── PayeeNotAllowed           payee_not_allowed     (the spending policy's allow- or deny-list)
+│   ├── PayeeNotAllowed           payee_not_allowed     (the spending policy's allow- or deny-list)
+│   ├── ApprovalNotPending        approval_not_pending  (decided, executed or expired already)
+│   ├── SelfApproval              self_approval         (the requester cannot decide its own request)
+│   ├── CannotHoldForApproval     approval_needs_saved_payment_method (a raw card number is never stored)
+│   └── ApprovedCallFailed        approved_call_failed  (approved, but the call failed when it ran)
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
 │   ├── RoleRequired              role_required         (the caller's role may not call the tool)
@@ -47,6 +52,7 @@ DomainError
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 
@@ -58,6 +64,11 @@ class DomainError(Exception):
     # True when the failure is itself a result to keep: the call commits what it did (a declined
     # payment stays on record) and a retry with the same idempotency key gets the same error.
     keeps_effects: ClassVar[bool] = False
+    # True for a refusal by the caller's controls (a named limit, a payee list, a failed approved call): it rolls
+    # back, then its audit record is written in a transaction of its own (services/calls.py).
+    audited_refusal: ClassVar[bool] = False
+    # What an audited refusal also writes in that transaction (a failed approval's outcome), given the unit of work.
+    afterwards: Callable[[Any], Awaitable[None]] | None = None
 
     def __init__(
         self, message: str, *, retryable: bool | None = None, entities: tuple[str, ...] = (), **details: Any
@@ -125,6 +136,10 @@ class PaymentNotFound(NotFound):
 
 class ApiKeyNotFound(NotFound):
     code = "api_key_not_found"
+
+
+class ApprovalNotFound(NotFound):
+    code = "approval_not_found"
 
 
 class PolicyNotFound(NotFound):
@@ -207,10 +222,31 @@ class LimitExceeded(Rejected):
     remains of it and when it frees up."""
 
     code = "limit_exceeded"
+    audited_refusal = True
 
 
 class PayeeNotAllowed(Rejected):
     code = "payee_not_allowed"
+    audited_refusal = True
+
+
+class ApprovalNotPending(Rejected):
+    code = "approval_not_pending"
+
+
+class SelfApproval(Rejected):
+    code = "self_approval"
+
+
+class CannotHoldForApproval(Rejected):
+    code = "approval_needs_saved_payment_method"
+
+
+class ApprovedCallFailed(Rejected):
+    """An approved call that failed when it ran: nothing moved, and the approval is recorded as failed."""
+
+    code = "approved_call_failed"
+    audited_refusal = True
 
 
 class PermissionDenied(DomainError):

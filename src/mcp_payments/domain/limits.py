@@ -73,7 +73,7 @@ class Policy:
     refund_daily: int | None = None
     allowed_payees: frozenset[str] | None = None  # None: any payee not denied
     denied_payees: frozenset[str] = frozenset()
-    approval_above: int | None = None  # a spend above it waits for an approval (refused until approvals exist)
+    approval_above: int | None = None  # a spend above it waits for another principal's approval
     expires_at: datetime | None = None  # after it, every counted call is refused until a new policy is set
     updated_at: datetime | None = None
     updated_by: str | None = None
@@ -132,9 +132,10 @@ def check_payee(payee: str) -> str:
     return payee
 
 
-def decide(policy: Policy, usage: Usage, spend: Spend, now: datetime) -> Decision:
+def decide(policy: Policy, usage: Usage, spend: Spend, now: datetime, *, approved: bool = False) -> Decision:
     """The first limit this call would pass, or None when every limit allows it. Payee lists raise
-    PayeeNotAllowed. Hard limits come first: approval_above only holds a call every other limit allows."""
+    PayeeNotAllowed. Hard limits come first: approval_above only holds a call every other limit allows, and
+    `approved` (the call runs because someone approved it) overrides it alone."""
     amount = spend.amount.minor
     if policy.expires_at is not None and now >= policy.expires_at:
         return Refusal(Limit.EXPIRED, 0, 0, None)
@@ -159,6 +160,8 @@ def decide(policy: Policy, usage: Usage, spend: Spend, now: datetime) -> Decisio
         wanted = 1 if limit is Limit.VELOCITY else amount
         if used + wanted > value:
             return Refusal(limit, value, max(value - used, 0), window)
+    if approved:
+        return None
     if spend.counts is Counts.SPEND and policy.approval_above is not None and amount > policy.approval_above:
         return Refusal(Limit.APPROVAL, policy.approval_above, policy.approval_above, None)
     return None
@@ -215,7 +218,8 @@ def refused(refusal: Refusal, spend: Spend, resets_at: datetime | None, principa
     elif limit is Limit.APPROVAL:
         detail = f"{money(wanted.minor)} is above your approval threshold of {money(refusal.value)}"
         advice = (
-            "approvals are not available on this server yet: ask for at most that much, or ask an admin to raise "
+            "this call cannot wait for approval here (it names a raw card number, which is never stored, or "
+            "approvals are off): ask for at most that much, use a saved payment method, or ask an admin to raise "
             "approval_above"
         )
     else:

@@ -12,6 +12,7 @@ boundary (server/errors.py). Who may call a tool is checked before it runs (serv
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,20 +20,22 @@ from typing import Annotated, Any, TypeVar, get_origin
 
 import structlog
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 from mcp_payments.config import Settings
 from mcp_payments.domain.cards import mask_card_numbers
 from mcp_payments.domain.errors import DomainError
+from mcp_payments.domain.limits import Counts
 from mcp_payments.domain.text import check_text
 from mcp_payments.logging import bind_call, unbind_call
 from mcp_payments.server import errors
 from mcp_payments.server.callers import current_caller, log_fields
-from mcp_payments.server.tools.models import Mutation, Receipt
+from mcp_payments.server.tools.models import Mutation, PendingApproval, Receipt, or_pending
 from mcp_payments.server.tools.params import FreeText, IdempotencyKey
+from mcp_payments.services.approvals import PENDING_APPROVAL
 from mcp_payments.services.calls import CallRunner
-from mcp_payments.services.commands import Command, Counting, Dispatcher, Done, Guard, Kind
+from mcp_payments.services.commands import Command, Counting, Dispatcher, Done, Guard, Kind, Outcome
 from mcp_payments.services.ports import UnitOfWork
 
 F = TypeVar("F", bound=Callable[..., Awaitable[BaseModel]])
@@ -140,7 +143,7 @@ class Toolbox:
             async def handle(uow: UnitOfWork, arguments: Any) -> Done:
                 result = await fn(uow, **arguments)
                 assert isinstance(result, Mutation)
-                return Done(result.model_dump(mode="json"), result.entity_ids(), result)
+                return Done(result.model_dump(mode="json"), result.entity_ids(), result, result.audit_outcome())
 
             async def run(kwargs: dict[str, Any]) -> BaseModel:
                 key = kwargs.pop(_KEY, None)
@@ -149,6 +152,8 @@ class Toolbox:
                     name, caller.principal, kwargs, key, spec.sensitive, caller.credential, caller.role.value
                 )
                 outcome = await self.dispatcher.dispatch(command)
+                if outcome.response.get("status") == PENDING_APPROVAL:
+                    return _pending(outcome)
                 if isinstance(outcome.value, Mutation):
                     return outcome.value.model_copy(update={"receipt": Receipt(**outcome.response["receipt"])})
                 # A replay: the first answer comes back from storage, read by today's model (fields added
@@ -157,9 +162,21 @@ class Toolbox:
 
             if self._add(fn, spec, title, public, run):
                 self.dispatcher.register(name, kind, handle, counts)
+                if counts is not None and counts.counts is Counts.SPEND:
+                    # A spend can be held for approval: its result is then a PendingApproval, and says so.
+                    self._may_be_held(name, model)
             return fn
 
         return register
+
+    def _may_be_held(self, name: str, model: type[Mutation]) -> None:
+        """Publish and validate the tool's result as its own model or a PendingApproval (the SDK reads both fields
+        of its metadata live)."""
+        tool = self.server._tool_manager.get_tool(name)
+        assert tool is not None
+        assert tool.fn_metadata.output_schema is not None
+        tool.fn_metadata.output_schema = or_pending(tool.fn_metadata.output_schema)
+        tool.fn_metadata.output_model = model | PendingApproval
 
     def _add(
         self,
@@ -229,6 +246,15 @@ class Toolbox:
                 if free:
                     cleaned[name] = mask_card_numbers(value)
         return cleaned
+
+
+def _pending(outcome: Outcome) -> CallToolResult:
+    """A held call's answer: a result (not an error) that says it waits for approval, in the tool's output schema."""
+    body = PendingApproval.model_validate({**outcome.response, "deduplicated": outcome.deduplicated})
+    structured = body.model_dump(mode="json")
+    return CallToolResult(
+        content=[TextContent(type="text", text=json.dumps(structured))], structured_content=structured
+    )
 
 
 def _without_uow(signature: inspect.Signature) -> inspect.Signature:

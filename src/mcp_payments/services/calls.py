@@ -96,12 +96,30 @@ class CallRunner:
                 # The failure is a result (a declined payment stays on record): keep it, then report it.
                 await self._keep(uow, command, arguments, key, error, now)
                 raise
-            record = self._record(uow, command, arguments, done.entities, now)
+            record = self._record(uow, command, arguments, done.entities, now, outcome=done.outcome)
             response = {**done.response, "receipt": _receipt(record)}
             await uow.idempotency.complete(command.principal, key, response, record)
             return Outcome(response, False, done.value)
 
-        return await self.write(once, begin=False)
+        try:
+            return await self.write(once, begin=False)
+        except DomainError as error:
+            if error.audited_refusal and not error.keeps_effects:
+                await self._refused(command, arguments, error)
+            raise
+
+    async def _refused(self, command: Command, arguments: Mapping[str, Any], error: DomainError) -> None:
+        """The audit record of a call its controls refused, written after the call rolled back, in a transaction
+        of its own; its idempotency key stays unused (a retry after the limit frees up may run)."""
+        limit = error.details.get("limit")
+        outcome = f"{error.code}:{limit}" if isinstance(limit, str) else error.code
+
+        async def append(uow: UnitOfWork) -> None:
+            if error.afterwards is not None:
+                await error.afterwards(uow)
+            await uow.audit.append(self._record(uow, command, arguments, error.entities, self.clock.now(), outcome))
+
+        await self.write(append)
 
     async def background(
         self, job: str, operation: Callable[[UnitOfWork], Awaitable[T]], entities: Callable[[T], Iterable[str]]

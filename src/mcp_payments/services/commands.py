@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from mcp_payments.domain.errors import DomainError
 from mcp_payments.domain.limits import Counts, Spend
 from mcp_payments.services.ports import UnitOfWork
 
@@ -24,7 +25,7 @@ class Kind(StrEnum):
     READ = "read"
     WRITE = "write"  # changes state but moves no money
     MONEY = "money"  # moves or reserves money
-    APPROVE = "approve"  # decides on what another principal asked for (approvals: no such tool yet)
+    APPROVE = "approve"  # decides on what another principal asked for (approve_request, reject_request)
     ADMIN = "admin"  # administers the deployment (keys, limits, settings: no such tool yet)
 
     @property
@@ -53,6 +54,7 @@ class Done:
     response: dict[str, Any]
     entities: tuple[str, ...]
     value: object = None
+    outcome: str = "ok"  # its audit record's outcome: ok, or the decision it records (held, executed, rejected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +85,29 @@ class Counting:
 NOT_COUNTED = Counting(Counts.NONE)
 
 
+class Held(Exception):  # not an error: the call waits for approval, and its caller gets a result
+    """Raised by the guard for a call that every limit allows but approval_above: it waits for another principal's
+    approval instead of running. `refusal` is what the caller reads where it cannot wait (no holder)."""
+
+    def __init__(self, spend: Spend, threshold: int, refusal: DomainError) -> None:
+        super().__init__("held for approval")
+        self.spend = spend
+        self.threshold = threshold
+        self.refusal = refusal
+
+
 class Guard(Protocol):
     """Checks a counted call against its caller's limits, in the call's own transaction, before its handler runs
-    (services/controls.py): raises a DomainError to refuse it, or records what it counts."""
+    (services/controls.py): raises a DomainError to refuse it, Held to hold it for approval, or records what it
+    counts. `approved`: the call runs because it was approved, and the approval threshold does not apply."""
 
-    async def check(self, uow: UnitOfWork, command: Command, spend: Spend) -> None: ...
+    async def check(self, uow: UnitOfWork, command: Command, spend: Spend, *, approved: bool = False) -> None: ...
+
+
+class Holder(Protocol):
+    """Stores a held call as a pending approval, in the call's own unit of work (services/approvals.py)."""
+
+    async def hold(self, uow: UnitOfWork, command: Command, held: Held) -> Done: ...
 
 
 class Runner(Protocol):
@@ -104,6 +124,7 @@ class Dispatcher:
 
     runner: Runner
     guard: Guard
+    holder: Holder | None = None  # None: a held call is refused (limit_exceeded, approval_above)
     handlers: dict[str, tuple[Kind, Handler, Counting]] = field(default_factory=dict)
 
     def register(self, tool: str, kind: Kind, handler: Handler, counting: Counting | None = None) -> None:
@@ -124,11 +145,22 @@ class Dispatcher:
     async def dispatch(self, command: Command) -> Outcome:
         """Run `command` by its tool's name: once per idempotency key, within its caller's limits, with its audit
         record."""
-        _, handler, counting = self.handlers[command.tool]
 
         async def operation(uow: UnitOfWork) -> Done:
-            if counting.spend is not None and (spend := await counting.spend(uow, command.arguments)) is not None:
-                await self.guard.check(uow, command, spend)
-            return await handler(uow, command.arguments)
+            try:
+                return await self.run_in(uow, command)
+            except Held as held:
+                if self.holder is None:
+                    raise held.refusal from None
+                # Nothing has moved: the guard holds a call before its handler runs.
+                return await self.holder.hold(uow, command, held)
 
         return await self.runner.mutate(command, operation)
+
+    async def run_in(self, uow: UnitOfWork, command: Command, *, approved: bool = False) -> Done:
+        """Check `command` against its caller's limits and run its handler, in `uow` (no idempotency claim or
+        audit record of its own). approved=True: the command runs because another principal approved it."""
+        _, handler, counting = self.handlers[command.tool]
+        if counting.spend is not None and (spend := await counting.spend(uow, command.arguments)) is not None:
+            await self.guard.check(uow, command, spend, approved=approved)
+        return await handler(uow, command.arguments)

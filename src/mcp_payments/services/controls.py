@@ -16,7 +16,7 @@ from mcp_payments.domain import limits
 from mcp_payments.domain.errors import InvalidInput, PolicyNotFound
 from mcp_payments.domain.limits import Counts, Limit, Policy, Spend, Usage
 from mcp_payments.domain.roles import Role
-from mcp_payments.services.commands import Command
+from mcp_payments.services.commands import Command, Held
 from mcp_payments.services.ports import SPENDING, Clock, SpendRecord, UnitOfWork
 
 
@@ -32,8 +32,10 @@ class SpendingControls:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    async def check(self, uow: UnitOfWork, command: Command, spend: Spend) -> None:
-        """Refuse the call (LimitExceeded, PayeeNotAllowed) or record what it counts; nothing without a policy."""
+    async def check(self, uow: UnitOfWork, command: Command, spend: Spend, *, approved: bool = False) -> None:
+        """Refuse the call (LimitExceeded, PayeeNotAllowed), hold it for approval (Held: a spend above
+        approval_above that every other limit allows) or record what it counts; nothing without a policy.
+        `approved`: the call runs now because another principal approved it, so approval_above does not apply."""
         code = spend.amount.currency.code
         policy = await in_force(uow, command.principal, _role(command.role), code)
         if policy is None:
@@ -42,7 +44,9 @@ class SpendingControls:
         await repo.lock(command.principal, code)
         now = self.clock.now()
         usage = await repo.usage(command.principal, code, spend.payee, now)
-        refusal = limits.decide(policy, usage, spend, now)
+        refusal = limits.decide(policy, usage, spend, now, approved=approved)
+        if refusal is not None and refusal.limit is Limit.APPROVAL:
+            raise Held(spend, refusal.value, limits.refused(refusal, spend, None, command.principal))
         if refusal is not None:
             resets_at = await self._frees_at(uow, command.principal, spend, refusal, now)
             raise limits.refused(refusal, spend, resets_at, command.principal)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from mcp_payments.domain.api_keys import ApiKey
+from mcp_payments.domain.approvals import Approval
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.fx import ConversionRecord, Position
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
@@ -391,6 +392,28 @@ class SpendingRepository(Protocol):
     async def record(self, spend: SpendRecord) -> None: ...
 
 
+class ApprovalRepository(Protocol):
+    async def add(self, approval: Approval) -> None: ...
+    async def get(self, approval_id: str, *, lock: bool = False) -> Approval | None:
+        """lock: held until commit (FOR UPDATE on PostgreSQL; SQLite has one writer)."""
+        ...
+
+    async def pending(self, principal: str | None, after: str | None, limit: int) -> list[Approval]:
+        """Pending approvals by id (oldest first), of one requester or (None) of all."""
+        ...
+
+    async def finish(self, approval: Approval) -> bool:
+        """Write a decided approval over its row if that row is still pending; False when it is not."""
+        ...
+
+    async def store_result(self, approval_id: str, result: dict[str, Any]) -> None: ...
+    async def expired(self, claim: Claim) -> list[Approval]:
+        """Pending approvals past their expiry, locked, skipping those another worker holds."""
+        ...
+
+    async def oldest_expired(self, claim: Claim) -> datetime | None: ...
+
+
 class Repo(Generic[R]):
     """Names a category's repository: `uow.repo(PAYMENTS)` is the PaymentRepository of that unit of work.
 
@@ -411,6 +434,7 @@ PROVIDER_OUTBOX: Repo[ProviderOutboxRepository] = Repo("provider_outbox")
 JOBS: Repo[JobRepository] = Repo("jobs")  # the platform's, registered by bootstrap
 API_KEYS: Repo[ApiKeyRepository] = Repo("api_keys")
 SPENDING: Repo[SpendingRepository] = Repo("spending")
+APPROVALS: Repo[ApprovalRepository] = Repo("approvals")
 
 
 class UnitOfWork(Protocol):

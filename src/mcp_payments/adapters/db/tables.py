@@ -548,3 +548,32 @@ spend_locks = Table(
     Column("principal", String(200), primary_key=True),
     Column("currency", String(3), primary_key=True),
 )
+
+# Counted money calls held above their caller's approval_above (domain/approvals.py): the stored command, and what
+# became of it. An approval runs its command in the transaction that moves it from pending, so it runs once.
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tool", String(100), nullable=False),
+    Column("principal", String(200), nullable=False),
+    Column("role", String(20)),
+    Column("credential", String(200)),
+    Column("arguments", Text, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("payee", String(60)),
+    Column("threshold", BigInteger, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(200)),
+    Column("decided_at", UTCDateTime),
+    Column("reason", Text),
+    Column("error_code", String(100)),
+    Column("result", Text),
+    CheckConstraint("status IN ('pending', 'executed', 'failed', 'rejected', 'expired')", name="approval_status_known"),
+    CheckConstraint(f"amount BETWEEN 1 AND {MAX_AMOUNT}", name="approval_amount_in_range"),
+    Index(None, "status", "expires_at"),
+    Index(None, "principal", "created_at"),
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -131,3 +131,32 @@ class Mutation(BaseModel):
     def entity_ids(self) -> tuple[str, ...]:
         """What the call created or changed, named in its audit record. Each result says it from its own fields."""
         raise NotImplementedError(f"{type(self).__name__} must name the entities its call touched")
+
+    def audit_outcome(self) -> str:
+        """The outcome its audit record names: ok, or the decision it records (an approval's executed, rejected)."""
+        return "ok"
+
+
+class PendingApproval(BaseModel):
+    """What a counted money call above its caller's approval_above answers instead of running (services/approvals.py
+    pending_result)."""
+
+    status: Literal["pending_approval"] = Field(
+        description="The call did not run: it waits for the approval of an operator or admin other than you."
+    )
+    approval_id: str = Field(description="Follow it with get_approval; an operator approves it by this id.")
+    expires_at: datetime = Field(description="Unless approved before this, it expires and never runs.")
+    message: str = Field(description="What happens if it is approved.")
+    tool: str
+    amount: MoneyOut
+    entity_ids: list[str]
+    deduplicated: bool = Field(default=False, description="True when this is the stored answer of an earlier call.")
+    receipt: Receipt | None = None
+
+
+def or_pending(schema: dict[str, Any]) -> dict[str, Any]:
+    """The output schema of a money tool whose call may be held for approval: its own result, or PendingApproval."""
+    own = dict(schema)
+    pending = PendingApproval.model_json_schema()
+    defs = {**own.pop("$defs", {}), **pending.pop("$defs", {})}
+    return {"type": "object", "anyOf": [own, pending], **({"$defs": defs} if defs else {})}

@@ -51,7 +51,7 @@ class PolicyOut(BaseModel):
     refund_max_per_call: MoneyOut | None
     refund_daily: MoneyOut | None = Field(description="The most refunded in any 24 hours.")
     approval_above: MoneyOut | None = Field(
-        description="A spend above it needs an approval (until approvals exist, it is refused)."
+        description="A spend above it waits for the approval of an operator or admin other than the caller."
     )
     allowed_payees: list[str] | None = Field(description="Only these payees may be paid; null: any not denied.")
     denied_payees: list[str]

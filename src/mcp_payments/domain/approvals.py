@@ -1,0 +1,55 @@
+"""Approvals: a counted money call above its caller's approval_above waits for another principal's decision.
+
+    pending ──approve──> executed   (the stored call ran, once, in the approver's transaction)
+       │    └─approve──> failed     (the stored call failed when it ran: nothing moved)
+       ├────reject─────> rejected
+       └────expiry─────> expired    (the expire_approvals job, once expires_at has passed)
+
+Every state but pending is terminal: a decided request is never decided again, and only a pending one runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    EXECUTED = "executed"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def terminal(self) -> bool:
+        return self is not Status.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """A held call: the command to run (tool, who asked and with what) and what became of it."""
+
+    id: str
+    tool: str
+    principal: str  # who asked
+    role: str | None
+    credential: str | None
+    arguments: dict[str, Any]  # as validated, JSON; never a sensitive argument (a card number)
+    currency: str
+    amount: int  # minor units of `currency`: what the call would spend
+    payee: str | None
+    threshold: int  # the approval_above it passed, minor units
+    status: Status
+    created_at: datetime
+    expires_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None  # the decider's reason (a rejection), or the failed call's error
+    error_code: str | None = None
+    result: dict[str, Any] | None = None  # the executed call's result, as it answered
+
+    def pending_at(self, now: datetime) -> bool:
+        return self.status is Status.PENDING and now < self.expires_at

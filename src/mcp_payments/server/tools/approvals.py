@@ -1,0 +1,138 @@
+"""Approval tools: held money calls, read by their requester and decided by another operator or admin."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from mcp_payments.domain.approvals import Approval
+from mcp_payments.domain.roles import Role
+from mcp_payments.server.callers import current_caller
+from mcp_payments.server.registry import Toolbox
+from mcp_payments.server.tools.models import MoneyOut, Mutation
+from mcp_payments.server.tools.params import FREE_TEXT, Cursor, Limit
+from mcp_payments.server.tools.policies import PrincipalName
+from mcp_payments.services.approvals import Approvals
+from mcp_payments.services.commands import Kind
+from mcp_payments.services.container import Services
+from mcp_payments.services.ports import UnitOfWork
+
+ApprovalId = Annotated[
+    str,
+    Field(
+        pattern="^apr_[0-9A-Z]{26}$",
+        max_length=30,
+        description="An approval id, as a held call answered it (approval_id), e.g. apr_01JB...",
+    ),
+]
+Reason = Annotated[
+    str | None,
+    Field(default=None, min_length=1, max_length=500, description="Why, for the requester and the record."),
+    FREE_TEXT,
+]
+
+
+class ApprovalOut(BaseModel):
+    id: str
+    status: Literal["pending", "executed", "failed", "rejected", "expired"] = Field(
+        description="pending: waits for a decision; executed: approved and ran once (see result); failed: approved "
+        "but the call failed when it ran (see error_code, reason), nothing moved; rejected; expired: never ran."
+    )
+    tool: str = Field(description="The call that waits, as its requester made it.")
+    requested_by: str
+    arguments: dict[str, Any] = Field(description="The call's arguments, as its requester gave them.")
+    amount: MoneyOut
+    payee: str | None
+    threshold: MoneyOut = Field(description="The requester's approval_above that the amount is above.")
+    created_at: datetime
+    expires_at: datetime
+    decided_by: str | None = Field(description="Who approved or rejected it; null while pending or once expired.")
+    decided_at: datetime | None
+    reason: str | None = Field(description="The rejection's reason, or the failed call's error message.")
+    error_code: str | None = Field(description="The failed call's error code.")
+    result: dict[str, Any] | None = Field(description="The executed call's result, as it answered.")
+
+    @classmethod
+    def of(cls, a: Approval) -> "ApprovalOut":
+        return cls(
+            id=a.id,
+            status=a.status.value,
+            tool=a.tool,
+            requested_by=a.principal,
+            arguments=a.arguments,
+            amount=MoneyOut.of(a.amount, a.currency),
+            payee=a.payee,
+            threshold=MoneyOut.of(a.threshold, a.currency),
+            created_at=a.created_at,
+            expires_at=a.expires_at,
+            decided_by=a.decided_by,
+            decided_at=a.decided_at,
+            reason=a.reason,
+            error_code=a.error_code,
+            result=a.result,
+        )
+
+
+class ApprovalDecision(Mutation):
+    approval: ApprovalOut
+
+    def entity_ids(self) -> tuple[str, ...]:
+        executed = (self.approval.result or {}).get("entity_ids") or []
+        return (self.approval.id, *executed)
+
+    def audit_outcome(self) -> str:
+        return self.approval.status
+
+
+class PendingApprovals(BaseModel):
+    approvals: list[ApprovalOut] = Field(description="Oldest first.")
+    next_cursor: str | None
+
+
+def register(box: Toolbox, app: Services) -> None:
+    approvals = app.get(Approvals)
+    box.dispatcher.holder = approvals
+
+    @box.query(toolset="controls", title="List pending approvals")
+    async def list_pending_approvals(
+        uow: UnitOfWork,
+        principal: Annotated[
+            PrincipalName | None,
+            Field(default=None, description="Only this requester's (operator or higher; an agent sees its own)."),
+        ] = None,
+        limit: Limit = 20,
+        cursor: Cursor = None,
+    ) -> PendingApprovals:
+        """List the money calls waiting for approval, oldest first: an operator or admin sees everyone's, anyone
+        else only their own. Approve or reject one with approve_request or reject_request."""
+        caller = current_caller()
+        if not caller.role.covers(Role.OPERATOR):
+            if principal is not None and principal != caller.principal:
+                raise caller.refusal("list_pending_approvals of another principal", Kind.APPROVE)
+            principal = caller.principal
+        page = await approvals.pending(uow, principal, cursor, limit)
+        return PendingApprovals(approvals=[ApprovalOut.of(a) for a in page.items], next_cursor=page.next_cursor)
+
+    @box.query(toolset="controls", title="Get approval")
+    async def get_approval(uow: UnitOfWork, approval_id: ApprovalId) -> ApprovalOut:
+        """Read one approval: whether it waits, ran, failed, was rejected or expired, who decided, and the executed
+        call's result. Its requester may read it; so may an operator or admin."""
+        caller = current_caller()
+        return ApprovalOut.of(
+            await approvals.get(uow, approval_id, caller.principal, caller.role.covers(Role.OPERATOR))
+        )
+
+    @box.command(kind=Kind.APPROVE, toolset="controls", title="Approve request", destructive=True)
+    async def approve_request(uow: UnitOfWork, approval_id: ApprovalId) -> ApprovalDecision:
+        """Approve a held money call and run it now, once, as its requester asked, with the requester's other
+        limits checked again. You must be an operator or admin other than the requester. If the call fails when
+        it runs (say the wallet no longer has the funds), nothing moves and the approval is recorded as failed."""
+        approval, _ = await approvals.approve(uow, approval_id, current_caller().principal, box.dispatcher)
+        return ApprovalDecision(approval=ApprovalOut.of(approval))
+
+    @box.command(kind=Kind.APPROVE, toolset="controls", title="Reject request")
+    async def reject_request(uow: UnitOfWork, approval_id: ApprovalId, reason: Reason = None) -> ApprovalDecision:
+        """Reject a held money call: it never runs, and its requester can read your reason with get_approval. You
+        must be an operator or admin other than the requester."""
+        rejected = await approvals.reject(uow, approval_id, current_caller().principal, reason)
+        return ApprovalDecision(approval=ApprovalOut.of(rejected))
