@@ -18,7 +18,8 @@ DomainError
 │   ├── PolicyNotFound            policy_not_found
 │   ├── PlanNotFound              plan_not_found
 │   ├── SubscriptionNotFound      subscription_not_found
-│   └── InvoiceNotFound           invoice_not_found
+│   ├── InvoiceNotFound           invoice_not_found
+│   └── MandateNotFound           mandate_not_found     (unknown, or another principal's: the same answer)
 ├── Rejected                      rejected
 │   ├── CardDeclined              card_declined         (the payment is kept; retryable per decline code)
 │   ├── InvalidStateTransition    invalid_state
@@ -34,7 +35,10 @@ DomainError
 │   ├── FxRateUnavailable         fx_rate_unavailable
 │   ├── IdempotencyConflict       idempotency_conflict
 │   ├── LimitExceeded             limit_exceeded        (a spending limit: which, what remains, when it resets)
-│   └── PayeeNotAllowed           payee_not_allowed     (the spending policy's allow- or deny-list)
+│   ├── PayeeNotAllowed           payee_not_allowed     (the spending policy's or the mandate's payee lists)
+│   ├── MandateExhausted          mandate_exhausted     (over its per-payment maximum or what is left this period)
+│   ├── MandateExpired            mandate_expired
+│   └── MandateRevoked            mandate_revoked
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
 │   ├── RoleRequired              role_required         (the caller's role may not call the tool)
@@ -131,6 +135,10 @@ class PolicyNotFound(NotFound):
     code = "policy_not_found"
 
 
+class MandateNotFound(NotFound):
+    code = "mandate_not_found"
+
+
 class PlanNotFound(NotFound):
     code = "plan_not_found"
 
@@ -211,6 +219,23 @@ class LimitExceeded(Rejected):
 
 class PayeeNotAllowed(Rejected):
     code = "payee_not_allowed"
+
+
+class MandateExhausted(Rejected):
+    """The call is over the mandate's maximum per payment or what is left of it this period; details say what
+    remains and when it resets."""
+
+    code = "mandate_exhausted"
+
+
+class MandateExpired(Rejected):
+    code = "mandate_expired"
+
+
+class MandateRevoked(Rejected):
+    """Kept apart from mandate_expired: a revoked mandate is a human's decision, not the passing of time."""
+
+    code = "mandate_revoked"
 
 
 class PermissionDenied(DomainError):

@@ -17,6 +17,7 @@ from mcp_payments.domain.errors import InvalidInput, PolicyNotFound
 from mcp_payments.domain.limits import Counts, Limit, Policy, Spend, Usage
 from mcp_payments.domain.roles import Role
 from mcp_payments.services.commands import Command
+from mcp_payments.services.mandates import MANDATE_ARGUMENT, Mandates
 from mcp_payments.services.ports import SPENDING, Clock, SpendRecord, UnitOfWork
 
 
@@ -29,11 +30,16 @@ class Budget:
 
 
 class SpendingControls:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, mandates: Mandates | None = None) -> None:
         self.clock = clock
+        self.mandates = mandates
 
     async def check(self, uow: UnitOfWork, command: Command, spend: Spend) -> None:
-        """Refuse the call (LimitExceeded, PayeeNotAllowed) or record what it counts; nothing without a policy."""
+        """Refuse the call (LimitExceeded, PayeeNotAllowed) or record what it counts; nothing without a policy.
+        A call that cites a mandate is held to the mandate instead, and debits it."""
+        if (mandate_id := command.arguments.get(MANDATE_ARGUMENT)) is not None:
+            await self._debit_mandate(uow, command, spend, mandate_id)
+            return
         code = spend.amount.currency.code
         policy = await in_force(uow, command.principal, _role(command.role), code)
         if policy is None:
@@ -48,6 +54,11 @@ class SpendingControls:
             raise limits.refused(refusal, spend, resets_at, command.principal)
         record = SpendRecord(command.principal, code, spend.counts, spend.amount.minor, spend.payee, command.tool, now)
         await repo.record(record)
+
+    async def _debit_mandate(self, uow: UnitOfWork, command: Command, spend: Spend, mandate_id: str) -> None:
+        if self.mandates is None:  # pragma: no cover  # the controls category always wires mandates
+            raise InvalidInput("this server does not take mandates: pay without mandate_id")
+        await self.mandates.debit(uow, command.principal, mandate_id, spend)
 
     async def _frees_at(
         self, uow: UnitOfWork, principal: str, spend: Spend, refusal: limits.Refusal, now: datetime

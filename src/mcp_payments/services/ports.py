@@ -12,6 +12,8 @@ from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.fx import ConversionRecord, Position
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
 from mcp_payments.domain.limits import Counts, Policy, Usage
+from mcp_payments.domain.mandates import Mandate
+from mcp_payments.domain.mandates import Status as MandateStatus
 from mcp_payments.domain.payments import Attempt, Customer, Payment, PaymentEvent, Refund
 
 R = TypeVar("R")
@@ -391,6 +393,25 @@ class SpendingRepository(Protocol):
     async def record(self, spend: SpendRecord) -> None: ...
 
 
+class MandateRepository(Protocol):
+    async def add(self, mandate: Mandate) -> None: ...
+    async def get(self, mandate_id: str, *, lock: bool = False) -> Mandate | None:
+        """lock: hold the row until commit (FOR UPDATE on PostgreSQL; SQLite has one writer)."""
+        ...
+
+    async def save_debit(self, mandate: Mandate) -> None:
+        """Store what `mandate` has spent in its current period."""
+        ...
+
+    async def revoke(self, mandate_id: str, at: datetime, by: str) -> None: ...
+    async def search(
+        self, principal: str | None, status: MandateStatus | None, now: datetime, before: str | None, limit: int
+    ) -> list[Mandate]:
+        """Newest first: one principal's mandates (None: everyone's) in one status at `now` (None: any), those
+        with an id below `before`."""
+        ...
+
+
 class Repo(Generic[R]):
     """Names a category's repository: `uow.repo(PAYMENTS)` is the PaymentRepository of that unit of work.
 
@@ -411,6 +432,7 @@ PROVIDER_OUTBOX: Repo[ProviderOutboxRepository] = Repo("provider_outbox")
 JOBS: Repo[JobRepository] = Repo("jobs")  # the platform's, registered by bootstrap
 API_KEYS: Repo[ApiKeyRepository] = Repo("api_keys")
 SPENDING: Repo[SpendingRepository] = Repo("spending")
+MANDATES: Repo[MandateRepository] = Repo("mandates")
 
 
 class UnitOfWork(Protocol):
