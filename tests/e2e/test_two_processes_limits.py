@@ -37,7 +37,7 @@ async def twenty_transfers(clients: tuple[Client, Client], source: str, destinat
 
     async def one(i: int) -> None:
         arguments = {"source_wallet_id": source, "destination_wallet_id": destination, "currency": "USD"}
-        key = {"idempotency_key": f"two-processes-{source}-{i:04d}"}  # distinct calls, not retries of one
+        key = {"idempotency_key": f"two-processes-{destination}-{i:04d}"}  # distinct calls, not retries of one
         results.append(
             body_of(await clients[i % 2].call_tool("transfer_funds", {**arguments, "amount": "10.00", **key, **extra}))
         )
