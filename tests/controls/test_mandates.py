@@ -323,3 +323,17 @@ async def test_a_bad_mandate_id_on_a_money_call_is_refused_before_anything_moves
         )
         assert refused["code"] == BAD
     assert (await ok(agent, "get_wallet", wallet_id=destination))["posted"]["amount"] == "0.00"
+
+
+async def test_a_declined_charge_under_a_mandate_gives_its_amount_back(
+    agent: Client, operator: Client, fake_clock: FakeClock
+) -> None:
+    customer = (await ok(agent, "create_customer", email="ada@example.com", name="Ada"))["customer"]["id"]
+    mandate = await grant(operator, fake_clock, allowed_payees=[customer])
+    charge = {"currency": "USD", "amount": "60.00", "customer_id": customer, "mandate_id": mandate["id"]}
+
+    declined = await err(agent, "create_payment", **charge, payment_method="pm_card_chargeDeclined")
+    assert declined["code"] == "card_declined"
+    assert await remaining(agent, mandate["id"]) == "100.00"
+    await ok(agent, "create_payment", **charge, payment_method="pm_card_visa")
+    assert await remaining(agent, mandate["id"]) == "40.00"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from mcp_payments.domain.errors import DomainError
 from mcp_payments.domain.limits import Counts, Spend
 from mcp_payments.services.ports import UnitOfWork
 
@@ -89,6 +90,10 @@ class Guard(Protocol):
 
     async def check(self, uow: UnitOfWork, command: Command, spend: Spend) -> None: ...
 
+    async def kept_failure(self, uow: UnitOfWork, command: Command, spend: Spend) -> None:
+        """The checked call failed but keeps what it did (a declined card): give back what must not stay counted."""
+        ...
+
 
 class Runner(Protocol):
     """What runs an operation once per key, with its audit record (services/calls.py CallRunner)."""
@@ -127,8 +132,14 @@ class Dispatcher:
         _, handler, counting = self.handlers[command.tool]
 
         async def operation(uow: UnitOfWork) -> Done:
-            if counting.spend is not None and (spend := await counting.spend(uow, command.arguments)) is not None:
+            spend = None if counting.spend is None else await counting.spend(uow, command.arguments)
+            if spend is not None:
                 await self.guard.check(uow, command, spend)
-            return await handler(uow, command.arguments)
+            try:
+                return await handler(uow, command.arguments)
+            except DomainError as error:
+                if spend is not None and error.keeps_effects:  # committed as a result: nothing was paid
+                    await self.guard.kept_failure(uow, command, spend)
+                raise
 
         return await self.runner.mutate(command, operation)

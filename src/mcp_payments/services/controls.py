@@ -55,6 +55,12 @@ class SpendingControls:
         record = SpendRecord(command.principal, code, spend.counts, spend.amount.minor, spend.payee, command.tool, now)
         await repo.record(record)
 
+    async def kept_failure(self, uow: UnitOfWork, command: Command, spend: Spend) -> None:
+        """A declined charge moved no money: the mandate it cited gets its amount back. Against a policy it still
+        counts (as before): a run of declined attempts is what velocity is there to stop."""
+        if (mandate_id := command.arguments.get(MANDATE_ARGUMENT)) is not None and self.mandates is not None:
+            await self.mandates.credit(uow, mandate_id, spend)
+
     async def _debit_mandate(self, uow: UnitOfWork, command: Command, spend: Spend, mandate_id: str) -> None:
         if self.mandates is None:  # pragma: no cover  # the controls category always wires mandates
             raise InvalidInput("this server does not take mandates: pay without mandate_id")

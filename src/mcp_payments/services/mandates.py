@@ -106,3 +106,11 @@ class Mandates:
         debited = mandates.debit(mandate, principal, spend, self.clock.now())
         await repo.save_debit(debited)
         return debited
+
+    @staticmethod
+    async def credit(uow: UnitOfWork, mandate_id: str, spend: Spend) -> None:
+        """Give back what `debit` took in this same transaction (its row is still locked by it)."""
+        repo = uow.repo(MANDATES)
+        mandate = await repo.get(mandate_id, lock=True)
+        if mandate is not None:
+            await repo.save_debit(replace(mandate, spent=max(mandate.spent - spend.amount.minor, 0)))
