@@ -138,6 +138,8 @@ class Toolbox:
             key = inspect.Parameter(_KEY, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=IdempotencyKey)
             mandate = _mandate_parameter(counts)
             pays_under_mandate = bool(mandate)
+            if pays_under_mandate and MANDATE_ARGUMENT in signature.parameters:
+                raise TypeError(f"{name}: {MANDATE_ARGUMENT} is added to every spend tool; name the argument otherwise")
             public = signature.replace(parameters=[*signature.parameters.values(), *mandate, key])
             spec = ToolSpec(name, kind, toolset, destructive, frozenset(sensitive))
 
