@@ -1,4 +1,4 @@
-"""mcp-payments serve | worker | migrate | keys | limits | export-schemas | audit-checkpoint."""
+"""mcp-payments serve | worker | migrate | keys | limits | mandates | export-schemas | audit-checkpoint."""
 
 from __future__ import annotations
 
@@ -112,6 +112,9 @@ def parser() -> argparse.ArgumentParser:
     from mcp_payments import approvals_cli
 
     approvals_cli.add_parser(sub)
+    from mcp_payments import mandates_cli
+
+    mandates_cli.add_parser(sub)
 
     export = sub.add_parser("export-schemas", help="write each tool's input and output JSON Schema")
     export.add_argument("--out", default="schemas", help="directory to write to (default: schemas)")
@@ -169,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 from mcp_payments import approvals_cli
 
                 runtime.run(approvals_cli.run, settings, args)
+            case "mandates":
+                from mcp_payments import mandates_cli
+
+                runtime.run(mandates_cli.run, settings, args, lifetime)
             case "audit-checkpoint":
                 runtime.run(_checkpoint, settings)
             case "export-schemas":

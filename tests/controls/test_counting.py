@@ -54,3 +54,10 @@ def test_a_money_tool_without_a_counting_cannot_be_registered_nor_a_counting_on_
         dispatcher.register("create_thing", Kind.WRITE, _handler, Counting(Counts.NONE))
     with pytest.raises(ValueError, match="says what it spends"):
         Counting(Counts.SPEND)
+
+
+async def test_every_counted_spend_tool_and_no_other_takes_a_mandate() -> None:
+    async with deployment() as (tools, _):
+        takes = {name for name, tool in tools.items() if "mandate_id" in tool.input_schema["properties"]}
+    spends = {name for name, counts in EXPECTED.items() if counts is Counts.SPEND}
+    assert takes - {"get_mandate", "revoke_mandate"} == spends

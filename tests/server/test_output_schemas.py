@@ -1,5 +1,6 @@
 """Every tool answers at least once successfully, and each answer validates against its outputSchema."""
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -10,8 +11,11 @@ from mcp.types import Tool
 
 from mcp_payments.bootstrap import sweep_once
 from mcp_payments.domain.limits import Policy
+from mcp_payments.domain.mandates import Mandate, Period
 from mcp_payments.server.callers import local_principal
 from mcp_payments.services.controls import SpendingControls
+from mcp_payments.services.mandates import Mandates
+from mcp_payments.services.ports import UnitOfWork
 from tests.conftest import Stack
 
 pytestmark = pytest.mark.anyio
@@ -124,5 +128,25 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     assert pending["status"] == "pending_approval"
     assert (await call("list_pending_approvals"))["approvals"]
     await call("get_approval", approval_id=pending["approval_id"])
+    mandates = stack.services.get(Mandates)
+    expiry = datetime.now(UTC) + timedelta(days=7)
+
+    async def granted(uow: UnitOfWork) -> Mandate:
+        return await mandates.grant(
+            uow,
+            principal=local_principal(),
+            currency="USD",
+            description="books",
+            max_per_payment=None,
+            max_total=50_00,
+            period=Period.DAILY,
+            expires_at=expiry,
+            allowed_payees=None,
+            by="cli:test",
+        )
+
+    mandate = await stack.services.calls.write(granted)
+    assert (await call("list_mandates"))["mandates"]
+    assert (await call("get_mandate", mandate_id=mandate.id))["remaining"]["amount"] == "50.00"
 
     assert call.answered == set(tools), f"add a successful call of: {sorted(set(tools) - call.answered)}"

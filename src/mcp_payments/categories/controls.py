@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 from mcp_payments.categories import Category
 from mcp_payments.config import Settings
 from mcp_payments.server.registry import Toolbox
-from mcp_payments.server.tools import approvals, controls
+from mcp_payments.server.tools import approvals, controls, mandates
 from mcp_payments.services.approvals import Approvals
 from mcp_payments.services.container import Services
 from mcp_payments.services.controls import SpendingControls
 from mcp_payments.services.jobs import AnyJob, Job
 from mcp_payments.services.keys import KeyService
-from mcp_payments.services.ports import API_KEYS, APPROVALS, SPENDING, Claim, Repo, UnitOfWork
+from mcp_payments.services.mandates import Mandates
+from mcp_payments.services.ports import API_KEYS, APPROVALS, MANDATES, SPENDING, Claim, Repo, UnitOfWork
 
 if TYPE_CHECKING:
     from mcp_payments.adapters.db.uow import RepositoryFactory
@@ -25,20 +26,24 @@ if TYPE_CHECKING:
 def repositories() -> Mapping[Repo[Any], RepositoryFactory]:
     from mcp_payments.adapters.db.approvals_repo import SqlApprovals
     from mcp_payments.adapters.db.keys_repo import SqlApiKeys
+    from mcp_payments.adapters.db.mandates_repo import SqlMandates
     from mcp_payments.adapters.db.spending_repo import SqlSpending
 
-    return {API_KEYS: SqlApiKeys, SPENDING: SqlSpending, APPROVALS: SqlApprovals}
+    return {API_KEYS: SqlApiKeys, SPENDING: SqlSpending, APPROVALS: SqlApprovals, MANDATES: SqlMandates}
 
 
 def wire(services: Services, settings: Settings) -> None:
     services.add(KeyService(services.clock, services.ids, services.calls))
-    services.add(SpendingControls(services.clock))
+    granted = Mandates(services.clock, services.ids, services.cursors)
+    services.add(granted)
+    services.add(SpendingControls(services.clock, granted))
     services.add(Approvals(services.clock, services.ids, settings.approval_ttl, services.cursors))
 
 
 def tools(box: Toolbox, services: Services) -> None:
     controls.register(box, services)
     approvals.register(box, services)
+    mandates.register(box, services)
 
 
 def jobs(services: Services) -> Sequence[AnyJob]:
@@ -52,7 +57,7 @@ def jobs(services: Services) -> Sequence[AnyJob]:
 
 CATEGORY = Category(
     toolset="controls",
-    id_prefixes=("key", "apr"),
+    id_prefixes=("key", "apr", "mdt"),
     wire=wire,
     tools=tools,
     jobs=jobs,

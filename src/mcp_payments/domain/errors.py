@@ -19,7 +19,8 @@ DomainError
 │   ├── PlanNotFound              plan_not_found
 │   ├── SubscriptionNotFound      subscription_not_found
 │   ├── InvoiceNotFound           invoice_not_found
-│   └── ApprovalNotFound          approval_not_found
+│   ├── ApprovalNotFound          approval_not_found
+│   └── MandateNotFound           mandate_not_found     (unknown, or another principal's: the same answer)
 ├── Rejected                      rejected
 │   ├── CardDeclined              card_declined         (the payment is kept; retryable per decline code)
 │   ├── InvalidStateTransition    invalid_state
@@ -35,11 +36,14 @@ DomainError
 │   ├── FxRateUnavailable         fx_rate_unavailable
 │   ├── IdempotencyConflict       idempotency_conflict
 │   ├── LimitExceeded             limit_exceeded        (a spending limit: which, what remains, when it resets)
-│   ├── PayeeNotAllowed           payee_not_allowed     (the spending policy's allow- or deny-list)
 │   ├── ApprovalNotPending        approval_not_pending  (decided, executed or expired already)
 │   ├── SelfApproval              self_approval         (the requester cannot decide its own request)
 │   ├── CannotHoldForApproval     approval_needs_saved_payment_method (a raw card number is never stored)
-│   └── ApprovedCallFailed        approved_call_failed  (approved, but the call failed when it ran)
+│   ├── ApprovedCallFailed        approved_call_failed  (approved, but the call failed when it ran)
+│   ├── PayeeNotAllowed           payee_not_allowed     (the spending policy's or the mandate's payee lists)
+│   ├── MandateExhausted          mandate_exhausted     (over its per-payment maximum or what is left this period)
+│   ├── MandateExpired            mandate_expired
+│   └── MandateRevoked            mandate_revoked
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
 │   ├── RoleRequired              role_required         (the caller's role may not call the tool)
@@ -146,6 +150,10 @@ class PolicyNotFound(NotFound):
     code = "policy_not_found"
 
 
+class MandateNotFound(NotFound):
+    code = "mandate_not_found"
+
+
 class PlanNotFound(NotFound):
     code = "plan_not_found"
 
@@ -246,6 +254,26 @@ class ApprovedCallFailed(Rejected):
     """An approved call that failed when it ran: nothing moved, and the approval is recorded as failed."""
 
     code = "approved_call_failed"
+    audited_refusal = True
+
+
+class MandateExhausted(Rejected):
+    """The call is over the mandate's maximum per payment or what is left of it this period; details say what
+    remains and when it resets."""
+
+    code = "mandate_exhausted"
+    audited_refusal = True
+
+
+class MandateExpired(Rejected):
+    code = "mandate_expired"
+    audited_refusal = True
+
+
+class MandateRevoked(Rejected):
+    """Kept apart from mandate_expired: a revoked mandate is a human's decision, not the passing of time."""
+
+    code = "mandate_revoked"
     audited_refusal = True
 
 

@@ -32,10 +32,11 @@ from mcp_payments.logging import bind_call, unbind_call
 from mcp_payments.server import errors
 from mcp_payments.server.callers import current_caller, log_fields
 from mcp_payments.server.tools.models import Mutation, PendingApproval, Receipt, or_pending
-from mcp_payments.server.tools.params import FreeText, IdempotencyKey
+from mcp_payments.server.tools.params import FreeText, IdempotencyKey, MandateId
 from mcp_payments.services.approvals import PENDING_APPROVAL
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.commands import Command, Counting, Dispatcher, Done, Guard, Kind, Outcome
+from mcp_payments.services.mandates import MANDATE_ARGUMENT
 from mcp_payments.services.ports import UnitOfWork
 
 F = TypeVar("F", bound=Callable[..., Awaitable[BaseModel]])
@@ -137,13 +138,22 @@ class Toolbox:
                 raise TypeError(f"{name} must return a Mutation model (deduplicated, receipt, entity_ids)")
             model: type[Mutation] = signature.return_annotation
             key = inspect.Parameter(_KEY, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=IdempotencyKey)
-            public = signature.replace(parameters=[*signature.parameters.values(), key])
+            mandate = _mandate_parameter(counts)
+            pays_under_mandate = bool(mandate)
+            if pays_under_mandate and MANDATE_ARGUMENT in signature.parameters:
+                raise TypeError(f"{name}: {MANDATE_ARGUMENT} is added to every spend tool; name the argument otherwise")
+            public = signature.replace(parameters=[*signature.parameters.values(), *mandate, key])
             spec = ToolSpec(name, kind, toolset, destructive, frozenset(sensitive))
 
             async def handle(uow: UnitOfWork, arguments: Any) -> Done:
+                # The guard reads the mandate a spend cites (services/controls.py); the tool itself never sees it.
+                mandate_id = arguments.get(MANDATE_ARGUMENT) if pays_under_mandate else None
+                if pays_under_mandate:
+                    arguments = {k: v for k, v in arguments.items() if k != MANDATE_ARGUMENT}
                 result = await fn(uow, **arguments)
                 assert isinstance(result, Mutation)
-                return Done(result.model_dump(mode="json"), result.entity_ids(), result, result.audit_outcome())
+                entities = (*result.entity_ids(), *([mandate_id] if mandate_id is not None else []))
+                return Done(result.model_dump(mode="json"), entities, result, result.audit_outcome())
 
             async def run(kwargs: dict[str, Any]) -> BaseModel:
                 key = kwargs.pop(_KEY, None)
@@ -255,6 +265,13 @@ def _pending(outcome: Outcome) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text=json.dumps(structured))], structured_content=structured
     )
+
+
+def _mandate_parameter(counts: Counting | None) -> list[inspect.Parameter]:
+    """A counted spend tool takes an optional mandate to pay under (services/mandates.py)."""
+    if counts is None or counts.counts is not Counts.SPEND:
+        return []
+    return [inspect.Parameter(MANDATE_ARGUMENT, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=MandateId)]
 
 
 def _without_uow(signature: inspect.Signature) -> inspect.Signature:

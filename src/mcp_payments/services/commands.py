@@ -103,6 +103,10 @@ class Guard(Protocol):
 
     async def check(self, uow: UnitOfWork, command: Command, spend: Spend, *, approved: bool = False) -> None: ...
 
+    async def kept_failure(self, uow: UnitOfWork, command: Command, spend: Spend) -> None:
+        """The checked call failed but keeps what it did (a declined card): give back what must not stay counted."""
+        ...
+
 
 class Holder(Protocol):
     """Stores a held call as a pending approval, in the call's own unit of work (services/approvals.py)."""
@@ -161,6 +165,12 @@ class Dispatcher:
         """Check `command` against its caller's limits and run its handler, in `uow` (no idempotency claim or
         audit record of its own). approved=True: the command runs because another principal approved it."""
         _, handler, counting = self.handlers[command.tool]
-        if counting.spend is not None and (spend := await counting.spend(uow, command.arguments)) is not None:
+        spend = None if counting.spend is None else await counting.spend(uow, command.arguments)
+        if spend is not None:
             await self.guard.check(uow, command, spend, approved=approved)
-        return await handler(uow, command.arguments)
+        try:
+            return await handler(uow, command.arguments)
+        except DomainError as error:
+            if spend is not None and error.keeps_effects:  # committed as a result: nothing was paid
+                await self.guard.kept_failure(uow, command, spend)
+            raise

@@ -17,6 +17,7 @@ from mcp_payments.domain.errors import InvalidInput, PolicyNotFound
 from mcp_payments.domain.limits import Counts, Limit, Policy, Spend, Usage
 from mcp_payments.domain.roles import Role
 from mcp_payments.services.commands import Command, Held
+from mcp_payments.services.mandates import MANDATE_ARGUMENT, Mandates
 from mcp_payments.services.ports import SPENDING, Clock, SpendRecord, UnitOfWork
 
 
@@ -29,13 +30,18 @@ class Budget:
 
 
 class SpendingControls:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, mandates: Mandates | None = None) -> None:
         self.clock = clock
+        self.mandates = mandates
 
     async def check(self, uow: UnitOfWork, command: Command, spend: Spend, *, approved: bool = False) -> None:
         """Refuse the call (LimitExceeded, PayeeNotAllowed), hold it for approval (Held: a spend above
         approval_above that every other limit allows) or record what it counts; nothing without a policy.
-        `approved`: the call runs now because another principal approved it, so approval_above does not apply."""
+        `approved`: the call runs now because another principal approved it, so approval_above does not apply.
+        A call that cites a mandate is held to the mandate instead, and debits it."""
+        if (mandate_id := command.arguments.get(MANDATE_ARGUMENT)) is not None:
+            await self._debit_mandate(uow, command, spend, mandate_id)
+            return
         code = spend.amount.currency.code
         policy = await in_force(uow, command.principal, _role(command.role), code)
         if policy is None:
@@ -52,6 +58,17 @@ class SpendingControls:
             raise limits.refused(refusal, spend, resets_at, command.principal)
         record = SpendRecord(command.principal, code, spend.counts, spend.amount.minor, spend.payee, command.tool, now)
         await repo.record(record)
+
+    async def kept_failure(self, uow: UnitOfWork, command: Command, spend: Spend) -> None:
+        """A declined charge moved no money: the mandate it cited gets its amount back. Against a policy it still
+        counts (as before): a run of declined attempts is what velocity is there to stop."""
+        if (mandate_id := command.arguments.get(MANDATE_ARGUMENT)) is not None and self.mandates is not None:
+            await self.mandates.credit(uow, mandate_id, spend)
+
+    async def _debit_mandate(self, uow: UnitOfWork, command: Command, spend: Spend, mandate_id: str) -> None:
+        if self.mandates is None:  # pragma: no cover  # the controls category always wires mandates
+            raise InvalidInput("this server does not take mandates: pay without mandate_id")
+        await self.mandates.debit(uow, command.principal, mandate_id, spend)
 
     async def _frees_at(
         self, uow: UnitOfWork, principal: str, spend: Spend, refusal: limits.Refusal, now: datetime

@@ -13,6 +13,8 @@ from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.fx import ConversionRecord, Position
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, JournalTransaction
 from mcp_payments.domain.limits import Counts, Policy, Usage
+from mcp_payments.domain.mandates import Mandate
+from mcp_payments.domain.mandates import Status as MandateStatus
 from mcp_payments.domain.payments import Attempt, Customer, Payment, PaymentEvent, Refund
 
 R = TypeVar("R")
@@ -414,6 +416,25 @@ class ApprovalRepository(Protocol):
     async def oldest_expired(self, claim: Claim) -> datetime | None: ...
 
 
+class MandateRepository(Protocol):
+    async def add(self, mandate: Mandate) -> None: ...
+    async def get(self, mandate_id: str, *, lock: bool = False) -> Mandate | None:
+        """lock: hold the row until commit (FOR UPDATE on PostgreSQL; SQLite has one writer)."""
+        ...
+
+    async def save_debit(self, mandate: Mandate) -> None:
+        """Store what `mandate` has spent in its current period."""
+        ...
+
+    async def revoke(self, mandate_id: str, at: datetime, by: str) -> None: ...
+    async def search(
+        self, principal: str | None, status: MandateStatus | None, now: datetime, before: str | None, limit: int
+    ) -> list[Mandate]:
+        """Newest first: one principal's mandates (None: everyone's) in one status at `now` (None: any), those
+        with an id below `before`."""
+        ...
+
+
 class Repo(Generic[R]):
     """Names a category's repository: `uow.repo(PAYMENTS)` is the PaymentRepository of that unit of work.
 
@@ -435,6 +456,7 @@ JOBS: Repo[JobRepository] = Repo("jobs")  # the platform's, registered by bootst
 API_KEYS: Repo[ApiKeyRepository] = Repo("api_keys")
 SPENDING: Repo[SpendingRepository] = Repo("spending")
 APPROVALS: Repo[ApprovalRepository] = Repo("approvals")
+MANDATES: Repo[MandateRepository] = Repo("mandates")
 
 
 class UnitOfWork(Protocol):

@@ -577,3 +577,35 @@ approvals = Table(
     Index(None, "status", "expires_at"),
     Index(None, "principal", "created_at"),
 )
+
+
+# Mandates (domain/mandates.py): a bounded authority granted to one principal. `spent` is what was debited in the
+# period that starts at `period_start`; a call citing the mandate locks its row and debits it in the movement's
+# own transaction.
+MANDATE_PERIODS = ("once", "daily", "monthly")
+mandates = Table(
+    "mandates",
+    metadata,
+    Column("id", String(44), primary_key=True),
+    Column("principal", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("description", String(500), nullable=False),
+    Column("allowed_payees", Text),
+    Column("max_per_payment", BigInteger, nullable=False),
+    Column("max_total", BigInteger, nullable=False),
+    Column("period", String(10), nullable=False),
+    Column("spent", BigInteger, nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("revoked_by", String(200)),
+    _known("period", MANDATE_PERIODS),
+    within_limits(
+        *amounts("max_per_payment", "max_total", low=1),
+        *amounts("spent"),
+        extra="max_per_payment <= max_total AND spent <= max_total",
+    ),
+    Index(None, "principal", "id"),
+)

@@ -69,7 +69,7 @@ def subject_of(principal: str | None, role: str | None) -> str:
     raise InvalidInput("give exactly one of `principal` (one caller) or `role` (the default for every caller of it)")
 
 
-def _instant(text: str | None) -> datetime | None:
+def instant(text: str | None) -> datetime | None:
     """An ISO 8601 instant with its time zone (kept as text in the command's arguments, which are JSON)."""
     if text is None:
         return None
@@ -159,7 +159,7 @@ def register(box: Toolbox, app: Services) -> None:
         if remove:
             await controls.remove_policy(uow, subject, code)
             return PolicyResult(policy=None, removed=True)
-        expiry = _instant(expires_at)
+        expiry = instant(expires_at)
 
         def minor(text: str | None) -> int | None:
             return None if text is None else parse_limit(text, code)

@@ -35,6 +35,16 @@ HoldId = Annotated[
         description="A hold id as returned by hold_funds, e.g. hld_01JB...",
     ),
 ]
+MandateId = Annotated[
+    str | None,
+    Field(
+        default=None,
+        pattern=f"^mdt_{ID_CHARS}$",
+        max_length=44,
+        description="Pay under this mandate (mdt_..., see list_mandates) instead of your spending policy: the call "
+        "must fit the mandate's currency, payees, maximum per payment and what is left of it, and debits it.",
+    ),
+]
 CurrencyCode = Annotated[str, Field(pattern="^[A-Za-z]{3}$", description="ISO 4217 currency code, e.g. USD, EUR, JPY.")]
 Amount = Annotated[
     str | None,

@@ -9,7 +9,7 @@ from alembic import op
 
 from mcp_payments.adapters.db.tables import UTCDateTime
 
-revision = "0011_approvals"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
