@@ -34,7 +34,8 @@ DomainError
 │   ├── FxRateUnavailable         fx_rate_unavailable
 │   ├── IdempotencyConflict       idempotency_conflict
 │   ├── LimitExceeded             limit_exceeded        (a spending limit: which, what remains, when it resets)
-│   └── PayeeNotAllowed           payee_not_allowed     (the spending policy's allow- or deny-list)
+│   ├── PayeeNotAllowed           payee_not_allowed     (the spending policy's allow- or deny-list)
+│   └── PlanChangeDeclined        plan_change_declined  (always_invoice's charge failed: nothing was changed)
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
 │   ├── RoleRequired              role_required         (the caller's role may not call the tool)
@@ -154,6 +155,12 @@ class CardDeclined(Rejected):
 
 class InvalidStateTransition(Rejected):
     code = "invalid_state"
+
+
+class PlanChangeDeclined(Rejected):
+    """A plan change invoiced at once (always_invoice) whose charge failed: the change is not made."""
+
+    code = "plan_change_declined"
 
 
 class CaptureExceedsAuthorized(Rejected):
