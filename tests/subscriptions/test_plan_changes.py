@@ -50,7 +50,7 @@ async def test_create_prorations_puts_the_credit_and_the_charge_on_the_next_invo
     issued = (await invoices_of(agent, sub))[1]
     assert {k: issued[k] for k in SHOWN} == {k: preview[k] for k in SHOWN}
     assert issued["status"] == "paid"
-    assert (await agent.payment(issued["payment_id"]))["payment"]["amount"] == "80.33"
+    assert (await agent.payment(issued["payment_id"]))["payment"]["amount"]["amount"] == "80.33"
     after = await agent.ok("preview_upcoming_invoice", subscription_id=sub)
     assert minor_lines(after) == [("plan", 6000)], "the lines are invoiced once"
 
@@ -76,7 +76,9 @@ async def test_always_invoice_issues_and_charges_the_proration_now(agent: Agent,
 async def test_an_always_invoice_change_that_is_declined_changes_nothing(agent: Agent, clocked_stack: Stack) -> None:
     small, large = await plan(agent, "30.00"), await plan(agent, "60.00")
     sub = (await subscribe(agent, small["id"]))["subscription"]
-    await agent.ok("update_subscription", subscription_id=sub["id"], default_payment_method="pm_card_chargeCustomerFail")
+    await agent.ok(
+        "update_subscription", subscription_id=sub["id"], default_payment_method="pm_card_chargeCustomerFail"
+    )
     clock_of(clocked_stack).advance(days=10)
     refused = await agent.err(
         "change_subscription_plan", subscription_id=sub["id"], plan_id=large["id"], proration_behavior="always_invoice"

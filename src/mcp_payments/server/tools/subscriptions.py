@@ -147,6 +147,10 @@ class SubscriptionOut(BaseModel):
     cancel_at_period_end: bool = Field(
         description="True: it is canceled when the current period ends (resume_subscription undoes it until then)."
     )
+    pause_collection: str | None = Field(
+        default=None, description="While paused: void, keep_as_draft or mark_uncollectible (see pause_subscription)."
+    )
+    resumes_at: datetime | None = Field(default=None, description="While paused: when it resumes by itself.")
 
     @classmethod
     def of(cls, s: Subscription) -> "SubscriptionOut":
@@ -164,6 +168,8 @@ class SubscriptionOut(BaseModel):
             created_at=s.created_at,
             canceled_at=s.canceled_at,
             cancel_at_period_end=s.cancel_at_period_end,
+            pause_collection=None if s.pause_collection is None else s.pause_collection.value,
+            resumes_at=s.resumes_at,
         )
 
 

@@ -95,9 +95,10 @@ class SubscriptionChanges:
         """Move the subscription to another plan now, crediting the old price's unused time and charging the new
         one's remaining time: on the next invoice, on none, or on an invoice charged now."""
         subscription = await self.lifecycle.get(uow, subscription_id, lock=True)
-        _, new, lines = await self.proration(uow, subscription, plan_id, behavior)
+        _, unused_plan, lines = await self.proration(uow, subscription, plan_id, behavior)
         repo = uow.repo(SUBSCRIPTIONS)
-        await repo.mark_plan_used(new.id)  # its price is fixed from now on
+        await repo.mark_plan_used(unused_plan.id)  # its price is fixed from now on
+        new = replace(unused_plan, used=True)
         changed = replace(subscription, plan_id=new.id, updated_at=self._now())
         await repo.update(changed)
         if behavior is ProrationBehavior.ALWAYS_INVOICE and sum(line.amount for line in lines) > 0:

@@ -230,7 +230,9 @@ class SubscriptionService:
     async def _failed(self, uow: UnitOfWork, past_due: Subscription, invoice: Invoice, now: datetime) -> Subscription:
         """After a failed try of a renewal invoice: its next try by the schedule, or, after the last one (or a
         hard decline), the subscription canceled or unpaid as the dunning setting says."""
-        next_at = self.dunning.next_attempt(invoice.created_at, invoice.attempts, invoice.last_decline_code)
+        next_at = self.dunning.next_attempt(
+            self._first_failure(invoice, now), invoice.attempts, invoice.last_decline_code
+        )
         await uow.repo(SUBSCRIPTIONS).update_invoice(replace(invoice, next_attempt_at=next_at))
         if next_at is not None:
             await uow.repo(SUBSCRIPTIONS).update(past_due)
@@ -243,6 +245,14 @@ class SubscriptionService:
         ended = past_due.moved(A.EXHAUST, now)
         await uow.repo(SUBSCRIPTIONS).update(ended)
         return ended
+
+    def _first_failure(self, invoice: Invoice, now: datetime) -> datetime:
+        """When the invoice's dunning started: its first failed try (now, for the first), or the try just made
+        less the delay that scheduled it. Not its creation: a draft kept through a pause is first tried on resume."""
+        retries, made = self.dunning.retries, invoice.attempts - 2
+        if invoice.next_attempt_at is None or not 0 <= made < len(retries):
+            return now
+        return invoice.next_attempt_at - retries[made]
 
     async def due_retries(self, uow: UnitOfWork, claim: Claim) -> list[Subscription]:
         return await uow.repo(SUBSCRIPTIONS).claim_retries(claim)
