@@ -262,3 +262,31 @@ def test_every_setting_that_cannot_be_read_is_refused_naming_it(name: str, text:
 def test_zero_dedup_window_is_allowed() -> None:
     assert Settings.from_env({"MCP_PAYMENTS_DEDUP_WINDOW_SECONDS": "0"}).dedup_window == timedelta(0)
     assert Settings.from_env({"MCP_PAYMENTS_AUTHORIZATION_DAYS": "2.5"}).authorization_ttl == timedelta(days=2.5)
+
+
+def test_the_dunning_schedule_and_final_state_are_settings_with_stripe_like_defaults() -> None:
+    default = Settings.from_env({}).dunning()
+    assert [d.days for d in default.retries] == [1, 2, 3, 5, 7, 10, 14]  # with the first try: 8 within 2 weeks
+    assert default.cancel_after_last
+    custom = Settings.from_env(
+        {"MCP_PAYMENTS_DUNNING_RETRY_DAYS": "0.5, 2", "MCP_PAYMENTS_DUNNING_FINAL": "Unpaid"}
+    ).dunning()
+    assert (custom.retries, custom.cancel_after_last) == ((timedelta(hours=12), timedelta(days=2)), False)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("MCP_PAYMENTS_DUNNING_RETRY_DAYS", "3,1"),
+        ("MCP_PAYMENTS_DUNNING_RETRY_DAYS", "1,1"),
+        ("MCP_PAYMENTS_DUNNING_RETRY_DAYS", "0"),
+        ("MCP_PAYMENTS_DUNNING_RETRY_DAYS", "nan"),
+        ("MCP_PAYMENTS_DUNNING_RETRY_DAYS", "400"),
+        ("MCP_PAYMENTS_DUNNING_RETRY_DAYS", ",".join(str(d) for d in range(1, 30))),
+        ("MCP_PAYMENTS_DUNNING_RETRY_DAYS", "one,two"),
+        ("MCP_PAYMENTS_DUNNING_FINAL", "delete"),
+    ],
+)
+def test_a_dunning_setting_that_cannot_be_read_is_refused_naming_the_variable(name: str, text: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: text})

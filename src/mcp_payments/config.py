@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from platformdirs import user_data_dir
 
 from mcp_payments.domain.fx import RateTable
+from mcp_payments.domain.subscriptions import Dunning
 
 
 def default_db_url() -> str:
@@ -50,6 +51,10 @@ class Settings:
     action_ttl: timedelta = timedelta(days=1)
     approval_ttl: timedelta = timedelta(hours=24)  # how long a held call waits for a decision before it expires
     background: bool = True
+    # Dunning: a failed renewal is tried again these many days after its first failure (with that first try, 8
+    # tries within 2 weeks), and after the last failure the subscription is canceled, or kept as unpaid.
+    dunning_retry_days: tuple[float, ...] = (1, 2, 3, 5, 7, 10, 14)
+    dunning_final: str = "canceled"
     log_level: str = "INFO"
     # Host and Origin headers the HTTP transports accept besides those of --host and --port (server/hosts.py).
     allowed_hosts: tuple[str, ...] = ()
@@ -72,8 +77,15 @@ class Settings:
             )
         if not 0 < self.sweep_interval <= _MAX_SECONDS:
             raise ValueError("the interval between passes of due work must be a positive number of seconds")
+        parse_retry_days(",".join(str(d) for d in self.dunning_retry_days))
+        if self.dunning_final not in DUNNING_FINAL:
+            raise ValueError(f"dunning_final must be one of {', '.join(DUNNING_FINAL)}")
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+
+    def dunning(self) -> Dunning:
+        retries = tuple(timedelta(days=d) for d in self.dunning_retry_days)
+        return Dunning(retries, cancel_after_last=self.dunning_final == "canceled")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -99,6 +111,8 @@ class Settings:
         read.into(values, "job_max_attempts", "MCP_PAYMENTS_JOB_MAX_ATTEMPTS", parse_attempts)
         read.into(values, "job_retry_base", "MCP_PAYMENTS_JOB_RETRY_SECONDS", _delay)
         read.into(values, "job_retry_cap", "MCP_PAYMENTS_JOB_RETRY_MAX_SECONDS", _delay)
+        read.into(values, "dunning_retry_days", "MCP_PAYMENTS_DUNNING_RETRY_DAYS", parse_retry_days)
+        read.into(values, "dunning_final", "MCP_PAYMENTS_DUNNING_FINAL", parse_dunning_final)
         read.into(values, "log_level", "MCP_PAYMENTS_LOG_LEVEL", parse_log_level)
         read.into(values, "allowed_hosts", "MCP_PAYMENTS_ALLOWED_HOSTS", parse_allowed_hosts)
         read.into(values, "allowed_origins", "MCP_PAYMENTS_ALLOWED_ORIGINS", parse_allowed_origins)
@@ -156,6 +170,31 @@ def parse_flag(text: str) -> bool:
     if value in _NO:
         return False
     raise ValueError(f"{text!r} is not yes or no: use true or false (also accepted: {'/'.join(_YES)}, {'/'.join(_NO)})")
+
+
+DUNNING_FINAL = ("canceled", "unpaid")
+MAX_RETRIES = 20
+
+
+def parse_retry_days(text: str) -> tuple[float, ...]:
+    """Days after a renewal's first failure to try it again, increasing: "1,2,3,5,7,10,14". Empty: no retry."""
+    try:
+        days = tuple(float(d) for d in text.split(",") if d.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a comma-separated list of days, e.g. 1,2,3,5,7,10,14") from None
+    if len(days) > MAX_RETRIES or any(not 0 < d <= 366 for d in days) or list(days) != sorted(set(days)):
+        raise ValueError(
+            f"{text!r}: dunning retries are at most {MAX_RETRIES} increasing numbers of days, each above 0 and at most "
+            "366, e.g. 1,2,3,5,7,10,14"
+        )
+    return days
+
+
+def parse_dunning_final(text: str) -> str:
+    value = text.strip().lower()
+    if value not in DUNNING_FINAL:
+        raise ValueError(f"{text!r} is not canceled or unpaid (what a subscription becomes after its last retry)")
+    return value
 
 
 def parse_log_level(text: str) -> str:

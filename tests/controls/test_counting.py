@@ -29,6 +29,9 @@ EXPECTED = {
     "release_hold": Counts.NONE,
     "create_subscription": Counts.SPEND,  # its first period's charge, to the customer (nothing during a trial)
     "pay_invoice": Counts.SPEND,  # the open invoice's total, to the customer
+    "change_subscription_plan": Counts.SPEND,  # always_invoice: the proration charged now (else nothing)
+    "resume_subscription": Counts.SPEND,  # the drafts kept while paused, charged on resume
+    "cancel_subscription": Counts.REFUND,  # prorate: the unused time refunded
 }
 
 

@@ -33,6 +33,7 @@ STABLE_CODES = {
     "Rejected": "rejected",
     "CardDeclined": "card_declined",
     "InvalidStateTransition": "invalid_state",
+    "PlanChangeDeclined": "plan_change_declined",
     "CaptureExceedsAuthorized": "capture_exceeds_authorized",
     "RefundExceedsCaptured": "refund_exceeds_captured",
     "PaymentNotAllocatable": "payment_not_allocatable",

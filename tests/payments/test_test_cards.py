@@ -27,6 +27,8 @@ CARDS = {
     "4242424242424242": Expected("pm_card_visa", "visa", "succeeded"),
     "5555555555554444": Expected("pm_card_mastercard", "mastercard", "succeeded"),
     "4000000000000002": Expected("pm_card_chargeDeclined", "visa", "requires_payment_method", "card_declined"),
+    # Issue 11: attaches (a subscription with a trial, update_subscription), every charge declined (Stripe's 0341).
+    "4000000000000341": Expected("pm_card_chargeCustomerFail", "visa", "requires_payment_method", "card_declined"),
     "4000000000009995": Expected(
         "pm_card_chargeDeclinedInsufficientFunds", "visa", "requires_payment_method", "insufficient_funds"
     ),

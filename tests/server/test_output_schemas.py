@@ -107,6 +107,12 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await call("cancel_subscription", subscription_id=renewing["subscription"]["id"], at_period_end=True)
     await call("resume_subscription", subscription_id=renewing["subscription"]["id"])
     await call("preview_upcoming_invoice", subscription_id=renewing["subscription"]["id"])
+    other = (await call("create_plan", name="Max", currency="USD", amount="19.00", interval="month"))["plan"]["id"]
+    await call("change_subscription_plan", subscription_id=renewing["subscription"]["id"], plan_id=other)
+    await call(
+        "update_subscription", subscription_id=renewing["subscription"]["id"], default_payment_method="pm_card_visa"
+    )
+    await call("pause_subscription", subscription_id=renewing["subscription"]["id"], collection="keep_as_draft")
 
     integrity = await call("check_ledger_integrity")
     assert integrity["ok"], integrity

@@ -26,6 +26,14 @@ def new_sub(**fields: Any) -> dict[str, Any]:
     return {"customer_id": "$customer", "plan_id": "$plan", "payment_method": "pm_card_visa", **fields}
 
 
+def change(**fields: Any) -> dict[str, Any]:
+    return {"subscription_id": "$sub", "plan_id": "$other_plan", **fields}
+
+
+def pause(**fields: Any) -> dict[str, Any]:
+    return {"subscription_id": "$sub", "collection": "void", **fields}
+
+
 TABLE: dict[str, Case] = {
     "plan-amount-is-a-float": Case("create_plan", new_plan(amount=None, amount_minor=9.5), BAD),
     "plan-amount-is-a-json-number": Case("create_plan", new_plan(amount=10.5), BAD),
@@ -83,6 +91,51 @@ TABLE: dict[str, Case] = {
     "preview-invoice-id": Case("preview_upcoming_invoice", {"subscription_id": UNKNOWN_INVOICE}, BAD),
     "invoices-cursor-forged": Case("list_invoices", {"cursor": "garbage"}, "invalid_cursor"),
     "invoices-limit-over-100": Case("list_invoices", {"limit": 101}, BAD),
+    "change-to-the-same-plan": Case("change_subscription_plan", change(plan_id="$plan"), "invalid_argument"),
+    "change-to-another-currency": Case("change_subscription_plan", change(plan_id="$eur_plan"), "invalid_argument"),
+    "change-to-another-interval": Case("change_subscription_plan", change(plan_id="$yearly"), "invalid_argument"),
+    "change-to-an-unknown-plan": Case("change_subscription_plan", change(plan_id=UNKNOWN_PLAN), "plan_not_found"),
+    "change-an-unknown-subscription": Case(
+        "change_subscription_plan", change(subscription_id=UNKNOWN_SUB), "subscription_not_found"
+    ),
+    "change-a-canceled-subscription": Case(
+        "change_subscription_plan", change(subscription_id="$canceled"), "invalid_state"
+    ),
+    "change-behavior-unknown": Case("change_subscription_plan", change(proration_behavior="sometimes"), BAD),
+    "change-plan-id-with-nul": Case("change_subscription_plan", change(plan_id="plan_0\u0000"), BAD),
+    "change-without-plan": Case("change_subscription_plan", change(plan_id=None), BAD),
+    "update-unknown-card-token": Case(
+        "update_subscription",
+        {"subscription_id": "$sub", "default_payment_method": "pm_card_nope"},
+        "unknown_payment_method",
+    ),
+    "update-card-number-as-token": Case(
+        "update_subscription", {"subscription_id": "$sub", "default_payment_method": "4000000000000341"}, BAD
+    ),
+    "update-a-canceled-subscription": Case(
+        "update_subscription",
+        {"subscription_id": "$canceled", "default_payment_method": "pm_card_visa"},
+        "invalid_state",
+    ),
+    "pause-collection-unknown": Case("pause_subscription", pause(collection="later"), BAD),
+    "pause-without-collection": Case("pause_subscription", pause(collection=None), BAD),
+    "pause-resumes-in-the-past": Case(
+        "pause_subscription", pause(resumes_at="2020-01-01T00:00:00Z"), "invalid_argument"
+    ),
+    "pause-resumes-without-zone": Case(
+        "pause_subscription", pause(resumes_at="2026-03-01T00:00:00"), "invalid_argument"
+    ),
+    "pause-resumes-in-year-9999": Case(
+        "pause_subscription", pause(resumes_at="9999-12-31T23:59:59+00:00"), "invalid_argument"
+    ),
+    "pause-resumes-at-garbage": Case("pause_subscription", pause(resumes_at="tomorrow\u0007"), "invalid_argument"),
+    "pause-resumes-at-a-number": Case("pause_subscription", pause(resumes_at=1767225600), BAD),
+    "pause-resumes-at-10kb": Case("pause_subscription", pause(resumes_at="2" * 10_240), BAD),
+    "pause-a-canceled-subscription": Case("pause_subscription", pause(subscription_id="$canceled"), "invalid_state"),
+    "cancel-prorate-a-string": Case("cancel_subscription", {"subscription_id": "$sub", "prorate": "true"}, BAD),
+    "cancel-prorate-at-period-end": Case(
+        "cancel_subscription", {"subscription_id": "$sub", "at_period_end": True, "prorate": True}, "invalid_argument"
+    ),
 }
 
 
@@ -92,6 +145,11 @@ async def test_bad_input_is_refused_with_a_clear_code_and_writes_nothing(
     names = {"$customer": await customer(agent), "$plan": (await plan(agent))["id"]}
     subscribed = await subscribe(agent, names["$plan"])
     names["$paid_invoice"], names["$sub"] = subscribed["invoice"]["id"], subscribed["subscription"]["id"]
+    names["$other_plan"] = (await plan(agent, "20.00"))["id"]
+    names["$eur_plan"] = (await plan(agent, currency="EUR"))["id"]
+    names["$yearly"] = (await plan(agent, interval="year"))["id"]
+    names["$canceled"] = (await subscribe(agent, names["$plan"]))["subscription"]["id"]
+    await agent.ok("cancel_subscription", subscription_id=names["$canceled"])
     async with row_counter(clocked_stack.settings.db_url) as count:
         for name, case in TABLE.items():
             with subtests.test(name):

@@ -36,3 +36,18 @@ async def test_a_first_charge_over_the_limit_is_refused_and_a_trial_is_not_count
     trialing = await subscribe(agent, pricey["id"], trial_days=7)
     assert trialing["subscription"]["status"] == "trialing"
     assert (await subscribe(agent, cheap["id"]))["subscription"]["status"] == "active"
+
+
+async def test_an_always_invoice_plan_change_counts_its_proration_against_the_limit(
+    agent: Agent, clocked_stack: Stack
+) -> None:
+    small, large = await plan(agent, "30.00"), await plan(agent, "60.00")
+    sub = (await subscribe(agent, small["id"]))["subscription"]["id"]
+    await limit_per_call(clocked_stack, 2000)  # the proration on Jan 11 is 20.33
+    clocked_stack.clock.advance(days=10)  # type: ignore[union-attr]  # the clocked stack has one
+    change = {"subscription_id": sub, "plan_id": large["id"]}
+    refused = await agent.err("change_subscription_plan", **change, proration_behavior="always_invoice")
+    assert (refused["code"], refused["details"]["limit"]) == ("limit_exceeded", "max_per_call")
+    assert (await agent.ok("get_subscription", subscription_id=sub))["plan_id"] == small["id"]
+    changed = await agent.ok("change_subscription_plan", **change)  # on the next invoice: nothing charged now
+    assert changed["subscription"]["plan_id"] == large["id"]

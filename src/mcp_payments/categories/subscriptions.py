@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from mcp_payments.categories import Category
 from mcp_payments.config import Settings
-from mcp_payments.server.tools import subscriptions
+from mcp_payments.server.registry import Toolbox
+from mcp_payments.server.tools import subscription_changes, subscriptions
 from mcp_payments.services.container import Services
 from mcp_payments.services.jobs import AnyJob, Job
 from mcp_payments.services.payments.lifecycle import PaymentService
 from mcp_payments.services.ports import Repo
 from mcp_payments.services.subscriptions.billing import Billing
+from mcp_payments.services.subscriptions.changes import SubscriptionChanges
 from mcp_payments.services.subscriptions.lifecycle import SubscriptionService
 from mcp_payments.services.subscriptions.plans import PlanService
 from mcp_payments.services.subscriptions.ports import SUBSCRIPTIONS
@@ -33,11 +35,18 @@ def wire(services: Services, settings: Settings) -> None:
     billing = Billing(clock, ids, services.get(PaymentService), cursors)
     services.add(plans)
     services.add(billing)
-    services.add(SubscriptionService(clock, ids, plans, billing, cursors))
+    lifecycle = SubscriptionService(clock, ids, plans, billing, cursors, settings.dunning())
+    services.add(lifecycle)
+    services.add(SubscriptionChanges(clock, lifecycle, services.get(PaymentService)))
+
+
+def tools(box: Toolbox, services: Services) -> None:
+    subscriptions.register(box, services)
+    subscription_changes.register(box, services)
 
 
 def jobs(services: Services) -> Sequence[AnyJob]:
-    lifecycle = services.get(SubscriptionService)
+    lifecycle, changes = services.get(SubscriptionService), services.get(SubscriptionChanges)
     return (
         Job("renew_subscriptions", lifecycle.due_renewals, lifecycle.renew, lambda s: s.id, lifecycle.oldest_renewal),
         Job(
@@ -54,6 +63,7 @@ def jobs(services: Services) -> Sequence[AnyJob]:
             lambda s: s.id,
             lifecycle.oldest_expiry,
         ),
+        Job("resume_subscriptions", changes.due_resumes, changes.resume_due, lambda s: s.id, changes.oldest_resume),
     )
 
 
@@ -61,7 +71,7 @@ CATEGORY = Category(
     toolset="subscriptions",
     id_prefixes=("plan", "sub", "inv"),
     wire=wire,
-    tools=subscriptions.register,
+    tools=tools,
     jobs=jobs,
     repositories=repositories,
 )

@@ -43,7 +43,8 @@ DomainError
 │   ├── PayeeNotAllowed           payee_not_allowed     (the spending policy's or the mandate's payee lists)
 │   ├── MandateExhausted          mandate_exhausted     (over its per-payment maximum or what is left this period)
 │   ├── MandateExpired            mandate_expired
-│   └── MandateRevoked            mandate_revoked
+│   ├── MandateRevoked            mandate_revoked
+│   └── PlanChangeDeclined        plan_change_declined  (always_invoice's charge failed: nothing was changed)
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
 │   ├── RoleRequired              role_required         (the caller's role may not call the tool)
@@ -177,6 +178,12 @@ class CardDeclined(Rejected):
 
 class InvalidStateTransition(Rejected):
     code = "invalid_state"
+
+
+class PlanChangeDeclined(Rejected):
+    """A plan change invoiced at once (always_invoice) whose charge failed: the change is not made."""
+
+    code = "plan_change_declined"
 
 
 class CaptureExceedsAuthorized(Rejected):

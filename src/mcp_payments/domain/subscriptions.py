@@ -180,6 +180,16 @@ SUBSCRIPTION_TRANSITIONS: Mapping[tuple[SubscriptionStatus, SubscriptionAction],
 }
 TERMINAL = frozenset({S.CANCELED, S.INCOMPLETE_EXPIRED})
 RENEWING = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE})  # a new period starts when the current one ends
+# Periods also go on while paused: each one's invoice is voided, kept as a draft or marked uncollectible.
+BILLED = RENEWING | {S.PAUSED}
+
+
+class PauseCollection(StrEnum):
+    """What happens to the invoices of the periods that start while a subscription is paused (Stripe's)."""
+
+    VOID = "void"  # never owed
+    KEEP_AS_DRAFT = "keep_as_draft"  # owed: finalized and charged when the subscription resumes
+    MARK_UNCOLLECTIBLE = "mark_uncollectible"  # owed on paper, never charged
 
 
 def next_status(status: SubscriptionStatus, action: SubscriptionAction, subscription_id: str) -> SubscriptionStatus:
@@ -213,12 +223,23 @@ class Subscription:
     updated_at: datetime
     canceled_at: datetime | None = None
     cancel_at_period_end: bool = False  # canceled when the current period ends, unless undone before
+    pause_collection: PauseCollection | None = None  # set while paused
+    resumes_at: datetime | None = None  # while paused: when it resumes by itself (None: when told to)
 
     def moved(self, action: SubscriptionAction, now: datetime) -> Subscription:
         status = next_status(self.status, action, self.id)
         canceled_at = now if status is S.CANCELED else self.canceled_at
         scheduled = self.cancel_at_period_end and status is not S.CANCELED
-        return replace(self, status=status, updated_at=now, canceled_at=canceled_at, cancel_at_period_end=scheduled)
+        paused = status is S.PAUSED
+        return replace(
+            self,
+            status=status,
+            updated_at=now,
+            canceled_at=canceled_at,
+            cancel_at_period_end=scheduled,
+            pause_collection=self.pause_collection if paused else None,
+            resumes_at=self.resumes_at if paused else None,
+        )
 
     def with_cancellation_scheduled(self, scheduled: bool, now: datetime) -> Subscription:
         """Cancel at the end of the current period (True), or keep renewing (False). Only a subscription that

@@ -5,20 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db.driver import Driver
 from mcp_payments.adapters.db.jobs_repo import claimable, claiming
-from mcp_payments.adapters.db.tables import invoice_lines, invoices, plans, subscriptions
+from mcp_payments.adapters.db.tables import invoice_lines, invoices, pending_invoice_lines, plans, subscriptions
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.subscriptions import (
-    RENEWING,
+    BILLED,
     Interval,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    PauseCollection,
     Plan,
     Subscription,
     SubscriptionStatus,
@@ -177,6 +178,49 @@ class SqlSubscriptions:
         found: datetime | None = (await self.conn.execute(oldest)).scalar_one()
         return found
 
+    async def pending_lines(self, subscription_id: str) -> list[InvoiceLine]:
+        query = select(pending_invoice_lines).where(pending_invoice_lines.c.subscription_id == subscription_id)
+        return [
+            InvoiceLine(r.kind, r.description, int(r.amount), r.period_start, r.period_end)
+            for r in await self.conn.execute(query.order_by(pending_invoice_lines.c.id))
+        ]
+
+    async def add_pending_lines(self, subscription_id: str, lines: tuple[InvoiceLine, ...]) -> None:
+        if lines:
+            await self.conn.execute(
+                insert(pending_invoice_lines),
+                [
+                    {
+                        "subscription_id": subscription_id,
+                        "kind": line.kind,
+                        "description": line.description,
+                        "amount": line.amount,
+                        "period_start": line.period_start,
+                        "period_end": line.period_end,
+                    }
+                    for line in lines
+                ],
+            )
+
+    async def replace_pending_lines(self, subscription_id: str, lines: tuple[InvoiceLine, ...]) -> None:
+        where = pending_invoice_lines.c.subscription_id == subscription_id
+        await self.conn.execute(delete(pending_invoice_lines).where(where))
+        await self.add_pending_lines(subscription_id, lines)
+
+    async def lowest_invoice_index(self, subscription_id: str) -> int | None:
+        lowest = select(func.min(invoices.c.period_index)).where(invoices.c.subscription_id == subscription_id)
+        found: int | None = (await self.conn.execute(lowest)).scalar_one()
+        return found
+
+    async def claim_resumes(self, claim: Claim) -> list[Subscription]:
+        query = select(subscriptions).where(*_resuming(claim)).order_by(subscriptions.c.resumes_at)
+        return [_subscription(r) for r in await self.conn.execute(claiming(query, claim, self.pg))]
+
+    async def oldest_resume(self, claim: Claim) -> datetime | None:
+        oldest = select(func.min(subscriptions.c.resumes_at)).where(*_resuming(claim))
+        found: datetime | None = (await self.conn.execute(oldest)).scalar_one()
+        return found
+
     async def _with_lines(self, rows: list[Row[Any]]) -> list[Invoice]:
         if not rows:
             return []
@@ -191,8 +235,16 @@ class SqlSubscriptions:
 
 def _renewing(claim: Claim) -> list[ColumnElement[bool]]:
     return [
-        subscriptions.c.status.in_(sorted(s.value for s in RENEWING)),
+        subscriptions.c.status.in_(sorted(s.value for s in BILLED)),
         subscriptions.c.current_period_end <= claim.now,
+        claimable(claim, subscriptions.c.id),
+    ]
+
+
+def _resuming(claim: Claim) -> list[ColumnElement[bool]]:
+    return [
+        subscriptions.c.status == SubscriptionStatus.PAUSED.value,
+        subscriptions.c.resumes_at <= claim.now,
         claimable(claim, subscriptions.c.id),
     ]
 
@@ -251,6 +303,8 @@ def _subscription_row(s: Subscription) -> dict[str, Any]:
         "updated_at": s.updated_at,
         "canceled_at": s.canceled_at,
         "cancel_at_period_end": s.cancel_at_period_end,
+        "pause_collection": None if s.pause_collection is None else s.pause_collection.value,
+        "resumes_at": s.resumes_at,
     }
 
 
@@ -273,6 +327,8 @@ def _subscription(r: Row[Any]) -> Subscription:
         r.updated_at,
         r.canceled_at,
         bool(r.cancel_at_period_end),
+        None if r.pause_collection is None else PauseCollection(r.pause_collection),
+        r.resumes_at,
     )
 
 

@@ -454,6 +454,10 @@ subscriptions = Table(
     CheckConstraint("period_index >= -1", name="period_index_from_trial"),
     Index(None, "status", "current_period_end"),
     Index(None, "customer_id", "id"),
+    # Added by 0014 (a pause): after the other columns, where ALTER TABLE ADD COLUMN puts them.
+    Column("pause_collection", String(20)),
+    Column("resumes_at", UTCDateTime),
+    Index(None, "status", "resumes_at"),
 )
 
 # One invoice per (subscription, period): the unique key is what makes a renewal run at most once.
@@ -608,4 +612,22 @@ mandates = Table(
         extra="max_per_payment <= max_total AND spent <= max_total",
     ),
     Index(None, "principal", "id"),
+)
+
+
+# Proration lines (domain/plan_changes.py) waiting for a subscription's next invoice, which takes them (or
+# carries a credit larger than it owes to the invoice after it).
+pending_invoice_lines = Table(
+    "pending_invoice_lines",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(40), ForeignKey("subscriptions.id"), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("description", String(300), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('proration_credit', 'proration_debit')", name="kind_known"),
+    within_limits(("amount", -MAX_AMOUNT, MAX_AMOUNT)),
+    Index(None, "subscription_id", "id"),
 )

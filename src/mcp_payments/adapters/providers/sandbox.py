@@ -44,6 +44,11 @@ TEST_CARDS: dict[str, TestCard] = {
     "pm_card_chargeDeclinedInsufficientFunds": TestCard(
         "4000000000009995", "declined:insufficient_funds", "insufficient funds"
     ),
+    # Stripe's 4000000000000341: it attaches (a subscription with a trial, update_subscription) and every later
+    # charge is declined: the card that starts failing, for driving dunning end to end.
+    "pm_card_chargeCustomerFail": TestCard(
+        "4000000000000341", "declined:card_declined", "attaches fine; every charge is declined (card_declined)"
+    ),
     "pm_card_chargeDeclinedLostCard": TestCard("4000000000009987", "declined:lost_card", "lost card"),
     "pm_card_chargeDeclinedStolenCard": TestCard("4000000000009979", "declined:stolen_card", "stolen card"),
     "pm_card_chargeDeclinedExpiredCard": TestCard("4000000000000069", "declined:expired_card", "expired card"),

@@ -77,6 +77,14 @@ SubscriptionId = Annotated[
 InvoiceId = Annotated[
     str, Field(pattern=f"^inv_{ID_CHARS}$", max_length=44, description="An invoice id, e.g. inv_01JB...")
 ]
+PaymentMethodToken = Annotated[
+    str,
+    Field(
+        pattern="^pm_[A-Za-z0-9_]{1,60}$",
+        description="The card charged each period, as a payment method token such as pm_card_visa "
+        "(sandbox tokens are listed in the README).",
+    ),
+]
 TrialDays = Annotated[int, Field(strict=True, ge=0, le=MAX_TRIAL_DAYS, description="Days of free trial, 0-730.")]
 
 
@@ -139,6 +147,10 @@ class SubscriptionOut(BaseModel):
     cancel_at_period_end: bool = Field(
         description="True: it is canceled when the current period ends (resume_subscription undoes it until then)."
     )
+    pause_collection: str | None = Field(
+        default=None, description="While paused: void, keep_as_draft or mark_uncollectible (see pause_subscription)."
+    )
+    resumes_at: datetime | None = Field(default=None, description="While paused: when it resumes by itself.")
 
     @classmethod
     def of(cls, s: Subscription) -> "SubscriptionOut":
@@ -156,6 +168,8 @@ class SubscriptionOut(BaseModel):
             created_at=s.created_at,
             canceled_at=s.canceled_at,
             cancel_at_period_end=s.cancel_at_period_end,
+            pause_collection=None if s.pause_collection is None else s.pause_collection.value,
+            resumes_at=s.resumes_at,
         )
 
 
@@ -305,14 +319,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         uow: UnitOfWork,
         customer_id: CustomerId,
         plan_id: PlanId,
-        payment_method: Annotated[
-            str,
-            Field(
-                pattern="^pm_[A-Za-z0-9_]{1,60}$",
-                description="The card charged each period, as a payment method token such as pm_card_visa "
-                "(sandbox tokens are listed in the README).",
-            ),
-        ],
+        payment_method: PaymentMethodToken,
         trial_days: Annotated[
             int | None,
             Field(default=None, strict=True, ge=0, le=MAX_TRIAL_DAYS, description="Overrides the plan's trial."),
@@ -368,31 +375,6 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         incomplete subscription becomes active; declined, the invoice stays open with last_decline_code."""
         invoice, subscription = await subscriptions.pay_invoice(uow, invoice_id)
         return PaidInvoice(invoice=InvoiceOut.of(invoice), subscription=SubscriptionOut.of(subscription))
-
-    @box.command(kind=Kind.WRITE, toolset=TOOLSET, title="Cancel subscription", destructive=True)
-    async def cancel_subscription(
-        uow: UnitOfWork,
-        subscription_id: SubscriptionId,
-        at_period_end: Annotated[
-            bool,
-            Field(
-                strict=True,
-                description="True: keep it until the current period ends, then cancel (undo with resume_subscription "
-                "until then). False (default): cancel now; its open invoices are voided.",
-            ),
-        ] = False,
-    ) -> SubscriptionChanged:
-        """Cancel a subscription now, or at the end of its current period. A canceled subscription is never
-        charged again and cannot be restarted: subscribe the customer anew."""
-        return SubscriptionChanged(
-            subscription=SubscriptionOut.of(await subscriptions.cancel(uow, subscription_id, at_period_end))
-        )
-
-    @box.command(kind=Kind.WRITE, toolset=TOOLSET, title="Resume subscription")
-    async def resume_subscription(uow: UnitOfWork, subscription_id: SubscriptionId) -> SubscriptionChanged:
-        """Undo a cancellation scheduled for the period's end (cancel_subscription with at_period_end): the
-        subscription renews again as before."""
-        return SubscriptionChanged(subscription=SubscriptionOut.of(await subscriptions.keep(uow, subscription_id)))
 
     @box.query(toolset=TOOLSET, title="Preview upcoming invoice", snapshot=False)
     async def preview_upcoming_invoice(uow: UnitOfWork, subscription_id: SubscriptionId) -> UpcomingInvoice:

@@ -13,6 +13,7 @@ from datetime import datetime
 from mcp_payments.domain.errors import CardDeclined, InvalidStateTransition, InvoiceNotFound
 from mcp_payments.domain.money import Money
 from mcp_payments.domain.payments import PaymentStatus
+from mcp_payments.domain.plan_changes import settle
 from mcp_payments.domain.subscriptions import Invoice, InvoiceLine, InvoiceStatus, Plan, Subscription
 from mcp_payments.services.pages import Cursors, Page
 from mcp_payments.services.payments.lifecycle import PaymentService
@@ -33,17 +34,44 @@ class Billing:
     async def issue(
         self, uow: UnitOfWork, subscription: Subscription, plan: Plan, index: int, start: datetime, end: datetime
     ) -> Invoice:
-        """The invoice of period `index`: the plan's price for the period. The database refuses a second one."""
-        invoice = self.draft(self.ids.new("inv"), subscription, plan, index, start, end)
-        await uow.repo(SUBSCRIPTIONS).add_invoice(invoice)
+        """The invoice of period `index`: the plan's price for the period and the proration lines waiting for it
+        (a credit larger than it owes waits for the next one). The database refuses a second one."""
+        repo = uow.repo(SUBSCRIPTIONS)
+        pending = tuple(await repo.pending_lines(subscription.id))
+        invoice, carried = self.draft(self.ids.new("inv"), subscription, plan, index, start, end, pending)
+        await repo.add_invoice(invoice)
+        if pending:
+            await repo.replace_pending_lines(subscription.id, carried)
         return invoice
 
     def draft(
-        self, invoice_id: str, subscription: Subscription, plan: Plan, index: int, start: datetime, end: datetime
-    ) -> Invoice:
-        """The invoice period `index` gets: what issue() stores and preview_upcoming_invoice shows."""
-        now = self.clock.now()
+        self,
+        invoice_id: str,
+        subscription: Subscription,
+        plan: Plan,
+        index: int,
+        start: datetime,
+        end: datetime,
+        pending: tuple[InvoiceLine, ...] = (),
+    ) -> tuple[Invoice, tuple[InvoiceLine, ...]]:
+        """The invoice period `index` gets (what issue() stores and preview_upcoming_invoice shows), and the
+        credit it carries to the next one."""
         line = InvoiceLine("plan", f"{plan.name} ({plan.interval_count} {plan.interval})", plan.amount, start, end)
+        lines, carried = settle((line, *pending))
+        return self.invoice(invoice_id, subscription, index, start, end, plan.currency, lines), carried
+
+    def invoice(
+        self,
+        invoice_id: str,
+        subscription: Subscription,
+        index: int,
+        start: datetime,
+        end: datetime,
+        currency: str,
+        lines: tuple[InvoiceLine, ...],
+        status: InvoiceStatus = InvoiceStatus.OPEN,
+    ) -> Invoice:
+        now = self.clock.now()
         return Invoice(
             invoice_id,
             subscription.id,
@@ -51,15 +79,28 @@ class Billing:
             index,
             start,
             end,
-            plan.currency,
-            (line,),
-            InvoiceStatus.OPEN,
+            currency,
+            lines,
+            status,
             0,
             None,
             None,
             now,
             now,
         )
+
+    async def issue_now(
+        self, uow: UnitOfWork, subscription: Subscription, currency: str, lines: tuple[InvoiceLine, ...]
+    ) -> Invoice:
+        """An invoice between renewals (always_invoice): numbered below zero (-1, -2 ...), so that the one
+        invoice per period key still holds for renewals and these never take a period's number."""
+        repo = uow.repo(SUBSCRIPTIONS)
+        lowest = await repo.lowest_invoice_index(subscription.id)
+        index = -1 if lowest is None or lowest >= 0 else lowest - 1
+        start, end = min(line.period_start for line in lines), subscription.current_period_end
+        invoice = self.invoice(self.ids.new("inv"), subscription, index, start, end, currency, lines)
+        await repo.add_invoice(invoice)
+        return invoice
 
     async def collect(self, uow: UnitOfWork, subscription: Subscription, invoice: Invoice) -> Invoice:
         """One payment attempt on an open invoice, locked by the caller; the invoice as it is after it."""

@@ -20,6 +20,7 @@ from mcp_payments.domain.subscriptions import (
     Dunning,
     Invoice,
     InvoiceStatus,
+    PauseCollection,
     Plan,
     Subscription,
     SubscriptionAction,
@@ -163,7 +164,8 @@ class SubscriptionService:
         index, anchor = subscription.period_index + 1, subscription.anchor
         start = period_boundary(anchor, plan.interval, plan.interval_count, index)
         end = period_boundary(anchor, plan.interval, plan.interval_count, index + 1)
-        return self.billing.draft("", subscription, plan, index, start, end)
+        pending = tuple(await uow.repo(SUBSCRIPTIONS).pending_lines(subscription.id))
+        return self.billing.draft("", subscription, plan, index, start, end, pending)[0]
 
     # Due work: each handles one claimed (locked) subscription and returns the ids it changed.
 
@@ -181,6 +183,8 @@ class SubscriptionService:
         end = period_boundary(due.anchor, plan.interval, plan.interval_count, index + 1)
         renewed = replace(due, period_index=index, current_period_start=start, current_period_end=end)
         invoice = await self.billing.issue(uow, renewed, plan, index, start, end)
+        if due.status is S.PAUSED:
+            return [due.id, *await self._paused_period(uow, renewed, invoice, now)]
         invoice = await self.billing.collect(uow, renewed, invoice)
         if invoice.status is InvoiceStatus.PAID:
             await uow.repo(SUBSCRIPTIONS).update(renewed.moved(A.PAY, now))
@@ -204,10 +208,31 @@ class SubscriptionService:
                 subscription = await self._failed(uow, subscription.moved(A.FAIL, now), invoice, now)
         return changed
 
+    async def _paused_period(self, uow: UnitOfWork, paused: Subscription, invoice: Invoice, now: datetime) -> list[str]:
+        """A period that starts while paused: its invoice is not charged but voided, kept as a draft (charged on
+        resume) or marked uncollectible, as the pause said."""
+        status = {
+            PauseCollection.VOID: InvoiceStatus.VOID,
+            PauseCollection.KEEP_AS_DRAFT: InvoiceStatus.DRAFT,
+            PauseCollection.MARK_UNCOLLECTIBLE: InvoiceStatus.UNCOLLECTIBLE,
+            None: InvoiceStatus.VOID,
+        }[paused.pause_collection]
+        await uow.repo(SUBSCRIPTIONS).update_invoice(replace(invoice, status=status, updated_at=now))
+        await uow.repo(SUBSCRIPTIONS).update(replace(paused, updated_at=now))
+        return [invoice.id]
+
+    async def after_failure(
+        self, uow: UnitOfWork, past_due: Subscription, invoice: Invoice, now: datetime
+    ) -> Subscription:
+        """A failed try of a renewal invoice, as the due work handles one (for pay-on-resume)."""
+        return await self._failed(uow, past_due, invoice, now)
+
     async def _failed(self, uow: UnitOfWork, past_due: Subscription, invoice: Invoice, now: datetime) -> Subscription:
         """After a failed try of a renewal invoice: its next try by the schedule, or, after the last one (or a
         hard decline), the subscription canceled or unpaid as the dunning setting says."""
-        next_at = self.dunning.next_attempt(invoice.created_at, invoice.attempts, invoice.last_decline_code)
+        next_at = self.dunning.next_attempt(
+            self._first_failure(invoice, now), invoice.attempts, invoice.last_decline_code
+        )
         await uow.repo(SUBSCRIPTIONS).update_invoice(replace(invoice, next_attempt_at=next_at))
         if next_at is not None:
             await uow.repo(SUBSCRIPTIONS).update(past_due)
@@ -220,6 +245,14 @@ class SubscriptionService:
         ended = past_due.moved(A.EXHAUST, now)
         await uow.repo(SUBSCRIPTIONS).update(ended)
         return ended
+
+    def _first_failure(self, invoice: Invoice, now: datetime) -> datetime:
+        """When the invoice's dunning started: its first failed try (now, for the first), or the try just made
+        less the delay that scheduled it. Not its creation: a draft kept through a pause is first tried on resume."""
+        retries, made = self.dunning.retries, invoice.attempts - 2
+        if invoice.next_attempt_at is None or not 0 <= made < len(retries):
+            return now
+        return invoice.next_attempt_at - retries[made]
 
     async def due_retries(self, uow: UnitOfWork, claim: Claim) -> list[Subscription]:
         return await uow.repo(SUBSCRIPTIONS).claim_retries(claim)

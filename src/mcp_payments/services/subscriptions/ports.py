@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from mcp_payments.domain.subscriptions import Invoice, Plan, Subscription, SubscriptionStatus
+from mcp_payments.domain.subscriptions import Invoice, InvoiceLine, Plan, Subscription, SubscriptionStatus
 from mcp_payments.services.ports import Claim, Repo
 
 
@@ -56,6 +56,18 @@ class SubscriptionRepository(Protocol):
         ...
 
     async def oldest_incomplete(self, claim: Claim, created_before: datetime) -> datetime | None: ...
+    async def pending_lines(self, subscription_id: str) -> list[InvoiceLine]:
+        """Proration lines waiting for the subscription's next invoice, oldest first."""
+        ...
+
+    async def add_pending_lines(self, subscription_id: str, lines: tuple[InvoiceLine, ...]) -> None: ...
+    async def replace_pending_lines(self, subscription_id: str, lines: tuple[InvoiceLine, ...]) -> None: ...
+    async def lowest_invoice_index(self, subscription_id: str) -> int | None: ...
+    async def claim_resumes(self, claim: Claim) -> list[Subscription]:
+        """Paused subscriptions whose scheduled resume is due, locked."""
+        ...
+
+    async def oldest_resume(self, claim: Claim) -> datetime | None: ...
 
 
 SUBSCRIPTIONS: Repo[SubscriptionRepository] = Repo("subscriptions")
