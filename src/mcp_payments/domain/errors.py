@@ -8,7 +8,8 @@ DomainError
 │   ├── SameAccount               same_account
 │   ├── InvalidCard               invalid_card
 │   ├── UnknownPaymentMethod      unknown_payment_method
-│   └── InvalidSignature          invalid_signature
+│   ├── InvalidSignature          invalid_signature
+│   └── InvalidClockAdvance       invalid_clock_advance (not forward, past two years, or a malformed duration)
 ├── NotFound                      not_found
 │   ├── WalletNotFound            wallet_not_found
 │   ├── HoldNotFound              hold_not_found
@@ -34,7 +35,9 @@ DomainError
 │   ├── FxRateUnavailable         fx_rate_unavailable
 │   ├── IdempotencyConflict       idempotency_conflict
 │   ├── LimitExceeded             limit_exceeded        (a spending limit: which, what remains, when it resets)
-│   └── PayeeNotAllowed           payee_not_allowed     (the spending policy's allow- or deny-list)
+│   ├── PayeeNotAllowed           payee_not_allowed     (the spending policy's allow- or deny-list)
+│   ├── SandboxOnly               sandbox_only          (the payment provider is not the sandbox)
+│   └── ClockAdvanceInProgress    clock_advance_in_progress (retryable)
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
 │   ├── RoleRequired              role_required         (the caller's role may not call the tool)
@@ -101,6 +104,10 @@ class UnknownPaymentMethod(InvalidInput):
 
 class InvalidSignature(InvalidInput):
     code = "invalid_signature"
+
+
+class InvalidClockAdvance(InvalidInput):
+    code = "invalid_clock_advance"
 
 
 class NotFound(DomainError):
@@ -211,6 +218,17 @@ class LimitExceeded(Rejected):
 
 class PayeeNotAllowed(Rejected):
     code = "payee_not_allowed"
+
+
+class SandboxOnly(Rejected):
+    code = "sandbox_only"
+
+
+class ClockAdvanceInProgress(Rejected):
+    """Another call is advancing the sandbox clock; this one may be made again once it is done."""
+
+    code = "clock_advance_in_progress"
+    retryable = True
 
 
 class PermissionDenied(DomainError):

@@ -24,6 +24,7 @@ class Kind(StrEnum):
     READ = "read"
     WRITE = "write"  # changes state but moves no money
     MONEY = "money"  # moves or reserves money
+    OPERATE = "operate"  # runs the deployment's own machinery for everyone (the sandbox clock): an operator's
     APPROVE = "approve"  # decides on what another principal asked for (approvals: no such tool yet)
     ADMIN = "admin"  # administers the deployment (keys, limits, settings: no such tool yet)
 

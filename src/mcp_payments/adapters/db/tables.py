@@ -548,3 +548,16 @@ spend_locks = Table(
     Column("principal", String(200), primary_key=True),
     Column("currency", String(3), primary_key=True),
 )
+
+# The sandbox clock (services/sandbox_clock.py): one row, how far the sandbox's time is ahead of the real time, read
+# by every process; `advancing_to` is set while advance_sandbox_clock runs the due work up to that instant.
+sandbox_clock = Table(
+    "sandbox_clock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("offset_us", BigInteger, nullable=False),
+    Column("advancing_to", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+    CheckConstraint("offset_us >= 0", name="never_behind"),
+)
