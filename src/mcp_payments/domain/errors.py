@@ -36,8 +36,7 @@ DomainError
 │   ├── IdempotencyConflict       idempotency_conflict
 │   ├── LimitExceeded             limit_exceeded        (a spending limit: which, what remains, when it resets)
 │   ├── PayeeNotAllowed           payee_not_allowed     (the spending policy's allow- or deny-list)
-│   ├── SandboxOnly               sandbox_only          (the payment provider is not the sandbox)
-│   └── ClockAdvanceInProgress    clock_advance_in_progress (retryable)
+│   └── SandboxOnly               sandbox_only          (the payment provider is not the sandbox)
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
 │   ├── RoleRequired              role_required         (the caller's role may not call the tool)
@@ -45,7 +44,8 @@ DomainError
 ├── DataError                     data_error            (a value the database cannot hold; not retryable)
 └── Unavailable                   service_unavailable   (retryable)
     ├── Contention                contention            (retryable)
-    └── ProviderUnavailable       provider_unavailable  (retryable)
+    ├── ProviderUnavailable       provider_unavailable  (retryable)
+    └── ClockAdvanceInProgress    clock_advance_in_progress (retryable: another call is advancing the clock)
 """
 
 from __future__ import annotations
@@ -224,13 +224,6 @@ class SandboxOnly(Rejected):
     code = "sandbox_only"
 
 
-class ClockAdvanceInProgress(Rejected):
-    """Another call is advancing the sandbox clock; this one may be made again once it is done."""
-
-    code = "clock_advance_in_progress"
-    retryable = True
-
-
 class PermissionDenied(DomainError):
     code = "permission_denied"
 
@@ -269,6 +262,12 @@ class ProviderUnavailable(Unavailable):
     """The payment provider did not answer; nothing was charged."""
 
     code = "provider_unavailable"
+
+
+class ClockAdvanceInProgress(Unavailable):
+    """Another call is advancing the sandbox clock; this one may be made again once it is done."""
+
+    code = "clock_advance_in_progress"
 
 
 class StoredError(DomainError):
