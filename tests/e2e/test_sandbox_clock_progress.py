@@ -44,7 +44,9 @@ async def test_an_operator_sees_progress_while_a_year_of_renewals_runs_over_stdi
             assert moved is not None
             invoices = await ok(client, "list_invoices", limit=100)
 
-    assert {j["job"]: j["done"] for j in moved["jobs"]}["renew_subscriptions"] == 3 * 12
+    # The server's own due work runs beside the advance and may take some renewals: what the advance counts is
+    # its share; the invoices are the whole.
+    assert 0 < {j["job"]: j["done"] for j in moved["jobs"]}["renew_subscriptions"] <= 3 * 12
     assert len(invoices["invoices"]) == 3 * 13
     assert len(heard) >= 12, heard  # at least one per month's renewals, and the last
     assert [done for done, _, _ in heard] == sorted(done for done, _, _ in heard)

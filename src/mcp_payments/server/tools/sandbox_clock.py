@@ -26,8 +26,8 @@ class ClockAdvanced(Mutation):
     new_time: datetime = Field(description="The sandbox's time now: every tool and background job uses it.")
     jobs: list[JobItems] = Field(
         default_factory=list,
-        description="What the due work did on the way, per job. Empty on a replay (deduplicated): the first call "
-        "did it.",
+        description="What the due work did on the way, per job, in this call (a worker running beside it may take "
+        "some items). Empty on a replay (deduplicated): the first call did it.",
     )
     steps: int = Field(default=0, description="Instants at which due work ran, in time order.")
 
