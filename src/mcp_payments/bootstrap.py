@@ -10,6 +10,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from mcp_payments.services.job_runner import JobRunner
 from mcp_payments.services.jobs import AnyJob, Job, Retry
 from mcp_payments.services.pages import Cursors
 from mcp_payments.services.ports import JOBS, Claim, Clock, UnitOfWork, UnitOfWorkFactory
+from mcp_payments.services.sandbox_clock import SANDBOX_CLOCK, SandboxClock
 
 if TYPE_CHECKING:
     from mcp_payments.adapters.db.engine import Database
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     from mcp_payments.services.ports import Repo
 
 log = structlog.get_logger("mcp_payments")
+# How often a process reads the sandbox clock's offset: it lags an advance made by another process by at most this.
+CLOCK_FOLLOW_SECONDS = 1.0
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CROCKFORD_PAIRS = [first + second for first in _CROCKFORD for second in _CROCKFORD]
 
@@ -216,8 +220,10 @@ def _stored_secrets(path: Path) -> dict[str, str]:
 
 
 def build_services(db: Database | LazyDatabase, settings: Settings, clock: Clock | None = None) -> Services:
-    """The platform's services, then every category's (catalog.py), with the jobs they contribute."""
-    clock = clock or SystemClock()
+    """The platform's services, then every category's (catalog.py), with the jobs they contribute. Time is the
+    sandbox clock's: `clock` (the real one by default) plus the offset advance_sandbox_clock moved it by."""
+    real = clock or SystemClock()
+    clock = SandboxClock(real)
     key, webhook_secrets = load_secrets(settings)
     uow: UnitOfWorkFactory
     if isinstance(db, LazyDatabase):
@@ -231,38 +237,44 @@ def build_services(db: Database | LazyDatabase, settings: Settings, clock: Clock
         uow=uow,
         clock=clock,
         ids=ids,
-        calls=CallRunner(uow, clock, settings.idempotency_key_ttl, settings.dedup_window, key_secret=key, ids=ids),
+        calls=CallRunner(
+            uow, clock, settings.idempotency_key_ttl, settings.dedup_window, key_secret=key, ids=ids, key_clock=real
+        ),
         cursors=Cursors(key),
         secret_key=key,
         webhook_secrets=tuple(webhook_secrets),
     )
     catalog.wire(services, settings)
-    services.jobs.extend(housekeeping(clock, settings.job_run_retention))
+    services.jobs.extend(housekeeping(clock, settings.job_run_retention, real))
     retry = Retry(settings.job_retry_base, settings.job_retry_cap, settings.job_max_attempts)
     secrets_ = (key.decode(), *webhook_secrets)
     services.add(JobRunner(services.calls, clock, services.jobs, retry, secrets=secrets_))
+    services.add(clock)
     return services
 
 
 def repositories() -> dict[Repo[Any], RepositoryFactory]:
     """Every repository: the categories' and the platform's own."""
     from mcp_payments.adapters.db.jobs_repo import SqlJobs
+    from mcp_payments.adapters.db.sandbox_clock_repo import SqlSandboxClock
 
-    return {**catalog.repositories(), JOBS: SqlJobs}
+    return {**catalog.repositories(), JOBS: SqlJobs, SANDBOX_CLOCK: SqlSandboxClock}
 
 
-def housekeeping(clock: Clock, run_retention: timedelta) -> list[AnyJob]:
-    """The platform's own jobs. They change no domain state, so they are not audited."""
+def housekeeping(clock: Clock, run_retention: timedelta, key_clock: Clock | None = None) -> list[AnyJob]:
+    """The platform's own jobs. They change no domain state, so they are not audited. Idempotency keys expire in
+    `key_clock`'s time (the real one: see CallRunner), whatever the sandbox clock says."""
+    keys = key_clock or clock
 
     async def expired_keys(uow: UnitOfWork, claim: Claim) -> list[tuple[str, str]]:
-        return await uow.idempotency.claim_expired(claim)
+        return await uow.idempotency.claim_expired(replace(claim, now=keys.now()))
 
     async def purge_key(uow: UnitOfWork, key: tuple[str, str]) -> list[str]:
         await uow.idempotency.delete(*key)
         return []
 
     async def oldest_expired_key(uow: UnitOfWork, claim: Claim) -> datetime | None:
-        return await uow.idempotency.oldest_expiry(claim)
+        return await uow.idempotency.oldest_expiry(replace(claim, now=keys.now()))
 
     async def old_runs(uow: UnitOfWork, claim: Claim) -> list[int]:
         return await uow.repo(JOBS).claim_old_runs(claim, clock.now() - run_retention)
@@ -304,7 +316,10 @@ async def application(
     use when it can be, see prepare_database)."""
     db = await prepare_database(settings, auto_migrate=auto_migrate, defer=defer_database)
     try:
-        yield build(db, settings, clock, http)
+        built = build(db, settings, clock, http)
+        if not isinstance(db, LazyDatabase):  # a deferred one is read when it opens (cli.py): SQLAlchemy waits
+            await follow_sandbox_clock(built[2])
+        yield built
     finally:
         await db.dispose()
 
@@ -314,9 +329,28 @@ async def services_of(settings: Settings, clock: Clock | None = None) -> AsyncIt
     """The services without a server (a worker), with the database open for the duration."""
     db = await prepare_database(settings)
     try:
-        yield build_services(db, settings, clock)
+        services = build_services(db, settings, clock)
+        await follow_sandbox_clock(services)
+        yield services
     finally:
         await db.dispose()
+
+
+async def follow_sandbox_clock(services: Services) -> None:
+    """Take the sandbox clock's offset from the database, where another process may have advanced it."""
+    state = await services.calls.read(lambda uow: uow.repo(SANDBOX_CLOCK).get(), snapshot=False)
+    services.get(SandboxClock).apply(state.offset)
+
+
+async def keep_following_sandbox_clock(services: Services, interval: float) -> None:
+    """The sandbox clock's offset read every `interval` seconds, until cancelled: how far behind another process's
+    advance this one may be."""
+    while True:
+        try:
+            await follow_sandbox_clock(services)
+        except Exception:
+            log.warning("sandbox_clock_unread", exc_info=True)  # the database is away: the next read tries again
+        await anyio.sleep(interval)
 
 
 async def check_own_key(server: PaymentsServer) -> None:
@@ -350,6 +384,7 @@ async def run_due_work(services: Services, interval: float) -> None:
     that must follow close behind (Job.every: sealing the audit log) also run on their own, that often."""
     runner = services.get(JobRunner)
     async with anyio.create_task_group() as tg:
+        tg.start_soon(keep_following_sandbox_clock, services, CLOCK_FOLLOW_SECONDS)
         for job in services.jobs:
             if job.every is not None:
                 tg.start_soon(run_often, runner, job)

@@ -321,7 +321,7 @@ WARM_UP_AFTER_SECONDS = 1.0
 async def _open_then_work(server: PaymentsServer, services: Services, settings: Settings) -> None:
     """Open the database layer when the start is over, then run the due work (background jobs) if asked to."""
     from mcp_payments.adapters.db.deferred import DeferredUnitOfWorkFactory
-    from mcp_payments.bootstrap import run_due_work
+    from mcp_payments.bootstrap import CLOCK_FOLLOW_SECONDS, keep_following_sandbox_clock, run_due_work
 
     if isinstance(services.uow, DeferredUnitOfWorkFactory):
         assert server.listed is not None
@@ -332,7 +332,9 @@ async def _open_then_work(server: PaymentsServer, services: Services, settings: 
         except Exception:
             log.exception("database_open_failed")  # every call will say so (service_unavailable) and try again
     if settings.background:
-        await run_due_work(services, settings.sweep_interval)
+        await run_due_work(services, settings.sweep_interval)  # follows the sandbox clock too
+    else:
+        await keep_following_sandbox_clock(services, CLOCK_FOLLOW_SECONDS)
 
 
 async def _end_stdin_on_signal(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:

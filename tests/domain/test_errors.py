@@ -58,6 +58,9 @@ STABLE_CODES = {
     "Unavailable": "service_unavailable",
     "Contention": "contention",
     "ProviderUnavailable": "provider_unavailable",
+    "InvalidClockAdvance": "invalid_clock_advance",
+    "SandboxOnly": "sandbox_only",
+    "ClockAdvanceInProgress": "clock_advance_in_progress",
 }
 
 

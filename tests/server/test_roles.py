@@ -44,6 +44,7 @@ def test_every_kind_of_tool_needs_a_role_and_the_table_says_which() -> None:
         Kind.READ: Role.VIEWER,
         Kind.WRITE: Role.AGENT,
         Kind.MONEY: Role.AGENT,
+        Kind.OPERATE: Role.OPERATOR,
         Kind.APPROVE: Role.OPERATOR,
         Kind.ADMIN: Role.ADMIN,
     }

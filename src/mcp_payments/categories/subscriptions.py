@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mcp_payments.adapters.providers.sandbox import SandboxProvider
 from mcp_payments.categories import Category
 from mcp_payments.config import Settings
 from mcp_payments.server.registry import Toolbox
-from mcp_payments.server.tools import subscription_changes, subscriptions
+from mcp_payments.server.tools import sandbox_clock, subscription_changes, subscriptions
+from mcp_payments.services.clock_advance import ClockAdvance
 from mcp_payments.services.container import Services
+from mcp_payments.services.job_runner import JobRunner
 from mcp_payments.services.jobs import AnyJob, Job
 from mcp_payments.services.payments.lifecycle import PaymentService
 from mcp_payments.services.ports import Repo
+from mcp_payments.services.sandbox_clock import SandboxClock
 from mcp_payments.services.subscriptions.billing import Billing
 from mcp_payments.services.subscriptions.changes import SubscriptionChanges
 from mcp_payments.services.subscriptions.lifecycle import SubscriptionService
@@ -43,6 +47,10 @@ def wire(services: Services, settings: Settings) -> None:
 def tools(box: Toolbox, services: Services) -> None:
     subscriptions.register(box, services)
     subscription_changes.register(box, services)
+    # The clock moves the sandbox's time only: with a real payment provider the tool refuses (sandbox_only).
+    sandbox = isinstance(services.get(PaymentService).provider, SandboxProvider)
+    advance = ClockAdvance(services.get(SandboxClock), services.calls, services.get(JobRunner), sandbox=sandbox)
+    sandbox_clock.register(box, advance, subscriptions.TOOLSET)
 
 
 def jobs(services: Services) -> Sequence[AnyJob]:

@@ -8,7 +8,8 @@ DomainError
 │   ├── SameAccount               same_account
 │   ├── InvalidCard               invalid_card
 │   ├── UnknownPaymentMethod      unknown_payment_method
-│   └── InvalidSignature          invalid_signature
+│   ├── InvalidSignature          invalid_signature
+│   └── InvalidClockAdvance       invalid_clock_advance (not forward, past two years, or a malformed duration)
 ├── NotFound                      not_found
 │   ├── WalletNotFound            wallet_not_found
 │   ├── HoldNotFound              hold_not_found
@@ -44,7 +45,8 @@ DomainError
 │   ├── MandateExhausted          mandate_exhausted     (over its per-payment maximum or what is left this period)
 │   ├── MandateExpired            mandate_expired
 │   ├── MandateRevoked            mandate_revoked
-│   └── PlanChangeDeclined        plan_change_declined  (always_invoice's charge failed: nothing was changed)
+│   ├── PlanChangeDeclined        plan_change_declined  (always_invoice's charge failed: nothing was changed)
+│   └── SandboxOnly               sandbox_only          (the payment provider is not the sandbox)
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
 │   ├── RoleRequired              role_required         (the caller's role may not call the tool)
@@ -52,7 +54,8 @@ DomainError
 ├── DataError                     data_error            (a value the database cannot hold; not retryable)
 └── Unavailable                   service_unavailable   (retryable)
     ├── Contention                contention            (retryable)
-    └── ProviderUnavailable       provider_unavailable  (retryable)
+    ├── ProviderUnavailable       provider_unavailable  (retryable)
+    └── ClockAdvanceInProgress    clock_advance_in_progress (retryable: another call is advancing the clock)
 """
 
 from __future__ import annotations
@@ -117,6 +120,10 @@ class UnknownPaymentMethod(InvalidInput):
 
 class InvalidSignature(InvalidInput):
     code = "invalid_signature"
+
+
+class InvalidClockAdvance(InvalidInput):
+    code = "invalid_clock_advance"
 
 
 class NotFound(DomainError):
@@ -284,6 +291,10 @@ class MandateRevoked(Rejected):
     audited_refusal = True
 
 
+class SandboxOnly(Rejected):
+    code = "sandbox_only"
+
+
 class PermissionDenied(DomainError):
     code = "permission_denied"
 
@@ -322,6 +333,12 @@ class ProviderUnavailable(Unavailable):
     """The payment provider did not answer; nothing was charged."""
 
     code = "provider_unavailable"
+
+
+class ClockAdvanceInProgress(Unavailable):
+    """Another call is advancing the sandbox clock; this one may be made again once it is done."""
+
+    code = "clock_advance_in_progress"
 
 
 class StoredError(DomainError):

@@ -22,6 +22,7 @@ from mcp_payments.domain.errors import NotAuthenticated, ToolDisabled
 from mcp_payments.server import errors
 from mcp_payments.server.access import Access, process_access
 from mcp_payments.server.callers import Callers, log_fields, serving
+from mcp_payments.server.progress import reporting
 from mcp_payments.server.registry import Toolbox, ToolSpec, log_tool_call
 from mcp_payments.services.access import Caller
 from mcp_payments.services.container import Services
@@ -80,7 +81,7 @@ class PaymentsServer(MCPServer[Any]):
             log_tool_call("invalid_argument", started, tool=name, **who)
             return errors.unknown_arguments(name, unknown)
         try:
-            with serving(caller):
+            with serving(caller), reporting(context):
                 return await super().call_tool(name, arguments, context)
         except ToolError as error:
             # Argument validation fails before our wrapper runs; answer it in the same error shape.

@@ -40,6 +40,8 @@ from mcp_payments.services.mandates import MANDATE_ARGUMENT
 from mcp_payments.services.ports import UnitOfWork
 
 F = TypeVar("F", bound=Callable[..., Awaitable[BaseModel]])
+# Runs a command's dispatch (given as a function) and what must follow it, and returns the tool's answer.
+Around = Callable[[Callable[[], Awaitable[BaseModel]]], Awaitable[BaseModel]]
 log = structlog.get_logger("mcp_payments.tools")
 _UOW = "uow"  # the parameter through which a tool is handed its unit of work
 _KEY = "idempotency_key"  # added to every command's arguments
@@ -123,11 +125,13 @@ class Toolbox:
         destructive: bool = False,
         sensitive: tuple[str, ...] = (),
         counts: Counting | None = None,
+        around: Around | None = None,
     ) -> Callable[[F], F]:
         """Register a write or money tool: each call becomes a Command dispatched to `fn` by the tool's name,
         once per idempotency key, with its audit record. `fn` returns a Mutation model; `sensitive` arguments
         (a card number) are kept only as keyed hashes. A money tool says how its amount `counts` against its
-        caller's spending limits (as spend, as a refund, or not at all)."""
+        caller's spending limits (as spend, as a refund, or not at all). `around` is given the dispatch, for work
+        the command starts that runs in transactions of its own after it (advance_sandbox_clock's due work)."""
         if not kind.mutating:
             raise ValueError(f"a {kind} tool is registered with query(), not command()")
 
@@ -156,6 +160,11 @@ class Toolbox:
                 return Done(result.model_dump(mode="json"), entities, result, result.audit_outcome())
 
             async def run(kwargs: dict[str, Any]) -> BaseModel:
+                if around is None:
+                    return await dispatch(kwargs)
+                return await around(lambda: dispatch(kwargs))
+
+            async def dispatch(kwargs: dict[str, Any]) -> BaseModel:
                 key = kwargs.pop(_KEY, None)
                 caller = current_caller()
                 command = Command(

@@ -23,6 +23,7 @@ REQUIRED_ROLE: Mapping[Kind, Role] = MappingProxyType(
         Kind.READ: Role.VIEWER,
         Kind.WRITE: Role.AGENT,
         Kind.MONEY: Role.AGENT,
+        Kind.OPERATE: Role.OPERATOR,
         Kind.APPROVE: Role.OPERATOR,
         Kind.ADMIN: Role.ADMIN,
     }

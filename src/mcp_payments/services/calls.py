@@ -43,9 +43,13 @@ class CallRunner:
         *,
         key_secret: bytes,
         ids: Ids,
+        key_clock: Clock | None = None,
     ) -> None:
         self.uow = uow
         self.clock = clock
+        # How long keys are kept is real time, even when the sandbox clock is advanced: a retry after an advance of
+        # a year is still a retry (and advance_sandbox_clock's own key must outlive the advance it made).
+        self.key_clock = key_clock or clock
         self.ids = ids
         self.key_ttl = key_ttl
         self.derived_key_window = derived_key_window
@@ -83,9 +87,9 @@ class CallRunner:
             key, ttl = "d:" + request_hash, self.derived_key_window
 
         async def once(uow: UnitOfWork) -> Outcome:
-            now = self.clock.now()
-            mine = StoredCall(command.tool, request_hash, arguments, {}, now + ttl)
-            holder = await uow.idempotency.claim(command.principal, key, mine, now, begin=True)
+            now, keys_now = self.clock.now(), self.key_clock.now()
+            mine = StoredCall(command.tool, request_hash, arguments, {}, keys_now + ttl)
+            holder = await uow.idempotency.claim(command.principal, key, mine, keys_now, begin=True)
             if holder is not None:
                 return Outcome(self._replay(command, arguments, holder), True)
             try:

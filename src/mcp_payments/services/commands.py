@@ -25,6 +25,7 @@ class Kind(StrEnum):
     READ = "read"
     WRITE = "write"  # changes state but moves no money
     MONEY = "money"  # moves or reserves money
+    OPERATE = "operate"  # runs the deployment's own machinery for everyone (the sandbox clock): an operator's
     APPROVE = "approve"  # decides on what another principal asked for (approve_request, reject_request)
     ADMIN = "admin"  # administers the deployment (keys, limits, settings: no such tool yet)
 

@@ -631,3 +631,17 @@ pending_invoice_lines = Table(
     within_limits(("amount", -MAX_AMOUNT, MAX_AMOUNT)),
     Index(None, "subscription_id", "id"),
 )
+
+
+# The sandbox clock (services/sandbox_clock.py): one row, how far the sandbox's time is ahead of the real time, read
+# by every process; `advancing_to` is set while advance_sandbox_clock runs the due work up to that instant.
+sandbox_clock = Table(
+    "sandbox_clock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("offset_us", BigInteger, nullable=False),
+    Column("advancing_to", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+    CheckConstraint("offset_us >= 0", name="never_behind"),
+)

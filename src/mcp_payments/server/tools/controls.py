@@ -36,8 +36,8 @@ class Identity(BaseModel):
         "oauth:<subject> (a JWT) or local:<user> (stdio without a key, or http with --no-auth)."
     )
     role: Literal["viewer", "agent", "operator", "admin"] = Field(
-        description="viewer reads; agent also changes state and moves money; operator also approves; admin also "
-        "administers."
+        description="viewer reads; agent also changes state and moves money; operator also approves and runs "
+        "the deployment's machinery (the sandbox clock); admin also administers."
     )
     credential_id: str | None = Field(
         description="The id of the credential you authenticated with (key_... for an API key, jwt:... for a JWT), "
@@ -46,7 +46,7 @@ class Identity(BaseModel):
     credential_type: Literal["api_key", "jwt"] | None
     expires_at: datetime | None = Field(description="When your credential stops working; null: not before revoked.")
     toolsets: list[str] = Field(description="The toolsets in which you may call at least one tool.")
-    tool_kinds: list[Literal["read", "write", "money", "approve", "admin"]] = Field(
+    tool_kinds: list[Literal["read", "write", "money", "operate", "approve", "admin"]] = Field(
         description="The kinds of tool your role may call."
     )
     auth_mode: Literal["bearer", "none", "process"] = Field(

@@ -117,6 +117,20 @@ class PaymentService:
         capture_method: str,
         description: str | None,
     ) -> PaymentDetail:
+        payment = await self.charge(uow, amount, method, customer_id, capture_method, description)
+        return await self.detail(uow, payment.id)
+
+    async def charge(
+        self,
+        uow: UnitOfWork,
+        amount: Money,
+        method: PaymentMethod,
+        customer_id: str | None,
+        capture_method: str,
+        description: str | None,
+    ) -> Payment:
+        """create() without reading the payment's detail back (five queries): for a charge made by due work (an
+        invoice's renewal), which needs only the payment."""
         if customer_id is not None and await uow.repo(CUSTOMERS).get(customer_id) is None:
             raise CustomerNotFound(
                 f"customer {customer_id} does not exist: create it with create_customer or omit customer_id",
@@ -138,7 +152,8 @@ class PaymentService:
         outcome = await self.provider.confirm_action(
             uow, payment.id, payment.method, capture=payment.capture_method == "automatic"
         )
-        return await self._settle_attempt(uow, processing, "confirm", outcome)
+        settled = await self._settle_attempt(uow, processing, "confirm", outcome)
+        return await self.detail(uow, settled.id)
 
     async def capture(self, uow: UnitOfWork, payment_id: str, amount: AmountInput | None) -> PaymentDetail:
         payment = await self.books.locked(uow, payment_id)
@@ -247,7 +262,7 @@ class PaymentService:
 
     async def _settle_attempt(
         self, uow: UnitOfWork, payment: Payment, action: str, outcome: ProviderOutcome
-    ) -> PaymentDetail:
+    ) -> Payment:
         """Move the payment by the provider's answer to an authorization or confirmation."""
         now = self.clock.now()
         await self.books.attempt(uow, payment, action, outcome)
@@ -282,7 +297,7 @@ class PaymentService:
             await self._post_capture(uow, moved)
             await self.books.event(uow, moved, "payment.succeeded", amount=payment.amount, fee=moved.fee)
         await uow.repo(PAYMENTS).update(moved)
-        return await self.detail(uow, moved.id)
+        return moved
 
     def _fee(self, amount: int) -> int:
         return min(amount, fee_for(amount, self.fees.percent_bp, self.fees.fixed_minor))

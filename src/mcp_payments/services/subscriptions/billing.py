@@ -119,7 +119,7 @@ class Billing:
         amount = Money.of(invoice.total, invoice.currency)
         description = f"invoice {invoice.id} attempt {attempt}"
         try:
-            detail = await self.payments.create(
+            payment = await self.payments.charge(
                 uow, amount, subscription.method, subscription.customer_id, "automatic", description
             )
         except CardDeclined as declined:
@@ -132,7 +132,6 @@ class Billing:
             )
             await uow.repo(SUBSCRIPTIONS).update_invoice(failed)
             return failed
-        payment = detail.payment
         succeeded = payment.status is PaymentStatus.SUCCEEDED
         after = replace(
             invoice,
