@@ -8,7 +8,8 @@ DomainError
 │   ├── SameAccount               same_account
 │   ├── InvalidCard               invalid_card
 │   ├── UnknownPaymentMethod      unknown_payment_method
-│   └── InvalidSignature          invalid_signature
+│   ├── InvalidSignature          invalid_signature
+│   └── InvalidRange              invalid_range         (a date range inverted, too long, or a bad time zone)
 ├── NotFound                      not_found
 │   ├── WalletNotFound            wallet_not_found
 │   ├── HoldNotFound              hold_not_found
@@ -34,7 +35,8 @@ DomainError
 │   ├── FxRateUnavailable         fx_rate_unavailable
 │   ├── IdempotencyConflict       idempotency_conflict
 │   ├── LimitExceeded             limit_exceeded        (a spending limit: which, what remains, when it resets)
-│   └── PayeeNotAllowed           payee_not_allowed     (the spending policy's allow- or deny-list)
+│   ├── PayeeNotAllowed           payee_not_allowed     (the spending policy's allow- or deny-list)
+│   └── InsufficientHistory       insufficient_history  (a forecast needs more history than the range holds)
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
 │   ├── RoleRequired              role_required         (the caller's role may not call the tool)
@@ -101,6 +103,10 @@ class UnknownPaymentMethod(InvalidInput):
 
 class InvalidSignature(InvalidInput):
     code = "invalid_signature"
+
+
+class InvalidRange(InvalidInput):
+    code = "invalid_range"
 
 
 class NotFound(DomainError):
@@ -211,6 +217,10 @@ class LimitExceeded(Rejected):
 
 class PayeeNotAllowed(Rejected):
     code = "payee_not_allowed"
+
+
+class InsufficientHistory(Rejected):
+    code = "insufficient_history"
 
 
 class PermissionDenied(DomainError):

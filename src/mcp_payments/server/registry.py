@@ -29,7 +29,7 @@ from mcp_payments.domain.text import check_text
 from mcp_payments.logging import bind_call, unbind_call
 from mcp_payments.server import errors
 from mcp_payments.server.callers import current_caller, log_fields
-from mcp_payments.server.tools.models import Mutation, Receipt
+from mcp_payments.server.tools.models import Charted, Mutation, Receipt
 from mcp_payments.server.tools.params import FreeText, IdempotencyKey
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.commands import Command, Counting, Dispatcher, Done, Guard, Kind
@@ -203,6 +203,8 @@ class Toolbox:
         try:
             result = await run(self._clean(spec, kwargs))
             deduplicated = isinstance(result, Mutation) and result.deduplicated
+            if isinstance(result, Charted) and (charted := result.charted()) is not None:
+                return charted
             return result
         except DomainError as error:
             outcome = error.code

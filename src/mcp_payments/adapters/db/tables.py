@@ -548,3 +548,9 @@ spend_locks = Table(
     Column("principal", String(200), primary_key=True),
     Column("currency", String(3), primary_key=True),
 )
+
+# Analytics (adapters/db/analytics_repo.py) read by time range: refunds and attempts by when they happened, the
+# journal's disputes by kind and time (migration 0015).
+Index("ix_refunds_created_at", refunds.c.created_at)
+Index("ix_payment_attempts_created_at", payment_attempts.c.created_at)
+Index("ix_journal_transactions_kind_created_at", journal_transactions.c.kind, journal_transactions.c.created_at)
