@@ -212,7 +212,7 @@ class SqlAnalytics:
 
     async def customer_counts(self, window: Window) -> CustomerCounts:
         first = self._first_payments()
-        active = select(distinct(payments.c.customer_id).label("customer_id")).where(*self._paying(window)).subquery()
+        active = select(payments.c.customer_id).where(*self._paying(window)).distinct().subquery()
         is_new = first.c.first_at >= window.start
         query = select(
             func.count(),
