@@ -30,7 +30,15 @@ def test_toolsets_and_id_prefixes_are_unique_across_categories() -> None:
 
     assert len(toolsets) == len(set(toolsets))
     assert len(prefixes) == len(set(prefixes))
-    assert catalog.toolsets() == ("payments", "wallets", "monitoring", "compliance", "controls", "subscriptions")
+    assert catalog.toolsets() == (
+        "payments",
+        "wallets",
+        "monitoring",
+        "compliance",
+        "controls",
+        "subscriptions",
+        "analytics",
+    )
 
 
 def test_an_unknown_toolset_is_refused_naming_the_ones_that_exist() -> None:

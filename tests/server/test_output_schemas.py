@@ -114,6 +114,12 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     )
     await call("pause_subscription", subscription_id=renewing["subscription"]["id"], collection="keep_as_draft")
 
+    await call("get_revenue_summary", granularity="month", target_currency="EUR", rates={"USD": "0.92"}, chart=True)
+    await call("get_payment_success_rates", chart=True)
+    await call("get_customer_insights", chart=True)
+    await call("get_subscription_metrics", chart=True)
+    await call("forecast_revenue", currency="USD", granularity="day", method="linear", chart=True)
+
     integrity = await call("check_ledger_integrity")
     assert integrity["ok"], integrity
     await call("get_audit_log", limit=5)

@@ -9,7 +9,8 @@ DomainError
 │   ├── InvalidCard               invalid_card
 │   ├── UnknownPaymentMethod      unknown_payment_method
 │   ├── InvalidSignature          invalid_signature
-│   └── InvalidClockAdvance       invalid_clock_advance (not forward, past two years, or a malformed duration)
+│   ├── InvalidClockAdvance       invalid_clock_advance (not forward, past two years, or a malformed duration)
+│   └── InvalidRange              invalid_range         (a date range inverted, too long, or a bad time zone)
 ├── NotFound                      not_found
 │   ├── WalletNotFound            wallet_not_found
 │   ├── HoldNotFound              hold_not_found
@@ -46,7 +47,8 @@ DomainError
 │   ├── MandateExpired            mandate_expired
 │   ├── MandateRevoked            mandate_revoked
 │   ├── PlanChangeDeclined        plan_change_declined  (always_invoice's charge failed: nothing was changed)
-│   └── SandboxOnly               sandbox_only          (the payment provider is not the sandbox)
+│   ├── SandboxOnly               sandbox_only          (the payment provider is not the sandbox)
+│   └── InsufficientHistory       insufficient_history  (a forecast needs more history than the range holds)
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
 │   ├── RoleRequired              role_required         (the caller's role may not call the tool)
@@ -124,6 +126,10 @@ class InvalidSignature(InvalidInput):
 
 class InvalidClockAdvance(InvalidInput):
     code = "invalid_clock_advance"
+
+
+class InvalidRange(InvalidInput):
+    code = "invalid_range"
 
 
 class NotFound(DomainError):
@@ -293,6 +299,10 @@ class MandateRevoked(Rejected):
 
 class SandboxOnly(Rejected):
     code = "sandbox_only"
+
+
+class InsufficientHistory(Rejected):
+    code = "insufficient_history"
 
 
 class PermissionDenied(DomainError):

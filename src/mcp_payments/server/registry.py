@@ -31,7 +31,7 @@ from mcp_payments.domain.text import check_text
 from mcp_payments.logging import bind_call, unbind_call
 from mcp_payments.server import errors
 from mcp_payments.server.callers import current_caller, log_fields
-from mcp_payments.server.tools.models import Mutation, PendingApproval, Receipt, or_pending
+from mcp_payments.server.tools.models import Charted, Mutation, PendingApproval, Receipt, or_pending
 from mcp_payments.server.tools.params import FreeText, IdempotencyKey, MandateId
 from mcp_payments.services.approvals import PENDING_APPROVAL
 from mcp_payments.services.calls import CallRunner
@@ -239,6 +239,8 @@ class Toolbox:
         try:
             result = await run(self._clean(spec, kwargs))
             deduplicated = isinstance(result, Mutation) and result.deduplicated
+            if isinstance(result, Charted) and (charted := result.charted()) is not None:
+                return charted
             return result
         except DomainError as error:
             outcome = error.code

@@ -645,3 +645,10 @@ sandbox_clock = Table(
     CheckConstraint("id = 1", name="one_row"),
     CheckConstraint("offset_us >= 0", name="never_behind"),
 )
+
+
+# Analytics (adapters/db/analytics_repo.py) read by time range: refunds and attempts by when they happened, the
+# journal's disputes by kind and time (migration 0015).
+Index("ix_refunds_created_at", refunds.c.created_at)
+Index("ix_payment_attempts_created_at", payment_attempts.c.created_at)
+Index("ix_journal_transactions_kind_created_at", journal_transactions.c.kind, journal_transactions.c.created_at)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field
+from mcp.types import CallToolResult, ImageContent, TextContent
+from pydantic import BaseModel, Field, PrivateAttr
 
 from mcp_payments.domain import money
 from mcp_payments.domain.ledger import Account, Hold, JournalTransaction
@@ -160,3 +162,27 @@ def or_pending(schema: dict[str, Any]) -> dict[str, Any]:
     pending = PendingApproval.model_json_schema()
     defs = {**own.pop("$defs", {}), **pending.pop("$defs", {})}
     return {"type": "object", "anyOf": [own, pending], **({"$defs": defs} if defs else {})}
+
+
+class Charted(BaseModel):
+    """A read result that may carry a chart (a PNG) and a text summary for clients that show no images: the
+    toolbox then answers with both beside the structured result (Toolbox._run)."""
+
+    _png: bytes | None = PrivateAttr(default=None)
+    _summary: str = PrivateAttr(default="")
+
+    def with_chart(self, png: bytes, summary: str) -> Self:
+        self._png, self._summary = png, summary
+        return self
+
+    def charted(self) -> CallToolResult | None:
+        if self._png is None:
+            return None
+        return CallToolResult(
+            content=[
+                TextContent(type="text", text=self._summary),
+                ImageContent(type="image", data=base64.b64encode(self._png).decode(), mime_type="image/png"),
+                TextContent(type="text", text=self.model_dump_json()),
+            ],
+            structured_content=self.model_dump(mode="json"),
+        )

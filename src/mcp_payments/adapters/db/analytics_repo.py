@@ -1,0 +1,310 @@
+"""Analytics in SQL: each method is one GROUP BY over the base tables and returns only its groups.
+
+Time buckets come in as a VALUES list of UTC boundaries (domain/periods.py computed them in the caller's time
+zone), joined by range: both databases then read each bucket's rows through the created_at indexes, and neither
+needs to know a time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    column,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    values,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import CTE
+
+from mcp_payments.adapters.db.driver import Driver
+from mcp_payments.adapters.db.tables import (
+    UTCDateTime,
+    accounts,
+    entries,
+    invoice_lines,
+    invoices,
+    journal_transactions,
+    payment_attempts,
+    payments,
+    plans,
+    refunds,
+    subscriptions,
+)
+from mcp_payments.domain.ledger import AccountType
+from mcp_payments.domain.periods import Bucket
+from mcp_payments.services.analytics.ports import (
+    AttemptGroup,
+    CohortCell,
+    CurrencyNet,
+    CustomerCounts,
+    CustomerNet,
+    MrrGroup,
+    PaymentOutcomes,
+    Sums,
+    Trials,
+    Window,
+)
+
+_CAPTURED = payments.c.amount_received > 0
+# What a payment's customer paid and kept: a dispute took back all that was not refunded.
+_NET = case((payments.c.disputed, literal(0)), else_=payments.c.amount_received - payments.c.amount_refunded)
+
+
+def buckets_cte(buckets: Sequence[Bucket], name: str = "b") -> CTE:
+    rows = [(i, b.start, b.end) for i, b in enumerate(buckets)]
+    table = values(column("i", Integer), column("s", UTCDateTime), column("e", UTCDateTime), name=name)
+    return table.data(rows).cte(name)
+
+
+def _in(created_at: Any, cte: CTE) -> ColumnElement[bool]:
+    return and_(created_at >= cte.c.s, created_at < cte.c.e)
+
+
+def _within(created_at: Any, window: Window) -> list[ColumnElement[bool]]:
+    return [created_at >= window.start, created_at < window.end]
+
+
+def _currency(col: Any, currency: str | None) -> list[ColumnElement[bool]]:
+    return [] if currency is None else [col == currency]
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)  # PostgreSQL sums BIGINT into NUMERIC
+
+
+class SqlAnalytics:
+    def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
+        self.conn = conn
+
+    async def _sums(self, query: Select[Any]) -> list[Sums]:
+        return [Sums(r[0], r[1], _int(r[2]), _int(r[3]), _int(r[4])) for r in await self.conn.execute(query)]
+
+    async def captured(self, buckets: Sequence[Bucket], currency: str | None) -> list[Sums]:
+        b = buckets_cte(buckets)
+        query = (
+            select(
+                b.c.i,
+                payments.c.currency,
+                func.sum(payments.c.amount_received),
+                func.count(),
+                func.sum(payments.c.fee),
+            )
+            .select_from(b.join(payments, _in(payments.c.created_at, b)))
+            .where(_CAPTURED, *_currency(payments.c.currency, currency))
+            .group_by(b.c.i, payments.c.currency)
+        )
+        return await self._sums(query)
+
+    async def refunded(self, buckets: Sequence[Bucket], currency: str | None) -> list[Sums]:
+        b = buckets_cte(buckets)
+        query = (
+            select(b.c.i, refunds.c.currency, func.sum(refunds.c.amount), func.count(), literal(0))
+            .select_from(b.join(refunds, _in(refunds.c.created_at, b)))
+            .where(refunds.c.status.in_(("pending", "succeeded")), *_currency(refunds.c.currency, currency))
+            .group_by(b.c.i, refunds.c.currency)
+        )
+        return await self._sums(query)
+
+    async def disputed(self, buckets: Sequence[Bucket], currency: str | None) -> list[Sums]:
+        b = buckets_cte(buckets)
+        t = journal_transactions
+        query = (
+            select(b.c.i, entries.c.currency, func.sum(entries.c.amount), func.count(), literal(0))
+            .select_from(
+                b.join(t, and_(t.c.kind == "dispute", _in(t.c.created_at, b)))
+                .join(entries, entries.c.transaction_id == t.c.id)
+                .join(accounts, accounts.c.id == entries.c.account_id)
+            )
+            .where(
+                accounts.c.type == AccountType.DISPUTES.value,
+                entries.c.amount > 0,
+                *_currency(entries.c.currency, currency),
+            )
+            .group_by(b.c.i, entries.c.currency)
+        )
+        return await self._sums(query)
+
+    async def attempts(self, window: Window) -> list[AttemptGroup]:
+        a, p = payment_attempts, payments
+        query = (
+            select(p.c.card_brand, p.c.currency, a.c.outcome, a.c.decline_code, func.count())
+            .select_from(a.join(p, p.c.id == a.c.payment_id))
+            .where(
+                *_within(a.c.created_at, window),
+                a.c.action.in_(("authorize", "confirm")),
+                *_currency(p.c.currency, window.currency),
+            )
+            .group_by(p.c.card_brand, p.c.currency, a.c.outcome, a.c.decline_code)
+        )
+        return [AttemptGroup(r[0], r[1], r[2], r[3], int(r[4])) for r in await self.conn.execute(query)]
+
+    async def outcomes(self, window: Window) -> list[PaymentOutcomes]:
+        p = payments
+        query = (
+            select(
+                p.c.currency,
+                func.count(),
+                func.sum(p.c.amount_received),
+                func.sum(case((p.c.amount_refunded > 0, 1), else_=0)),
+                func.sum(p.c.amount_refunded),
+                func.sum(case((p.c.disputed, 1), else_=0)),
+            )
+            .where(_CAPTURED, *_within(p.c.created_at, window), *_currency(p.c.currency, window.currency))
+            .group_by(p.c.currency)
+        )
+        return [
+            PaymentOutcomes(r[0], _int(r[1]), _int(r[2]), _int(r[3]), _int(r[4]), _int(r[5]))
+            for r in await self.conn.execute(query)
+        ]
+
+    def _paying(self, window: Window) -> list[ColumnElement[bool]]:
+        return [
+            _CAPTURED,
+            payments.c.customer_id.is_not(None),
+            *_within(payments.c.created_at, window),
+            *_currency(payments.c.currency, window.currency),
+        ]
+
+    async def top_customers(self, window: Window, limit: int) -> list[CustomerNet]:
+        p = payments
+        per = (
+            select(p.c.customer_id, p.c.currency, func.sum(_NET).label("net"), func.count().label("n"))
+            .where(*self._paying(window))
+            .group_by(p.c.customer_id, p.c.currency)
+            .subquery()
+        )
+        rank = func.row_number().over(partition_by=per.c.currency, order_by=(per.c.net.desc(), per.c.customer_id))
+        ranked = select(per, rank.label("rank")).subquery()
+        query = select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.currency, ranked.c.rank)
+        return [CustomerNet(r.customer_id, r.currency, _int(r.net), _int(r.n)) for r in await self.conn.execute(query)]
+
+    async def customer_net(self, window: Window) -> list[CurrencyNet]:
+        p = payments
+        query = (
+            select(p.c.currency, func.sum(_NET), func.count(distinct(p.c.customer_id)))
+            .where(*self._paying(window))
+            .group_by(p.c.currency)
+        )
+        return [CurrencyNet(r[0], _int(r[1]), _int(r[2])) for r in await self.conn.execute(query)]
+
+    @staticmethod
+    def _first_payments() -> Any:
+        """Each customer's first payment that captured money, in any currency."""
+        p = payments
+        return (
+            select(p.c.customer_id, func.min(p.c.created_at).label("first_at"))
+            .where(_CAPTURED, p.c.customer_id.is_not(None))
+            .group_by(p.c.customer_id)
+            .subquery()
+        )
+
+    async def customer_counts(self, window: Window) -> CustomerCounts:
+        first = self._first_payments()
+        active = select(payments.c.customer_id).where(*self._paying(window)).distinct().subquery()
+        is_new = first.c.first_at >= window.start
+        query = select(
+            func.count(),
+            func.sum(case((is_new, 1), else_=0)),
+            func.sum(case((is_new, 0), else_=1)),
+        ).select_from(active.join(first, first.c.customer_id == active.c.customer_id))
+        row = (await self.conn.execute(query)).one()
+        return CustomerCounts(_int(row[0]), _int(row[1]), _int(row[2]))
+
+    async def cohorts(self, months: Sequence[Bucket], currency: str | None) -> list[CohortCell]:
+        first = self._first_payments()
+        paid, cohort = buckets_cte(months, "paid_in"), buckets_cte(months, "cohort")
+        p = payments
+        query = (
+            select(cohort.c.i, paid.c.i, func.count(distinct(p.c.customer_id)))
+            .select_from(
+                paid.join(p, _in(p.c.created_at, paid))
+                .join(first, first.c.customer_id == p.c.customer_id)
+                .join(cohort, _in(first.c.first_at, cohort))
+            )
+            .where(_CAPTURED, *_currency(p.c.currency, currency))
+            .group_by(cohort.c.i, paid.c.i)
+        )
+        return [CohortCell(r[0], r[1], int(r[2])) for r in await self.conn.execute(query)]
+
+    async def mrr(self, window: Window) -> list[MrrGroup]:
+        s, i, line = subscriptions, invoices, invoice_lines
+        t0, t1 = window.start, window.end
+        live_start = and_(
+            i.c.period_start <= t0, i.c.period_end > t0, or_(s.c.canceled_at.is_(None), s.c.canceled_at > t0)
+        )
+        live_end = and_(
+            i.c.period_start < t1, i.c.period_end >= t1, or_(s.c.canceled_at.is_(None), s.c.canceled_at >= t1)
+        )
+        paid_before = and_(i.c.period_start < t0, line.c.amount > 0)
+        per = (
+            select(
+                plans.c.currency,
+                plans.c.interval,
+                plans.c.interval_count,
+                func.sum(case((live_start, line.c.amount), else_=0)).label("m0"),
+                func.sum(case((live_end, line.c.amount), else_=0)).label("m1"),
+                func.sum(case((paid_before, 1), else_=0)).label("before"),
+            )
+            .select_from(
+                s.join(plans, plans.c.id == s.c.plan_id)
+                .join(i, i.c.subscription_id == s.c.id)
+                .join(line, line.c.invoice_id == i.c.id)
+            )
+            .where(
+                i.c.status == "paid",
+                line.c.kind == "plan",
+                i.c.period_start < t1,
+                *_currency(plans.c.currency, window.currency),
+            )
+            .group_by(s.c.id, plans.c.currency, plans.c.interval, plans.c.interval_count)
+            .subquery()
+        )
+        m0, m1 = per.c.m0, per.c.m1
+
+        def total(condition: ColumnElement[bool], value: Any) -> Any:
+            return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+        query = select(
+            per.c.currency,
+            per.c.interval,
+            per.c.interval_count,
+            func.sum(m0),
+            func.sum(m1),
+            total(and_(m0 == 0, m1 > 0, per.c.before == 0), m1),
+            total(and_(m0 > 0, m1 > m0), m1 - m0),
+            total(and_(m0 > 0, m1 > 0, m1 < m0), m0 - m1),
+            total(and_(m0 > 0, m1 == 0), m0),
+            total(and_(m0 == 0, m1 > 0, per.c.before > 0), m1),
+            total(m0 > 0, 1),
+            total(m1 > 0, 1),
+            total(and_(m0 > 0, m1 == 0), 1),
+        ).group_by(per.c.currency, per.c.interval, per.c.interval_count)
+        return [MrrGroup(r[0], r[1], r[2], *(_int(v) for v in r[3:])) for r in await self.conn.execute(query)]
+
+    async def trials(self, window: Window) -> Trials:
+        s = subscriptions
+        converted = exists().where(
+            invoices.c.subscription_id == s.c.id,
+            invoices.c.status == "paid",
+            invoices.c.period_index >= 0,
+            invoices.c.total > 0,
+        )
+        query = (
+            select(func.count(), func.sum(case((converted, 1), else_=0)))
+            .select_from(s.join(plans, plans.c.id == s.c.plan_id))
+            .where(*_within(s.c.trial_end, window), *_currency(plans.c.currency, window.currency))
+        )
+        row = (await self.conn.execute(query)).one()
+        return Trials(_int(row[0]), _int(row[1]))

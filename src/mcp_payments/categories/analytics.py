@@ -1,0 +1,31 @@
+"""Analytics: revenue, payment performance, customers, subscriptions and forecasts, read from the database's
+aggregates. Read-only: it adds no tables, only indexes (migration 0015)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from mcp_payments.categories import Category
+from mcp_payments.config import Settings
+from mcp_payments.server.tools import analytics
+from mcp_payments.services.analytics.ports import ANALYTICS
+from mcp_payments.services.analytics.service import AnalyticsService
+from mcp_payments.services.container import Services
+from mcp_payments.services.ports import Repo
+
+if TYPE_CHECKING:
+    from mcp_payments.adapters.db.uow import RepositoryFactory
+
+
+def repositories() -> Mapping[Repo[Any], RepositoryFactory]:
+    from mcp_payments.adapters.db.analytics_repo import SqlAnalytics
+
+    return {ANALYTICS: SqlAnalytics}
+
+
+def wire(services: Services, _settings: Settings) -> None:
+    services.add(AnalyticsService(services.clock))
+
+
+CATEGORY = Category(toolset="analytics", id_prefixes=(), wire=wire, tools=analytics.register, repositories=repositories)

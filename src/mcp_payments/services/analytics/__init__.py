@@ -1,0 +1,1 @@
+"""Analytics: revenue, payment performance, customers, subscriptions and forecasts, aggregated in the database."""
