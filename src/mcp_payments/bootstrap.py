@@ -30,12 +30,13 @@ from mcp_payments.domain.errors import DomainError, NotAuthenticated
 from mcp_payments.server.access import HttpAccess, network_access, process_access
 from mcp_payments.server.app import PaymentsServer, build_server
 from mcp_payments.server.registry import Toolbox
+from mcp_payments.services.call_stats import CallStats
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.container import Services
 from mcp_payments.services.job_runner import JobRunner
 from mcp_payments.services.jobs import AnyJob, Job, Retry
 from mcp_payments.services.pages import Cursors
-from mcp_payments.services.ports import JOBS, Claim, Clock, UnitOfWork, UnitOfWorkFactory
+from mcp_payments.services.ports import JOBS, TOOL_STATS, Claim, Clock, UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from mcp_payments.adapters.db.engine import Database
@@ -236,6 +237,7 @@ def build_services(db: Database | LazyDatabase, settings: Settings, clock: Clock
         secret_key=key,
         webhook_secrets=tuple(webhook_secrets),
     )
+    services.add(CallStats(clock))  # before the categories: monitoring reads it
     catalog.wire(services, settings)
     services.jobs.extend(housekeeping(clock, settings.job_run_retention))
     retry = Retry(settings.job_retry_base, settings.job_retry_cap, settings.job_max_attempts)
@@ -247,8 +249,9 @@ def build_services(db: Database | LazyDatabase, settings: Settings, clock: Clock
 def repositories() -> dict[Repo[Any], RepositoryFactory]:
     """Every repository: the categories' and the platform's own."""
     from mcp_payments.adapters.db.jobs_repo import SqlJobs
+    from mcp_payments.adapters.db.monitoring_repo import SqlToolStats
 
-    return {**catalog.repositories(), JOBS: SqlJobs}
+    return {**catalog.repositories(), JOBS: SqlJobs, TOOL_STATS: SqlToolStats}
 
 
 def housekeeping(clock: Clock, run_retention: timedelta) -> list[AnyJob]:
@@ -367,6 +370,26 @@ async def run_often(runner: JobRunner, job: AnyJob) -> None:
             more = False
         if not more:
             await anyio.sleep(job.every.total_seconds())
+
+
+async def flush_call_stats(services: Services, interval: float) -> None:
+    """Add this process's tool call statistics to the database every `interval` seconds, until cancelled; then
+    once more, so that a clean stop loses none."""
+    stats = services.get(CallStats)
+    try:
+        while True:
+            await anyio.sleep(interval)
+            await _flush(stats, services)
+    finally:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+            await _flush(stats, services)
+
+
+async def _flush(stats: CallStats, services: Services) -> None:
+    try:
+        await stats.flush(services.calls)
+    except Exception:
+        log.warning("call_stats_flush_failed", exc_info=True)  # kept in memory: the next flush tries again
 
 
 async def _passes(runner: JobRunner, interval: float) -> None:

@@ -304,9 +304,10 @@ WARM_UP_AFTER_SECONDS = 1.0
 
 
 async def _open_then_work(server: PaymentsServer, services: Services, settings: Settings) -> None:
-    """Open the database layer when the start is over, then run the due work (background jobs) if asked to."""
+    """Open the database layer when the start is over, then flush the tool call statistics every few seconds and
+    run the due work (background jobs) if asked to."""
     from mcp_payments.adapters.db.deferred import DeferredUnitOfWorkFactory
-    from mcp_payments.bootstrap import run_due_work
+    from mcp_payments.bootstrap import flush_call_stats, run_due_work
 
     if isinstance(services.uow, DeferredUnitOfWorkFactory):
         assert server.listed is not None
@@ -316,8 +317,10 @@ async def _open_then_work(server: PaymentsServer, services: Services, settings: 
             await services.uow.open()
         except Exception:
             log.exception("database_open_failed")  # every call will say so (service_unavailable) and try again
-    if settings.background:
-        await run_due_work(services, settings.sweep_interval)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(flush_call_stats, services, settings.metrics_flush_seconds)
+        if settings.background:
+            await run_due_work(services, settings.sweep_interval)
 
 
 async def _end_stdin_on_signal(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:

@@ -31,6 +31,7 @@ from mcp_payments.server import errors
 from mcp_payments.server.callers import current_caller, log_fields
 from mcp_payments.server.tools.models import Mutation, Receipt
 from mcp_payments.server.tools.params import FreeText, IdempotencyKey
+from mcp_payments.services.call_stats import CallStats
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.commands import Command, Counting, Dispatcher, Done, Guard, Kind
 from mcp_payments.services.ports import UnitOfWork
@@ -79,6 +80,7 @@ class Toolbox:
         guard: Guard,
         hidden: dict[str, str] | None = None,
         specs: dict[str, ToolSpec] | None = None,
+        stats: CallStats | None = None,
     ) -> None:
         self.server = server
         self.calls = calls
@@ -86,6 +88,7 @@ class Toolbox:
         self.dispatcher = Dispatcher(calls, guard)
         self.specs = {} if specs is None else specs  # the tools this deployment exposes
         self.hidden = {} if hidden is None else hidden  # tools this deployment does not expose, and why
+        self.stats = stats  # counts every call (get_tool_metrics, /metrics)
 
     def exposes(self, kind: Kind, toolset: str) -> bool:
         if self.settings.read_only and kind.mutating:
@@ -212,6 +215,8 @@ class Toolbox:
             log.exception("tool_crashed")
             return errors.internal_error()
         finally:
+            if self.stats is not None:
+                self.stats.record(spec.name, outcome, time.perf_counter() - started)
             log_tool_call(outcome, started, deduplicated=deduplicated)
             unbind_call(log_context)
 

@@ -391,6 +391,29 @@ class SpendingRepository(Protocol):
     async def record(self, spend: SpendRecord) -> None: ...
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class ToolStat:
+    """Calls of one tool with one outcome in one minute whose latency fell in one bin (domain/latency.py)."""
+
+    minute: datetime
+    tool: str
+    outcome: str
+    bin: int
+    calls: int
+
+
+class ToolStatsRepository(Protocol):
+    async def add(self, rows: Sequence[ToolStat]) -> None:
+        """Add the rows' calls to those stored under the same (minute, tool, outcome, bin)."""
+        ...
+
+    async def since(self, minute: datetime) -> list[ToolStat]:
+        """The calls since `minute`, summed per (tool, outcome, bin); `minute` of each row is the oldest kept."""
+        ...
+
+    async def purge(self, before: datetime) -> None: ...
+
+
 class Repo(Generic[R]):
     """Names a category's repository: `uow.repo(PAYMENTS)` is the PaymentRepository of that unit of work.
 
@@ -411,6 +434,7 @@ PROVIDER_OUTBOX: Repo[ProviderOutboxRepository] = Repo("provider_outbox")
 JOBS: Repo[JobRepository] = Repo("jobs")  # the platform's, registered by bootstrap
 API_KEYS: Repo[ApiKeyRepository] = Repo("api_keys")
 SPENDING: Repo[SpendingRepository] = Repo("spending")
+TOOL_STATS: Repo[ToolStatsRepository] = Repo("tool_stats")  # the platform's, registered by bootstrap
 
 
 class UnitOfWork(Protocol):

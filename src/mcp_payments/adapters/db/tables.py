@@ -548,3 +548,27 @@ spend_locks = Table(
     Column("principal", String(200), primary_key=True),
     Column("currency", String(3), primary_key=True),
 )
+
+# Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the
+# number of calls, added to by every server process's flush. Purged after 8 days.
+tool_call_stats = Table(
+    "tool_call_stats",
+    metadata,
+    Column("minute", UTCDateTime, primary_key=True),
+    Column("tool", String(100), primary_key=True),
+    Column("outcome", String(60), primary_key=True),
+    Column("bin", Integer, primary_key=True, autoincrement=False),
+    Column("calls", BigInteger, nullable=False),
+    CheckConstraint("calls > 0", name="calls_positive"),
+)
+
+# Monitoring marks: the last run of something worth watching, one row per name (the ledger check: when it ran and
+# whether the ledger was sound).
+monitoring_marks = Table(
+    "monitoring_marks",
+    metadata,
+    Column("name", String(60), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("detail", String(500)),
+)
