@@ -94,9 +94,9 @@ class Alerts:
                     "job_lag",
                     "critical" if status.lag > 6 * limit else "warning",
                     status.name,
-                    f"background job {status.name} is {_duration(status.lag)} behind: its oldest due item became due "
+                    f"background job {status.name} is {duration(status.lag)} behind: its oldest due item became due "
                     f"at {status.oldest_due.isoformat() if status.oldest_due else '?'} (threshold "
-                    f"{_duration(limit)})",
+                    f"{duration(limit)})",
                     "check that a server with background work or an `mcp-payments worker` runs against this "
                     "database; list_background_jobs shows the job's last run and failing items",
                     {
@@ -153,7 +153,7 @@ def _authorization_alert(recent: Authorizations, baseline: Authorizations, drop:
         "authorization_rate_drop",
         "critical" if drop >= 2 * s.auth_rate_drop else "warning",
         "payments",
-        f"the authorization rate of the last {_duration(s.auth_window)} is {now_rate}% ({recent.approved} "
+        f"the authorization rate of the last {duration(s.auth_window)} is {now_rate}% ({recent.approved} "
         f"approved of {recent.total}), {drop} points below the 7-day baseline of {base_rate}% ({baseline.approved} "
         f"of {baseline.total}); threshold {s.auth_rate_drop} points",
         "look at the recent declines' codes (list_payments, get_payment) for a common card brand, decline code or "
@@ -169,7 +169,7 @@ def _authorization_alert(recent: Authorizations, baseline: Authorizations, drop:
     )
 
 
-def _duration(span: timedelta) -> str:
+def duration(span: timedelta) -> str:
     seconds = round(span.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if (seconds >= size and seconds % size == 0) or seconds >= 10 * size:

@@ -75,8 +75,8 @@ class SqlMonitoring:
             .where(
                 a.c.action.in_(_AUTHORIZING),
                 a.c.outcome.in_(("approved", "declined")),
-                a.c.created_at >= since,
-                a.c.created_at < until,
+                a.c.created_at > since,
+                a.c.created_at <= until,
             )
             .group_by(a.c.outcome)
         )

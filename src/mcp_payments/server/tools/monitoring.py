@@ -10,7 +10,7 @@ from mcp_payments.domain import fx
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import MoneyOut
 from mcp_payments.server.tools.monitoring_models import AlertOut, AlertsOut, ToolMetricsOut
-from mcp_payments.services.alerts import Alerts
+from mcp_payments.services.alerts import Alerts, duration
 from mcp_payments.services.container import Services
 from mcp_payments.services.job_runner import JobRunner, JobStatus
 from mcp_payments.services.monitoring import Health, IntegrityReport, MonitoringService
@@ -191,11 +191,11 @@ class BackgroundJobs(BaseModel):
 def rules(alerts: Alerts) -> dict[str, str]:
     t = alerts.settings
     return {
-        "authorization_rate_drop": f"the last {t.auth_window} at least {t.auth_rate_drop} points below the 7 days "
-        f"before, with at least {t.auth_min_attempts} attempts",
-        "job_lag": f"a job's oldest due item waiting more than {t.job_lag}",
-        "tool_error_rate": f"server-side failures above {t.error_rate}% of at least {t.error_min_calls} calls of a "
-        f"tool in the last {t.error_window}",
+        "authorization_rate_drop": f"the authorization rate of the last {duration(t.auth_window)} at least "
+        f"{t.auth_rate_drop} points below that of the 7 days before, with at least {t.auth_min_attempts} attempts",
+        "job_lag": f"a background job's oldest due item waiting more than {duration(t.job_lag)}",
+        "tool_error_rate": f"a tool failing on the server's side in more than {t.error_rate}% of at least "
+        f"{t.error_min_calls} calls in the last {duration(t.error_window)}",
     }
 
 
