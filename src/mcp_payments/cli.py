@@ -260,13 +260,20 @@ async def _serve_on(
                     app = server.streamable_http_app(
                         streamable_http_path="/mcp", transport_security=security, host=host
                     )
-                    await _serve_http(app, listening, settings.log_level)
+                    await _serve_http(_with_metrics(app, services, settings), listening, settings.log_level)
                 case "sse":
                     assert listening is not None
-                    await _serve_http(
-                        server.sse_app(transport_security=security, host=host), listening, settings.log_level
-                    )
+                    app = server.sse_app(transport_security=security, host=host)
+                    await _serve_http(_with_metrics(app, services, settings), listening, settings.log_level)
             tg.cancel_scope.cancel()
+
+
+def _with_metrics(app: Starlette, services: Services, settings: Settings) -> Starlette:
+    """`app` with /metrics (server/prometheus.py), imported here: stdio never loads prometheus_client."""
+    from mcp_payments.server import prometheus
+
+    prometheus.mount(app, prometheus.Exporter(services), settings.metrics_token)
+    return app
 
 
 def _listen(host: str, port: int) -> socket.socket:

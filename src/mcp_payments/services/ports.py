@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar, runtime_checkable
 
 from mcp_payments.domain.api_keys import ApiKey
 from mcp_payments.domain.cards import PaymentMethod
@@ -471,6 +471,23 @@ class UnitOfWorkFactory(Protocol):
     async def schema_revision(self) -> tuple[str | None, str]:
         """(the database's migration revision, the code's head revision)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """One connection pool of the unit-of-work factory: its size, connections in use, open ones idle."""
+
+    name: str  # writer | reader
+    size: int
+    in_use: int
+    idle: int
+
+
+@runtime_checkable
+class ReportsPools(Protocol):
+    """A unit-of-work factory that can say how its connection pools are used (for /metrics)."""
+
+    def pool_stats(self) -> list[PoolStats]: ...
 
 
 @dataclass(frozen=True, slots=True)
