@@ -142,6 +142,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ValueError as error:
         sys.exit(f"mcp-payments: {error}")
     configure(settings.log_level)
+    if args.command in ("serve", "worker"):
+        from mcp_payments.telemetry import configure_tracing
+
+        try:
+            configure_tracing(settings.otel_exporter)
+        except ValueError as error:
+            sys.exit(f"mcp-payments: {error}")
     from mcp_payments.bootstrap import StartupError
     from mcp_payments.domain.errors import DomainError
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from platformdirs import user_data_dir
 
 from mcp_payments.domain.fx import RateTable
+from mcp_payments.telemetry import parse_exporter
 
 
 def default_db_url() -> str:
@@ -77,6 +78,7 @@ class Settings:
     alert_error_rate: Decimal = Decimal(5)
     alert_error_min_calls: int = 20
     metrics_token: str | None = field(default=None, repr=False)
+    otel_exporter: str | None = None  # console | otlp: telemetry.py
 
     def __post_init__(self) -> None:
         if self.job_max_attempts < 1 or self.job_retry_base <= timedelta(0) or self.job_retry_cap < self.job_retry_base:
@@ -128,6 +130,7 @@ class Settings:
         read.into(values, "jwt_role_claim", "MCP_PAYMENTS_JWT_ROLE_CLAIM", str.strip)
         read.into(values, "metrics_flush_seconds", "MCP_PAYMENTS_METRICS_FLUSH_SECONDS", parse_seconds)
         read.into(values, "metrics_token", "MCP_PAYMENTS_METRICS_TOKEN", str.strip)
+        read.into(values, "otel_exporter", "MCP_PAYMENTS_OTEL_EXPORTER", parse_exporter)
         read.into(values, "alert_auth_window", "MCP_PAYMENTS_ALERT_AUTH_WINDOW", parse_duration)
         read.into(values, "alert_auth_rate_drop", "MCP_PAYMENTS_ALERT_AUTH_RATE_DROP", parse_percent)
         read.into(values, "alert_auth_min_attempts", "MCP_PAYMENTS_ALERT_AUTH_MIN_ATTEMPTS", parse_count)
