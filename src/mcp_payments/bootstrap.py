@@ -375,19 +375,23 @@ async def run_often(runner: JobRunner, job: AnyJob) -> None:
 async def flush_call_stats(services: Services, interval: float) -> None:
     """Add this process's tool call statistics to the database every `interval` seconds, until cancelled; then
     once more, so that a clean stop loses none."""
-    stats = services.get(CallStats)
     try:
         while True:
             await anyio.sleep(interval)
-            await _flush(stats, services)
+            await flush_now(services)
     finally:
-        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-            await _flush(stats, services)
+        await flush_now(services)
 
 
-async def _flush(stats: CallStats, services: Services) -> None:
+async def flush_now(services: Services) -> None:
+    """Add this process's tool call statistics to the database now (at most 5 s, not cancelled by a shutdown)."""
+    with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+        await _flush(services)
+
+
+async def _flush(services: Services) -> None:
     try:
-        await stats.flush(services.calls)
+        await services.get(CallStats).flush(services.calls)
     except Exception:
         log.warning("call_stats_flush_failed", exc_info=True)  # kept in memory: the next flush tries again
 

@@ -267,11 +267,11 @@ async def _serve_on(
                     app = server.streamable_http_app(
                         streamable_http_path="/mcp", transport_security=security, host=host
                     )
-                    await _serve_http(_with_metrics(app, services, settings), listening, settings.log_level)
+                    await _serve_http(_with_metrics(app, services, settings), listening, settings.log_level, services)
                 case "sse":
                     assert listening is not None
                     app = server.sse_app(transport_security=security, host=host)
-                    await _serve_http(_with_metrics(app, services, settings), listening, settings.log_level)
+                    await _serve_http(_with_metrics(app, services, settings), listening, settings.log_level, services)
             tg.cancel_scope.cancel()
 
 
@@ -302,14 +302,23 @@ def _listen(host: str, port: int) -> socket.socket:
     return listening
 
 
-async def _serve_http(app: Starlette, listening: socket.socket, level: str) -> None:
+async def _serve_http(app: Starlette, listening: socket.socket, level: str, services: Services) -> None:
     """uvicorn, as the SDK's run_*_async run it, but with log_config=None: uvicorn leaves logging alone, and its
     lines (its start, one per request) go through the one configuration (logging.py), JSON like ours."""
     import uvicorn
 
+    from mcp_payments.bootstrap import flush_now
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().shutdown(sockets)
+            # Stopped by a signal, uvicorn raises it again once serve() is over, which ends the process there:
+            # the tool call statistics counted since the last flush are added now, or they would be lost.
+            await flush_now(services)
+
     host, port = listening.getsockname()[:2]
     config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level=level.lower())
-    await uvicorn.Server(config).serve(sockets=[listening])
+    await Server(config).serve(sockets=[listening])
 
 
 # The database layer of a deferred database (adapters/db/deferred.py) opens once the first tools/list is answered,
