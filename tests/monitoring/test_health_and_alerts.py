@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from mcp_payments.services.call_stats import CallStats
+from mcp_payments.services.monitoring import IntegrityReport, MonitoringService
 from tests.conftest import FakeClock, Stack
 from tests.helpers import ok
 
@@ -45,6 +46,21 @@ async def test_health_shows_the_schema_the_job_lag_and_the_age_and_result_of_the
     health = await ok(agent, "get_service_health")
     assert health["last_ledger_check_ok"] is True
     assert health["last_ledger_check_age_seconds"] == 90
+
+
+async def test_a_ledger_check_that_found_problems_leaves_health_degraded_until_a_sound_one(
+    agent: Any, clocked_stack: Stack
+) -> None:
+    monitoring = clocked_stack.services.get(MonitoringService)
+    await monitoring.record_ledger_check(IntegrityReport(False, ["transaction 7 does not sum to zero"], 1, 1, 2, {}))
+    health = await ok(agent, "get_service_health")
+    assert health["status"] == "degraded"
+    assert health["last_ledger_check_ok"] is False
+    assert "transaction 7 does not sum to zero" in health["problem"]
+    assert (await ok(agent, "check_ledger_integrity"))["ok"]
+    health = await ok(agent, "get_service_health")
+    assert health["status"] == "ok"
+    assert health["last_ledger_check_ok"] is True
 
 
 async def test_a_job_whose_due_work_waits_shows_as_lag_in_health_and_as_an_alert(
