@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -24,7 +24,7 @@ log = structlog.get_logger("mcp_payments.metrics")
 RETENTION = timedelta(days=8)  # longer than the widest window get_tool_metrics offers (7 days)
 _PURGE_EVERY = timedelta(hours=1)
 
-Key = tuple[datetime, str, str]  # minute, tool, outcome
+Key = tuple[int, str, str]  # minute (since the epoch: cheaper to make and hash than a datetime), tool, outcome
 Listener = Callable[[str, str, float], None]  # tool, outcome, seconds
 
 
@@ -36,7 +36,7 @@ class PendingStats:
 
     def rows(self) -> list[ToolStat]:
         return sorted(
-            ToolStat(minute, tool, outcome, bin_index, calls)
+            ToolStat(datetime.fromtimestamp(minute * 60, UTC), tool, outcome, bin_index, calls)
             for (minute, tool, outcome), bins in self.counts.items()
             for bin_index, calls in bins.items()
         )
@@ -51,8 +51,11 @@ class CallStats:
 
     def record(self, tool: str, outcome: str, seconds: float) -> None:
         """Count one call: no I/O, a dictionary update."""
-        minute = self.clock.now().replace(second=0, microsecond=0)
-        self._counts.setdefault((minute, tool, outcome), Counter())[bin_of(seconds)] += 1
+        key = (int(self.clock.now().timestamp()) // 60, tool, outcome)
+        bins = self._counts.get(key)
+        if bins is None:  # not setdefault: it would build a Counter on every call
+            bins = self._counts[key] = Counter()
+        bins[bin_of(seconds)] += 1
         for listener in self.listeners:
             listener(tool, outcome, seconds)
 
