@@ -31,12 +31,13 @@ from mcp_payments.domain.errors import DomainError, NotAuthenticated
 from mcp_payments.server.access import HttpAccess, network_access, process_access
 from mcp_payments.server.app import PaymentsServer, build_server
 from mcp_payments.server.registry import Toolbox
+from mcp_payments.services.call_stats import CallStats
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.container import Services
 from mcp_payments.services.job_runner import JobRunner
 from mcp_payments.services.jobs import AnyJob, Job, Retry
 from mcp_payments.services.pages import Cursors
-from mcp_payments.services.ports import JOBS, Claim, Clock, UnitOfWork, UnitOfWorkFactory
+from mcp_payments.services.ports import JOBS, TOOL_STATS, Claim, Clock, UnitOfWork, UnitOfWorkFactory
 from mcp_payments.services.sandbox_clock import SANDBOX_CLOCK, SandboxClock
 
 if TYPE_CHECKING:
@@ -244,6 +245,7 @@ def build_services(db: Database | LazyDatabase, settings: Settings, clock: Clock
         secret_key=key,
         webhook_secrets=tuple(webhook_secrets),
     )
+    services.add(CallStats(clock))  # before the categories: monitoring reads it
     catalog.wire(services, settings)
     services.jobs.extend(housekeeping(clock, settings.job_run_retention, real))
     retry = Retry(settings.job_retry_base, settings.job_retry_cap, settings.job_max_attempts)
@@ -256,9 +258,10 @@ def build_services(db: Database | LazyDatabase, settings: Settings, clock: Clock
 def repositories() -> dict[Repo[Any], RepositoryFactory]:
     """Every repository: the categories' and the platform's own."""
     from mcp_payments.adapters.db.jobs_repo import SqlJobs
+    from mcp_payments.adapters.db.monitoring_repo import SqlToolStats
     from mcp_payments.adapters.db.sandbox_clock_repo import SqlSandboxClock
 
-    return {**catalog.repositories(), JOBS: SqlJobs, SANDBOX_CLOCK: SqlSandboxClock}
+    return {**catalog.repositories(), JOBS: SqlJobs, SANDBOX_CLOCK: SqlSandboxClock, TOOL_STATS: SqlToolStats}
 
 
 def housekeeping(clock: Clock, run_retention: timedelta, key_clock: Clock | None = None) -> list[AnyJob]:
@@ -402,6 +405,30 @@ async def run_often(runner: JobRunner, job: AnyJob) -> None:
             more = False
         if not more:
             await anyio.sleep(job.every.total_seconds())
+
+
+async def flush_call_stats(services: Services, interval: float) -> None:
+    """Add this process's tool call statistics to the database every `interval` seconds, until cancelled; then
+    once more, so that a clean stop loses none."""
+    try:
+        while True:
+            await anyio.sleep(interval)
+            await flush_now(services)
+    finally:
+        await flush_now(services)
+
+
+async def flush_now(services: Services) -> None:
+    """Add this process's tool call statistics to the database now (at most 5 s, not cancelled by a shutdown)."""
+    with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+        await _flush(services)
+
+
+async def _flush(services: Services) -> None:
+    try:
+        await services.get(CallStats).flush(services.calls)
+    except Exception:
+        log.warning("call_stats_flush_failed", exc_info=True)  # kept in memory: the next flush tries again
 
 
 async def _passes(runner: JobRunner, interval: float) -> None:

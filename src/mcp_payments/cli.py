@@ -149,6 +149,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ValueError as error:
         sys.exit(f"mcp-payments: {error}")
     configure(settings.log_level)
+    if args.command in ("serve", "worker"):
+        from mcp_payments.telemetry import configure_tracing
+
+        try:
+            configure_tracing(settings.otel_exporter)
+        except ValueError as error:
+            sys.exit(f"mcp-payments: {error}")
     from mcp_payments.bootstrap import StartupError
     from mcp_payments.domain.errors import DomainError
 
@@ -275,13 +282,20 @@ async def _serve_on(
                     app = server.streamable_http_app(
                         streamable_http_path="/mcp", transport_security=security, host=host
                     )
-                    await _serve_http(app, listening, settings.log_level)
+                    await _serve_http(_with_metrics(app, services, settings), listening, settings.log_level, services)
                 case "sse":
                     assert listening is not None
-                    await _serve_http(
-                        server.sse_app(transport_security=security, host=host), listening, settings.log_level
-                    )
+                    app = server.sse_app(transport_security=security, host=host)
+                    await _serve_http(_with_metrics(app, services, settings), listening, settings.log_level, services)
             tg.cancel_scope.cancel()
+
+
+def _with_metrics(app: Starlette, services: Services, settings: Settings) -> Starlette:
+    """`app` with /metrics (server/prometheus.py), imported here: stdio never loads prometheus_client."""
+    from mcp_payments.server import prometheus
+
+    prometheus.mount(app, prometheus.Exporter(services), settings.metrics_token)
+    return app
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -303,14 +317,23 @@ def _listen(host: str, port: int) -> socket.socket:
     return listening
 
 
-async def _serve_http(app: Starlette, listening: socket.socket, level: str) -> None:
+async def _serve_http(app: Starlette, listening: socket.socket, level: str, services: Services) -> None:
     """uvicorn, as the SDK's run_*_async run it, but with log_config=None: uvicorn leaves logging alone, and its
     lines (its start, one per request) go through the one configuration (logging.py), JSON like ours."""
     import uvicorn
 
+    from mcp_payments.bootstrap import flush_now
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().shutdown(sockets)
+            # Stopped by a signal, uvicorn raises it again once serve() is over, which ends the process there:
+            # the tool call statistics counted since the last flush are added now, or they would be lost.
+            await flush_now(services)
+
     host, port = listening.getsockname()[:2]
     config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level=level.lower())
-    await uvicorn.Server(config).serve(sockets=[listening])
+    await Server(config).serve(sockets=[listening])
 
 
 # The database layer of a deferred database (adapters/db/deferred.py) opens once the first tools/list is answered,
@@ -319,9 +342,15 @@ WARM_UP_AFTER_SECONDS = 1.0
 
 
 async def _open_then_work(server: PaymentsServer, services: Services, settings: Settings) -> None:
-    """Open the database layer when the start is over, then run the due work (background jobs) if asked to."""
+    """Open the database layer when the start is over, then flush the tool call statistics every few seconds and
+    run the due work (background jobs) if asked to."""
     from mcp_payments.adapters.db.deferred import DeferredUnitOfWorkFactory
-    from mcp_payments.bootstrap import CLOCK_FOLLOW_SECONDS, keep_following_sandbox_clock, run_due_work
+    from mcp_payments.bootstrap import (
+        CLOCK_FOLLOW_SECONDS,
+        flush_call_stats,
+        keep_following_sandbox_clock,
+        run_due_work,
+    )
 
     if isinstance(services.uow, DeferredUnitOfWorkFactory):
         assert server.listed is not None
@@ -331,10 +360,12 @@ async def _open_then_work(server: PaymentsServer, services: Services, settings: 
             await services.uow.open()
         except Exception:
             log.exception("database_open_failed")  # every call will say so (service_unavailable) and try again
-    if settings.background:
-        await run_due_work(services, settings.sweep_interval)  # follows the sandbox clock too
-    else:
-        await keep_following_sandbox_clock(services, CLOCK_FOLLOW_SECONDS)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(flush_call_stats, services, settings.metrics_flush_seconds)
+        if settings.background:
+            await run_due_work(services, settings.sweep_interval)  # follows the sandbox clock too
+        else:
+            await keep_following_sandbox_clock(services, CLOCK_FOLLOW_SECONDS)
 
 
 async def _end_stdin_on_signal(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:

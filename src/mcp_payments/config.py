@@ -17,6 +17,7 @@ from platformdirs import user_data_dir
 
 from mcp_payments.domain.fx import RateTable
 from mcp_payments.domain.subscriptions import Dunning
+from mcp_payments.telemetry import parse_exporter
 
 
 def default_db_url() -> str:
@@ -68,6 +69,22 @@ class Settings:
     jwt_audience: str | None = None  # default: resource_url
     jwks: str | None = None  # URL or file path of the issuer's signing keys
     jwt_role_claim: str = "role"
+    # Monitoring (services/call_stats.py, services/alerts.py, server/prometheus.py). Tool call statistics are added
+    # to the database this often by each server process. Alerts: the authorization rate of the last
+    # alert_auth_window falling alert_auth_rate_drop percentage points below that of the 7 days before, once the
+    # window has alert_auth_min_attempts; a job lagging more than alert_job_lag; a tool failing (internal or
+    # unavailable errors) in more than alert_error_rate percent of at least alert_error_min_calls calls in the
+    # last alert_error_window. /metrics asks for metrics_token as a bearer token when it is set.
+    metrics_flush_seconds: float = 5.0
+    alert_auth_window: timedelta = timedelta(hours=1)
+    alert_auth_rate_drop: Decimal = Decimal(10)
+    alert_auth_min_attempts: int = 20
+    alert_job_lag: timedelta = timedelta(minutes=10)
+    alert_error_window: timedelta = timedelta(minutes=15)
+    alert_error_rate: Decimal = Decimal(5)
+    alert_error_min_calls: int = 20
+    metrics_token: str | None = field(default=None, repr=False)
+    otel_exporter: str | None = None  # console | otlp: telemetry.py
 
     def __post_init__(self) -> None:
         if self.job_max_attempts < 1 or self.job_retry_base <= timedelta(0) or self.job_retry_cap < self.job_retry_base:
@@ -80,6 +97,10 @@ class Settings:
         parse_retry_days(",".join(str(d) for d in self.dunning_retry_days))
         if self.dunning_final not in DUNNING_FINAL:
             raise ValueError(f"dunning_final must be one of {', '.join(DUNNING_FINAL)}")
+        if not 0 < self.metrics_flush_seconds <= 3600:
+            raise ValueError("MCP_PAYMENTS_METRICS_FLUSH_SECONDS must be a positive number of seconds, at most 3600")
+        if not (0 <= self.alert_auth_rate_drop <= 100 and 0 <= self.alert_error_rate <= 100):
+            raise ValueError("alert rates (MCP_PAYMENTS_ALERT_*_RATE*) are percentages: between 0 and 100")
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
 
@@ -123,6 +144,16 @@ class Settings:
         read.into(values, "jwt_audience", "MCP_PAYMENTS_JWT_AUDIENCE", str.strip)
         read.into(values, "jwks", "MCP_PAYMENTS_JWKS", parse_jwks)
         read.into(values, "jwt_role_claim", "MCP_PAYMENTS_JWT_ROLE_CLAIM", str.strip)
+        read.into(values, "metrics_flush_seconds", "MCP_PAYMENTS_METRICS_FLUSH_SECONDS", parse_seconds)
+        read.into(values, "metrics_token", "MCP_PAYMENTS_METRICS_TOKEN", str.strip)
+        read.into(values, "otel_exporter", "MCP_PAYMENTS_OTEL_EXPORTER", parse_exporter)
+        read.into(values, "alert_auth_window", "MCP_PAYMENTS_ALERT_AUTH_WINDOW", parse_duration)
+        read.into(values, "alert_auth_rate_drop", "MCP_PAYMENTS_ALERT_AUTH_RATE_DROP", parse_percent)
+        read.into(values, "alert_auth_min_attempts", "MCP_PAYMENTS_ALERT_AUTH_MIN_ATTEMPTS", parse_count)
+        read.into(values, "alert_job_lag", "MCP_PAYMENTS_ALERT_JOB_LAG", parse_duration)
+        read.into(values, "alert_error_window", "MCP_PAYMENTS_ALERT_ERROR_WINDOW", parse_duration)
+        read.into(values, "alert_error_rate", "MCP_PAYMENTS_ALERT_ERROR_RATE", parse_percent)
+        read.into(values, "alert_error_min_calls", "MCP_PAYMENTS_ALERT_ERROR_MIN_CALLS", parse_count)
         if ("jwt_issuer" in values) != ("jwks" in values):
             raise ValueError(
                 "JWT access tokens need both MCP_PAYMENTS_JWT_ISSUER (the issuer's URL) and MCP_PAYMENTS_JWKS (its "
@@ -284,6 +315,24 @@ def parse_duration(text: str) -> timedelta:
     if match is None or int(match[1]) == 0:
         raise ValueError(f"duration {text!r} is not a positive number with a unit s, m, h, d or w, like 90d or 12h")
     return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def parse_percent(text: str) -> Decimal:
+    """A percentage (or percentage points) from 0 to 100, like 10 or 2.5."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a percentage like 10 or 2.5") from None
+    if not value.is_finite() or not 0 <= value <= 100:
+        raise ValueError(f"{text!r} is not a percentage between 0 and 100")
+    return value
+
+
+def parse_count(text: str) -> int:
+    """A whole number from 0 to 1,000,000."""
+    if not text.strip().isascii() or not text.strip().isdigit() or int(text) > 1_000_000:
+        raise ValueError(f"{text!r} is not a whole number between 0 and 1000000")
+    return int(text)
 
 
 def parse_toolsets(text: str) -> frozenset[str]:

@@ -31,7 +31,9 @@ OPENING = Decimal("100.00")
 
 
 @asynccontextmanager
-async def server_process(name: str, db_url: str, tmp_path: Path) -> AsyncIterator[str]:
+async def server_process(
+    name: str, db_url: str, tmp_path: Path, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[str]:
     """One `serve --transport http` process with the deployment's shared secrets; yields its /mcp URL and is
     stopped (terminated, killed if need be, always reaped) afterwards."""
     data = tmp_path / name  # its own data dir: the secrets come from the environment, like any replica's
@@ -41,6 +43,7 @@ async def server_process(name: str, db_url: str, tmp_path: Path) -> AsyncIterato
         **full_env(data),
         "MCP_PAYMENTS_SECRET_KEY": TEST_SECRETS["secret_key"],
         "MCP_PAYMENTS_WEBHOOK_SECRETS": ",".join(TEST_SECRETS["webhook_secrets"]),
+        **(extra_env or {}),
     }
     with log.open("wb") as out:
         process = await anyio.open_process(

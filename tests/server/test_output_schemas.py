@@ -128,6 +128,8 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await sweep_once(stack.services)
     jobs = await call("list_background_jobs")
     assert all(job["last_run"] is not None for job in jobs["jobs"])
+    assert (await call("get_tool_metrics", window_minutes=15))["calls"] > 0
+    assert (await call("list_alerts"))["rules"]
     controls = stack.services.get(SpendingControls)
     policy = Policy(
         local_principal(), "USD", daily=100_00, velocity=5, allowed_payees=frozenset({"external"}), approval_above=1_00

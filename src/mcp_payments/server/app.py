@@ -25,6 +25,7 @@ from mcp_payments.server.callers import Callers, log_fields, serving
 from mcp_payments.server.progress import reporting
 from mcp_payments.server.registry import Toolbox, ToolSpec, log_tool_call
 from mcp_payments.services.access import Caller
+from mcp_payments.services.call_stats import CallStats
 from mcp_payments.services.container import Services
 from mcp_payments.services.controls import SpendingControls
 
@@ -39,8 +40,17 @@ details}; the message says what to do next. The tools you are shown are those yo
 
 
 class PaymentsServer(MCPServer[Any]):
-    def __init__(self, *, callers: Callers, hidden: dict[str, str], specs: dict[str, ToolSpec], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        callers: Callers,
+        hidden: dict[str, str],
+        specs: dict[str, ToolSpec],
+        stats: CallStats | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__("mcp-payments", **kwargs)
+        self.stats = stats  # counts the calls refused before a tool runs (the Toolbox counts the others)
         self.callers = callers
         self.hidden = hidden  # tools this deployment does not expose, and why (filled by Toolbox.add)
         self.specs = specs  # the tools it does expose (filled by Toolbox.add)
@@ -63,6 +73,7 @@ class PaymentsServer(MCPServer[Any]):
         caller = await self._caller(name, started)
         who = log_fields(caller)
         if name in self.hidden:
+            self._refused(name, "tool_disabled", started)
             log_tool_call("tool_disabled", started, tool=name, **who)
             return errors.to_result(
                 ToolDisabled(
@@ -72,12 +83,14 @@ class PaymentsServer(MCPServer[Any]):
             )
         spec = self.specs.get(name)
         if spec is not None and not caller.may_call(spec.kind):
+            self._refused(name, "role_required", started)
             log_tool_call("role_required", started, tool=name, **who)
             raise errors.refusal(caller.refusal(name, spec.kind))
         tool = self._tool_manager.get_tool(name)
         unknown = sorted(set(arguments) - set(tool.parameters.get("properties", {}))) if tool else []
         if unknown:
             # A mistyped argument (amount_cents) must not be silently dropped when money is at stake.
+            self._refused(name, "invalid_argument", started)
             log_tool_call("invalid_argument", started, tool=name, **who)
             return errors.unknown_arguments(name, unknown)
         try:
@@ -86,9 +99,16 @@ class PaymentsServer(MCPServer[Any]):
         except ToolError as error:
             # Argument validation fails before our wrapper runs; answer it in the same error shape.
             if isinstance(error.__cause__, ValidationError):
+                self._refused(name, "invalid_argument", started)
                 log_tool_call("invalid_argument", started, tool=name, **who)
                 return errors.invalid_arguments(name, error.__cause__)
             raise
+
+    def _refused(self, tool: str, outcome: str, started: float) -> None:
+        """Count a call refused before its tool ran: only of tools this server has (a caller's made-up names
+        are not counted, or they would grow the statistics without bound)."""
+        if self.stats is not None and (tool in self.specs or tool in self.hidden):
+            self.stats.record(tool, outcome, time.perf_counter() - started)
 
     async def _caller(self, tool: str | None = None, started: float | None = None) -> Caller:
         try:
@@ -118,11 +138,14 @@ def build_server(
         callers=access.callers,
         hidden=hidden,
         specs=specs,
+        stats=services.get(CallStats),
         version=__version__,
         instructions=INSTRUCTIONS,
         token_verifier=access.verifier,
         auth=access.auth,
     )
-    box = Toolbox(server, services.calls, settings, services.get(SpendingControls), hidden, specs)
+    box = Toolbox(
+        server, services.calls, settings, services.get(SpendingControls), hidden, specs, services.get(CallStats)
+    )
     register(box, services)
     return server, box

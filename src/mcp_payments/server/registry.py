@@ -34,6 +34,7 @@ from mcp_payments.server.callers import current_caller, log_fields
 from mcp_payments.server.tools.models import Charted, Mutation, PendingApproval, Receipt, or_pending
 from mcp_payments.server.tools.params import FreeText, IdempotencyKey, MandateId
 from mcp_payments.services.approvals import PENDING_APPROVAL
+from mcp_payments.services.call_stats import CallStats
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.commands import Command, Counting, Dispatcher, Done, Guard, Kind, Outcome
 from mcp_payments.services.mandates import MANDATE_ARGUMENT
@@ -85,6 +86,7 @@ class Toolbox:
         guard: Guard,
         hidden: dict[str, str] | None = None,
         specs: dict[str, ToolSpec] | None = None,
+        stats: CallStats | None = None,
     ) -> None:
         self.server = server
         self.calls = calls
@@ -92,6 +94,7 @@ class Toolbox:
         self.dispatcher = Dispatcher(calls, guard)
         self.specs = {} if specs is None else specs  # the tools this deployment exposes
         self.hidden = {} if hidden is None else hidden  # tools this deployment does not expose, and why
+        self.stats = stats  # counts every call (get_tool_metrics, /metrics)
 
     def exposes(self, kind: Kind, toolset: str) -> bool:
         if self.settings.read_only and kind.mutating:
@@ -250,6 +253,8 @@ class Toolbox:
             log.exception("tool_crashed")
             return errors.internal_error()
         finally:
+            if self.stats is not None:
+                self.stats.record(spec.name, outcome, time.perf_counter() - started)
             log_tool_call(outcome, started, deduplicated=deduplicated)
             unbind_call(log_context)
 

@@ -82,6 +82,7 @@ class JobRunner:
         self.secrets = tuple(secrets)  # masked out of recorded errors
         self.worker = worker or this_worker()
         self.per_pass = per_pass
+        self.listeners: list[Callable[[str, int, int], None]] = []  # told of each run: job, items done, failed
 
     async def run_pass(self) -> PassResult:
         """Every job once, each on its own: a job that fails is recorded and the others still run. Jobs that run
@@ -97,6 +98,12 @@ class JobRunner:
     async def run(self, job: AnyJob) -> _Run:
         """One run of `job`, recorded. Each step is shielded: a shutdown waits for the item in hand (one short
         transaction) instead of cancelling it mid-query, and then stops."""
+        run = await self._run(job)
+        for listener in self.listeners:
+            listener(job.name, run.done, run.failed)
+        return run
+
+    async def _run(self, job: AnyJob) -> _Run:
         run = _Run()
         if job.every is not None:
             return await self._run_often(job, run)

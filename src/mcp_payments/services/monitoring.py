@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from mcp_payments.domain import fx, ledger
 from mcp_payments.domain.errors import DataError, DomainError
 from mcp_payments.domain.ledger import Account, AccountType
 from mcp_payments.services.compliance import journal_problems
-from mcp_payments.services.ports import UnitOfWork, UnitOfWorkFactory
+from mcp_payments.services.job_runner import JobRunner, JobStatus
+from mcp_payments.services.monitoring_ports import MONITORING, Mark
+from mcp_payments.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 _MAX_PROBLEMS = 200  # listed one by one; beyond that, counted
 
@@ -26,6 +29,19 @@ class Health:
     uptime_seconds: float
     problem: str | None
     merchant_debt: dict[str, int] = field(default_factory=dict)  # currency -> minor units owed
+    jobs: JobsHealth | None = None  # None when the database is down or behind
+    ledger_check: Mark | None = None  # the last check_ledger_integrity, None when it never ran
+    checked_at: datetime | None = None  # now, by the service's clock (ages are measured from it)
+
+
+@dataclass(frozen=True, slots=True)
+class JobsHealth:
+    """How far behind background work is: its most lagging job, and the last run of any job."""
+
+    most_lagging: str | None
+    lag_seconds: float  # 0 when nothing is due
+    last_run_at: datetime | None
+    parked_items: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +56,17 @@ class IntegrityReport:
     merchant_debt: dict[str, int] = field(default_factory=dict)  # currency -> minor units owed
 
 
+LEDGER_CHECK = "ledger_check"  # the mark check_ledger_integrity leaves
+
+
 class MonitoringService:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self.uow = uow
+        self.clock = clock
         self.started = time.monotonic()
 
-    async def health(self) -> Health:
+    async def health(self, jobs: JobRunner | None = None) -> Health:
+        """Up, migrated, how fast the database answers, how far behind the jobs are, and the last ledger check."""
         uptime = round(time.monotonic() - self.started, 3)
         try:
             latency = await self.uow.ping()
@@ -53,10 +74,17 @@ class MonitoringService:
         except DomainError as error:
             return Health("down", self.uow.backend, False, None, None, "", uptime, error.message)
         problem = None if current == head else f"schema at {current}, code expects {head}: run `mcp-payments migrate`"
-        debt = {}
+        debt: dict[str, int] = {}
+        lag: JobsHealth | None = None
+        check: Mark | None = None
         if problem is None:
-            async with self.uow(write=False, snapshot=False) as uow:
+            async with self.uow(write=False) as uow:
                 debt = merchant_debt(await uow.ledger.list_accounts(AccountType.MERCHANT, None, 1000))
+                check = await uow.repo(MONITORING).mark(LEDGER_CHECK)
+                if jobs is not None:
+                    lag = jobs_health(await jobs.report(uow))
+            if check is not None and not check.ok:
+                problem = f"the last ledger check ({check.at.isoformat()}) found problems: {check.detail}"
         return Health(
             "ok" if problem is None else "degraded",
             self.uow.backend,
@@ -67,7 +95,17 @@ class MonitoringService:
             uptime,
             problem,
             debt,
+            lag,
+            check,
+            self.clock.now(),
         )
+
+    async def record_ledger_check(self, report: IntegrityReport) -> None:
+        """Leave the mark get_service_health reads: when the ledger was last checked, and what it found."""
+        detail = "sound" if report.ok else f"{len(report.problems)} problem(s), first: {report.problems[0]}"[:500]
+        async with self.uow() as uow:
+            await uow.repo(MONITORING).put_mark(Mark(LEDGER_CHECK, self.clock.now(), report.ok, detail))
+            await uow.commit()
 
     @staticmethod
     async def check_ledger(uow: UnitOfWork) -> IntegrityReport:
@@ -107,6 +145,19 @@ class MonitoringService:
             totals.fx_positions,
             merchant_debt(accounts),
         )
+
+
+def jobs_health(statuses: Iterable[JobStatus]) -> JobsHealth:
+    statuses = list(statuses)
+    lagging = max(statuses, key=lambda s: s.lag or timedelta(0), default=None)
+    lag = lagging.lag if lagging is not None and lagging.lag is not None else timedelta(0)
+    runs = [s.last_run.started_at for s in statuses if s.last_run is not None]
+    return JobsHealth(
+        lagging.name if lagging is not None and lag > timedelta(0) else None,
+        round(lag.total_seconds(), 3),
+        max(runs, default=None),
+        sum(s.parked for s in statuses),
+    )
 
 
 def merchant_debt(accounts: Iterable[Account]) -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar, runtime_checkable
 
 from mcp_payments.domain.api_keys import ApiKey
 from mcp_payments.domain.approvals import Approval
@@ -435,6 +435,29 @@ class MandateRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class ToolStat:
+    """Calls of one tool with one outcome in one minute whose latency fell in one bin (domain/latency.py)."""
+
+    minute: datetime
+    tool: str
+    outcome: str
+    bin: int
+    calls: int
+
+
+class ToolStatsRepository(Protocol):
+    async def add(self, rows: Sequence[ToolStat]) -> None:
+        """Add the rows' calls to those stored under the same (minute, tool, outcome, bin)."""
+        ...
+
+    async def since(self, minute: datetime) -> list[ToolStat]:
+        """The calls since `minute`, summed per (tool, outcome, bin); `minute` of each row is the oldest kept."""
+        ...
+
+    async def purge(self, before: datetime) -> None: ...
+
+
 class Repo(Generic[R]):
     """Names a category's repository: `uow.repo(PAYMENTS)` is the PaymentRepository of that unit of work.
 
@@ -457,6 +480,7 @@ API_KEYS: Repo[ApiKeyRepository] = Repo("api_keys")
 SPENDING: Repo[SpendingRepository] = Repo("spending")
 APPROVALS: Repo[ApprovalRepository] = Repo("approvals")
 MANDATES: Repo[MandateRepository] = Repo("mandates")
+TOOL_STATS: Repo[ToolStatsRepository] = Repo("tool_stats")  # the platform's, registered by bootstrap
 
 
 class UnitOfWork(Protocol):
@@ -493,6 +517,23 @@ class UnitOfWorkFactory(Protocol):
     async def schema_revision(self) -> tuple[str | None, str]:
         """(the database's migration revision, the code's head revision)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """One connection pool of the unit-of-work factory: its size, connections in use, open ones idle."""
+
+    name: str  # writer | reader
+    size: int
+    in_use: int
+    idle: int
+
+
+@runtime_checkable
+class ReportsPools(Protocol):
+    """A unit-of-work factory that can say how its connection pools are used (for /metrics)."""
+
+    def pool_stats(self) -> list[PoolStats]: ...
 
 
 @dataclass(frozen=True, slots=True)

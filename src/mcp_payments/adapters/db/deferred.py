@@ -26,6 +26,7 @@ from mcp_payments.services.ports import (
     AuditRepository,
     IdempotencyRepository,
     LedgerRepository,
+    PoolStats,
     Repo,
     UnitOfWork,
 )
@@ -131,6 +132,9 @@ class DeferredUnitOfWorkFactory:
 
     async def schema_revision(self) -> tuple[str | None, str]:
         return await (await self.open()).schema_revision()
+
+    def pool_stats(self) -> list[PoolStats]:
+        return self.ready.pool_stats() if self.ready is not None else []  # none open yet
 
 
 class _FirstUnitOfWork:

@@ -20,6 +20,7 @@ Pooled = tuple[AsyncConnection, Driver]
 class ConnectionPool:
     def __init__(self, engine: AsyncEngine, size: int) -> None:
         self.engine = engine
+        self.size = size
         self._idle: deque[Pooled] = deque()
         self._slots = anyio.Semaphore(size)
         self._closed = False
@@ -48,6 +49,10 @@ class ConnectionPool:
             await _discard(conn)
         finally:
             self._slots.release()
+
+    def stats(self) -> tuple[int, int, int]:
+        """(size, connections in use, open connections idle), for /metrics."""
+        return self.size, self.size - int(self._slots.value), len(self._idle)
 
     async def close(self) -> None:
         self._closed = True

@@ -652,3 +652,26 @@ sandbox_clock = Table(
 Index("ix_refunds_created_at", refunds.c.created_at)
 Index("ix_payment_attempts_created_at", payment_attempts.c.created_at)
 Index("ix_journal_transactions_kind_created_at", journal_transactions.c.kind, journal_transactions.c.created_at)
+# Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the
+# number of calls, added to by every server process's flush. Purged after 8 days.
+tool_call_stats = Table(
+    "tool_call_stats",
+    metadata,
+    Column("minute", UTCDateTime, primary_key=True),
+    Column("tool", String(100), primary_key=True),
+    Column("outcome", String(60), primary_key=True),
+    Column("bin", Integer, primary_key=True, autoincrement=False),
+    Column("calls", BigInteger, nullable=False),
+    CheckConstraint("calls > 0", name="calls_positive"),
+)
+
+# Monitoring marks: the last run of something worth watching, one row per name (the ledger check: when it ran and
+# whether the ledger was sound).
+monitoring_marks = Table(
+    "monitoring_marks",
+    metadata,
+    Column("name", String(60), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("detail", String(500)),
+)

@@ -18,7 +18,7 @@ from mcp_payments.adapters.db.errors import translate
 from mcp_payments.adapters.db.ledger_repo import SqlLedger
 from mcp_payments.adapters.db.platform_repo import SqlAudit, SqlIdempotency
 from mcp_payments.adapters.db.pool import acquire
-from mcp_payments.services.ports import Repo
+from mcp_payments.services.ports import PoolStats, Repo
 
 R = TypeVar("R")
 # Makes a category's repository on a unit of work's connection (catalog.py collects them).
@@ -160,3 +160,9 @@ class SqlUnitOfWorkFactory:
 
     async def schema_revision(self) -> tuple[str | None, str]:
         return await migrate.current_revision(self.db), migrate.head_revision()
+
+    def pool_stats(self) -> list[PoolStats]:
+        pools = {"writer": self.db.writers, "reader": self.db.readers}
+        if self.db.readers is self.db.writers:
+            del pools["reader"]  # PostgreSQL: one pool serves both
+        return [PoolStats(name, *pool.stats()) for name, pool in pools.items()]
