@@ -1,4 +1,4 @@
-"""mcp-payments serve | worker | migrate | keys | limits | export-schemas | audit-checkpoint."""
+"""mcp-payments serve | worker | migrate | keys | limits | sanctions | export-schemas | audit-checkpoint."""
 
 from __future__ import annotations
 
@@ -109,6 +109,10 @@ def parser() -> argparse.ArgumentParser:
 
     limits_cli.add_parser(sub)
 
+    from mcp_payments import sanctions_cli
+
+    sanctions_cli.add_parser(sub)
+
     export = sub.add_parser("export-schemas", help="write each tool's input and output JSON Schema")
     export.add_argument("--out", default="schemas", help="directory to write to (default: schemas)")
     export.add_argument("--check", action="store_true", help="fail if the files differ instead of writing")
@@ -161,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 from mcp_payments import limits_cli
 
                 runtime.run(limits_cli.run, settings, args, lifetime)
+            case "sanctions":
+                from mcp_payments import sanctions_cli
+
+                runtime.run(sanctions_cli.run, settings, args)
             case "audit-checkpoint":
                 runtime.run(_checkpoint, settings)
             case "export-schemas":
