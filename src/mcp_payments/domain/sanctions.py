@@ -196,23 +196,27 @@ def _rows(name: str, data: bytes) -> list[tuple[int, list[str]]]:
     width = COLUMNS[name]
     out: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not row or row == ["\x1a"] or all(not cell.strip() for cell in row):
-                continue
-            if len(row) != width:
-                raise ListFormatError(
-                    f"{name} line {line}: {len(row)} fields, the SDN format has {width} (is it the right file?)",
-                    file=name,
-                    line=line,
-                )
-            if any("\x00" in cell for cell in row):
-                raise ListFormatError(f"{name} line {line}: holds a NUL character", file=name, line=line)
-            out.append((line, [cell.strip() for cell in row]))
-    except csv.Error as error:
-        line = reader.line_num
-        raise ListFormatError(f"{name} line {line}: not CSV ({error})", file=name, line=line) from None
+    while True:
+        line = reader.line_num + 1  # where the record starts (a quoted field may span lines)
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise ListFormatError(
+                f"{name} line {line}: not CSV ({error}; is a quote left open?)", file=name, line=line
+            ) from None
+        if not row or row == ["\x1a"] or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != width:
+            raise ListFormatError(
+                f"{name} line {line}: {len(row)} fields, the SDN format has {width} (is it the right file?)",
+                file=name,
+                line=line,
+            )
+        if any("\x00" in cell for cell in row):
+            raise ListFormatError(f"{name} line {line}: holds a NUL character", file=name, line=line)
+        out.append((line, [cell.strip() for cell in row]))
     return out
 
 
