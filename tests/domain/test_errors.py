@@ -19,6 +19,7 @@ STABLE_CODES = {
     "InvalidCard": "invalid_card",
     "UnknownPaymentMethod": "unknown_payment_method",
     "InvalidSignature": "invalid_signature",
+    "InvalidSanctionsList": "invalid_sanctions_list",
     "NotFound": "not_found",
     "WalletNotFound": "wallet_not_found",
     "HoldNotFound": "hold_not_found",

@@ -6,7 +6,8 @@ import pytest
 
 from mcp_payments.adapters.sanctions_files import builtin
 from mcp_payments.domain import sanctions
-from mcp_payments.domain.sanctions import Dob, ListFormatError
+from mcp_payments.domain.errors import InvalidSanctionsList
+from mcp_payments.domain.sanctions import Dob
 from tests.sanctions.files import E, files, sdn_line
 
 
@@ -87,7 +88,7 @@ MALFORMED = {
 @pytest.mark.parametrize("case", list(MALFORMED))
 def test_a_malformed_file_is_refused_naming_the_file_and_line(case: str) -> None:
     given, message = MALFORMED[case]
-    with pytest.raises(ListFormatError) as refused:
+    with pytest.raises(InvalidSanctionsList) as refused:
         sanctions.parse(given)
     assert message in refused.value.message
     assert refused.value.code == "invalid_sanctions_list"

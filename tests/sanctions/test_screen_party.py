@@ -12,8 +12,8 @@ from mcp_payments.adapters.db import tables
 from mcp_payments.adapters.db.engine import open_database
 from mcp_payments.adapters.sanctions_files import builtin
 from mcp_payments.domain import sanctions
-from mcp_payments.domain.errors import InvalidInput
-from mcp_payments.domain.sanctions import ListFormatError, PartyType
+from mcp_payments.domain.errors import InvalidInput, InvalidSanctionsList
+from mcp_payments.domain.sanctions import PartyType
 from mcp_payments.services.sanctions import Screening
 from tests.conftest import Stack
 from tests.helpers import ok
@@ -146,7 +146,7 @@ async def test_a_malformed_list_changes_nothing(stack: Stack) -> None:
     broken = {**second_list(), "add.csv": b'9001,201,"unterminated\r\n'}
     async with row_counter(stack.settings.db_url) as count:
         before = await count()
-        with pytest.raises(ListFormatError, match=r"add\.csv line 1"):
+        with pytest.raises(InvalidSanctionsList, match=r"add\.csv line 1"):
             await screening.load("cli:tester", broken)
         assert await count() == before
 

@@ -104,6 +104,8 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await call("resume_subscription", subscription_id=renewing["subscription"]["id"])
     await call("preview_upcoming_invoice", subscription_id=renewing["subscription"]["id"])
 
+    await call("screen_party", name="Ignatius Zorvak", type="person", country="IS", date_of_birth="1960-01-12")
+
     integrity = await call("check_ledger_integrity")
     assert integrity["ok"], integrity
     await call("get_audit_log", limit=5)

@@ -5,23 +5,28 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from mcp_payments.domain.sanctions import FILES, MAX_FILE_BYTES, ListFormatError
+from mcp_payments.domain.errors import InvalidSanctionsList
+from mcp_payments.domain.sanctions import FILES, MAX_FILE_BYTES
 
 
 def read_dir(directory: Path) -> dict[str, bytes]:
     """The list files found in `directory` (sdn.csv required; alt.csv and add.csv when present)."""
     if not directory.is_dir():
-        raise ListFormatError(f"{directory} is not a directory: give the directory holding sdn.csv, alt.csv, add.csv")
+        raise InvalidSanctionsList(
+            f"{directory} is not a directory: give the directory holding sdn.csv, alt.csv, add.csv"
+        )
     found: dict[str, bytes] = {}
     for name in FILES:
         path = directory / name
         if not path.is_file():
             continue
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise ListFormatError(f"{name} is larger than {MAX_FILE_BYTES // 2**20} MB: it is not an SDN list file")
+            raise InvalidSanctionsList(
+                f"{name} is larger than {MAX_FILE_BYTES // 2**20} MB: it is not an SDN list file"
+            )
         found[name] = path.read_bytes()
     if "sdn.csv" not in found:
-        raise ListFormatError(f"{directory} has no sdn.csv: download the SDN list's CSV files into it")
+        raise InvalidSanctionsList(f"{directory} has no sdn.csv: download the SDN list's CSV files into it")
     return found
 
 

@@ -8,7 +8,8 @@ DomainError
 │   ├── SameAccount               same_account
 │   ├── InvalidCard               invalid_card
 │   ├── UnknownPaymentMethod      unknown_payment_method
-│   └── InvalidSignature          invalid_signature
+│   ├── InvalidSignature          invalid_signature
+│   └── InvalidSanctionsList      invalid_sanctions_list (a list file not in the SDN CSV format: file and line)
 ├── NotFound                      not_found
 │   ├── WalletNotFound            wallet_not_found
 │   ├── HoldNotFound              hold_not_found
@@ -101,6 +102,12 @@ class UnknownPaymentMethod(InvalidInput):
 
 class InvalidSignature(InvalidInput):
     code = "invalid_signature"
+
+
+class InvalidSanctionsList(InvalidInput):
+    """A sanctions list file that is not in the OFAC SDN CSV format; the message names the file and the line."""
+
+    code = "invalid_sanctions_list"
 
 
 class NotFound(DomainError):

@@ -23,7 +23,7 @@ from datetime import date
 from enum import StrEnum
 
 from mcp_payments.domain import countries
-from mcp_payments.domain.errors import InvalidInput
+from mcp_payments.domain.errors import InvalidInput, InvalidSanctionsList
 from mcp_payments.domain.name_matching import normalise
 
 FILES = ("sdn.csv", "alt.csv", "add.csv")
@@ -107,12 +107,6 @@ class ParsedList:
     rows: int  # lines read across the three files
 
 
-class ListFormatError(InvalidInput):
-    """A list file that is not in the SDN CSV format: names the file and the line."""
-
-    code = "invalid_sanctions_list"
-
-
 def content_hash(files: Mapping[str, bytes]) -> str:
     digest = hashlib.sha256()
     for name in FILES:
@@ -125,9 +119,9 @@ def content_hash(files: Mapping[str, bytes]) -> str:
 def parse(files: Mapping[str, bytes]) -> ParsedList:
     """The entries of an SDN list from its three files' bytes (alt.csv and add.csv may be absent: b"").
 
-    Any malformed line is a ListFormatError naming the file and the line: a list is loaded whole or not at all."""
+    Any malformed line is a InvalidSanctionsList naming the file and the line: a list is loaded whole or not at all."""
     if "sdn.csv" not in files:
-        raise ListFormatError("sdn.csv is missing: a list needs sdn.csv (alt.csv and add.csv are optional)")
+        raise InvalidSanctionsList("sdn.csv is missing: a list needs sdn.csv (alt.csv and add.csv are optional)")
     rows = {name: _rows(name, files.get(name, b"")) for name in FILES}
     aliases: dict[int, list[str]] = {}
     countries: dict[int, list[str]] = {}
@@ -143,7 +137,7 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     for line, row in rows["sdn.csv"]:
         ent = _ent_num("sdn.csv", line, row[0])
         if ent in sdn_nums:
-            raise ListFormatError(f"sdn.csv line {line}: entry {ent} appears twice", file="sdn.csv", line=line)
+            raise InvalidSanctionsList(f"sdn.csv line {line}: entry {ent} appears twice", file="sdn.csv", line=line)
         sdn_nums.add(ent)
         remarks = _value(row[11]) or ""
         entries.append(
@@ -160,7 +154,7 @@ def parse(files: Mapping[str, bytes]) -> ParsedList:
     for name, found in (("alt.csv", aliases), ("add.csv", countries)):
         orphan = sorted(set(found) - sdn_nums)
         if orphan:
-            raise ListFormatError(
+            raise InvalidSanctionsList(
                 f"{name} names entry {orphan[0]}, which sdn.csv does not have: load the three files of one "
                 "publication together",
                 file=name,
@@ -184,7 +178,7 @@ def parse_dobs(remarks: str) -> tuple[Dob, ...]:
 
 def _rows(name: str, data: bytes) -> list[tuple[int, list[str]]]:
     if len(data) > MAX_FILE_BYTES:
-        raise ListFormatError(f"{name} is larger than {MAX_FILE_BYTES // 2**20} MB: it is not an SDN list file")
+        raise InvalidSanctionsList(f"{name} is larger than {MAX_FILE_BYTES // 2**20} MB: it is not an SDN list file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -192,7 +186,9 @@ def _rows(name: str, data: bytes) -> list[tuple[int, list[str]]]:
             text = data.decode("cp1252")  # OFAC's older files
         except UnicodeDecodeError as error:
             line = data[: error.start].count(b"\n") + 1
-            raise ListFormatError(f"{name} line {line}: not UTF-8 or Windows-1252 text", file=name, line=line) from None
+            raise InvalidSanctionsList(
+                f"{name} line {line}: not UTF-8 or Windows-1252 text", file=name, line=line
+            ) from None
     width = COLUMNS[name]
     out: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -203,19 +199,19 @@ def _rows(name: str, data: bytes) -> list[tuple[int, list[str]]]:
         except StopIteration:
             break
         except csv.Error as error:
-            raise ListFormatError(
+            raise InvalidSanctionsList(
                 f"{name} line {line}: not CSV ({error}; is a quote left open?)", file=name, line=line
             ) from None
         if not row or row == ["\x1a"] or all(not cell.strip() for cell in row):
             continue
         if len(row) != width:
-            raise ListFormatError(
+            raise InvalidSanctionsList(
                 f"{name} line {line}: {len(row)} fields, the SDN format has {width} (is it the right file?)",
                 file=name,
                 line=line,
             )
         if any("\x00" in cell for cell in row):
-            raise ListFormatError(f"{name} line {line}: holds a NUL character", file=name, line=line)
+            raise InvalidSanctionsList(f"{name} line {line}: holds a NUL character", file=name, line=line)
         out.append((line, [cell.strip() for cell in row]))
     return out
 
@@ -227,22 +223,26 @@ def _value(cell: str) -> str | None:
 def _text(file: str, line: int, cell: str, limit: int, column: str) -> str:
     value = _value(cell) or ""
     if len(value) > limit:
-        raise ListFormatError(f"{file} line {line}: {column} is longer than {limit} characters", file=file, line=line)
+        raise InvalidSanctionsList(
+            f"{file} line {line}: {column} is longer than {limit} characters", file=file, line=line
+        )
     return value
 
 
 def _ent_num(file: str, line: int, cell: str) -> int:
     if not cell.isascii() or not cell.isdigit() or len(cell) > 9:
-        raise ListFormatError(f"{file} line {line}: ent_num {cell[:20]!r} is not a number", file=file, line=line)
+        raise InvalidSanctionsList(f"{file} line {line}: ent_num {cell[:20]!r} is not a number", file=file, line=line)
     return int(cell)
 
 
 def _name(file: str, line: int, cell: str) -> str:
     name = _value(cell)
     if name is None:
-        raise ListFormatError(f"{file} line {line}: the name is empty", file=file, line=line)
+        raise InvalidSanctionsList(f"{file} line {line}: the name is empty", file=file, line=line)
     if len(name) > MAX_NAME:
-        raise ListFormatError(f"{file} line {line}: a name longer than {MAX_NAME} characters", file=file, line=line)
+        raise InvalidSanctionsList(
+            f"{file} line {line}: a name longer than {MAX_NAME} characters", file=file, line=line
+        )
     return name
 
 
