@@ -32,14 +32,16 @@ async def run(settings: Settings, args: argparse.Namespace) -> None:
     # Imported here: building the CLI's parser (every start, `serve` too) needs none of this.
     from mcp_payments.adapters.sanctions_files import read_dir
     from mcp_payments.bootstrap import application
+    from mcp_payments.domain import sanctions
     from mcp_payments.keys_cli import administrator
     from mcp_payments.services.sanctions import Screening
 
-    files = read_dir(args.directory) if args.sanctions_command == "load" else {}
+    # Read and checked before the database is opened: a malformed list is one line and touches nothing.
+    parsed = sanctions.parse(read_dir(args.directory)) if args.sanctions_command == "load" else None
     async with application(settings) as (_server, _box, services):
         screening = services.get(Screening)
-        if args.sanctions_command == "load":
-            loaded = await screening.load(administrator(), files)
+        if parsed is not None:
+            loaded = await screening.load_parsed(administrator(), parsed)
             v = loaded.version
             described = {**_described(v), "created": loaded.created}
             if args.json:
@@ -54,7 +56,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> None:
                 print(json.dumps([_described(v) for v in versions]))
             elif not versions:
                 print("no list loaded: screen_party uses the synthetic list shipped with mcp-payments")
-            for v in versions:
+            for v in [] if args.json else versions:
                 print(f"{v.id}  {_iso(v.loaded_at)}  {v.entry_count:>6} entries  {v.sha256[:16]}  by {v.loaded_by}")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from mcp_payments.domain import sanctions
 from mcp_payments.domain.name_matching import Candidate, NameIndex, short_forms
-from mcp_payments.domain.sanctions import Decision, Entry, Hit, Party
+from mcp_payments.domain.sanctions import Decision, Entry, Hit, ParsedList, Party
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.commands import Command, Done
 from mcp_payments.services.ports import Clock, Ids, UnitOfWork
@@ -145,7 +145,9 @@ class Screening:
     async def load(self, by: str, files: Mapping[str, bytes]) -> Loaded:
         """Load a list version from its files, whole or not at all, audited under `by`. The same content loaded
         again changes nothing and returns the version it was loaded as."""
-        parsed = sanctions.parse(files)  # before any transaction: a malformed file never opens one
+        return await self.load_parsed(by, sanctions.parse(files))  # a malformed file never opens a transaction
+
+    async def load_parsed(self, by: str, parsed: ParsedList) -> Loaded:
         now = self.clock.now()
 
         async def load(uow: UnitOfWork) -> Done:
