@@ -4,8 +4,7 @@ lists spell them by (OFAC writes "Russia", "Korea, North", "Burma")."""
 from __future__ import annotations
 
 import functools
-
-import pycountry
+from typing import Any
 
 from mcp_payments.domain.errors import InvalidInput
 from mcp_payments.domain.name_matching import normalise
@@ -33,10 +32,16 @@ _LIST_SPELLINGS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _countries() -> Any:
+    import pycountry  # imported when first used: it takes a noticeable share of a server's start
+
+    return pycountry.countries
+
+
 def check_code(code: str) -> str:
     """The code in capitals, or InvalidInput naming it: an ISO 3166-1 alpha-2 code that is assigned."""
     upper = code.upper()
-    if len(upper) != 2 or not upper.isascii() or not upper.isalpha() or pycountry.countries.get(alpha_2=upper) is None:
+    if len(upper) != 2 or not upper.isascii() or not upper.isalpha() or _countries().get(alpha_2=upper) is None:
         raise InvalidInput(
             f"country {code[:20]!r} is not an ISO 3166-1 alpha-2 code: give two letters such as US, DE or IR",
             field="country",
@@ -47,7 +52,7 @@ def check_code(code: str) -> str:
 @functools.cache
 def names_of(code: str) -> tuple[str, ...]:
     """Every name of the country, normalised (normalise()), as a list may write it."""
-    country = pycountry.countries.get(alpha_2=code)
+    country = _countries().get(alpha_2=code)
     if country is None:
         return ()
     names = [getattr(country, attribute, None) for attribute in ("name", "official_name", "common_name")]

@@ -17,9 +17,6 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler
-
 # Letters that Unicode does not decompose into a base letter and an accent.
 _FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
 _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
@@ -41,6 +38,8 @@ def sort_words(normalised: str) -> str:
 
 def score(a: str, b: str) -> float:
     """Jaro-Winkler similarity (0..1) of two normalised names, as written and with their words sorted."""
+    from rapidfuzz.distance import JaroWinkler  # imported when first used: a server start does not need it
+
     return max(JaroWinkler.normalized_similarity(a, b), JaroWinkler.normalized_similarity(sort_words(a), sort_words(b)))
 
 
@@ -120,6 +119,10 @@ class NameIndex:
         return self._scored(full, range(len(self.names)), cutoff)
 
     def _scored(self, full: str, which: Sequence[int], cutoff: float) -> list[Found]:
+        # Imported when first used: rapidfuzz takes a noticeable share of a server's start, which lists tools.
+        from rapidfuzz import process
+        from rapidfuzz.distance import JaroWinkler
+
         best: dict[int, tuple[float, int]] = {}
         everything = len(which) == len(self.names)
         for query, forms in ((full, self.full), (sort_words(full), self.sorted)):
