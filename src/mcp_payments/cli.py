@@ -1,4 +1,5 @@
-"""mcp-payments serve | worker | migrate | keys | limits | mandates | export-schemas | audit-checkpoint."""
+"""mcp-payments serve | worker | migrate | keys | limits | approvals | mandates | sanctions | export-schemas |
+audit-checkpoint."""
 
 from __future__ import annotations
 
@@ -115,6 +116,9 @@ def parser() -> argparse.ArgumentParser:
     from mcp_payments import mandates_cli
 
     mandates_cli.add_parser(sub)
+    from mcp_payments import sanctions_cli
+
+    sanctions_cli.add_parser(sub)
 
     export = sub.add_parser("export-schemas", help="write each tool's input and output JSON Schema")
     export.add_argument("--out", default="schemas", help="directory to write to (default: schemas)")
@@ -183,6 +187,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 from mcp_payments import mandates_cli
 
                 runtime.run(mandates_cli.run, settings, args, lifetime)
+            case "sanctions":
+                from mcp_payments import sanctions_cli
+
+                runtime.run(sanctions_cli.run, settings, args)
             case "audit-checkpoint":
                 runtime.run(_checkpoint, settings)
             case "export-schemas":

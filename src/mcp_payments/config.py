@@ -85,8 +85,17 @@ class Settings:
     alert_error_min_calls: int = 20
     metrics_token: str | None = field(default=None, repr=False)
     otel_exporter: str | None = None  # console | otlp: telemetry.py
+    # Sanctions screening (domain/sanctions.py): a hit scoring at least the review threshold is held for review;
+    # at least the block threshold, with the date of birth or the country agreeing, blocks.
+    sanctions_review_threshold: float = 0.88
+    sanctions_block_threshold: float = 0.97
 
     def __post_init__(self) -> None:
+        if not 0.5 <= self.sanctions_review_threshold <= self.sanctions_block_threshold <= 1.0:
+            raise ValueError(
+                "sanctions thresholds need 0.5 <= MCP_PAYMENTS_SANCTIONS_REVIEW_THRESHOLD <= "
+                "MCP_PAYMENTS_SANCTIONS_BLOCK_THRESHOLD <= 1.0"
+            )
         if self.job_max_attempts < 1 or self.job_retry_base <= timedelta(0) or self.job_retry_cap < self.job_retry_base:
             raise ValueError(
                 "job retries need MCP_PAYMENTS_JOB_MAX_ATTEMPTS >= 1 and 0 < MCP_PAYMENTS_JOB_RETRY_SECONDS <= "
@@ -154,6 +163,8 @@ class Settings:
         read.into(values, "alert_error_window", "MCP_PAYMENTS_ALERT_ERROR_WINDOW", parse_duration)
         read.into(values, "alert_error_rate", "MCP_PAYMENTS_ALERT_ERROR_RATE", parse_percent)
         read.into(values, "alert_error_min_calls", "MCP_PAYMENTS_ALERT_ERROR_MIN_CALLS", parse_count)
+        read.into(values, "sanctions_review_threshold", "MCP_PAYMENTS_SANCTIONS_REVIEW_THRESHOLD", parse_score)
+        read.into(values, "sanctions_block_threshold", "MCP_PAYMENTS_SANCTIONS_BLOCK_THRESHOLD", parse_score)
         if ("jwt_issuer" in values) != ("jwks" in values):
             raise ValueError(
                 "JWT access tokens need both MCP_PAYMENTS_JWT_ISSUER (the issuer's URL) and MCP_PAYMENTS_JWKS (its "
@@ -191,6 +202,17 @@ class _Reader:
 _YES = ("true", "1", "yes", "y", "on", "enabled", "enable")
 _NO = ("false", "0", "no", "n", "off", "disabled", "disable")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def parse_score(text: str) -> float:
+    """A similarity threshold: a decimal between 0 and 1, e.g. 0.88."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"{text.strip()[:20]!r} is not a decimal between 0 and 1, e.g. 0.88") from None
+    if not value.is_finite() or not 0 <= value <= 1:
+        raise ValueError(f"{text.strip()[:20]!r} is not a decimal between 0 and 1, e.g. 0.88")
+    return float(value)
 
 
 def parse_flag(text: str) -> bool:

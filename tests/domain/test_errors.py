@@ -20,6 +20,7 @@ STABLE_CODES = {
     "UnknownPaymentMethod": "unknown_payment_method",
     "InvalidSignature": "invalid_signature",
     "InvalidRange": "invalid_range",
+    "InvalidSanctionsList": "invalid_sanctions_list",
     "NotFound": "not_found",
     "WalletNotFound": "wallet_not_found",
     "HoldNotFound": "hold_not_found",

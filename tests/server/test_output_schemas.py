@@ -120,6 +120,8 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await call("get_subscription_metrics", chart=True)
     await call("forecast_revenue", currency="USD", granularity="day", method="linear", chart=True)
 
+    await call("screen_party", name="Ignatius Zorvak", type="person", country="IS", date_of_birth="1960-01-12")
+
     integrity = await call("check_ledger_integrity")
     assert integrity["ok"], integrity
     await call("get_audit_log", limit=5)

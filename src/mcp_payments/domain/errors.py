@@ -10,7 +10,8 @@ DomainError
 │   ├── UnknownPaymentMethod      unknown_payment_method
 │   ├── InvalidSignature          invalid_signature
 │   ├── InvalidClockAdvance       invalid_clock_advance (not forward, past two years, or a malformed duration)
-│   └── InvalidRange              invalid_range         (a date range inverted, too long, or a bad time zone)
+│   ├── InvalidRange              invalid_range         (a date range inverted, too long, or a bad time zone)
+│   └── InvalidSanctionsList      invalid_sanctions_list (a list file not in the SDN CSV format: file and line)
 ├── NotFound                      not_found
 │   ├── WalletNotFound            wallet_not_found
 │   ├── HoldNotFound              hold_not_found
@@ -130,6 +131,12 @@ class InvalidClockAdvance(InvalidInput):
 
 class InvalidRange(InvalidInput):
     code = "invalid_range"
+
+
+class InvalidSanctionsList(InvalidInput):
+    """A sanctions list file that is not in the OFAC SDN CSV format; the message names the file and the line."""
+
+    code = "invalid_sanctions_list"
 
 
 class NotFound(DomainError):

@@ -675,3 +675,54 @@ monitoring_marks = Table(
     Column("ok", Boolean, nullable=False),
     Column("detail", String(500)),
 )
+
+
+# Sanctions lists (domain/sanctions.py): every load is a version, kept whole and never changed; the newest is the
+# one screenings use. A screening names the version it used (list_id; NULL: the synthetic list the package ships,
+# whose hash is list_sha256).
+sanctions_lists = Table(
+    "sanctions_lists",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("row_count", Integer, nullable=False),
+    Column("entry_count", Integer, nullable=False),
+    Column("loaded_at", UTCDateTime, nullable=False),
+    Column("loaded_by", String(200), nullable=False),
+    CheckConstraint("row_count >= 0 AND entry_count >= 0", name="counts_not_negative"),
+    Index(None, "loaded_at", "id"),
+)
+
+# One row per list entry; its aliases, address countries and dates of birth as JSON arrays.
+sanctions_entries = Table(
+    "sanctions_entries",
+    metadata,
+    Column("list_id", String(40), ForeignKey("sanctions_lists.id"), primary_key=True),
+    Column("ent_num", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(400), nullable=False),
+    Column("sdn_type", String(40), nullable=False),
+    Column("program", String(400), nullable=False),
+    Column("aliases", Text, nullable=False),
+    Column("countries", Text, nullable=False),
+    Column("dobs", Text, nullable=False),
+)
+
+# Every screening and its decision. The party's name and date of birth are personal data: not in any audit record.
+screenings = Table(
+    "screenings",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("list_id", String(40), ForeignKey("sanctions_lists.id")),
+    Column("list_sha256", String(64), nullable=False),
+    Column("party_name", String(400), nullable=False),
+    Column("party_type", String(10), nullable=False),
+    Column("party_country", String(2)),
+    Column("party_born", String(10)),
+    Column("decision", String(10), nullable=False),
+    Column("matches", Text, nullable=False),
+    Column("screened_at", UTCDateTime, nullable=False),
+    Column("screened_by", String(200), nullable=False),
+    _known("decision", ("clear", "review", "block")),
+    _known("party_type", ("person", "entity")),
+    Index(None, "screened_at", "id"),
+)
