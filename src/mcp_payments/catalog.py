@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mcp_payments.categories import Category, compliance, controls, monitoring, payments, subscriptions, wallets
+from mcp_payments.categories import (
+    Category,
+    compliance,
+    controls,
+    monitoring,
+    notifications,
+    payments,
+    subscriptions,
+    wallets,
+)
 from mcp_payments.config import Settings
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.services.container import Services
@@ -21,6 +30,7 @@ CATEGORIES: tuple[Category, ...] = (
     compliance.CATEGORY,
     controls.CATEGORY,
     subscriptions.CATEGORY,
+    notifications.CATEGORY,
 )
 
 

@@ -103,6 +103,9 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await call("cancel_subscription", subscription_id=renewing["subscription"]["id"], at_period_end=True)
     await call("resume_subscription", subscription_id=renewing["subscription"]["id"])
     await call("preview_upcoming_invoice", subscription_id=renewing["subscription"]["id"])
+    # The webhook writes need an admin (tests/notifications drive them); an agent reads them.
+    await call("list_webhook_endpoints")
+    await call("list_webhook_deliveries")
 
     integrity = await call("check_ledger_integrity")
     assert integrity["ok"], integrity

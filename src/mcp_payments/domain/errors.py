@@ -18,7 +18,9 @@ DomainError
 │   ├── PolicyNotFound            policy_not_found
 │   ├── PlanNotFound              plan_not_found
 │   ├── SubscriptionNotFound      subscription_not_found
-│   └── InvoiceNotFound           invoice_not_found
+│   ├── InvoiceNotFound           invoice_not_found
+│   ├── WebhookEndpointNotFound   webhook_endpoint_not_found
+│   └── WebhookDeliveryNotFound   webhook_delivery_not_found
 ├── Rejected                      rejected
 │   ├── CardDeclined              card_declined         (the payment is kept; retryable per decline code)
 │   ├── InvalidStateTransition    invalid_state
@@ -141,6 +143,14 @@ class SubscriptionNotFound(NotFound):
 
 class InvoiceNotFound(NotFound):
     code = "invoice_not_found"
+
+
+class WebhookEndpointNotFound(NotFound):
+    code = "webhook_endpoint_not_found"
+
+
+class WebhookDeliveryNotFound(NotFound):
+    code = "webhook_delivery_not_found"
 
 
 class Rejected(DomainError):

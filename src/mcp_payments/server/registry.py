@@ -140,7 +140,7 @@ class Toolbox:
             async def handle(uow: UnitOfWork, arguments: Any) -> Done:
                 result = await fn(uow, **arguments)
                 assert isinstance(result, Mutation)
-                return Done(result.model_dump(mode="json"), result.entity_ids(), result)
+                return Done(result.stored(), result.entity_ids(), result)
 
             async def run(kwargs: dict[str, Any]) -> BaseModel:
                 key = kwargs.pop(_KEY, None)

@@ -131,3 +131,8 @@ class Mutation(BaseModel):
     def entity_ids(self) -> tuple[str, ...]:
         """What the call created or changed, named in its audit record. Each result says it from its own fields."""
         raise NotImplementedError(f"{type(self).__name__} must name the entities its call touched")
+
+    def stored(self) -> dict[str, Any]:
+        """What is kept as the answer a replay of this call's idempotency key gets: all of it, unless the result
+        holds something shown only once (a webhook secret)."""
+        return self.model_dump(mode="json")
