@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class Received:
 class Receiver:
     url: str = ""
     status: int = 200  # what it answers: 503 while "down", 410 when gone
+    delay: float = 0.0  # seconds it takes to answer (its own thread waits: the test does not)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -58,7 +60,9 @@ def receiving(path: str = "/hooks") -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             with receiver.lock:
                 receiver.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
-                status = receiver.status
+                status, delay = receiver.status, receiver.delay
+            if delay:
+                time.sleep(delay)
             self.send_response(status)
             self.send_header("content-length", "0")
             self.end_headers()
