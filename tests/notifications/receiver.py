@@ -44,6 +44,7 @@ class Receiver:
     delay: float = 0.0  # seconds it takes to answer (its own thread waits: the test does not)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    arrived: threading.Event = field(default_factory=threading.Event)  # set at the first delivery
 
     def all(self) -> list[Received]:
         with self.lock:
@@ -61,6 +62,7 @@ def receiving(path: str = "/hooks") -> Iterator[Receiver]:
             with receiver.lock:
                 receiver.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
                 status, delay = receiver.status, receiver.delay
+            receiver.arrived.set()
             if delay:
                 time.sleep(delay)
             self.send_response(status)

@@ -28,6 +28,11 @@ EVENT_TYPES: tuple[str, ...] = (
     "payment.failed",
     "refund.succeeded",
     "dispute.created",
+    "subscription.created",
+    "subscription.canceled",
+    "invoice.created",
+    "invoice.paid",
+    "invoice.payment_failed",
 )
 # The payment core's own event names (services/payments/books.py) that are published, as their webhook type.
 PAYMENT_EVENTS: dict[str, str] = {

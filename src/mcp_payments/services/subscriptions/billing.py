@@ -14,10 +14,12 @@ from mcp_payments.domain.errors import CardDeclined, InvalidStateTransition, Inv
 from mcp_payments.domain.money import Money
 from mcp_payments.domain.payments import PaymentStatus
 from mcp_payments.domain.subscriptions import Invoice, InvoiceLine, InvoiceStatus, Plan, Subscription
+from mcp_payments.services.notifications.endpoints import publish
 from mcp_payments.services.pages import Cursors, Page
 from mcp_payments.services.payments.lifecycle import PaymentService
 from mcp_payments.services.ports import Clock, Ids, UnitOfWork
 from mcp_payments.services.subscriptions.ports import SUBSCRIPTIONS
+from mcp_payments.services.subscriptions.webhooks import invoice_collected, invoice_data
 
 # What an off-session charge that needs the customer present (3-D Secure) is recorded as.
 AUTHENTICATION_REQUIRED = "authentication_required"
@@ -36,6 +38,7 @@ class Billing:
         """The invoice of period `index`: the plan's price for the period. The database refuses a second one."""
         invoice = self.draft(self.ids.new("inv"), subscription, plan, index, start, end)
         await uow.repo(SUBSCRIPTIONS).add_invoice(invoice)
+        await publish(uow, self.ids, self.clock.now(), "invoice.created", invoice_data(invoice))
         return invoice
 
     def draft(
@@ -62,7 +65,13 @@ class Billing:
         )
 
     async def collect(self, uow: UnitOfWork, subscription: Subscription, invoice: Invoice) -> Invoice:
-        """One payment attempt on an open invoice, locked by the caller; the invoice as it is after it."""
+        """One payment attempt on an open invoice, locked by the caller; the invoice as it is after it (and its
+        webhook: invoice.paid or invoice.payment_failed)."""
+        after = await self._attempt(uow, subscription, invoice)
+        await invoice_collected(uow, self.ids, self.clock, invoice, after)
+        return after
+
+    async def _attempt(self, uow: UnitOfWork, subscription: Subscription, invoice: Invoice) -> Invoice:
         if invoice.status is not InvoiceStatus.OPEN:
             raise InvalidStateTransition(
                 f"invoice {invoice.id} is {invoice.status}: only an open invoice can be paid",
