@@ -11,6 +11,7 @@ from mcp_payments.categories import (
     compliance,
     controls,
     monitoring,
+    notifications,
     payments,
     subscriptions,
     wallets,
@@ -31,6 +32,7 @@ CATEGORIES: tuple[Category, ...] = (
     controls.CATEGORY,
     subscriptions.CATEGORY,
     analytics.CATEGORY,
+    notifications.CATEGORY,
 )
 
 

@@ -56,6 +56,11 @@ class Settings:
     # tries within 2 weeks), and after the last failure the subscription is canceled, or kept as unpaid.
     dunning_retry_days: tuple[float, ...] = (1, 2, 3, 5, 7, 10, 14)
     dunning_final: str = "canceled"
+    # Outbound webhooks (notifications): deliveries go to public https:// addresses only, unless these allow loopback
+    # (development: http:// too) or private ranges; an endpoint failing every delivery this long is disabled.
+    webhooks_allow_loopback: bool = False
+    webhooks_allow_private: bool = False
+    webhooks_disable_after: timedelta = timedelta(days=5)
     log_level: str = "INFO"
     # Host and Origin headers the HTTP transports accept besides those of --host and --port (server/hosts.py).
     allowed_hosts: tuple[str, ...] = ()
@@ -144,6 +149,9 @@ class Settings:
         read.into(values, "dunning_retry_days", "MCP_PAYMENTS_DUNNING_RETRY_DAYS", parse_retry_days)
         read.into(values, "dunning_final", "MCP_PAYMENTS_DUNNING_FINAL", parse_dunning_final)
         read.into(values, "log_level", "MCP_PAYMENTS_LOG_LEVEL", parse_log_level)
+        read.into(values, "webhooks_allow_loopback", "MCP_PAYMENTS_WEBHOOKS_ALLOW_LOOPBACK", parse_flag)
+        read.into(values, "webhooks_allow_private", "MCP_PAYMENTS_WEBHOOKS_ALLOW_PRIVATE", parse_flag)
+        read.into(values, "webhooks_disable_after", "MCP_PAYMENTS_WEBHOOKS_DISABLE_AFTER_DAYS", _days)
         read.into(values, "allowed_hosts", "MCP_PAYMENTS_ALLOWED_HOSTS", parse_allowed_hosts)
         read.into(values, "allowed_origins", "MCP_PAYMENTS_ALLOWED_ORIGINS", parse_allowed_origins)
         read.into(values, "api_key", "MCP_PAYMENTS_API_KEY", str.strip)

@@ -32,6 +32,8 @@ STABLE_CODES = {
     "SubscriptionNotFound": "subscription_not_found",
     "InvoiceNotFound": "invoice_not_found",
     "MandateNotFound": "mandate_not_found",
+    "WebhookEndpointNotFound": "webhook_endpoint_not_found",
+    "WebhookDeliveryNotFound": "webhook_delivery_not_found",
     "Rejected": "rejected",
     "CardDeclined": "card_declined",
     "InvalidStateTransition": "invalid_state",

@@ -23,7 +23,9 @@ DomainError
 │   ├── SubscriptionNotFound      subscription_not_found
 │   ├── InvoiceNotFound           invoice_not_found
 │   ├── ApprovalNotFound          approval_not_found
-│   └── MandateNotFound           mandate_not_found     (unknown, or another principal's: the same answer)
+│   ├── MandateNotFound           mandate_not_found     (unknown, or another principal's: the same answer)
+│   ├── WebhookEndpointNotFound   webhook_endpoint_not_found
+│   └── WebhookDeliveryNotFound   webhook_delivery_not_found
 ├── Rejected                      rejected
 │   ├── CardDeclined              card_declined         (the payment is kept; retryable per decline code)
 │   ├── InvalidStateTransition    invalid_state
@@ -185,6 +187,14 @@ class SubscriptionNotFound(NotFound):
 
 class InvoiceNotFound(NotFound):
     code = "invoice_not_found"
+
+
+class WebhookEndpointNotFound(NotFound):
+    code = "webhook_endpoint_not_found"
+
+
+class WebhookDeliveryNotFound(NotFound):
+    code = "webhook_delivery_not_found"
 
 
 class Rejected(DomainError):

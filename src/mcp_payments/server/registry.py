@@ -160,7 +160,7 @@ class Toolbox:
                 result = await fn(uow, **arguments)
                 assert isinstance(result, Mutation)
                 entities = (*result.entity_ids(), *([mandate_id] if mandate_id is not None else []))
-                return Done(result.model_dump(mode="json"), entities, result, result.audit_outcome())
+                return Done(result.stored(), entities, result, result.audit_outcome())
 
             async def run(kwargs: dict[str, Any]) -> BaseModel:
                 if around is None:

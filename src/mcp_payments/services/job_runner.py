@@ -173,6 +173,8 @@ class JobRunner:
                 return
             seen.update(job.item_id(item) for item, _ in handled)
             run.done += sum(1 for _, result in handled if result is not None)
+            if job.after is not None:
+                await self._after(job, [item for item, result in handled if result is not None])
             await anyio.lowlevel.checkpoint()  # a shutdown gets in between items
 
     async def _step(self, job: AnyJob, claim: Claim, claimed: list[Any]) -> list[tuple[Any, Sequence[str] | None]]:
@@ -191,6 +193,13 @@ class JobRunner:
         return await self.calls.background(
             job.audited_as, operation, lambda results: [e for _, ids in results for e in ids or ()]
         )
+
+    async def _after(self, job: AnyJob, items: list[Any]) -> None:
+        assert job.after is not None
+        try:
+            await job.after(items)
+        except Exception as error:
+            self._log_job_failure(job, error)
 
     async def _record_failure(self, job: AnyJob, item: str, error: BaseException) -> str:
         """Keep the failure (rolled back with the item's transaction) and hold the item back until its retry."""

@@ -48,6 +48,10 @@ class Job(Generic[T]):
     # Set for work that must follow close behind (sealing the audit log): the job also runs on its own this often
     # in `serve` and `worker`, and a run of it that found nothing to do is not recorded.
     every: timedelta | None = None
+    # Work that must not run inside a transaction (a network call): given the items a step handled, once that step
+    # has committed. What `handle` wrote (a lease) must make the item not due meanwhile; `after` records its own
+    # outcome, and a failure of it is logged, the items coming due again when their lease ends.
+    after: Callable[[Sequence[T]], Awaitable[None]] | None = None
 
     @property
     def audited_as(self) -> str:

@@ -726,3 +726,57 @@ screenings = Table(
     _known("party_type", ("person", "entity")),
     Index(None, "screened_at", "id"),
 )
+
+
+# Outbound webhooks. An endpoint's secrets are kept sealed (adapters/secret_box.py): they must sign, so they cannot
+# be hashed, and the key that opens them is not in the database.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(44), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("event_types", Text, nullable=False),  # a JSON list
+    Column("description", String(200)),
+    Column("secret", Text, nullable=False),
+    Column("previous_secret", Text),  # still signs until previous_until (a rotation's grace period)
+    Column("previous_until", UTCDateTime),
+    Column("status", String(10), nullable=False),
+    Column("disabled_reason", String(200)),
+    Column("failing_since", UTCDateTime),  # the first of the failures since its last success
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("status IN ('enabled', 'disabled', 'deleted')", name="status_known"),
+)
+
+# What happened, as it is sent: written in the transaction of the change it reports (the outbox), when at least
+# one endpoint listens for it.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", String(44), primary_key=True),  # the webhook-id header, the same on every attempt
+    Column("type", String(60), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One event to one endpoint: due at next_attempt_at while pending.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(44), primary_key=True),
+    Column("event_id", String(44), ForeignKey("webhook_events.id"), nullable=False),
+    Column("endpoint_id", String(44), ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_status_code", Integer),
+    Column("last_error", String(300)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("status IN ('pending', 'delivered', 'failed', 'canceled')", name="status_known"),
+    CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "endpoint_id", "created_at"),
+)

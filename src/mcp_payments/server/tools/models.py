@@ -138,6 +138,11 @@ class Mutation(BaseModel):
         """The outcome its audit record names: ok, or the decision it records (an approval's executed, rejected)."""
         return "ok"
 
+    def stored(self) -> dict[str, Any]:
+        """What is kept as the answer a replay of this call's idempotency key gets: all of it, unless the result
+        holds something shown only once (a webhook secret)."""
+        return self.model_dump(mode="json")
+
 
 class PendingApproval(BaseModel):
     """What a counted money call above its caller's approval_above answers instead of running (services/approvals.py

@@ -8,6 +8,8 @@ from typing import Any
 from mcp_payments.domain.errors import PaymentNotFound
 from mcp_payments.domain.ledger import AccountType, Entry, JournalTransaction
 from mcp_payments.domain.payments import Attempt, Payment, PaymentEvent
+from mcp_payments.domain.webhooks import PAYMENT_EVENTS
+from mcp_payments.services.notifications.endpoints import publish
 from mcp_payments.services.ports import PAYMENTS, Clock, Ids, ProviderOutcome, UnitOfWork
 from mcp_payments.services.postings import post
 
@@ -30,7 +32,11 @@ class PaymentBooks:
         )
 
     async def event(self, uow: UnitOfWork, payment: Payment, event_type: str, **data: Any) -> None:
-        await uow.repo(PAYMENTS).add_event(payment.id, PaymentEvent(event_type, self.clock.now(), data))
+        """The payment's event, and its webhook when it has one (in this transaction: the outbox)."""
+        now = self.clock.now()
+        await uow.repo(PAYMENTS).add_event(payment.id, PaymentEvent(event_type, now, data))
+        if (webhook := PAYMENT_EVENTS.get(event_type)) is not None:
+            await publish(uow, self.ids, now, webhook, webhook_data(payment, data))
 
     async def move(
         self,
@@ -55,6 +61,23 @@ class PaymentBooks:
             Entry(dst, amount, currency),
         )
         await post(uow, JournalTransaction(self.ids.new("txn"), kind, entries, memo, now, reference))
+
+
+def webhook_data(payment: Payment, data: dict[str, Any]) -> dict[str, Any]:
+    """What a payment's webhook says: the payment as it is now, and what the event adds (a refund's id, a decline
+    code) under details. Amounts are integers in minor units, as everywhere."""
+    return {
+        "object": "payment",
+        "id": payment.id,
+        "status": payment.status.value,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "customer_id": payment.customer_id,
+        "amount_received": payment.amount_received,
+        "amount_refunded": payment.amount_refunded,
+        "disputed": payment.disputed,
+        "details": {k: v for k, v in data.items() if isinstance(v, (str, int, bool)) or v is None},
+    }
 
 
 def not_found(payment_id: str) -> PaymentNotFound:

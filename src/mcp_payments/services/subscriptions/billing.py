@@ -15,10 +15,12 @@ from mcp_payments.domain.money import Money
 from mcp_payments.domain.payments import PaymentStatus
 from mcp_payments.domain.plan_changes import settle
 from mcp_payments.domain.subscriptions import Invoice, InvoiceLine, InvoiceStatus, Plan, Subscription
+from mcp_payments.services.notifications.endpoints import publish
 from mcp_payments.services.pages import Cursors, Page
 from mcp_payments.services.payments.lifecycle import PaymentService
 from mcp_payments.services.ports import Clock, Ids, UnitOfWork
 from mcp_payments.services.subscriptions.ports import SUBSCRIPTIONS
+from mcp_payments.services.subscriptions.webhooks import invoice_collected, invoice_data
 
 # What an off-session charge that needs the customer present (3-D Secure) is recorded as.
 AUTHENTICATION_REQUIRED = "authentication_required"
@@ -42,6 +44,7 @@ class Billing:
         await repo.add_invoice(invoice)
         if pending:
             await repo.replace_pending_lines(subscription.id, carried)
+        await publish(uow, self.ids, self.clock.now(), "invoice.created", invoice_data(invoice))
         return invoice
 
     def draft(
@@ -100,10 +103,17 @@ class Billing:
         start, end = min(line.period_start for line in lines), subscription.current_period_end
         invoice = self.invoice(self.ids.new("inv"), subscription, index, start, end, currency, lines)
         await repo.add_invoice(invoice)
+        await publish(uow, self.ids, self.clock.now(), "invoice.created", invoice_data(invoice))
         return invoice
 
     async def collect(self, uow: UnitOfWork, subscription: Subscription, invoice: Invoice) -> Invoice:
-        """One payment attempt on an open invoice, locked by the caller; the invoice as it is after it."""
+        """One payment attempt on an open invoice, locked by the caller; the invoice as it is after it (and its
+        webhook: invoice.paid or invoice.payment_failed)."""
+        after = await self._attempt(uow, subscription, invoice)
+        await invoice_collected(uow, self.ids, self.clock, invoice, after)
+        return after
+
+    async def _attempt(self, uow: UnitOfWork, subscription: Subscription, invoice: Invoice) -> Invoice:
         if invoice.status is not InvoiceStatus.OPEN:
             raise InvalidStateTransition(
                 f"invoice {invoice.id} is {invoice.status}: only an open invoice can be paid",

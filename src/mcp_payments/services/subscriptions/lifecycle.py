@@ -32,6 +32,7 @@ from mcp_payments.services.ports import CUSTOMERS, Claim, Clock, Ids, UnitOfWork
 from mcp_payments.services.subscriptions.billing import Billing
 from mcp_payments.services.subscriptions.plans import PlanService
 from mcp_payments.services.subscriptions.ports import SUBSCRIPTIONS, SubscriptionFilter
+from mcp_payments.services.subscriptions.webhooks import subscription_event
 
 S, A = SubscriptionStatus, SubscriptionAction
 
@@ -78,10 +79,12 @@ class SubscriptionService:
                 sub_id, customer_id, plan.id, S.TRIALING, trial_end, -1, now, trial_end, trial_end, method, now, now
             )
             await uow.repo(SUBSCRIPTIONS).add(trialing)
+            await subscription_event(uow, self.ids, self.clock, "created", trialing)
             return Subscribed(trialing, plan, None)
         end = period_boundary(now, plan.interval, plan.interval_count, 1)
         incomplete = Subscription(sub_id, customer_id, plan.id, S.INCOMPLETE, now, 0, now, end, None, method, now, now)
         await uow.repo(SUBSCRIPTIONS).add(incomplete)
+        await subscription_event(uow, self.ids, self.clock, "created", incomplete)
         invoice = await self.billing.issue(uow, incomplete, plan, 0, now, end)
         invoice = await self.billing.collect(uow, incomplete, invoice)
         subscription = incomplete
@@ -133,6 +136,7 @@ class SubscriptionService:
             return scheduled
         canceled = subscription.moved(A.CANCEL, now)
         await uow.repo(SUBSCRIPTIONS).update(canceled)
+        await subscription_event(uow, self.ids, self.clock, "canceled", canceled)
         await self._void_open_invoices(uow, canceled, now)
         return canceled
 
@@ -176,6 +180,7 @@ class SubscriptionService:
         if due.cancel_at_period_end:
             canceled = due.moved(A.CANCEL, now)
             await uow.repo(SUBSCRIPTIONS).update(canceled)
+            await subscription_event(uow, self.ids, self.clock, "canceled", canceled)
             return [due.id, *await self._void_open_invoices(uow, canceled, now)]
         plan = await self.plans.get(uow, due.plan_id)
         index = due.period_index + 1
@@ -240,6 +245,7 @@ class SubscriptionService:
         if self.dunning.cancel_after_last:
             ended = past_due.moved(A.CANCEL, now)
             await uow.repo(SUBSCRIPTIONS).update(ended)
+            await subscription_event(uow, self.ids, self.clock, "canceled", ended)
             await self._void_open_invoices(uow, ended, now)
             return ended
         ended = past_due.moved(A.EXHAUST, now)

@@ -1,0 +1,1 @@
+"""Notifications: outbound webhooks, written to an outbox with the change they report and delivered by a job."""
