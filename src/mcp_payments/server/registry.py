@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar, get_origin
 
 import structlog
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
@@ -44,6 +45,7 @@ F = TypeVar("F", bound=Callable[..., Awaitable[BaseModel]])
 # Runs a command's dispatch (given as a function) and what must follow it, and returns the tool's answer.
 Around = Callable[[Callable[[], Awaitable[BaseModel]]], Awaitable[BaseModel]]
 log = structlog.get_logger("mcp_payments.tools")
+_BUILT: dict[tuple[str | None, ...], Tool] = {}  # tools as the SDK builds them from a signature: see Toolbox._add_tool
 _UOW = "uow"  # the parameter through which a tool is handed its unit of work
 _KEY = "idempotency_key"  # added to every command's arguments
 
@@ -221,16 +223,40 @@ class Toolbox:
         # The MCP tool: fn's own arguments (without the unit of work), and what the SDK reads of a function.
         call.__name__, call.__doc__ = spec.name, fn.__doc__
         call.__signature__ = signature  # type: ignore[attr-defined]  # read by inspect.signature, as the SDK does
-        self.server.add_tool(
-            call,
-            name=spec.name,
-            title=title,
-            description=inspect.getdoc(fn),
-            annotations=annotations_for(spec.kind, destructive=spec.destructive),
-            structured_output=True,
-        )
+        self._add_tool(call, spec, title, inspect.getdoc(fn), signature)
         self.specs[spec.name] = spec
         return True
+
+    def _add_tool(
+        self,
+        call: Callable[..., Any],
+        spec: ToolSpec,
+        title: str,
+        description: str | None,
+        signature: inspect.Signature,
+    ) -> None:
+        """Add `call` as the MCP tool. The SDK builds pydantic models from the signature for every tool of every
+        server built (about 80 tools: most of what building a server costs, paid again by each test and each
+        server a test starts); a tool whose name, texts and signature are the same as one built before takes a
+        copy of that one's metadata with its own function."""
+        annotations = annotations_for(spec.kind, destructive=spec.destructive)
+        key = (spec.name, title, description, repr(annotations), str(signature))
+        built = _BUILT.get(key)
+        if built is None:
+            built = Tool.from_function(
+                call,
+                name=spec.name,
+                title=title,
+                description=description,
+                annotations=annotations,
+                structured_output=True,
+            )
+            _BUILT[key] = built
+        manager = self.server._tool_manager
+        if manager.get_tool(spec.name) is None:
+            # A copy of the metadata: _may_be_held replaces its output schema on this server's tool only.
+            tool = built.model_copy(update={"fn": call, "fn_metadata": built.fn_metadata.model_copy()})
+            manager._tools[spec.name] = tool  # the SDK's add_tool takes a function, not a built Tool
 
     async def _run(
         self, spec: ToolSpec, run: Callable[[dict[str, Any]], Awaitable[BaseModel]], kwargs: dict[str, Any]
