@@ -32,7 +32,10 @@ async def test_the_mcp_json_entry_launches_a_server_that_lists_every_tool(db_url
         wallet = await client.call_tool("create_wallet", {"currency": "USD", "name": "desktop"})
     schemas = {p.stem for p in (ROOT / "schemas").glob("*.json")}
     # Claude Desktop without a key is the local user, an agent: every tool but the administrators'.
-    assert names == schemas - {"set_spending_policy"}
+    beyond_agent = {"set_spending_policy", "approve_request", "reject_request", "create_mandate", "revoke_mandate"}
+    beyond_agent |= {"advance_sandbox_clock", "create_webhook_endpoint", "delete_webhook_endpoint"}
+    beyond_agent |= {"rotate_webhook_secret", "replay_webhook"}
+    assert names == schemas - beyond_agent
     assert health.structured_content is not None
     assert health.structured_content["status"] == "ok"
     assert me.structured_content is not None

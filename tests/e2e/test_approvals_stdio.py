@@ -36,7 +36,7 @@ async def test_an_agent_on_stdio_cannot_move_more_than_its_threshold_without_som
             await ok(client, "fund_wallet", wallet_id=source, currency="USD", amount="100.00")
             move = {"source_wallet_id": source, "destination_wallet_id": destination, "currency": "USD"}
             pending = await ok(client, "transfer_funds", **move, amount="50.01", idempotency_key="rent-january")
-            with pytest.raises(MCPError, match="approve_request is a approve tool and needs role operator"):
+            with pytest.raises(MCPError, match="approve_request is an approve tool and needs role operator"):
                 await client.call_tool("approve_request", {"approval_id": pending["approval_id"]})
             assert (await ok(client, "get_wallet", wallet_id=destination))["posted"]["amount"] == "0.00"
 

@@ -133,5 +133,5 @@ async def test_a_tool_failing_on_the_server_side_is_an_alert_and_caller_errors_a
     assert alerts[0]["values"]["error_rate_percent"] == "20.0"
     assert alerts[0]["values"]["calls"] == "10"
     assert "internal_error 2" in alerts[0]["message"]
-    clocked_stack.services.clock.advance(minutes=16)  # type: ignore[attr-defined]  # the FakeClock
+    clocked_stack.services.clock.base.advance(minutes=16)  # type: ignore[attr-defined]  # the FakeClock, under the sandbox clock
     assert not [a for a in (await ok(agent, "list_alerts"))["alerts"] if a["rule"] == "tool_error_rate"]
