@@ -19,7 +19,7 @@ from mcp_payments.bootstrap import application
 from mcp_payments.config import Settings
 from mcp_payments.domain.roles import Role
 from mcp_payments.keys_cli import administrator
-from mcp_payments.limits_cli import _call as call_tool
+from mcp_payments.limits_cli import call_tool
 from mcp_payments.server.access import Access
 from mcp_payments.server.app import build_server
 from mcp_payments.server.callers import Callers

@@ -63,10 +63,10 @@ async def run(settings: Settings, args: argparse.Namespace, lifetime: timedelta 
         async with Client(server) as client:
             if args.limits_command == "set":
                 arguments = _set_arguments(args, lifetime, services.clock.now())
-                answer = await _call(client, "set_spending_policy", arguments)
+                answer = await call_tool(client, "set_spending_policy", arguments)
             else:
                 whose = {"principal": args.principal} if args.principal else {"role": args.role} if args.role else None
-                answer = await _call(client, "get_spending_policy", whose) if whose else await _all(services)
+                answer = await call_tool(client, "get_spending_policy", whose) if whose else await _all(services)
     if "error" in answer:
         sys.exit(f"mcp-payments: {answer['error']}")
     print(json.dumps(answer, indent=None if args.json else 2))
@@ -88,7 +88,7 @@ def _set_arguments(args: argparse.Namespace, lifetime: timedelta | None, now: An
     return arguments
 
 
-async def _call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+async def call_tool(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """The tool's answer, or {"error": its message} (the CLI exits with it once the server is closed)."""
     result = await client.call_tool(tool, arguments)
     if result.is_error:

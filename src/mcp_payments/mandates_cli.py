@@ -19,7 +19,7 @@ from mcp_payments.bootstrap import application
 from mcp_payments.config import Settings
 from mcp_payments.domain.roles import Role
 from mcp_payments.keys_cli import administrator
-from mcp_payments.limits_cli import _call
+from mcp_payments.limits_cli import call_tool
 from mcp_payments.server.access import Access
 from mcp_payments.server.app import build_server
 from mcp_payments.server.callers import Callers
@@ -56,9 +56,9 @@ async def run(settings: Settings, args: argparse.Namespace, lifetime: timedelta 
             if args.mandates_command == "create":
                 assert lifetime is not None  # --expires is required
                 arguments = _create_arguments(args, (services.clock.now() + lifetime).isoformat())
-                answer = await _call(client, "create_mandate", arguments)
+                answer = await call_tool(client, "create_mandate", arguments)
             elif args.mandates_command == "revoke":
-                answer = await _call(client, "revoke_mandate", {"mandate_id": args.mandate_id})
+                answer = await call_tool(client, "revoke_mandate", {"mandate_id": args.mandate_id})
             else:
                 answer = await _list(client, args)
     if "error" in answer:
@@ -88,7 +88,7 @@ async def _list(client: Client, args: argparse.Namespace) -> dict[str, Any]:
     found: list[Any] = []
     cursor: dict[str, str] = {}
     while True:
-        page = await _call(client, "list_mandates", {**query, **cursor, "limit": 100})
+        page = await call_tool(client, "list_mandates", {**query, **cursor, "limit": 100})
         if "error" in page:
             return page
         found += page["mandates"]
