@@ -54,6 +54,8 @@ class CallRunner:
         self.key_ttl = key_ttl
         self.derived_key_window = derived_key_window
         self.key_secret = key_secret
+        # Its own key (derived, so no secret is shared between two uses): audit records' argument hashes.
+        self.audit_key = hmac.new(key_secret, b"audit record arguments", hashlib.sha256).digest()
 
     async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]], *, snapshot: bool = True) -> T:
         """A read. snapshot=False for a read of one statement: it then needs no transaction."""
@@ -205,7 +207,8 @@ class CallRunner:
             "principal": command.principal,
             "credential": command.credential,
             "tool": command.tool,
-            "arguments_sha256": audit.argument_hash(arguments),
+            # Keyed: no personal data inside hashed content, even as a hash a guess could be checked against.
+            "arguments_sha256": audit.keyed_argument_hash(self.audit_key, arguments),
             "outcome": outcome,
             "entity_ids": sorted(set(entities)),
             "journal": audit.journal_bindings(uow.ledger.posted),
