@@ -43,7 +43,9 @@ async def her_history(admin: Agent) -> str:
     )
     customer = (await admin.ok("create_customer", name=NAME, email=EMAIL, description=f"VIP: {NAME}"))["customer"]
     payment = await admin.pay("120.00", customer_id=customer["id"], description=f"order for {NAME}")
-    await admin.ok("refund_payment", payment_id=payment["id"], amount="20.00")
+    await admin.ok("refund_payment", payment_id=payment["id"], amount="20.00", reason=f"goodwill for {NAME}")
+    manual = await admin.pay("40.00", customer_id=customer["id"], capture_method="manual")
+    await admin.ok("cancel_payment", payment_id=manual["id"], reason=f"{NAME} changed her mind")
     wallet = (await admin.ok("create_wallet", currency="USD", name=f"{NAME}'s savings"))["wallet"]["id"]
     other = (await admin.ok("create_wallet", currency="USD", name="float"))["wallet"]["id"]
     await admin.ok("fund_wallet", wallet_id=wallet, currency="USD", amount="50.00", memo=f"deposit by {EMAIL}")
@@ -84,6 +86,9 @@ async def test_an_erased_customers_data_is_gone_from_every_table_and_the_books_a
         "holds.memo",
         "accounts.name",
         "payments.description",
+        "payments.cancellation_reason",
+        "payment_events.data",
+        "refunds.reason",
         "screenings.party_name",
         "idempotency_keys.arguments",
         "idempotency_keys.response",
@@ -99,7 +104,7 @@ async def test_an_erased_customers_data_is_gone_from_every_table_and_the_books_a
     assert erased["rewritten"]["journal_transactions.memo"] == 2
     assert erased["rewritten"]["screenings.party_name"] == 1
     kept = {k["kind"]: k for k in erased["kept"]}
-    assert kept["payments"]["count"] == 1
+    assert kept["payments"]["count"] == 2
     assert kept["refunds"]["count"] == 1
     assert "tax" in kept["invoices"]["why"]
     assert "verifies" in kept["audit_log"]["why"]
