@@ -115,6 +115,7 @@ async def test_an_erased_customers_data_is_gone_from_every_table_and_the_books_a
     await admin.ledger_ok()
     shown = await admin.ok("get_customer", customer_id=customer_id)
     assert (shown["name"], shown["email"], shown["description"]) == (erased["pseudonym"], None, None)
+    assert shown["erased_at"] == erased["erased_at"]
 
 
 async def test_erasing_twice_changes_nothing_and_says_when_it_was_done(admin: Agent, clocked_stack: Stack) -> None:
