@@ -1,6 +1,9 @@
 """erase_customer_data on both databases: the customer's name, e-mail and description are gone from every text
 column of every table, while the books and the audit chain verify as before."""
 
+from typing import Any
+
+import anyio
 import pytest
 from sqlalchemy import String, func, select
 
@@ -41,7 +44,10 @@ async def her_history(admin: Agent) -> str:
     await admin.ok(
         "create_webhook_endpoint", url="http://127.0.0.1:9/in", event_types=["payment.succeeded", "approval.requested"]
     )
-    customer = (await admin.ok("create_customer", name=NAME, email=EMAIL, description=f"VIP: {NAME}"))["customer"]
+    created = await admin.ok(
+        "create_customer", name=NAME, email=EMAIL, description=f"VIP: {NAME}", idempotency_key="customer-wq"
+    )
+    customer = created["customer"]
     payment = await admin.pay("120.00", customer_id=customer["id"], description=f"order for {NAME}")
     await admin.ok("refund_payment", payment_id=payment["id"], amount="20.00", reason=f"goodwill for {NAME}")
     manual = await admin.pay("40.00", customer_id=customer["id"], capture_method="manual")
@@ -116,6 +122,13 @@ async def test_an_erased_customers_data_is_gone_from_every_table_and_the_books_a
     shown = await admin.ok("get_customer", customer_id=customer_id)
     assert (shown["name"], shown["email"], shown["description"]) == (erased["pseudonym"], None, None)
     assert shown["erased_at"] == erased["erased_at"]
+    # Her first call's key still holds its (rewritten) answer: a retry conflicts, it never brings her data back.
+    retried = await admin.err(
+        "create_customer", name=NAME, email=EMAIL, description=f"VIP: {NAME}", idempotency_key="customer-wq"
+    )
+    assert retried["code"] == "idempotency_conflict"
+    assert NAME not in retried["message"]
+    assert EMAIL not in retried["message"]
 
 
 async def test_erasing_twice_changes_nothing_and_says_when_it_was_done(admin: Agent, clocked_stack: Stack) -> None:
@@ -128,6 +141,21 @@ async def test_erasing_twice_changes_nothing_and_says_when_it_was_done(admin: Ag
     assert (again["pseudonym"], again["erased_at"]) == (first["pseudonym"], first["erased_at"])
     assert again["rewritten"] == {}
     assert not again["deduplicated"]
+
+
+async def test_two_erasures_at_once_rewrite_once(admin: Agent, clocked_stack: Stack) -> None:
+    customer = (await admin.ok("create_customer", name=NAME, email=EMAIL))["customer"]["id"]
+    answers: list[dict[str, Any]] = []
+
+    async def erase(key: str) -> None:
+        answers.append(await admin.ok("erase_customer_data", customer_id=customer, idempotency_key=key))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(erase, "erase-at-once-1")
+        group.start_soon(erase, "erase-at-once-2")
+
+    assert sorted(a["already_erased"] for a in answers) == [False, True]
+    assert len({a["erased_at"] for a in answers}) == 1
 
 
 async def test_the_payments_and_ledger_of_an_erased_customer_stay_under_its_id(admin: Agent) -> None:
