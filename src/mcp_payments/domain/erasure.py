@@ -62,7 +62,8 @@ def rewrite_value(value: Any, terms: tuple[str, ...], replacement: str) -> Any:
     if isinstance(value, list):
         return [rewrite_value(v, terms, replacement) for v in value]
     if isinstance(value, dict):
-        return {rewrite_text(k, terms, replacement): rewrite_value(v, terms, replacement) for k, v in value.items()}
+        # Keys are the document's shape, never personal data: a customer named "Payment" leaves them alone.
+        return {k: rewrite_value(v, terms, replacement) for k, v in value.items()}
     return value
 
 
