@@ -1,6 +1,7 @@
 """erase_customer_data on both databases: the customer's name, e-mail and description are gone from every text
 column of every table, while the books and the audit chain verify as before."""
 
+import json
 from typing import Any
 
 import anyio
@@ -9,6 +10,7 @@ from sqlalchemy import String, func, select
 
 from mcp_payments.adapters.db import tables
 from mcp_payments.adapters.db.erasure_repo import IMPERSONAL, MENTIONS, SPECIAL
+from mcp_payments.domain import audit
 from mcp_payments.domain.erasure import pseudonym
 from tests.conftest import Stack
 from tests.helpers import seal
@@ -141,6 +143,18 @@ async def test_erasing_twice_changes_nothing_and_says_when_it_was_done(admin: Ag
     assert (again["pseudonym"], again["erased_at"]) == (first["pseudonym"], first["erased_at"])
     assert again["rewritten"] == {}
     assert not again["deduplicated"]
+
+
+async def test_no_audit_record_holds_a_hash_a_guess_of_her_data_could_be_checked_against(admin: Agent) -> None:
+    """Hashed audit content can never be rewritten: a plain SHA-256 of create_customer's arguments would confirm a
+    guess of who an erased customer was. The record holds a keyed hash instead."""
+    await admin.ok("create_customer", name=NAME, email=EMAIL)
+
+    [record] = [r for r in (await admin.ok("get_audit_log"))["records"] if r["tool"] == "create_customer"]
+
+    assert record["arguments_sha256"] != audit.argument_hash({"name": NAME, "email": EMAIL})
+    assert NAME not in json.dumps(record)
+    assert EMAIL not in json.dumps(record)
 
 
 async def test_two_erasures_at_once_rewrite_once(admin: Agent, clocked_stack: Stack) -> None:
