@@ -250,6 +250,11 @@ def test_an_unknown_log_level_is_refused_with_the_levels_there_are(text: str) ->
         ("MCP_PAYMENTS_TOOLSETS", ", ,", "name none"),
         ("MCP_PAYMENTS_ALLOWED_HOSTS", "a b", "is not a name or address"),
         ("MCP_PAYMENTS_RESOURCE_URL", "payments", "is not an http(s) URL"),
+        ("MCP_PAYMENTS_SCREENING_RETENTION_DAYS", "a year", "is not a whole number of days"),
+        ("MCP_PAYMENTS_SCREENING_RETENTION_DAYS", "0", "a retention window is 1 to 3660 days"),
+        ("MCP_PAYMENTS_SPEND_RECORD_RETENTION_DAYS", "31", "a retention window is 32 to 3660 days"),
+        ("MCP_PAYMENTS_WEBHOOK_DELIVERY_RETENTION_DAYS", "1.5", "is not a whole number of days"),
+        ("MCP_PAYMENTS_WEBHOOK_DELIVERY_RETENTION_DAYS", "99999", "a retention window is 1 to 3660 days"),
     ],
 )
 def test_every_setting_that_cannot_be_read_is_refused_naming_it(name: str, text: str, phrase: str) -> None:
@@ -290,3 +295,23 @@ def test_the_dunning_schedule_and_final_state_are_settings_with_stripe_like_defa
 def test_a_dunning_setting_that_cannot_be_read_is_refused_naming_the_variable(name: str, text: str) -> None:
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: text})
+
+
+def test_retention_windows_are_settings_in_days() -> None:
+    defaults = Settings()
+    assert (defaults.screening_retention, defaults.spend_record_retention, defaults.webhook_delivery_retention) == (
+        timedelta(days=365),
+        timedelta(days=400),
+        timedelta(days=30),
+    )
+    env = {
+        "MCP_PAYMENTS_SCREENING_RETENTION_DAYS": "730",
+        "MCP_PAYMENTS_SPEND_RECORD_RETENTION_DAYS": "32",
+        "MCP_PAYMENTS_WEBHOOK_DELIVERY_RETENTION_DAYS": "7",
+    }
+    read = Settings.from_env(env)
+    assert (read.screening_retention, read.spend_record_retention, read.webhook_delivery_retention) == (
+        timedelta(days=730),
+        timedelta(days=32),
+        timedelta(days=7),
+    )

@@ -75,3 +75,17 @@ async def test_the_example_controls_session_runs_the_approved_call_once(db_url: 
     assert "landlord has 0.00 USD while it waits" in out
     assert "approval executed by cli:" in out
     assert "landlord has 50.01 USD" in out
+
+
+async def test_the_example_erasure_session_forgets_the_customer_and_keeps_the_books(db_url: str) -> None:
+    with anyio.fail_after(180):
+        done = await anyio.run_process(
+            [sys.executable, str(ROOT / "examples" / "erasure_session.py"), "--db", db_url], check=False
+        )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "get_customer: name='erased-" in out
+    assert "email=None" in out
+    assert "the payment is kept: 80.00 USD" in out
+    assert "erasing again: already_erased=True" in out
+    assert "audit chain valid: True; ledger ok: True" in out

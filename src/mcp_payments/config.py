@@ -61,6 +61,13 @@ class Settings:
     webhooks_allow_loopback: bool = False
     webhooks_allow_private: bool = False
     webhooks_disable_after: timedelta = timedelta(days=5)
+    # Retention (services/retention.py): a screening's party name and date of birth are removed after
+    # screening_retention (its decision stays); spend records (the rolling totals' rows: at least the monthly
+    # window) and delivered webhook deliveries (with their event once none is left) are deleted after theirs.
+    # Spent idempotency keys go after idempotency_key_ttl (purge_idempotency_keys).
+    screening_retention: timedelta = timedelta(days=365)
+    spend_record_retention: timedelta = timedelta(days=400)
+    webhook_delivery_retention: timedelta = timedelta(days=30)
     log_level: str = "INFO"
     # Host and Origin headers the HTTP transports accept besides those of --host and --port (server/hosts.py).
     allowed_hosts: tuple[str, ...] = ()
@@ -152,6 +159,9 @@ class Settings:
         read.into(values, "webhooks_allow_loopback", "MCP_PAYMENTS_WEBHOOKS_ALLOW_LOOPBACK", parse_flag)
         read.into(values, "webhooks_allow_private", "MCP_PAYMENTS_WEBHOOKS_ALLOW_PRIVATE", parse_flag)
         read.into(values, "webhooks_disable_after", "MCP_PAYMENTS_WEBHOOKS_DISABLE_AFTER_DAYS", _days)
+        read.into(values, "screening_retention", "MCP_PAYMENTS_SCREENING_RETENTION_DAYS", _retention(1))
+        read.into(values, "spend_record_retention", "MCP_PAYMENTS_SPEND_RECORD_RETENTION_DAYS", _retention(32))
+        read.into(values, "webhook_delivery_retention", "MCP_PAYMENTS_WEBHOOK_DELIVERY_RETENTION_DAYS", _retention(1))
         read.into(values, "allowed_hosts", "MCP_PAYMENTS_ALLOWED_HOSTS", parse_allowed_hosts)
         read.into(values, "allowed_origins", "MCP_PAYMENTS_ALLOWED_ORIGINS", parse_allowed_origins)
         read.into(values, "api_key", "MCP_PAYMENTS_API_KEY", str.strip)
@@ -292,6 +302,21 @@ def _window(text: str) -> timedelta:
 
 def _days(text: str) -> timedelta:
     return timedelta(days=_seconds_in(text, "days"))
+
+
+def _retention(least: int) -> Callable[[str], timedelta]:
+    """A retention window in whole days, from `least` (spend records back the monthly limits: 32) to ten years."""
+
+    def parse(text: str) -> timedelta:
+        try:
+            days = int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number of days") from None
+        if not least <= days <= 3660:
+            raise ValueError(f"{text!r}: a retention window is {least} to 3660 days")
+        return timedelta(days=days)
+
+    return parse
 
 
 def _approval_ttl(text: str) -> timedelta:

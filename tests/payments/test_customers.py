@@ -36,6 +36,7 @@ async def test_a_created_customer_can_be_read_back(agent: Agent) -> None:
         "name": "Ann Lee",
         "description": "wholesale",
         "created_at": "2026-01-01T00:00:00Z",
+        "erased_at": None,
     }
 
 

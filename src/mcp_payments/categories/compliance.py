@@ -1,5 +1,5 @@
 """Compliance: the tamper-evident audit trail, its sealing, its witnesses and its checkpoints; sanctions
-screening against versioned lists."""
+screening against versioned lists; erasure of a customer's personal data, and retention windows."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from mcp_payments.adapters.signing import Ed25519Signer
 from mcp_payments.categories import Category
 from mcp_payments.config import Settings
 from mcp_payments.server.registry import Toolbox
-from mcp_payments.server.tools import compliance, screening
-from mcp_payments.services import sealing
+from mcp_payments.server.tools import compliance, erasure, screening
+from mcp_payments.services import retention, sealing
 from mcp_payments.services.compliance import AuditService
 from mcp_payments.services.container import Services
+from mcp_payments.services.erasure import Erasure
+from mcp_payments.services.erasure_ports import ERASURE
 from mcp_payments.services.jobs import AnyJob
 from mcp_payments.services.ports import Repo
 from mcp_payments.services.sanctions import Screening, Thresholds
@@ -25,24 +27,31 @@ if TYPE_CHECKING:
 
 
 def repositories() -> Mapping[Repo[Any], RepositoryFactory]:
+    from mcp_payments.adapters.db.erasure_repo import SqlErasure
     from mcp_payments.adapters.db.sanctions_repo import SqlSanctions
 
-    return {SANCTIONS: SqlSanctions}
+    return {SANCTIONS: SqlSanctions, ERASURE: SqlErasure}
 
 
 def wire(services: Services, settings: Settings) -> None:
     services.add(AuditService(services.cursors, Ed25519Signer(services.secret_key), services.clock))
     thresholds = Thresholds(settings.sanctions_review_threshold, settings.sanctions_block_threshold)
     services.add(Screening(services.clock, services.ids, services.calls, thresholds, sanctions_files.builtin))
+    services.add(Erasure(services.clock))
+    windows = retention.Windows(
+        settings.screening_retention, settings.spend_record_retention, settings.webhook_delivery_retention
+    )
+    services.add(windows)
 
 
 def tools(box: Toolbox, services: Services) -> None:
     compliance.register(box, services)
     screening.register(box, services)
+    erasure.register(box, services)
 
 
-def jobs(_services: Services) -> Sequence[AnyJob]:
-    return (sealing.JOB,)
+def jobs(services: Services) -> Sequence[AnyJob]:
+    return (sealing.JOB, *retention.jobs(services.clock, services.get(retention.Windows)))
 
 
 CATEGORY = Category(

@@ -220,6 +220,7 @@ class Customer:
     name: str | None
     description: str | None
     created_at: datetime
+    erased_at: datetime | None = None  # when its personal data was replaced with a pseudonym (services/erasure.py)
 
 
 @dataclass(frozen=True, slots=True)

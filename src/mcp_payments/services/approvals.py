@@ -9,6 +9,10 @@ the Dispatcher (`run_in`: its limits checked again, approval_above excepted) in 
 approvers at the same moment one runs it and the other is told it was decided. A stored command that fails when
 it runs rolls back whole; the approval is then recorded as failed, with the error, in a transaction of its own
 (ApprovedCallFailed.afterwards, written by services/calls.py). Expiry is a job: expire_approvals.
+
+Webhooks: approval.requested when a call is held, approval.decided when it is executed, failed, rejected or
+expired, each written to the outbox in the transaction that records it. They carry no arguments (which may hold
+personal data or a memo): a receiver reads those with get_approval.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from mcp_payments.domain.errors import (
 from mcp_payments.domain.money import Money
 from mcp_payments.domain.money import currency as currency_of
 from mcp_payments.services.commands import Command, Dispatcher, Done, Held
+from mcp_payments.services.notifications.endpoints import publish
 from mcp_payments.services.pages import Cursors, Page
 from mcp_payments.services.ports import APPROVALS, Claim, Clock, Ids, UnitOfWork
 
@@ -72,6 +77,7 @@ class Approvals:
             expires_at=now + self.ttl,
         )
         await uow.repo(APPROVALS).add(approval)
+        await self._publish(uow, "approval.requested", approval)
         return Done(pending_result(approval), (approval.id,), outcome="held")
 
     async def get(self, uow: UnitOfWork, approval_id: str, reader: str, sees_all: bool) -> Approval:
@@ -110,6 +116,7 @@ class Approvals:
         result = {**done.response, "entity_ids": list(done.entities)}
         executed = replace(executed, result=result)
         await uow.repo(APPROVALS).store_result(approval.id, result)
+        await self._publish(uow, "approval.decided", executed)
         return executed, done
 
     async def reject(self, uow: UnitOfWork, approval_id: str, rejecter: str, reason: str | None) -> Approval:
@@ -119,6 +126,7 @@ class Approvals:
         )
         if not await uow.repo(APPROVALS).finish(rejected):
             raise _decided_meanwhile(approval_id)
+        await self._publish(uow, "approval.decided", rejected)
         return rejected
 
     async def expired(self, uow: UnitOfWork, claim: Claim) -> list[Approval]:
@@ -127,7 +135,10 @@ class Approvals:
     async def expire(self, uow: UnitOfWork, approval: Approval) -> list[str]:
         """Mark an approval past its expiry as expired: it never runs."""
         expired = replace(approval, status=Status.EXPIRED, decided_at=self.clock.now())
-        return [approval.id] if await uow.repo(APPROVALS).finish(expired) else []
+        if not await uow.repo(APPROVALS).finish(expired):
+            return []
+        await self._publish(uow, "approval.decided", expired)
+        return [approval.id]
 
     async def oldest_expired(self, uow: UnitOfWork, claim: Claim) -> datetime | None:
         return await uow.repo(APPROVALS).oldest_expired(claim)
@@ -163,6 +174,9 @@ class Approvals:
             )
         return approval
 
+    async def _publish(self, uow: UnitOfWork, event_type: str, approval: Approval) -> None:
+        await publish(uow, self.ids, self.clock.now(), event_type, webhook_data(approval))
+
     def _failed(self, approval: Approval, approver: str, error: DomainError) -> ApprovedCallFailed:
         failed = replace(
             approval,
@@ -174,7 +188,8 @@ class Approvals:
         )
 
         async def record(uow: UnitOfWork) -> None:
-            await uow.repo(APPROVALS).finish(failed)
+            if await uow.repo(APPROVALS).finish(failed):
+                await self._publish(uow, "approval.decided", failed)
 
         refusal = ApprovedCallFailed(
             f"{approval.id} was approved, but its {approval.tool} failed when it ran and nothing moved: "
@@ -195,6 +210,26 @@ def _decided_meanwhile(approval_id: str) -> ApprovalNotPending:
         f"{approval_id} was decided by someone else a moment ago: nothing was done. get_approval shows its outcome",
         approval_id=approval_id,
     )
+
+
+def webhook_data(approval: Approval) -> dict[str, Any]:
+    """What an approval's webhook says: who asked for which tool and how much, and what became of it."""
+    return {
+        "object": "approval",
+        "id": approval.id,
+        "status": approval.status.value,
+        "tool": approval.tool,
+        "principal": approval.principal,
+        "amount": approval.amount,
+        "currency": approval.currency,
+        "payee": approval.payee,
+        "threshold": approval.threshold,
+        "created_at": approval.created_at.isoformat(),
+        "expires_at": approval.expires_at.isoformat(),
+        "decided_by": approval.decided_by,
+        "decided_at": approval.decided_at.isoformat() if approval.decided_at else None,
+        "error_code": approval.error_code,
+    }
 
 
 def pending_result(approval: Approval) -> dict[str, Any]:

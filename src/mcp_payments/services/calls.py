@@ -54,6 +54,11 @@ class CallRunner:
         self.key_ttl = key_ttl
         self.derived_key_window = derived_key_window
         self.key_secret = key_secret
+        # Keys of their own (derived, so no secret is shared between two uses) for what is stored of a call's
+        # arguments as a hash: a plain hash of personal data (create_customer's name and e-mail) could be checked
+        # against a guess after an erasure, and hashed audit content can never be rewritten.
+        self.audit_key = hmac.new(key_secret, b"audit record arguments", hashlib.sha256).digest()
+        self.request_key = hmac.new(key_secret, b"idempotency request", hashlib.sha256).digest()
 
     async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]], *, snapshot: bool = True) -> T:
         """A read. snapshot=False for a read of one statement: it then needs no transaction."""
@@ -77,7 +82,7 @@ class CallRunner:
     async def mutate(self, command: Command, operation: Callable[[UnitOfWork], Awaitable[Done]]) -> Outcome:
         """Run `operation` once per idempotency key and append it to the audit chain."""
         arguments = self._identity(command)
-        request_hash = audit.argument_hash({"tool": command.tool, "arguments": arguments})
+        request_hash = audit.keyed_argument_hash(self.request_key, {"tool": command.tool, "arguments": arguments})
         if command.idempotency_key is not None:
             # Compared exactly, kept only as a keyed hash: a key is the caller's text and may hold anything.
             digest = hmac.new(self.key_secret, command.idempotency_key.encode(), hashlib.sha256).hexdigest()
@@ -205,7 +210,7 @@ class CallRunner:
             "principal": command.principal,
             "credential": command.credential,
             "tool": command.tool,
-            "arguments_sha256": audit.argument_hash(arguments),
+            "arguments_sha256": audit.keyed_argument_hash(self.audit_key, arguments),
             "outcome": outcome,
             "entity_ids": sorted(set(entities)),
             "journal": audit.journal_bindings(uow.ledger.posted),

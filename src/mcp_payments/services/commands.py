@@ -27,7 +27,7 @@ class Kind(StrEnum):
     MONEY = "money"  # moves or reserves money
     OPERATE = "operate"  # runs the deployment's own machinery for everyone (the sandbox clock): an operator's
     APPROVE = "approve"  # decides on what another principal asked for (approve_request, reject_request)
-    ADMIN = "admin"  # administers the deployment (keys, limits, settings: no such tool yet)
+    ADMIN = "admin"  # administers the deployment (limits, webhook endpoints, erasure of personal data)
 
     @property
     def mutating(self) -> bool:

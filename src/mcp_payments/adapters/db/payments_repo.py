@@ -231,7 +231,7 @@ def _utc(value: Any) -> datetime | None:
 
 
 def _customer(r: Row[Any]) -> Customer:
-    return Customer(r.id, r.email, r.name, r.description, r.created_at)
+    return Customer(r.id, r.email, r.name, r.description, r.created_at, r.erased_at)
 
 
 def _payment_row(p: Payment) -> dict[str, Any]:

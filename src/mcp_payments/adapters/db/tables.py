@@ -227,6 +227,8 @@ customers = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "email_normalized"),
     Index(None, "name_normalized"),
+    # Added by 0019: when erase_customer_data replaced its personal data with a pseudonym (services/erasure.py).
+    Column("erased_at", UTCDateTime),
 )
 
 PAYMENT_STATUSES = tuple(status.value for status in PaymentStatus)
@@ -542,6 +544,7 @@ spend_records = Table(
     CheckConstraint("counts IN ('spend', 'refund')", name="counts_known"),
     CheckConstraint(f"amount BETWEEN 1 AND {MAX_AMOUNT}", name="amount_in_range"),
     Index(None, "principal", "currency", "at"),
+    Index(None, "at"),  # 0019: the retention job's scan
 )
 
 # One row per principal and currency, locked (PostgreSQL) by every counted call before it reads the totals, so
@@ -779,4 +782,5 @@ webhook_deliveries = Table(
     CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     Index(None, "status", "next_attempt_at"),
     Index(None, "endpoint_id", "created_at"),
+    Index(None, "status", "updated_at"),  # 0019: the retention job's scan
 )

@@ -37,10 +37,22 @@ class CustomerOut(BaseModel):
     name: str | None
     description: str | None
     created_at: datetime
+    erased_at: datetime | None = Field(
+        default=None,
+        description="When erase_customer_data replaced its personal data (name: a pseudonym; no e-mail or "
+        "description); null: not erased.",
+    )
 
     @classmethod
     def of(cls, c: Customer) -> "CustomerOut":
-        return cls(id=c.id, email=c.email, name=c.name, description=c.description, created_at=c.created_at)
+        return cls(
+            id=c.id,
+            email=c.email,
+            name=c.name,
+            description=c.description,
+            created_at=c.created_at,
+            erased_at=c.erased_at,
+        )
 
 
 class CustomerResult(Mutation):
