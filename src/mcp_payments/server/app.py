@@ -6,6 +6,8 @@ call, and a call of any other tool is refused as a protocol error naming the rol
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.request_state import RequestStateSecurity
 from mcp.types import Tool
 from pydantic import ValidationError
 
@@ -123,6 +126,15 @@ class PaymentsServer(MCPServer[Any]):
         return spec is not None and caller.may_call(spec.kind)
 
 
+def request_state_security(secret_key: bytes) -> RequestStateSecurity:
+    """How the requestState of a 2026-07-28 input_required round (a held spend asking the human, server/elicitation.py)
+    is sealed: under a key derived from the deployment's secret, so a client's next round may reach any replica or a
+    restarted process, and a state changed by the client is refused. Ten minutes to answer (the SDK's default); the
+    approval itself waits longer, for an operator."""
+    key = hmac.new(secret_key, b"mcp-payments request state v1", hashlib.sha256).hexdigest()
+    return RequestStateSecurity(keys=[key])
+
+
 def build_server(
     services: Services,
     settings: Settings,
@@ -143,6 +155,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         token_verifier=access.verifier,
         auth=access.auth,
+        request_state_security=request_state_security(services.secret_key),
     )
     box = Toolbox(
         server, services.calls, settings, services.get(SpendingControls), hidden, specs, services.get(CallStats)

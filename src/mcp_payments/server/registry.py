@@ -11,6 +11,7 @@ boundary (server/errors.py). Who may call a tool is checked before it runs (serv
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import time
@@ -32,8 +33,10 @@ from mcp_payments.domain.text import check_text
 from mcp_payments.logging import bind_call, unbind_call
 from mcp_payments.server import errors
 from mcp_payments.server.callers import current_caller, log_fields
+from mcp_payments.server.elicitation import asking_tool
 from mcp_payments.server.tools.models import Charted, Mutation, PendingApproval, Receipt, or_pending
 from mcp_payments.server.tools.params import FreeText, IdempotencyKey, MandateId
+from mcp_payments.services.approval_answers import ApprovalAnswers
 from mcp_payments.services.approvals import PENDING_APPROVAL
 from mcp_payments.services.call_stats import CallStats
 from mcp_payments.services.calls import CallRunner
@@ -97,6 +100,9 @@ class Toolbox:
         self.specs = {} if specs is None else specs  # the tools this deployment exposes
         self.hidden = {} if hidden is None else hidden  # tools this deployment does not expose, and why
         self.stats = stats  # counts every call (get_tool_metrics, /metrics)
+        # Set when the approvals are wired (server/tools/approvals.py): a held spend may then ask the human in the
+        # chat (server/elicitation.py), unless MCP_PAYMENTS_APPROVAL_MODE=queue.
+        self.answers: ApprovalAnswers | None = None
 
     def exposes(self, kind: Kind, toolset: str) -> bool:
         if self.settings.read_only and kind.mutating:
@@ -184,7 +190,8 @@ class Toolbox:
                 # since have defaults, so an answer stored by an older version still reads).
                 return model.model_validate({**outcome.response, "deduplicated": True})
 
-            if self._add(fn, spec, title, public, run):
+            held = counts is not None and counts.counts is Counts.SPEND
+            if self._add(fn, spec, title, public, run, asks=held and self.settings.approval_mode == "elicit"):
                 self.dispatcher.register(name, kind, handle, counts)
                 if counts is not None and counts.counts is Counts.SPEND:
                     # A spend can be held for approval: its result is then a PendingApproval, and says so.
@@ -209,7 +216,10 @@ class Toolbox:
         title: str,
         signature: inspect.Signature,
         run: Callable[[dict[str, Any]], Awaitable[BaseModel]],
+        *,
+        asks: bool = False,
     ) -> bool:
+        """Add the tool; `asks`: a held call asks the human in the chat (server/elicitation.py)."""
         if not self.exposes(spec.kind, spec.toolset):
             self.hidden[spec.name] = "read-only mode" if self.settings.read_only and spec.kind.mutating else "toolsets"
             return False
@@ -221,9 +231,17 @@ class Toolbox:
             return await self._run(spec, run, kwargs)
 
         # The MCP tool: fn's own arguments (without the unit of work), and what the SDK reads of a function.
-        call.__name__, call.__doc__ = spec.name, fn.__doc__
-        call.__signature__ = signature  # type: ignore[attr-defined]  # read by inspect.signature, as the SDK does
-        self._add_tool(call, spec, title, inspect.getdoc(fn), signature)
+        function: Callable[..., Any] = call
+        if asks:
+
+            async def treated(decide: Callable[[], Awaitable[BaseModel]]) -> BaseModel | CallToolResult:
+                return await self._run(spec, lambda _: decide(), {})
+
+            pipeline = functools.partial(self._run, spec, run)
+            function, signature = asking_tool(signature, pipeline, treated, lambda: self.answers)
+        function.__name__, function.__doc__ = spec.name, fn.__doc__
+        function.__signature__ = signature  # type: ignore[attr-defined]  # read by inspect.signature, as the SDK does
+        self._add_tool(function, spec, title, inspect.getdoc(fn), signature, cache=not asks)
         self.specs[spec.name] = spec
         return True
 
@@ -234,14 +252,17 @@ class Toolbox:
         title: str,
         description: str | None,
         signature: inspect.Signature,
+        *,
+        cache: bool = True,
     ) -> None:
         """Add `call` as the MCP tool. The SDK builds pydantic models from the signature for every tool of every
         server built (about 80 tools: most of what building a server costs, paid again by each test and each
         server a test starts); a tool whose name, texts and signature are the same as one built before takes a
-        copy of that one's metadata with its own function."""
+        copy of that one's metadata with its own function. cache=False: its metadata holds this server's own resolvers
+        (a spend that asks the human), so it is built for this server alone."""
         annotations = annotations_for(spec.kind, destructive=spec.destructive)
         key = (spec.name, title, description, repr(annotations), str(signature))
-        built = _BUILT.get(key)
+        built = _BUILT.get(key) if cache else None
         if built is None:
             built = Tool.from_function(
                 call,
@@ -251,7 +272,8 @@ class Toolbox:
                 annotations=annotations,
                 structured_output=True,
             )
-            _BUILT[key] = built
+            if cache:
+                _BUILT[key] = built
         manager = self.server._tool_manager
         if manager.get_tool(spec.name) is None:
             # A copy of the metadata: _may_be_held replaces its output schema on this server's tool only.
