@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import pytest
 from mcp.client import Client
 from mcp.client.context import ClientRequestContext
@@ -256,3 +257,25 @@ async def test_a_tampered_input_required_state_is_refused_and_nothing_runs(stack
             )
         assert await posted(agent, destination) == "0.00"
         assert len(await pending_ids(agent)) == 1
+
+
+async def test_one_answer_sent_twice_at_the_same_moment_runs_the_call_once(stack: Stack) -> None:
+    await set_policy(stack, AGENT, approval_above=50 * DOLLAR)
+    async with agent_in_chat(stack, "auto", Human("accept")) as agent:
+        source, destination = await wallets(agent)
+        arguments, asked = await first_round(agent, source, destination)
+        answer = {"input_responses": yes(asked), "request_state": asked.request_state}
+        results: list[Any] = []
+
+        async def redeem() -> None:
+            results.append(await agent.session.call_tool("transfer_funds", arguments, **answer))
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for _ in range(3):
+                    tg.start_soon(redeem)
+
+        assert sum(not r.is_error for r in results) == 1
+        codes = {json.loads(r.content[0].text)["code"] for r in results if r.is_error}
+        assert codes == {"approval_not_pending"}
+        assert await posted(agent, destination) == "50.01"

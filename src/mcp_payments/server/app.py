@@ -25,6 +25,7 @@ from mcp_payments.domain.errors import NotAuthenticated, ToolDisabled
 from mcp_payments.server import errors
 from mcp_payments.server.access import Access, process_access
 from mcp_payments.server.callers import Callers, log_fields, serving
+from mcp_payments.server.elicitation import Asking, asking
 from mcp_payments.server.progress import reporting
 from mcp_payments.server.registry import Toolbox, ToolSpec, log_tool_call
 from mcp_payments.services.access import Caller
@@ -49,6 +50,7 @@ class PaymentsServer(MCPServer[Any]):
         callers: Callers,
         hidden: dict[str, str],
         specs: dict[str, ToolSpec],
+        asking: dict[str, Asking],
         stats: CallStats | None = None,
         **kwargs: Any,
     ) -> None:
@@ -57,6 +59,7 @@ class PaymentsServer(MCPServer[Any]):
         self.callers = callers
         self.hidden = hidden  # tools this deployment does not expose, and why (filled by Toolbox.add)
         self.specs = specs  # the tools it does expose (filled by Toolbox.add)
+        self.asking = asking  # what each spend's asking function runs here (filled by Toolbox.add)
         self.listed: anyio.Event | None = None  # set at the first tools/list, when a start waits for it (cli.py)
 
     async def published_tools(self) -> list[Tool]:
@@ -97,7 +100,7 @@ class PaymentsServer(MCPServer[Any]):
             log_tool_call("invalid_argument", started, tool=name, **who)
             return errors.unknown_arguments(name, unknown)
         try:
-            with serving(caller), reporting(context):
+            with serving(caller), reporting(context), asking(self.asking):
                 return await super().call_tool(name, arguments, context)
         except ToolError as error:
             # Argument validation fails before our wrapper runs; answer it in the same error shape.
@@ -146,10 +149,12 @@ def build_server(
     access = access or process_access(services, settings)
     hidden: dict[str, str] = {}
     specs: dict[str, ToolSpec] = {}
+    asks: dict[str, Asking] = {}
     server = PaymentsServer(
         callers=access.callers,
         hidden=hidden,
         specs=specs,
+        asking=asks,
         stats=services.get(CallStats),
         version=__version__,
         instructions=INSTRUCTIONS,
@@ -158,7 +163,7 @@ def build_server(
         request_state_security=request_state_security(services.secret_key),
     )
     box = Toolbox(
-        server, services.calls, settings, services.get(SpendingControls), hidden, specs, services.get(CallStats)
+        server, services.calls, settings, services.get(SpendingControls), hidden, specs, services.get(CallStats), asks
     )
     register(box, services)
     return server, box

@@ -25,7 +25,9 @@ it is redeemed once: a later round that finds the approval decided is refused (a
 """
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -92,18 +94,46 @@ def can_elicit(ctx: Context[Any, Any]) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-def asking_tool(
-    signature: inspect.Signature,
-    pipeline: Pipeline,
-    treated: Treated,
-    answers: Callable[[], ApprovalAnswers | None],
-) -> tuple[Callable[..., Awaitable[Answer]], inspect.Signature]:
-    """A spend tool's MCP function that asks the human about a held call, and its signature (the tool's arguments
-    and the two resolved parameters). `answers` is read at call time: the approvals are wired after some tools."""
+@dataclass(frozen=True, slots=True)
+class Asking:
+    """What a spend's asking function runs on one server: its pipeline, the same treatment around a decision, and
+    the answers service (read at call time: the approvals are wired after some tools)."""
+
+    pipeline: Pipeline
+    treated: Treated
+    answers: Callable[[], ApprovalAnswers | None]
+
+
+# The asking functions of the server serving this call, by tool (set by PaymentsServer.call_tool): a spend's asking
+# function and its resolvers are built once per signature and shared by every server (Toolbox._add_tool), so they
+# find their server here.
+_SERVING: ContextVar[Mapping[str, Asking] | None] = ContextVar("mcp_payments_asking", default=None)
+
+
+@contextmanager
+def asking(tools: Mapping[str, Asking]) -> Iterator[None]:
+    token = _SERVING.set(tools)
+    try:
+        yield
+    finally:
+        _SERVING.reset(token)
+
+
+def _serving(name: str) -> Asking:
+    tools = _SERVING.get()
+    if tools is None or name not in tools:
+        raise RuntimeError(f"{name} is called outside its server's call_tool")
+    return tools[name]
+
+
+def asking_tool(name: str, signature: inspect.Signature) -> Callable[..., Awaitable[Answer]]:
+    """The MCP function of spend tool `name` that asks the human about a held call: the tool's arguments
+    (`signature`) and the two resolved parameters."""
 
     async def attempt(ctx: Context[Any, Any], **arguments: Any) -> Attempt:
-        result = await pipeline(arguments)
-        chat = answers()
+        serving = _serving(name)
+        result = await serving.pipeline(arguments)
+        chat = serving.answers()
         approval_id = _held(result)
         if chat is None or approval_id is None:
             return Attempt(result)
@@ -121,7 +151,8 @@ def asking_tool(
     async def call(**kwargs: Any) -> Answer:
         held: Attempt = kwargs.pop(_ATTEMPT)
         outcome: ElicitationResult[ApprovalAnswer] = kwargs.pop(_ANSWER)
-        chat = answers()
+        serving = _serving(name)
+        chat, treated = serving.answers(), serving.treated
         if chat is not None and held.redeemed is not None:
             refusal = chat.redeemed(held.redeemed)
             return await treated(lambda: _raise(refusal))
@@ -138,7 +169,7 @@ def asking_tool(
 
     names = list(signature.parameters)
     attempt.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # read by the SDK's resolver plans
-        [_keyword("ctx"), *(_keyword(name) for name in names)]
+        [_keyword("ctx"), *(_keyword(n) for n in names)]
     )
     attempt.__annotations__ = {"ctx": Context, "return": Attempt}
     resolved_attempt = Annotated[Attempt, Resolve(attempt)]
@@ -146,14 +177,15 @@ def asking_tool(
     resolved_answer = Annotated[ElicitationResult[ApprovalAnswer], Resolve(ask)]
     # The SDK reads a tool's resolved parameters from its type hints, the others from its signature.
     call.__annotations__ = {_ATTEMPT: resolved_attempt, _ANSWER: resolved_answer}
-    full = signature.replace(
+    call.__name__ = name
+    call.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[
             *signature.parameters.values(),
             _keyword(_ATTEMPT, resolved_attempt),
             _keyword(_ANSWER, resolved_answer),
         ]
     )
-    return call, full
+    return call
 
 
 async def _executed(chat: ApprovalAnswers, approval: Approval, credential: str | None) -> BaseModel:
