@@ -279,3 +279,23 @@ async def test_one_answer_sent_twice_at_the_same_moment_runs_the_call_once(stack
         codes = {json.loads(r.content[0].text)["code"] for r in results if r.is_error}
         assert codes == {"approval_not_pending"}
         assert await posted(agent, destination) == "50.01"
+
+
+class BrokenClient(Human):
+    async def __call__(self, context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult | ErrorData:
+        self.asked.append(params)
+        return ErrorData(code=-32603, message="the client could not show the question")
+
+
+@pytest.mark.parametrize("mode", [m for m, _ in ERAS], ids=ERA_IDS)
+async def test_a_client_that_fails_to_ask_leaves_the_call_pending_and_nothing_moves(stack: Stack, mode: str) -> None:
+    await set_policy(stack, AGENT, approval_above=50 * DOLLAR)
+    human = BrokenClient()
+    async with agent_in_chat(stack, mode, human) as agent:
+        source, destination = await wallets(agent)
+        with pytest.raises(MCPError, match="could not show the question"):
+            await held_transfer(agent, source, destination)
+
+        [asked] = human.asked
+        assert await pending_ids(agent) == [approval_id_in(asked.message)]  # an operator can still decide it
+        assert await posted(agent, destination) == "0.00"
