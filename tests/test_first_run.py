@@ -75,3 +75,16 @@ async def test_the_example_controls_session_runs_the_approved_call_once(db_url: 
     assert "landlord has 0.00 USD while it waits" in out
     assert "approval executed by cli:" in out
     assert "landlord has 50.01 USD" in out
+
+
+async def test_the_example_approve_in_chat_runs_the_call_the_human_approved_once(db_url: str) -> None:
+    with anyio.fail_after(180):
+        done = await anyio.run_process(
+            [sys.executable, str(ROOT / "examples" / "approve_in_chat.py"), "--db", db_url], check=False
+        )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "server asks the human: Your agent" in out
+    assert "agent asked for 60.00 USD: approval_declined" in out
+    assert "landlord has 50.01 USD" in out
+    assert "transfer_funds -> executed:elicitation" in out
