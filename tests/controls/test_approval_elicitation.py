@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -299,3 +300,26 @@ async def test_a_client_that_fails_to_ask_leaves_the_call_pending_and_nothing_mo
         [asked] = human.asked
         assert await pending_ids(agent) == [approval_id_in(asked.message)]  # an operator can still decide it
         assert await posted(agent, destination) == "0.00"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"dedup_window": timedelta(0)}])
+async def test_a_keyless_call_is_asked_about_once_however_long_the_human_takes(stack: Stack) -> None:
+    """Without an idempotency key the call's key is derived for a short window; a later round past it (here: no
+    window at all) still answers the approval held in the first round."""
+    await set_policy(stack, AGENT, approval_above=50 * DOLLAR)
+    human = Human("accept")
+    async with agent_in_chat(stack, "auto", human) as agent:
+        source, destination = await wallets(agent)
+        moved = await ok(
+            agent,
+            "transfer_funds",
+            source_wallet_id=source,
+            destination_wallet_id=destination,
+            currency="USD",
+            amount="50.01",
+        )
+
+        assert moved["transaction"]["id"].startswith("txn_")
+        assert len(human.asked) == 1
+        assert await pending_ids(agent) == []  # no second approval was held
+        assert await posted(agent, destination) == "50.01"

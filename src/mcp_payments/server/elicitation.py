@@ -25,6 +25,7 @@ it is redeemed once: a later round that finds the approval decided is refused (a
 """
 
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,22 +35,23 @@ from typing import Annotated, Any
 from mcp.server.elicitation import AcceptedElicitation, DeclinedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Elicit, Resolve
-from mcp.types import CallToolResult
+from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from mcp_payments.domain.approvals import Approval
 from mcp_payments.domain.money import Money
 from mcp_payments.domain.money import currency as currency_of
 from mcp_payments.server.callers import current_caller
-from mcp_payments.server.tools.models import Mutation, Receipt
+from mcp_payments.server.tools.models import Mutation, PendingApproval, Receipt
 from mcp_payments.services.approval_answers import ApprovalAnswers
-from mcp_payments.services.approvals import PENDING_APPROVAL
+from mcp_payments.services.approvals import PENDING_APPROVAL, pending_result
 
 Answer = BaseModel | CallToolResult
 Pipeline = Callable[[dict[str, Any]], Awaitable[Answer]]  # the tool's call, as Toolbox._run answers it
 Treated = Callable[[Callable[[], Awaitable[BaseModel]]], Awaitable[Answer]]  # Toolbox._run around a decision
 _ATTEMPT = "held_call__"  # the resolved parameters' names: never a tool argument (not in the input schema)
 _ANSWER = "human_answer__"
+_KEY = "idempotency_key"
 
 
 class ApprovalAnswer(BaseModel):
@@ -132,8 +134,17 @@ def asking_tool(name: str, signature: inspect.Signature) -> Callable[..., Awaita
 
     async def attempt(ctx: Context[Any, Any], **arguments: Any) -> Attempt:
         serving = _serving(name)
-        result = await serving.pipeline(arguments)
         chat = serving.answers()
+        if chat is not None and ctx.request_state is not None and arguments.get(_KEY) is None:
+            # A later round of a call without an idempotency key: its key was derived from the arguments for a
+            # short window (MCP_PAYMENTS_DEDUP_WINDOW_SECONDS), which a human reading the question may outlast. The
+            # approval held in the first round is found by its stored call instead, so the question stays the same.
+            # (Were another one found, its question would differ and the SDK would ask again: never a wrong answer.)
+            unkeyed = {k: v for k, v in arguments.items() if k != _KEY}
+            waiting = await chat.waiting(name, current_caller().principal, unkeyed)
+            if waiting is not None:
+                return Attempt(_pending_answer(waiting), waiting)
+        result = await serving.pipeline(arguments)
         approval_id = _held(result)
         if chat is None or approval_id is None:
             return Attempt(result)
@@ -210,6 +221,15 @@ def _held(result: Answer) -> str | None:
         return None
     approval_id = result.structured_content.get("approval_id")
     return approval_id if isinstance(approval_id, str) else None
+
+
+def _pending_answer(approval: Approval) -> CallToolResult:
+    """The pending_approval answer of a held call (as Toolbox answers its replay)."""
+    body = PendingApproval.model_validate({**pending_result(approval), "deduplicated": True})
+    structured = body.model_dump(mode="json")
+    return CallToolResult(
+        content=[TextContent(type="text", text=json.dumps(structured))], structured_content=structured
+    )
 
 
 def _keyword(name: str, annotation: Any = inspect.Parameter.empty) -> inspect.Parameter:

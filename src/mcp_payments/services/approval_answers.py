@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from mcp_payments.domain.approvals import ELICITATION, Approval
+from mcp_payments.domain.audit import canonical_json
 from mcp_payments.domain.errors import ApprovalDeclined, ApprovalNotPending
 from mcp_payments.domain.money import Money
 from mcp_payments.domain.money import currency as currency_of
@@ -20,6 +21,8 @@ from mcp_payments.services.approvals import Approvals
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.commands import Command, Dispatcher, Done, Outcome
 from mcp_payments.services.ports import Clock, UnitOfWork
+
+_WAITING_SCAN = 100  # the pending approvals of one principal looked through for a call asked about already
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,13 @@ class ApprovalAnswers:
 
     async def approval(self, approval_id: str, principal: str) -> Approval:
         return await self.calls.read(lambda uow: self.approvals.get(uow, approval_id, principal, False))
+
+    async def waiting(self, tool: str, principal: str, arguments: dict[str, object]) -> Approval | None:
+        """The principal's newest pending approval of this very call (tool and arguments as stored), if any."""
+        stored = canonical_json({k: v for k, v in arguments.items() if v is not None})
+        page = await self.calls.read(lambda uow: self.approvals.pending(uow, principal, None, _WAITING_SCAN))
+        same = [a for a in page.items if a.tool == tool and canonical_json(a.arguments) == stored]
+        return next((a for a in reversed(same) if self.askable(a)), None)
 
     def askable(self, approval: Approval) -> bool:
         """Still pending, so a question about it can be answered."""
