@@ -315,3 +315,19 @@ def test_retention_windows_are_settings_in_days() -> None:
         timedelta(days=32),
         timedelta(days=7),
     )
+
+
+@pytest.mark.parametrize(("text", "mode"), [("elicit", "elicit"), ("QUEUE", "queue"), (" queue ", "queue")])
+def test_the_approval_mode_is_elicit_or_queue(text: str, mode: str) -> None:
+    assert Settings.from_env({"MCP_PAYMENTS_APPROVAL_MODE": text}).approval_mode == mode
+
+
+def test_the_approval_mode_asks_in_the_chat_by_default() -> None:
+    assert Settings.from_env({}).approval_mode == "elicit"
+
+
+@pytest.mark.parametrize("text", ["ask", "none", "elicitation", "queued"])
+def test_an_approval_mode_that_is_neither_is_refused_naming_the_variable(text: str) -> None:
+    with pytest.raises(ValueError, match="MCP_PAYMENTS_APPROVAL_MODE") as refused:
+        Settings.from_env({"MCP_PAYMENTS_APPROVAL_MODE": text})
+    assert "use elicit or queue" in str(refused.value)

@@ -89,3 +89,16 @@ async def test_the_example_erasure_session_forgets_the_customer_and_keeps_the_bo
     assert "the payment is kept: 80.00 USD" in out
     assert "erasing again: already_erased=True" in out
     assert "audit chain valid: True; ledger ok: True" in out
+
+
+async def test_the_example_approve_in_chat_runs_the_call_the_human_approved_once(db_url: str) -> None:
+    with anyio.fail_after(180):
+        done = await anyio.run_process(
+            [sys.executable, str(ROOT / "examples" / "approve_in_chat.py"), "--db", db_url], check=False
+        )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "server asks the human: Your agent" in out
+    assert "agent asked for 60.00 USD: approval_declined" in out
+    assert "landlord has 50.01 USD" in out
+    assert "transfer_funds -> executed:elicitation" in out

@@ -51,6 +51,9 @@ class Settings:
     authorization_ttl: timedelta = timedelta(days=7)
     action_ttl: timedelta = timedelta(days=1)
     approval_ttl: timedelta = timedelta(hours=24)  # how long a held call waits for a decision before it expires
+    # elicit: a held call asks the human at the requester's client in the chat, where the client supports
+    # elicitation (server/elicitation.py), and otherwise waits for an operator; queue: it always waits.
+    approval_mode: str = "elicit"
     background: bool = True
     # Dunning: a failed renewal is tried again these many days after its first failure (with that first try, 8
     # tries within 2 weeks), and after the last failure the subscription is canceled, or kept as unpaid.
@@ -122,6 +125,8 @@ class Settings:
             raise ValueError("MCP_PAYMENTS_METRICS_FLUSH_SECONDS must be a positive number of seconds, at most 3600")
         if not (0 <= self.alert_auth_rate_drop <= 100 and 0 <= self.alert_error_rate <= 100):
             raise ValueError("alert rates (MCP_PAYMENTS_ALERT_*_RATE*) are percentages: between 0 and 100")
+        if self.approval_mode not in APPROVAL_MODES:
+            raise ValueError(f"approval_mode must be one of {', '.join(APPROVAL_MODES)}")
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
 
@@ -149,6 +154,7 @@ class Settings:
             values["fee_percent_bp"], values["fee_fixed_minor"] = fees
         read.into(values, "authorization_ttl", "MCP_PAYMENTS_AUTHORIZATION_DAYS", _days)
         read.into(values, "approval_ttl", "MCP_PAYMENTS_APPROVAL_TTL", _approval_ttl)
+        read.into(values, "approval_mode", "MCP_PAYMENTS_APPROVAL_MODE", parse_approval_mode)
         read.into(values, "sweep_interval", "MCP_PAYMENTS_JOB_INTERVAL_SECONDS", parse_seconds)
         read.into(values, "job_max_attempts", "MCP_PAYMENTS_JOB_MAX_ATTEMPTS", parse_attempts)
         read.into(values, "job_retry_base", "MCP_PAYMENTS_JOB_RETRY_SECONDS", _delay)
@@ -244,6 +250,7 @@ def parse_flag(text: str) -> bool:
 
 
 DUNNING_FINAL = ("canceled", "unpaid")
+APPROVAL_MODES = ("elicit", "queue")
 MAX_RETRIES = 20
 
 
@@ -317,6 +324,14 @@ def _retention(least: int) -> Callable[[str], timedelta]:
         return timedelta(days=days)
 
     return parse
+
+
+def parse_approval_mode(text: str) -> str:
+    """elicit (ask the human in the chat where the client can) or queue (always wait for an operator)."""
+    value = text.strip().lower()
+    if value not in APPROVAL_MODES:
+        raise ValueError(f"{text!r} is not an approval mode: use elicit or queue")
+    return value
 
 
 def _approval_ttl(text: str) -> timedelta:

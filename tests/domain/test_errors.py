@@ -58,6 +58,7 @@ STABLE_CODES = {
     "ApprovalNotFound": "approval_not_found",
     "ApprovalNotPending": "approval_not_pending",
     "ApprovedCallFailed": "approved_call_failed",
+    "ApprovalDeclined": "approval_declined",
     "CannotHoldForApproval": "approval_needs_saved_payment_method",
     "SelfApproval": "self_approval",
     "PermissionDenied": "permission_denied",

@@ -6,6 +6,9 @@
        └────expiry─────> expired    (the expire_approvals job, once expires_at has passed)
 
 Every state but pending is terminal: a decided request is never decided again, and only a pending one runs.
+
+Who decides: an operator or admin other than the requester (approve_request, reject_request, the CLI), or the human
+at the requester's own client, answering the server's question in the chat (elicitation: decided_via ELICITATION).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+ELICITATION = "elicitation"  # decided_via: the human's answer, in the chat, through the requester's client
 
 
 class Status(StrEnum):
@@ -50,6 +55,7 @@ class Approval:
     reason: str | None = None  # the decider's reason (a rejection), or the failed call's error
     error_code: str | None = None
     result: dict[str, Any] | None = None  # the executed call's result, as it answered
+    decided_via: str | None = None  # ELICITATION, or None: decided by another principal's tool call (or expired)
 
     def pending_at(self, now: datetime) -> bool:
         return self.status is Status.PENDING and now < self.expires_at

@@ -45,6 +45,7 @@ DomainError
 │   ├── SelfApproval              self_approval         (the requester cannot decide its own request)
 │   ├── CannotHoldForApproval     approval_needs_saved_payment_method (a raw card number is never stored)
 │   ├── ApprovedCallFailed        approved_call_failed  (approved, but the call failed when it ran)
+│   ├── ApprovalDeclined          approval_declined     (the human at the requester's client said no in the chat)
 │   ├── PayeeNotAllowed           payee_not_allowed     (the spending policy's or the mandate's payee lists)
 │   ├── MandateExhausted          mandate_exhausted     (over its per-payment maximum or what is left this period)
 │   ├── MandateExpired            mandate_expired
@@ -292,6 +293,13 @@ class ApprovedCallFailed(Rejected):
 
     code = "approved_call_failed"
     audited_refusal = True
+
+
+class ApprovalDeclined(Rejected):
+    """The human at the requester's client declined the held call when the server asked in the chat: the approval
+    is rejected and the call never runs."""
+
+    code = "approval_declined"
 
 
 class MandateExhausted(Rejected):

@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from mcp_payments.domain.approvals import Approval, Status
+from mcp_payments.domain.approvals import ELICITATION, Approval, Status
 from mcp_payments.domain.errors import (
     ApprovalNotFound,
     ApprovalNotPending,
@@ -96,13 +96,14 @@ class Approvals:
         return self.cursors.paginate(scope, rows, limit, lambda a: a.id)
 
     async def approve(
-        self, uow: UnitOfWork, approval_id: str, approver: str, dispatcher: Dispatcher
+        self, uow: UnitOfWork, approval_id: str, approver: str, dispatcher: Dispatcher, *, via: str | None = None
     ) -> tuple[Approval, Done]:
         """Run the stored command now, once, as its requester, in this transaction, through `dispatcher` (the
-        approving server's, which has the handler of every tool it exposes)."""
-        approval = await self._pending(uow, approval_id, approver, "approve")
+        approving server's, which has the handler of every tool it exposes). via=ELICITATION: the approver is the
+        requester's human, who answered the server's question in the chat (see _pending)."""
+        approval = await self._pending(uow, approval_id, approver, "approve", via)
         now = self.clock.now()
-        executed = replace(approval, status=Status.EXECUTED, decided_by=approver, decided_at=now)
+        executed = replace(approval, status=Status.EXECUTED, decided_by=approver, decided_at=now, decided_via=via)
         if not await uow.repo(APPROVALS).finish(executed):
             raise _decided_meanwhile(approval_id)
         command = Command(
@@ -119,10 +120,17 @@ class Approvals:
         await self._publish(uow, "approval.decided", executed)
         return executed, done
 
-    async def reject(self, uow: UnitOfWork, approval_id: str, rejecter: str, reason: str | None) -> Approval:
-        approval = await self._pending(uow, approval_id, rejecter, "reject")
+    async def reject(
+        self, uow: UnitOfWork, approval_id: str, rejecter: str, reason: str | None, *, via: str | None = None
+    ) -> Approval:
+        approval = await self._pending(uow, approval_id, rejecter, "reject", via)
         rejected = replace(
-            approval, status=Status.REJECTED, decided_by=rejecter, decided_at=self.clock.now(), reason=reason
+            approval,
+            status=Status.REJECTED,
+            decided_by=rejecter,
+            decided_at=self.clock.now(),
+            reason=reason,
+            decided_via=via,
         )
         if not await uow.repo(APPROVALS).finish(rejected):
             raise _decided_meanwhile(approval_id)
@@ -143,13 +151,25 @@ class Approvals:
     async def oldest_expired(self, uow: UnitOfWork, claim: Claim) -> datetime | None:
         return await uow.repo(APPROVALS).oldest_expired(claim)
 
-    async def _pending(self, uow: UnitOfWork, approval_id: str, decider: str, verb: str) -> Approval:
+    async def _pending(
+        self, uow: UnitOfWork, approval_id: str, decider: str, verb: str, via: str | None = None
+    ) -> Approval:
         approval = await uow.repo(APPROVALS).get(approval_id, lock=True)
         if approval is None:
             raise ApprovalNotFound(
                 f"no approval {approval_id}: list_pending_approvals shows the pending ones", approval_id=approval_id
             )
-        if approval.principal == decider:
+        if via == ELICITATION:
+            # Not self-approval by the agent. The rule "another principal decides" keeps an agent from approving
+            # what it asked for with a tool call of its own. Here no tool call decides: the server itself asked the
+            # human at the requester's client (an elicitation: the client shows it to its user, not to the model)
+            # and acts on that human's answer. The principal is the same because the human is the one the agent
+            # acts for, through that client; what differs is who answered, so it is recorded as its own kind of
+            # decision (decided_via), and a deployment that does not trust its clients to ask a human sets
+            # MCP_PAYMENTS_APPROVAL_MODE=queue. Only the requester's own client can be asked about its call.
+            if approval.principal != decider:  # pragma: no cover  # the server asks only the requester's client
+                raise ApprovalNotFound(f"no approval {approval_id} of yours to answer", approval_id=approval_id)
+        elif approval.principal == decider:
             raise SelfApproval(
                 f"you ({decider}) asked for {approval_id} yourself: another operator or admin must {verb} it",
                 approval_id=approval_id,

@@ -579,6 +579,7 @@ approvals = Table(
     Column("reason", Text),
     Column("error_code", String(100)),
     Column("result", Text),
+    Column("decided_via", String(20)),  # 'elicitation': the requester's human answered in the chat
     CheckConstraint("status IN ('pending', 'executed', 'failed', 'rejected', 'expired')", name="approval_status_known"),
     CheckConstraint(f"amount BETWEEN 1 AND {MAX_AMOUNT}", name="approval_amount_in_range"),
     Index(None, "status", "expires_at"),

@@ -5,13 +5,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from mcp_payments.domain.approvals import Approval
+from mcp_payments.domain.approvals import ELICITATION, Approval
 from mcp_payments.domain.roles import Role
 from mcp_payments.server.callers import current_caller
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import MoneyOut, Mutation
 from mcp_payments.server.tools.params import FREE_TEXT, Cursor, Limit
 from mcp_payments.server.tools.policies import PrincipalName
+from mcp_payments.services.approval_answers import ApprovalAnswers
 from mcp_payments.services.approvals import Approvals
 from mcp_payments.services.commands import Kind
 from mcp_payments.services.container import Services
@@ -47,6 +48,11 @@ class ApprovalOut(BaseModel):
     created_at: datetime
     expires_at: datetime
     decided_by: str | None = Field(description="Who approved or rejected it; null while pending or once expired.")
+    decided_via: Literal["elicitation"] | None = Field(
+        default=None,
+        description="elicitation: the requester's human answered the server's question in the chat, through the "
+        "requester's own client; null: another operator or admin decided (approve_request, reject_request, the CLI).",
+    )
     decided_at: datetime | None
     reason: str | None = Field(description="The rejection's reason, or the failed call's error message.")
     error_code: str | None = Field(description="The failed call's error code.")
@@ -66,6 +72,7 @@ class ApprovalOut(BaseModel):
             created_at=a.created_at,
             expires_at=a.expires_at,
             decided_by=a.decided_by,
+            decided_via="elicitation" if a.decided_via == ELICITATION else None,
             decided_at=a.decided_at,
             reason=a.reason,
             error_code=a.error_code,
@@ -92,6 +99,7 @@ class PendingApprovals(BaseModel):
 def register(box: Toolbox, app: Services) -> None:
     approvals = app.get(Approvals)
     box.dispatcher.holder = approvals
+    box.answers = ApprovalAnswers(box.calls, approvals, box.dispatcher, approvals.clock)
 
     @box.query(toolset="controls", title="List pending approvals")
     async def list_pending_approvals(
