@@ -10,7 +10,9 @@ import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
+from mcp_payments.domain.roles import Role
 from mcp_payments.server.callers import local_principal
+from tests.server.listing import deployment, shown_to
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACEHOLDER = "/absolute/path/to/mcp-payments"
@@ -31,10 +33,10 @@ async def test_the_mcp_json_entry_launches_a_server_that_lists_every_tool(db_url
         me = await client.call_tool("whoami", {})
         wallet = await client.call_tool("create_wallet", {"currency": "USD", "name": "desktop"})
     schemas = {p.stem for p in (ROOT / "schemas").glob("*.json")}
-    # Claude Desktop without a key is the local user, an agent: every tool but the administrators'.
-    beyond_agent = {"set_spending_policy", "approve_request", "reject_request", "create_mandate", "revoke_mandate"}
-    beyond_agent |= {"advance_sandbox_clock", "create_webhook_endpoint", "delete_webhook_endpoint"}
-    beyond_agent |= {"rotate_webhook_secret", "replay_webhook"}
+    # Claude Desktop without a key is the local user, an agent: every tool but those of the roles above it.
+    async with deployment() as (_, specs):
+        beyond_agent = set(specs) - shown_to(Role.AGENT, specs)
+    assert {"set_spending_policy", "approve_request", "erase_customer_data"} <= beyond_agent
     assert names == schemas - beyond_agent
     assert health.structured_content is not None
     assert health.structured_content["status"] == "ok"
