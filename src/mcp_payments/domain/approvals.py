@@ -50,6 +50,9 @@ class Approval:
     reason: str | None = None  # the decider's reason (a rejection), or the failed call's error
     error_code: str | None = None
     result: dict[str, Any] | None = None  # the executed call's result, as it answered
+    # Why it waits: approval_above (its amount passed `threshold`), or sanctions_review (a screening of its payee
+    # came back review; `threshold` is then 0).
+    held_for: str = "approval_above"
 
     def pending_at(self, now: datetime) -> bool:
         return self.status is Status.PENDING and now < self.expires_at
