@@ -26,6 +26,8 @@ RuleName = Literal[
     "sanctions_block",
 ]
 DispositionName = Literal["false_positive", "legitimate", "escalated", "reported"]
+# A time with its zone: a number (epoch seconds) or a time without a zone is refused rather than guessed.
+_ISO_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
 FlagId = Annotated[
     str,
     Field(
@@ -97,21 +99,24 @@ def register(box: Toolbox, app: Services) -> None:
         ] = None,
         rule: Annotated[RuleName | None, Field(default=None, description="Only the flags of this rule.")] = None,
         since: Annotated[
-            datetime | None,
-            Field(default=None, description="Only flags raised at or after this time (ISO 8601 with an offset)."),
+            str | None,
+            Field(
+                default=None,
+                pattern=_ISO_TIME,
+                max_length=40,
+                description="Only flags raised at or after this time: ISO 8601 with a zone, e.g. 2026-01-01T00:00:00Z.",
+            ),
         ] = None,
         limit: Limit = 20,
         cursor: Cursor = None,
     ) -> FlagList:
         """List the compliance flags the AML rules and sanctions screenings raised, oldest first, a page at a time.
         Open ones wait for an operator's resolve_compliance_flag."""
-        if since is not None and since.utcoffset() is None:
-            raise InvalidInput("since needs a time zone: give it like 2026-01-01T00:00:00Z", field="since")
         page = await flags.page(
             uow,
             None if status is None else FlagStatus(status),
             None if rule is None else Rule(rule),
-            since,
+            None if since is None else _time(since),
             cursor,
             limit,
         )
@@ -136,3 +141,10 @@ def register(box: Toolbox, app: Services) -> None:
         must be an operator or admin other than the principal whose call raised the flag."""
         resolved = await flags.resolve(uow, flag_id, current_caller().principal, Disposition(disposition), note)
         return FlagResolution(flag=FlagOut.of(resolved))
+
+
+def _time(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"since {text!r} is not a time: give it like 2026-01-01T00:00:00Z", field="since") from None
