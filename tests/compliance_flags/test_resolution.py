@@ -70,7 +70,8 @@ async def test_flags_are_listed_by_rule_and_time_a_page_at_a_time(clocked_stack:
         first = await ok(agent, "list_compliance_flags", rule="large_transaction", limit=2)
         assert len(first["flags"]) == 2
         rest = await ok(agent, "list_compliance_flags", rule="large_transaction", limit=2, cursor=first["next_cursor"])
-        assert len(rest["flags"]) == 1 and rest["next_cursor"] is None
+        assert len(rest["flags"]) == 1
+        assert rest["next_cursor"] is None
         amounts = [f["details"]["amount_usd"] for f in first["flags"] + rest["flags"]]
         assert amounts == ["15000.00", "15001.00", "15002.00"]
         late = await ok(agent, "list_compliance_flags", since="2026-01-01T01:30:00Z")

@@ -22,7 +22,8 @@ async def test_the_flag_tools_are_in_the_compliance_toolset_and_resolving_is_not
     async with deployment() as (tools, specs):
         assert {specs[name].toolset for name in READS | RESOLVES} == {"compliance"}
         annotations = tools["list_compliance_flags"].annotations
-        assert annotations is not None and annotations.read_only_hint is True
+        assert annotations is not None
+        assert annotations.read_only_hint is True
     async with deployment(read_only=True) as (tools, _):
         assert "list_compliance_flags" in tools
         assert not RESOLVES & set(tools)
