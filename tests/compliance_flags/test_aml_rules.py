@@ -6,6 +6,7 @@ import pytest
 from mcp_payments.domain.roles import Role
 from tests.compliance_flags.conftest import AGENT, client_as, flags, fund, table, transfer, wallet
 from tests.conftest import Stack
+from tests.helpers import ok
 
 pytestmark = pytest.mark.anyio
 
@@ -112,3 +113,19 @@ def settings_overrides() -> dict[str, object]:
         "aml_velocity_count": 3,
         "webhooks_allow_loopback": True,
     }
+
+
+async def test_velocity_counts_a_customers_payments_within_the_window(clocked_stack: Stack) -> None:
+    async with client_as(clocked_stack, AGENT, Role.AGENT) as agent:
+        customer = (await ok(agent, "create_customer", email="pat@example.com"))["customer"]["id"]
+        for cents in range(4):  # amounts differ: the same call within a minute would be a deduplicated retry
+            await ok(
+                agent,
+                "create_payment",
+                amount=f"5.0{cents}",
+                currency="USD",
+                payment_method="pm_card_visa",
+                customer_id=customer,
+            )
+        [velocity] = await flags(agent, rule="velocity_count")
+        assert (velocity["subject"], velocity["details"]) == (customer, {"count": 4, "limit": 3})

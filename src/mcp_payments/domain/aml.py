@@ -9,7 +9,7 @@ that crossed, so that a flag is raised once per triggering set (domain/complianc
 - structuring: two or more movements in one direction within `structuring_window`, each between
   `structuring_low_percent` and 100% of `large` (just under the threshold), whose sum passes `large`.
 - velocity_count / velocity_amount: more than `velocity_count` movements, or more than `velocity_amount` moved in
-  both directions together, within `velocity_window`.
+  both directions together, within `velocity_window`; per wallet, and per customer over its payments.
 - rapid_pass_through: money that arrived within `pass_through_window` (at least `pass_through_min` of it) leaves
   again: the outgoing sum reaches `pass_through_percent` of the incoming one.
 
@@ -76,7 +76,7 @@ def evaluate(wallet_id: str, current: Move, earlier: Sequence[Move], rules: Rule
     rules.longest back; `current` not among them)."""
     found = [_large(wallet_id, current, rules)]
     found.append(_structuring(wallet_id, current, earlier, rules))
-    found += _velocity(wallet_id, current, earlier, rules)
+    found += velocity(wallet_id, current, earlier, rules)
     found.append(_pass_through(wallet_id, current, earlier, rules))
     return [t for t in found if t is not None]
 
@@ -128,7 +128,8 @@ def _structuring(wallet_id: str, current: Move, earlier: Sequence[Move], rules: 
     )
 
 
-def _velocity(wallet_id: str, current: Move, earlier: Sequence[Move], rules: Rules) -> list[Trigger]:
+def velocity(wallet_id: str, current: Move, earlier: Sequence[Move], rules: Rules) -> list[Trigger]:
+    """The velocity rules alone: of a wallet's movements, or of a customer's payments (`wallet_id` a cus_ id)."""
     window = _within(current, earlier, rules.velocity_window)
     found: list[Trigger] = []
     if len(window) == rules.velocity_count:  # this movement is the one past the count

@@ -26,6 +26,22 @@ class AmlMonitor:
         self.flags = flags
 
     async def moved(self, uow: UnitOfWork, command: Command, done: Done) -> None:
+        await self._wallets(uow, command, done)
+        await self._customers(uow, command, done)
+
+    async def _customers(self, uow: UnitOfWork, command: Command, done: Done) -> None:
+        """Velocity per customer, over its payments (a payment names its customer among its entities)."""
+        made = {e for e in done.entities if e.startswith("pay_")}
+        since = self.clock.now() - self.rules.velocity_window
+        for customer_id in sorted({e for e in done.entities if e.startswith("cus_")}):
+            payments = await uow.repo(FLAGS).customer_payments(customer_id, since)
+            moves = [m for p in payments if (m := self._move(p)) is not None]
+            for current in (m for m in moves if m.transaction_id in made):
+                earlier = [m for m in moves if m.transaction_id not in made]
+                for trigger in aml.velocity(customer_id, current, earlier, self.rules):
+                    await self.flags.raise_flag(uow, trigger, command.principal)
+
+    async def _wallets(self, uow: UnitOfWork, command: Command, done: Done) -> None:
         transactions = {e for e in done.entities if e.startswith("txn_")}
         wallets = sorted({e for e in done.entities if e.startswith("wal_")})
         if not transactions:

@@ -40,6 +40,10 @@ class FlagRepository(Protocol):
         """The account's journal entries since `since`, oldest first."""
         ...
 
+    async def customer_payments(self, customer_id: str, since: datetime) -> list[Posted]:
+        """The customer's payments created since `since` (payment id, amount, currency, time), oldest first."""
+        ...
+
     async def known_payee(self, payee: str) -> bool:
         """Whether money went to `payee` after a screening let it through."""
         ...

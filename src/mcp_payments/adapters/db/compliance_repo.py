@@ -14,7 +14,13 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db.driver import Driver
-from mcp_payments.adapters.db.tables import compliance_flags, entries, journal_transactions, known_payees
+from mcp_payments.adapters.db.tables import (
+    compliance_flags,
+    entries,
+    journal_transactions,
+    known_payees,
+    payments,
+)
 from mcp_payments.domain.compliance_flags import Disposition, Flag, FlagStatus, Rule
 from mcp_payments.services.compliance_ports import Posted
 
@@ -73,6 +79,15 @@ class SqlFlags:
             .order_by(e.c.id)
         )
         return [Posted(r.transaction_id, r.amount, r.currency, r.created_at) for r in await self.conn.execute(query)]
+
+    async def customer_payments(self, customer_id: str, since: datetime) -> list[Posted]:
+        p = payments
+        query = (
+            select(p.c.id, p.c.amount, p.c.currency, p.c.created_at)
+            .where(p.c.customer_id == customer_id, p.c.created_at >= since)
+            .order_by(p.c.created_at, p.c.id)
+        )
+        return [Posted(r.id, r.amount, r.currency, r.created_at) for r in await self.conn.execute(query)]
 
     async def known_payee(self, payee: str) -> bool:
         query = select(known_payees.c.payee).where(known_payees.c.payee == payee)
