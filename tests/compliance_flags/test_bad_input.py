@@ -18,7 +18,17 @@ def resolution(**fields: Any) -> dict[str, Any]:
     return {"flag_id": "$flag", "disposition": "false_positive", "note": "checked the invoices", **fields}
 
 
+def payout(**fields: Any) -> dict[str, Any]:
+    return {"wallet_id": "$wallet", "currency": "USD", "amount": "1.00", "payee_name": "Ada Lovelace", **fields}
+
+
 TABLE: dict[str, Case] = {
+    "payout-payee-name-empty": Case("withdraw_from_wallet", payout(payee_name=""), BAD),
+    "payout-payee-name-201-chars": Case("withdraw_from_wallet", payout(payee_name="x" * 201), BAD),
+    "payout-payee-name-with-nul": Case("withdraw_from_wallet", payout(payee_name="Ada\u0000Lovelace"), BAD),
+    "payout-payee-name-with-escape": Case("withdraw_from_wallet", payout(payee_name="Ada \u001b[31m"), BAD),
+    "payout-payee-name-a-number": Case("withdraw_from_wallet", payout(payee_name=42), BAD),
+    "payout-payee-name-a-list": Case("withdraw_from_wallet", payout(payee_name=["Ada"]), BAD),
     "list-status-unknown": Case("list_compliance_flags", {"status": "closed"}, BAD),
     "list-status-in-capitals": Case("list_compliance_flags", {"status": "OPEN"}, BAD),
     "list-rule-unknown": Case("list_compliance_flags", {"rule": "smurfing"}, BAD),
@@ -53,15 +63,17 @@ async def test_bad_input_is_refused_with_a_clear_code_and_writes_nothing(
     clocked_stack: Stack, subtests: pytest.Subtests
 ) -> None:
     async with client_as(clocked_stack, "key:bot", Role.AGENT) as agent:
-        await fund(agent, await wallet(agent, "big"), "12000.00")
+        big = await wallet(agent, "big")
+        await fund(agent, big, "12000.00")
         [flag] = await flags(agent)
+    ids = {"$flag": flag["id"], "$wallet": big}
     async with (
         client_as(clocked_stack, OPERATOR, Role.OPERATOR) as operator,
         row_counter(clocked_stack.settings.db_url) as count,
     ):
         for name, case in TABLE.items():
             with subtests.test(name):
-                arguments = {k: flag["id"] if v == "$flag" else v for k, v in case.arguments.items()}
+                arguments = {k: ids.get(v, v) if isinstance(v, str) else v for k, v in case.arguments.items()}
                 before = await count()
                 result = await operator.call_tool(case.tool, arguments)
                 assert result.is_error, f"{case.tool} accepted it: {result.structured_content}"

@@ -129,3 +129,29 @@ async def test_a_new_customer_on_the_list_is_created_with_a_flag_and_a_clear_one
     assert (flag["rule"], flag["subject"]) == ("sanctions_review", customer)
     await ok(client, "create_customer", name="Ada Lovelace")
     assert len((await ok(client, "list_compliance_flags"))["flags"]) == 1
+
+
+async def test_a_payout_to_a_name_on_the_sample_list_is_held_for_review(clocked_stack: Stack) -> None:
+    async with (
+        client_as(clocked_stack, AGENT, Role.AGENT) as agent,
+        client_as(clocked_stack, OPERATOR, Role.OPERATOR) as operator,
+    ):
+        source = await wallet(agent, "operating")
+        await fund(agent, source, "100.00")
+        payout = {"wallet_id": source, "currency": "USD", "amount": "40.00"}
+        held = await ok(agent, "withdraw_from_wallet", **payout, payee_name="zorvak, ignatius pelleas")
+        assert held["status"] == "pending_approval"
+        assert "the named payee waits for a compliance review" in held["message"]
+        assert await balance(agent, source) == "100.00"
+        [flag] = await flags(agent, rule="sanctions_review")
+        assert flag["subject"].startswith("name:")
+        assert "zorvak" not in str(flag).lower()
+        assert [p["payee"] for p in await table(clocked_stack, "known_payees")] == []
+
+        await ok(operator, "approve_request", approval_id=held["approval_id"])
+        assert await balance(agent, source) == "60.00"
+        # The same name, in other case and punctuation, is known now; a payout naming nobody is not screened.
+        await ok(agent, "withdraw_from_wallet", **payout, payee_name="ZORVAK, Ignatius Pelleas", memo="second")
+        await ok(agent, "withdraw_from_wallet", **{**payout, "amount": "1.00"})
+        assert await balance(agent, source) == "19.00"
+        assert len(await table(clocked_stack, "screenings")) == 2  # the held call's, and its approved run's

@@ -44,7 +44,7 @@ def wire(services: Services, settings: Settings) -> None:
     services.add(screening)
     flags = ComplianceFlags(services.clock, services.ids, services.cursors)
     services.add(flags)
-    services.add(Counterparties(services.clock, screening, flags))
+    services.add(Counterparties(services.clock, screening, flags, services.secret_key))
     services.add(AmlMonitor(services.clock, RateTable(settings.fx_rates), settings.aml_rules(), flags))
 
 

@@ -10,16 +10,21 @@ screened by its name:
   known;
 - block: the call is refused with sanctions_blocked; its screening and a flag are recorded after it rolls back.
 
-Only wallets have a name to screen: a withdrawal leaves to the world outside the ledger, which has none.
+A payee is a wallet (its name is screened), or a payout's `payee_name` (withdraw_from_wallet): a payout that
+names nobody leaves to the world outside the ledger and is not screened.
 """
 
 from __future__ import annotations
+
+import hashlib
+import hmac
 
 from mcp_payments.domain import sanctions
 from mcp_payments.domain.compliance_flags import Rule, Trigger
 from mcp_payments.domain.errors import InvalidInput, SanctionsBlocked, SanctionsReviewRequired
 from mcp_payments.domain.ledger import AccountType
 from mcp_payments.domain.limits import Spend
+from mcp_payments.domain.name_matching import normalise
 from mcp_payments.domain.payments import Customer
 from mcp_payments.domain.sanctions import Decision, PartyType
 from mcp_payments.services.commands import Command, Held
@@ -29,34 +34,49 @@ from mcp_payments.services.ports import Clock, UnitOfWork
 from mcp_payments.services.sanctions import Screening, ScreeningResult
 
 SANCTIONS_REVIEW = "sanctions_review"  # an approval's held_for
+PAYEE_NAME = "payee_name"  # the argument that names a payout's receiver (withdraw_from_wallet)
 
 
 class Counterparties:
-    def __init__(self, clock: Clock, screening: Screening, flags: ComplianceFlags) -> None:
+    def __init__(self, clock: Clock, screening: Screening, flags: ComplianceFlags, secret: bytes) -> None:
         self.clock = clock
         self.screening = screening
         self.flags = flags
+        self._name_secret = hmac.new(secret, b"mcp-payments payee name", hashlib.sha256).digest()
+
+    def _name_key(self, name: str) -> str:
+        digest = hmac.new(self._name_secret, normalise(name).encode(), hashlib.sha256).hexdigest()
+        return f"name:{digest[:40]}"
 
     async def check(self, uow: UnitOfWork, command: Command, spend: Spend, *, approved: bool) -> None:
         """Screen the call's payee if money never went to it (see the module's docstring)."""
-        payee = spend.payee
-        if payee is None or not payee.startswith("wal_") or await uow.repo(FLAGS).known_payee(payee):
+        named = command.arguments.get(PAYEE_NAME)
+        if isinstance(named, str):
+            # A payout's receiver is known by a keyed hash of its normalised name: no name is kept for it.
+            payee, name = self._name_key(named), named
+        elif spend.payee is not None and spend.payee.startswith("wal_"):
+            payee, name = spend.payee, ""
+        else:
             return
-        account = await uow.ledger.get_account(payee)
-        if account is None or account.type is not AccountType.WALLET:
-            return  # the handler says wallet_not_found
-        result = await self._screen(uow, account.name)
+        if await uow.repo(FLAGS).known_payee(payee):
+            return
+        if not name:
+            account = await uow.ledger.get_account(payee)
+            if account is None or account.type is not AccountType.WALLET:
+                return  # the handler says wallet_not_found
+            name = account.name
+        result = await self._screen(uow, name)
         if result is None:
             return
         by = command.principal
         if result.decision is Decision.BLOCK:
-            raise self._blocked(result, by, payee, f"{command.tool} to {payee}")
+            raise self._blocked(result, by, payee, f"{command.tool} to {_shown(payee)}")
         await self.screening.record(uow, result, by)
         if result.decision is Decision.REVIEW and not approved:
             await self.flags.raise_flag(uow, _review(result, payee), by)
             because = (
-                f"{command.tool} to {payee} waits for a compliance review: a sanctions screening of the payee's name "
-                f"({result.id}) came back review (list_compliance_flags, rule sanctions_review)"
+                f"{command.tool} to {_shown(payee)} waits for a compliance review: a sanctions screening of the "
+                f"payee's name ({result.id}) came back review (list_compliance_flags, rule sanctions_review)"
             )
             refusal = SanctionsReviewRequired(
                 f"{because}, and this server cannot hold calls for approval: ask an operator to review the payee",
@@ -107,6 +127,10 @@ class Counterparties:
 
         error.afterwards = record
         return error
+
+
+def _shown(payee: str) -> str:
+    return "the named payee" if payee.startswith("name:") else payee
 
 
 def _review(result: ScreeningResult, subject: str) -> Trigger:
