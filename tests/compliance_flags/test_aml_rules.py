@@ -129,3 +129,16 @@ async def test_velocity_counts_a_customers_payments_within_the_window(clocked_st
             )
         [velocity] = await flags(agent, rule="velocity_count")
         assert (velocity["subject"], velocity["details"]) == (customer, {"count": 4, "limit": 3})
+
+
+async def test_a_movement_that_fails_raises_no_flag(clocked_stack: Stack) -> None:
+    async with client_as(clocked_stack, AGENT, Role.AGENT) as agent:
+        source, destination = await wallet(agent, "a"), await wallet(agent, "b")
+        await fund(agent, source, "100.00")
+        refused = await agent.call_tool(
+            "transfer_funds",
+            {"source_wallet_id": source, "destination_wallet_id": destination, "currency": "USD", "amount": "12000"},
+        )
+        assert refused.is_error
+        assert await flags(agent) == []
+        assert await table(clocked_stack, "compliance_flags") == []
