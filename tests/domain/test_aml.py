@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from mcp_payments.domain import aml
-from mcp_payments.domain.aml import Move, Rules
-from mcp_payments.domain.compliance_flags import Rule
+from mcp_payments.domain.aml import History, Move, Rules
+from mcp_payments.domain.compliance_flags import Rule, Trigger
 from mcp_payments.domain.fx import RateTable
-from mcp_payments.domain.money import Money
+from mcp_payments.domain.money import currency
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 RULES = Rules(velocity_count=3, velocity_amount=2_000_000)
@@ -17,14 +17,18 @@ def move(n: int, usd: int, hours: float = 0) -> Move:
     return Move(f"txn_{n}", T0 + timedelta(hours=hours), usd)
 
 
+def triggered(wallet_id: str, current: Move, earlier: list[Move]) -> list[Trigger]:
+    return aml.evaluate(wallet_id, current, History.of(current, earlier, RULES), RULES)
+
+
 def rules_of(current: Move, earlier: list[Move]) -> list[Rule]:
-    return [t.rule for t in aml.evaluate("wal_1", current, earlier, RULES)]
+    return [t.rule for t in triggered("wal_1", current, earlier)]
 
 
 def test_a_large_movement_is_flagged_once_per_transaction_in_either_direction() -> None:
-    [inbound] = aml.evaluate("wal_1", move(1, 1_000_000), [], RULES)
+    [inbound] = triggered("wal_1", move(1, 1_000_000), [])
     assert (inbound.rule, inbound.key) == (Rule.LARGE_TRANSACTION, "large_transaction:txn_1")
-    [outbound] = aml.evaluate("wal_2", move(1, -1_000_000), [], RULES)
+    [outbound] = triggered("wal_2", move(1, -1_000_000), [])
     assert outbound.key == inbound.key  # the same transaction seen from its other wallet: one flag
     assert rules_of(move(2, 999_999), []) == []
 
@@ -32,7 +36,7 @@ def test_a_large_movement_is_flagged_once_per_transaction_in_either_direction() 
 def test_structuring_fires_on_the_movement_that_takes_the_band_past_the_threshold() -> None:
     first, second, third = move(1, -950_000), move(2, -950_000, 3), move(3, -950_000, 6)
     assert rules_of(first, []) == []
-    [found] = aml.evaluate("wal_1", second, [first], RULES)
+    [found] = triggered("wal_1", second, [first])
     assert (found.rule, found.transaction_ids, found.details["direction"]) == (
         Rule.STRUCTURING,
         ("txn_1", "txn_2"),
@@ -67,8 +71,11 @@ def test_rapid_pass_through_fires_when_most_of_what_arrived_leaves_within_the_wi
 
 def test_other_currencies_count_at_the_configured_rate_and_none_without_one() -> None:
     rates = RateTable({"EUR/USD": Decimal("1.10"), "USD/JPY": Decimal("150")})
-    assert aml.to_usd(Money.of(900_000, "EUR"), rates) == 990_000
-    assert aml.to_usd(Money.of(1_500_000, "JPY"), rates) == 1_000_000  # JPY has no decimals: 1,500,000 JPY
-    assert aml.to_usd(Money.of(-101, "EUR"), rates) == -111  # toward zero
-    assert aml.to_usd(Money.of(100, "GBP"), rates) is None
-    assert aml.to_usd(Money.of(100, "USD"), RateTable({})) == 100
+    assert aml.to_usd(900_000, currency("EUR"), rates) == 990_000
+    assert aml.to_usd(1_500_000, currency("JPY"), rates) == 1_000_000  # JPY has no decimals: 1,500,000 JPY
+    assert aml.to_usd(-101, currency("EUR"), rates) == -111  # toward zero
+    assert aml.to_usd(100, currency("GBP"), rates) is None
+    assert aml.to_usd(100, currency("USD"), RateTable({})) == 100
+    assert aml.from_usd(800_000, currency("EUR"), rates) == 727_272  # rounded down: the band's low end in EUR
+    assert aml.from_usd(800_000, currency("JPY"), rates) == 1_200_000
+    assert aml.from_usd(1, currency("GBP"), rates) is None

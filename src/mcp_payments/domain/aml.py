@@ -15,6 +15,10 @@ that crossed, so that a flag is raised once per triggering set (domain/complianc
 
 Amounts in other currencies count at the configured FX rate (the wallets' own, domain/fx.py); a currency without
 a rate to USD is not evaluated in USD terms (its movements are skipped, never guessed).
+
+The rules read a History: totals of the windows and the few movements in the structuring band, which the database
+sums (a busy wallet's day is thousands of entries: reading them all on every movement would make each movement
+slower than the last). History.of computes the same from a list of movements.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from fractions import Fraction
 from mcp_payments.domain.compliance_flags import Rule, Trigger
 from mcp_payments.domain.errors import FxRateUnavailable
 from mcp_payments.domain.fx import RateTable
-from mcp_payments.domain.money import Money, currency, format_minor
+from mcp_payments.domain.money import Currency, currency, format_minor
 
 USD = currency("USD")
 
@@ -59,34 +63,78 @@ class Move:
     usd: int
 
 
-def to_usd(amount: Money, rates: RateTable) -> int | None:
-    """`amount` in USD cents, rounded toward zero; None when no rate to USD is configured."""
-    if amount.currency == USD:
-        return amount.minor
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the subject did before the current movement, in USD cents."""
+
+    velocity_count: int  # movements within the velocity window
+    velocity_sum: int  # moved in and out together within it
+    arrived: int  # arrived within the pass-through window
+    left: int  # left within it (a positive number)
+    band: tuple[Move, ...]  # within the structuring window, of at least the band's low end (either direction)
+
+    @classmethod
+    def of(cls, current: Move, earlier: Sequence[Move], rules: Rules) -> History:
+        """The history of `current` in a list of earlier movements (any order, `current` not among them)."""
+
+        def within(window: timedelta) -> list[Move]:
+            return [m for m in earlier if current.at - window <= m.at <= current.at]
+
+        fast, through = within(rules.velocity_window), within(rules.pass_through_window)
+        band = sorted((m for m in within(rules.structuring_window) if abs(m.usd) >= band_low(rules)), key=_when)
+        return cls(
+            len(fast),
+            sum(abs(m.usd) for m in fast),
+            sum(m.usd for m in through if m.usd > 0),
+            sum(-m.usd for m in through if m.usd < 0),
+            tuple(band),
+        )
+
+
+def _when(m: Move) -> datetime:
+    return m.at
+
+
+def band_low(rules: Rules) -> int:
+    """The least a movement counts for structuring, in USD cents (rounded up)."""
+    return math.ceil(rules.large * rules.structuring_low_percent / 100)
+
+
+def to_usd(minor: int, of: Currency, rates: RateTable) -> int | None:
+    """`minor` units of `of` in USD cents, rounded toward zero; None when no rate to USD is configured."""
+    if of == USD:
+        return minor
     try:
-        rate = rates.rate(amount.currency, USD)
+        rate = rates.rate(of, USD)
     except FxRateUnavailable:
         return None
-    exact: Fraction = Fraction(amount.minor, 10**amount.currency.exponent) * rate * 10**USD.exponent
+    exact: Fraction = Fraction(minor, 10**of.exponent) * rate * 10**USD.exponent
     return math.trunc(exact)
 
 
-def evaluate(wallet_id: str, current: Move, earlier: Sequence[Move], rules: Rules) -> list[Trigger]:
-    """What `current` triggers on `wallet_id`, given the wallet's `earlier` movements (any order, at least
-    rules.longest back; `current` not among them)."""
+def from_usd(cents: int, to: Currency, rates: RateTable) -> int | None:
+    """`cents` USD in minor units of `to`, rounded down; None when no rate is configured."""
+    if to == USD:
+        return cents
+    try:
+        rate = rates.rate(USD, to)
+    except FxRateUnavailable:
+        return None
+    exact: Fraction = Fraction(cents, 10**USD.exponent) * rate * 10**to.exponent
+    return math.floor(exact)
+
+
+def evaluate(wallet_id: str, current: Move, history: History, rules: Rules) -> list[Trigger]:
+    """What `current` triggers on `wallet_id`, given what the wallet did before it."""
     found = [_large(wallet_id, current, rules)]
-    found.append(_structuring(wallet_id, current, earlier, rules))
-    found += velocity(wallet_id, current, earlier, rules)
-    found.append(_pass_through(wallet_id, current, earlier, rules))
+    found.append(_structuring(wallet_id, current, history, rules))
+    found += velocity(wallet_id, current, history, rules)
+    found.append(_pass_through(wallet_id, current, history, rules))
     return [t for t in found if t is not None]
 
 
 def _usd(cents: int) -> str:
     return f"{format_minor(cents, USD.exponent)} USD"
-
-
-def _within(current: Move, earlier: Sequence[Move], window: timedelta) -> list[Move]:
-    return sorted((m for m in earlier if current.at - window <= m.at <= current.at), key=lambda m: m.at)
 
 
 def _large(wallet_id: str, current: Move, rules: Rules) -> Trigger | None:
@@ -102,15 +150,13 @@ def _large(wallet_id: str, current: Move, rules: Rules) -> Trigger | None:
     )
 
 
-def _structuring(wallet_id: str, current: Move, earlier: Sequence[Move], rules: Rules) -> Trigger | None:
-    low = rules.large * rules.structuring_low_percent / 100
-
+def _structuring(wallet_id: str, current: Move, history: History, rules: Rules) -> Trigger | None:
     def banded(m: Move) -> bool:
-        return low <= abs(m.usd) < rules.large and (m.usd > 0) == (current.usd > 0)
+        return band_low(rules) <= abs(m.usd) < rules.large and (m.usd > 0) == (current.usd > 0)
 
     if not banded(current):
         return None
-    band = [m for m in _within(current, earlier, rules.structuring_window) if banded(m)]
+    band = [m for m in history.band if banded(m)]
     before = sum(abs(m.usd) for m in band)
     after = before + abs(current.usd)
     if not band or not before <= rules.large < after:
@@ -128,60 +174,51 @@ def _structuring(wallet_id: str, current: Move, earlier: Sequence[Move], rules: 
     )
 
 
-def velocity(wallet_id: str, current: Move, earlier: Sequence[Move], rules: Rules) -> list[Trigger]:
-    """The velocity rules alone: of a wallet's movements, or of a customer's payments (`wallet_id` a cus_ id)."""
-    window = _within(current, earlier, rules.velocity_window)
+def velocity(subject: str, current: Move, history: History, rules: Rules) -> list[Trigger]:
+    """The velocity rules alone: of a wallet's movements, or of a customer's payments (`subject` a cus_ id)."""
     found: list[Trigger] = []
-    if len(window) == rules.velocity_count:  # this movement is the one past the count
+    if history.velocity_count == rules.velocity_count:  # this movement is the one past the count
         found.append(
             Trigger(
                 Rule.VELOCITY_COUNT,
-                wallet_id,
-                f"{Rule.VELOCITY_COUNT}:{wallet_id}:{current.transaction_id}",
-                f"{wallet_id} moved money {len(window) + 1} times within {rules.velocity_window}, more than "
-                f"{rules.velocity_count}",
+                subject,
+                f"{Rule.VELOCITY_COUNT}:{subject}:{current.transaction_id}",
+                f"{subject} moved money {history.velocity_count + 1} times within {rules.velocity_window}, more "
+                f"than {rules.velocity_count}",
                 (current.transaction_id,),
-                {"count": len(window) + 1, "limit": rules.velocity_count},
+                {"count": history.velocity_count + 1, "limit": rules.velocity_count},
             )
         )
-    before = sum(abs(m.usd) for m in window)
+    before = history.velocity_sum
     after = before + abs(current.usd)
     if before <= rules.velocity_amount < after:
         found.append(
             Trigger(
                 Rule.VELOCITY_AMOUNT,
-                wallet_id,
-                f"{Rule.VELOCITY_AMOUNT}:{wallet_id}:{current.transaction_id}",
-                f"{wallet_id} moved {_usd(after)} within {rules.velocity_window}, more than "
+                subject,
+                f"{Rule.VELOCITY_AMOUNT}:{subject}:{current.transaction_id}",
+                f"{subject} moved {_usd(after)} within {rules.velocity_window}, more than "
                 f"{_usd(rules.velocity_amount)}",
                 (current.transaction_id,),
-                {
-                    "sum_usd": format_minor(before + abs(current.usd), 2),
-                    "limit_usd": format_minor(rules.velocity_amount, 2),
-                },
+                {"sum_usd": format_minor(after, 2), "limit_usd": format_minor(rules.velocity_amount, 2)},
             )
         )
     return found
 
 
-def _pass_through(wallet_id: str, current: Move, earlier: Sequence[Move], rules: Rules) -> Trigger | None:
-    if current.usd >= 0:
+def _pass_through(wallet_id: str, current: Move, history: History, rules: Rules) -> Trigger | None:
+    if current.usd >= 0 or history.arrived < rules.pass_through_min:
         return None
-    window = _within(current, earlier, rules.pass_through_window)
-    arrived = sum(m.usd for m in window if m.usd > 0)
-    if arrived < rules.pass_through_min:
-        return None
-    left_before = sum(-m.usd for m in window if m.usd < 0)
-    left = left_before - current.usd
-    needed = math.ceil(arrived * rules.pass_through_percent / 100)
-    if not left_before < needed <= left:
+    left = history.left - current.usd
+    needed = math.ceil(history.arrived * rules.pass_through_percent / 100)
+    if not history.left < needed <= left:
         return None
     return Trigger(
         Rule.RAPID_PASS_THROUGH,
         wallet_id,
         f"{Rule.RAPID_PASS_THROUGH}:{wallet_id}:{current.transaction_id}",
-        f"{_usd(left)} left {wallet_id} within {rules.pass_through_window} of {_usd(arrived)} arriving "
+        f"{_usd(left)} left {wallet_id} within {rules.pass_through_window} of {_usd(history.arrived)} arriving "
         f"({rules.pass_through_percent}% or more passed through)",
-        (*(m.transaction_id for m in window), current.transaction_id),
-        {"arrived_usd": format_minor(arrived, 2), "left_usd": format_minor(left, 2)},
+        (current.transaction_id,),
+        {"arrived_usd": format_minor(history.arrived, 2), "left_usd": format_minor(left, 2)},
     )

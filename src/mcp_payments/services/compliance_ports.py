@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -20,6 +21,15 @@ class Posted:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """An account's entries in a window, in its currency's minor units."""
+
+    count: int
+    arrived: int
+    left: int  # a positive number
+
+
 class FlagRepository(Protocol):
     async def add(self, flag: Flag) -> bool:
         """Insert the flag unless one with its key exists; True when it was inserted."""
@@ -36,12 +46,26 @@ class FlagRepository(Protocol):
         """Flags oldest first, after the id `after`."""
         ...
 
-    async def postings(self, account_id: str, since: datetime) -> list[Posted]:
-        """The account's journal entries since `since`, oldest first."""
+    async def entries_of(self, account_id: str, transaction_ids: Collection[str]) -> list[Posted]:
+        """The account's entries in these transactions."""
         ...
 
-    async def customer_payments(self, customer_id: str, since: datetime) -> list[Posted]:
-        """The customer's payments created since `since` (payment id, amount, currency, time), oldest first."""
+    async def totals(self, account_id: str, since: datetime, excluding: Collection[str]) -> Totals:
+        """The account's entries since `since`, summed, leaving out these transactions."""
+        ...
+
+    async def at_least(self, account_id: str, since: datetime, minor: int, excluding: Collection[str]) -> list[Posted]:
+        """The account's entries since `since` of at least `minor` either way, oldest first."""
+        ...
+
+    async def payments_of(self, payment_ids: Collection[str]) -> list[Posted]:
+        """These payments as (payment id, amount, currency, created at)."""
+        ...
+
+    async def payment_totals(
+        self, customer_id: str, since: datetime, excluding: Collection[str]
+    ) -> list[tuple[str, int, int]]:
+        """The customer's payments created since `since`, by currency: (currency, count, sum of amounts)."""
         ...
 
     async def known_payee(self, payee: str) -> bool:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -22,7 +23,7 @@ from mcp_payments.adapters.db.tables import (
     payments,
 )
 from mcp_payments.domain.compliance_flags import Disposition, Flag, FlagStatus, Rule
-from mcp_payments.services.compliance_ports import Posted
+from mcp_payments.services.compliance_ports import Posted, Totals
 
 f = compliance_flags
 
@@ -70,24 +71,49 @@ class SqlFlags:
             query = query.where(f.c.id > after)
         return [_flag(row) for row in await self.conn.execute(query.order_by(f.c.id).limit(limit))]
 
-    async def postings(self, account_id: str, since: datetime) -> list[Posted]:
+    async def entries_of(self, account_id: str, transaction_ids: Collection[str]) -> list[Posted]:
+        query = _entries().where(entries.c.account_id == account_id, entries.c.transaction_id.in_(transaction_ids))
+        return [_posted(r) for r in await self.conn.execute(query)]
+
+    async def totals(self, account_id: str, since: datetime, excluding: Collection[str]) -> Totals:
         e, t = entries, journal_transactions
         query = (
-            select(e.c.transaction_id, e.c.amount, e.c.currency, t.c.created_at)
-            .join(t, t.c.id == e.c.transaction_id)
-            .where(e.c.account_id == account_id, t.c.created_at >= since)
-            .order_by(e.c.id)
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((e.c.amount > 0, e.c.amount), else_=0)), 0),
+                func.coalesce(func.sum(case((e.c.amount < 0, -e.c.amount), else_=0)), 0),
+            )
+            .select_from(e.join(t, t.c.id == e.c.transaction_id))
+            .where(e.c.account_id == account_id, t.c.created_at >= since, e.c.transaction_id.not_in(excluding))
         )
-        return [Posted(r.transaction_id, r.amount, r.currency, r.created_at) for r in await self.conn.execute(query)]
+        count, arrived, left = (await self.conn.execute(query)).one()
+        return Totals(int(count), int(arrived), int(left))
 
-    async def customer_payments(self, customer_id: str, since: datetime) -> list[Posted]:
+    async def at_least(self, account_id: str, since: datetime, minor: int, excluding: Collection[str]) -> list[Posted]:
+        e = entries
+        query = _entries().where(
+            e.c.account_id == account_id,
+            journal_transactions.c.created_at >= since,
+            (e.c.amount >= minor) | (e.c.amount <= -minor),
+            e.c.transaction_id.not_in(excluding),
+        )
+        return [_posted(r) for r in await self.conn.execute(query.order_by(e.c.id))]
+
+    async def payments_of(self, payment_ids: Collection[str]) -> list[Posted]:
+        p = payments
+        query = select(p.c.id, p.c.amount, p.c.currency, p.c.created_at).where(p.c.id.in_(payment_ids))
+        return [_posted(r) for r in await self.conn.execute(query)]
+
+    async def payment_totals(
+        self, customer_id: str, since: datetime, excluding: Collection[str]
+    ) -> list[tuple[str, int, int]]:
         p = payments
         query = (
-            select(p.c.id, p.c.amount, p.c.currency, p.c.created_at)
-            .where(p.c.customer_id == customer_id, p.c.created_at >= since)
-            .order_by(p.c.created_at, p.c.id)
+            select(p.c.currency, func.count(), func.sum(p.c.amount))
+            .where(p.c.customer_id == customer_id, p.c.created_at >= since, p.c.id.not_in(excluding))
+            .group_by(p.c.currency)
         )
-        return [Posted(r.id, r.amount, r.currency, r.created_at) for r in await self.conn.execute(query)]
+        return [(code, int(count), int(total)) for code, count, total in await self.conn.execute(query)]
 
     async def known_payee(self, payee: str) -> bool:
         query = select(known_payees.c.payee).where(known_payees.c.payee == payee)
@@ -97,6 +123,16 @@ class SqlFlags:
         upsert = pg_insert if self.pg else sqlite_insert
         row = {"payee": payee, "screening_id": screening_id, "first_paid_at": now}
         await self.conn.execute(upsert(known_payees).values(row).on_conflict_do_nothing())
+
+
+def _posted(r: Any) -> Posted:
+    transaction_id, amount, code, at = r
+    return Posted(transaction_id, amount, code, at)
+
+
+def _entries() -> Select[tuple[str, int, str, datetime]]:
+    e, t = entries, journal_transactions
+    return select(e.c.transaction_id, e.c.amount, e.c.currency, t.c.created_at).join(t, t.c.id == e.c.transaction_id)
 
 
 def _row(flag: Flag) -> dict[str, Any]:
