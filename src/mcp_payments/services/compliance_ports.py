@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -22,12 +21,26 @@ class Posted:
 
 
 @dataclass(frozen=True, slots=True)
-class Totals:
-    """An account's entries in a window, in its currency's minor units."""
+class ActivityQuery:
+    wallet_ids: tuple[str, ...]
+    transaction_ids: tuple[str, ...]  # the call's own: its entries are current, the others history
+    fast_since: datetime  # the velocity window's start
+    through_since: datetime  # the pass-through window's start
+    band_since: datetime  # the structuring window's start
+    band_minor: int  # the least entry in the band in any currency (domain/aml.py band_low, in minor units)
 
-    count: int
-    arrived: int
-    left: int  # a positive number
+
+@dataclass
+class Activity:
+    """A wallet's part of an ActivityQuery's answer, in its currency's minor units."""
+
+    wallet_id: str
+    current: list[Posted] = field(default_factory=list)
+    band: list[Posted] = field(default_factory=list)
+    fast_count: int = 0
+    fast_moved: int = 0  # in and out together
+    arrived: int = 0
+    left: int = 0  # a positive number
 
 
 class FlagRepository(Protocol):
@@ -46,26 +59,14 @@ class FlagRepository(Protocol):
         """Flags oldest first, after the id `after`."""
         ...
 
-    async def entries_of(self, account_id: str, transaction_ids: Collection[str]) -> list[Posted]:
-        """The account's entries in these transactions."""
+    async def activity(self, query: ActivityQuery) -> list[Activity]:
+        """For each wallet of the query, in one round trip: its entries in the query's transactions, the totals of
+        its other entries in the two windows, and its other entries of at least `band_minor` either way within
+        the structuring window."""
         ...
 
-    async def totals(self, account_id: str, since: datetime, excluding: Collection[str]) -> Totals:
-        """The account's entries since `since`, summed, leaving out these transactions."""
-        ...
-
-    async def at_least(self, account_id: str, since: datetime, minor: int, excluding: Collection[str]) -> list[Posted]:
-        """The account's entries since `since` of at least `minor` either way, oldest first."""
-        ...
-
-    async def payments_of(self, payment_ids: Collection[str]) -> list[Posted]:
-        """These payments as (payment id, amount, currency, created at)."""
-        ...
-
-    async def payment_totals(
-        self, customer_id: str, since: datetime, excluding: Collection[str]
-    ) -> list[tuple[str, int, int]]:
-        """The customer's payments created since `since`, by currency: (currency, count, sum of amounts)."""
+    async def customer_payments(self, customer_id: str, since: datetime) -> list[Posted]:
+        """The customer's payments created since `since` (payment id, amount, currency, time), oldest first."""
         ...
 
     async def known_payee(self, payee: str) -> bool:

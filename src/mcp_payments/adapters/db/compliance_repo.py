@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import BigInteger, Select, case, func, literal, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -23,7 +22,7 @@ from mcp_payments.adapters.db.tables import (
     payments,
 )
 from mcp_payments.domain.compliance_flags import Disposition, Flag, FlagStatus, Rule
-from mcp_payments.services.compliance_ports import Posted, Totals
+from mcp_payments.services.compliance_ports import Activity, ActivityQuery, Posted
 
 f = compliance_flags
 
@@ -71,49 +70,70 @@ class SqlFlags:
             query = query.where(f.c.id > after)
         return [_flag(row) for row in await self.conn.execute(query.order_by(f.c.id).limit(limit))]
 
-    async def entries_of(self, account_id: str, transaction_ids: Collection[str]) -> list[Posted]:
-        query = _entries().where(entries.c.account_id == account_id, entries.c.transaction_id.in_(transaction_ids))
-        return [_posted(r) for r in await self.conn.execute(query)]
-
-    async def totals(self, account_id: str, since: datetime, excluding: Collection[str]) -> Totals:
+    async def activity(self, query: ActivityQuery) -> list[Activity]:
+        # One statement (UNION ALL) for the whole call: the money path's round trips are counted
+        # (tests/server/test_round_trips.py). Rows: c (a current entry), b (a band entry), t (a wallet's totals).
         e, t = entries, journal_transactions
-        query = (
+        ours = e.c.transaction_id.in_(query.transaction_ids)
+        theirs = e.c.transaction_id.not_in(query.transaction_ids)
+        wallets = e.c.account_id.in_(query.wallet_ids)
+        zero = literal(0, BigInteger)
+        fast = t.c.created_at >= query.fast_since
+        through = t.c.created_at >= query.through_since
+        joined = e.join(t, t.c.id == e.c.transaction_id)
+
+        def entry_rows(kind: str, *where: Any) -> Select[Any]:
+            columns = (e.c.transaction_id, e.c.amount, e.c.currency, t.c.created_at, zero, zero, zero, zero)
+            return select(literal(kind), e.c.account_id, *columns).select_from(joined).where(wallets, *where)
+
+        def total(condition: Any, value: Any) -> Any:
+            return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+        totals = (
             select(
-                func.count(),
-                func.coalesce(func.sum(case((e.c.amount > 0, e.c.amount), else_=0)), 0),
-                func.coalesce(func.sum(case((e.c.amount < 0, -e.c.amount), else_=0)), 0),
+                literal("t"),
+                e.c.account_id,
+                func.min(e.c.transaction_id),
+                zero,
+                func.min(e.c.currency),
+                func.min(t.c.created_at),
+                total(fast, 1),
+                total(fast, func.abs(e.c.amount)),
+                total(through & (e.c.amount > 0), e.c.amount),
+                total(through & (e.c.amount < 0), -e.c.amount),
             )
-            .select_from(e.join(t, t.c.id == e.c.transaction_id))
-            .where(e.c.account_id == account_id, t.c.created_at >= since, e.c.transaction_id.not_in(excluding))
+            .select_from(joined)
+            .where(wallets, theirs, t.c.created_at >= min(query.fast_since, query.through_since))
+            .group_by(e.c.account_id)
         )
-        count, arrived, left = (await self.conn.execute(query)).one()
-        return Totals(int(count), int(arrived), int(left))
-
-    async def at_least(self, account_id: str, since: datetime, minor: int, excluding: Collection[str]) -> list[Posted]:
-        e = entries
-        query = _entries().where(
-            e.c.account_id == account_id,
-            journal_transactions.c.created_at >= since,
-            (e.c.amount >= minor) | (e.c.amount <= -minor),
-            e.c.transaction_id.not_in(excluding),
+        band = entry_rows(
+            "b",
+            theirs,
+            t.c.created_at >= query.band_since,
+            (e.c.amount >= query.band_minor) | (e.c.amount <= -query.band_minor),
         )
-        return [_posted(r) for r in await self.conn.execute(query.order_by(e.c.id))]
+        found: dict[str, Activity] = {w: Activity(w) for w in query.wallet_ids}
+        for kind, wallet_id, txn, amount, code, at, count, moved, arrived, left in await self.conn.execute(
+            union_all(entry_rows("c", ours), band, totals)
+        ):
+            activity = found[wallet_id]
+            if kind == "t":
+                activity.fast_count, activity.fast_moved = int(count), int(moved)
+                activity.arrived, activity.left = int(arrived), int(left)
+            else:
+                (activity.current if kind == "c" else activity.band).append(Posted(txn, amount, code, _aware(at)))
+        for activity in found.values():
+            activity.band.sort(key=lambda p: p.at)
+        return [a for a in found.values() if a.current]
 
-    async def payments_of(self, payment_ids: Collection[str]) -> list[Posted]:
-        p = payments
-        query = select(p.c.id, p.c.amount, p.c.currency, p.c.created_at).where(p.c.id.in_(payment_ids))
-        return [_posted(r) for r in await self.conn.execute(query)]
-
-    async def payment_totals(
-        self, customer_id: str, since: datetime, excluding: Collection[str]
-    ) -> list[tuple[str, int, int]]:
+    async def customer_payments(self, customer_id: str, since: datetime) -> list[Posted]:
         p = payments
         query = (
-            select(p.c.currency, func.count(), func.sum(p.c.amount))
-            .where(p.c.customer_id == customer_id, p.c.created_at >= since, p.c.id.not_in(excluding))
-            .group_by(p.c.currency)
+            select(p.c.id, p.c.amount, p.c.currency, p.c.created_at)
+            .where(p.c.customer_id == customer_id, p.c.created_at >= since)
+            .order_by(p.c.created_at, p.c.id)
         )
-        return [(code, int(count), int(total)) for code, count, total in await self.conn.execute(query)]
+        return [_posted(r) for r in await self.conn.execute(query)]
 
     async def known_payee(self, payee: str) -> bool:
         query = select(known_payees.c.payee).where(known_payees.c.payee == payee)
@@ -130,9 +150,10 @@ def _posted(r: Any) -> Posted:
     return Posted(transaction_id, amount, code, at)
 
 
-def _entries() -> Select[tuple[str, int, str, datetime]]:
-    e, t = entries, journal_transactions
-    return select(e.c.transaction_id, e.c.amount, e.c.currency, t.c.created_at).join(t, t.c.id == e.c.transaction_id)
+def _aware(at: datetime | str) -> datetime:
+    # A UNION's column loses the UTCDateTime type on SQLite: its text comes back as stored, naive UTC.
+    value = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _row(flag: Flag) -> dict[str, Any]:
