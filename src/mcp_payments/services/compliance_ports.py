@@ -12,7 +12,8 @@ from mcp_payments.services.ports import Repo
 
 @dataclass(frozen=True, slots=True)
 class Posted:
-    """One journal entry of a wallet: its transaction, signed amount (minor units) and time."""
+    """One journal entry of a wallet (its transaction, signed amount in minor units, time), or one payment of a
+    customer (its id, amount, time)."""
 
     transaction_id: str
     amount: int
