@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
+from mcp_payments.domain.aml import Rules
 from mcp_payments.domain.fx import RateTable
 from mcp_payments.domain.subscriptions import Dunning
 from mcp_payments.telemetry import parse_exporter
@@ -104,6 +105,15 @@ class Settings:
     # at least the block threshold, with the date of birth or the country agreeing, blocks.
     sanctions_review_threshold: float = 0.88
     sanctions_block_threshold: float = 0.97
+    # AML monitoring (domain/aml.py), in USD terms at the configured FX rates: a movement of at least aml_large_usd
+    # is large (and 80-100% of it, repeated within 24 h, structuring); more than aml_velocity_count movements or
+    # aml_velocity_usd moved within aml_velocity_window is velocity; money out within aml_pass_through_window of
+    # arriving is rapid pass-through.
+    aml_large_usd: Decimal = Decimal("10000.00")
+    aml_velocity_window: timedelta = timedelta(hours=1)
+    aml_velocity_count: int = 30
+    aml_velocity_usd: Decimal = Decimal("50000.00")
+    aml_pass_through_window: timedelta = timedelta(hours=24)
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.sanctions_review_threshold <= self.sanctions_block_threshold <= 1.0:
@@ -127,8 +137,19 @@ class Settings:
             raise ValueError("alert rates (MCP_PAYMENTS_ALERT_*_RATE*) are percentages: between 0 and 100")
         if self.approval_mode not in APPROVAL_MODES:
             raise ValueError(f"approval_mode must be one of {', '.join(APPROVAL_MODES)}")
+        if self.aml_velocity_count < 1:
+            raise ValueError("MCP_PAYMENTS_AML_VELOCITY_COUNT must be at least 1 (movements within the window)")
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+
+    def aml_rules(self) -> Rules:
+        return Rules(
+            large=int(self.aml_large_usd * 100),
+            velocity_window=self.aml_velocity_window,
+            velocity_count=self.aml_velocity_count,
+            velocity_amount=int(self.aml_velocity_usd * 100),
+            pass_through_window=self.aml_pass_through_window,
+        )
 
     def dunning(self) -> Dunning:
         retries = tuple(timedelta(days=d) for d in self.dunning_retry_days)
@@ -189,6 +210,11 @@ class Settings:
         read.into(values, "alert_error_min_calls", "MCP_PAYMENTS_ALERT_ERROR_MIN_CALLS", parse_count)
         read.into(values, "sanctions_review_threshold", "MCP_PAYMENTS_SANCTIONS_REVIEW_THRESHOLD", parse_score)
         read.into(values, "sanctions_block_threshold", "MCP_PAYMENTS_SANCTIONS_BLOCK_THRESHOLD", parse_score)
+        read.into(values, "aml_large_usd", "MCP_PAYMENTS_AML_LARGE_USD", parse_usd)
+        read.into(values, "aml_velocity_window", "MCP_PAYMENTS_AML_VELOCITY_WINDOW", parse_duration)
+        read.into(values, "aml_velocity_count", "MCP_PAYMENTS_AML_VELOCITY_COUNT", parse_count)
+        read.into(values, "aml_velocity_usd", "MCP_PAYMENTS_AML_VELOCITY_USD", parse_usd)
+        read.into(values, "aml_pass_through_window", "MCP_PAYMENTS_AML_PASS_THROUGH_WINDOW", parse_duration)
         if ("jwt_issuer" in values) != ("jwks" in values):
             raise ValueError(
                 "JWT access tokens need both MCP_PAYMENTS_JWT_ISSUER (the issuer's URL) and MCP_PAYMENTS_JWKS (its "
@@ -395,6 +421,17 @@ def parse_percent(text: str) -> Decimal:
         raise ValueError(f"{text!r} is not a percentage like 10 or 2.5") from None
     if not value.is_finite() or not 0 <= value <= 100:
         raise ValueError(f"{text!r} is not a percentage between 0 and 100")
+    return value
+
+
+def parse_usd(text: str) -> Decimal:
+    """A positive USD amount with at most 2 decimals, like 10000 or 9500.50 (never a float)."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a USD amount like 10000.00") from None
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")) or value > 10**12:
+        raise ValueError(f"{text!r} is not a positive USD amount with at most 2 decimals, like 10000.00")
     return value
 
 

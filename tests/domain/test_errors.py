@@ -72,6 +72,11 @@ STABLE_CODES = {
     "InvalidClockAdvance": "invalid_clock_advance",
     "SandboxOnly": "sandbox_only",
     "ClockAdvanceInProgress": "clock_advance_in_progress",
+    "ComplianceFlagNotFound": "compliance_flag_not_found",
+    "SanctionsBlocked": "sanctions_blocked",
+    "SanctionsReviewRequired": "sanctions_review_required",
+    "FlagAlreadyResolved": "compliance_flag_resolved",
+    "SelfResolution": "self_resolution",
 }
 
 

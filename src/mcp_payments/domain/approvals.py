@@ -56,6 +56,9 @@ class Approval:
     error_code: str | None = None
     result: dict[str, Any] | None = None  # the executed call's result, as it answered
     decided_via: str | None = None  # ELICITATION, or None: decided by another principal's tool call (or expired)
+    # Why it waits: approval_above (its amount passed `threshold`), or sanctions_review (a screening of its payee
+    # came back review; `threshold` is then 0).
+    held_for: str = "approval_above"
 
     def pending_at(self, now: datetime) -> bool:
         return self.status is Status.PENDING and now < self.expires_at

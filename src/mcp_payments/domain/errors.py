@@ -25,7 +25,8 @@ DomainError
 │   ├── ApprovalNotFound          approval_not_found
 │   ├── MandateNotFound           mandate_not_found     (unknown, or another principal's: the same answer)
 │   ├── WebhookEndpointNotFound   webhook_endpoint_not_found
-│   └── WebhookDeliveryNotFound   webhook_delivery_not_found
+│   ├── WebhookDeliveryNotFound   webhook_delivery_not_found
+│   └── ComplianceFlagNotFound    compliance_flag_not_found
 ├── Rejected                      rejected
 │   ├── CardDeclined              card_declined         (the payment is kept; retryable per decline code)
 │   ├── InvalidStateTransition    invalid_state
@@ -52,6 +53,10 @@ DomainError
 │   ├── MandateRevoked            mandate_revoked
 │   ├── PlanChangeDeclined        plan_change_declined  (always_invoice's charge failed: nothing was changed)
 │   ├── SandboxOnly               sandbox_only          (the payment provider is not the sandbox)
+│   ├── SanctionsBlocked          sanctions_blocked     (a screening of the payee or customer decided block)
+│   ├── SanctionsReviewRequired   sanctions_review_required (a review hit, on a server that cannot hold the call)
+│   ├── FlagAlreadyResolved       compliance_flag_resolved
+│   ├── SelfResolution            self_resolution       (a flag's own principal cannot resolve it)
 │   └── InsufficientHistory       insufficient_history  (a forecast needs more history than the range holds)
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
@@ -198,6 +203,10 @@ class WebhookDeliveryNotFound(NotFound):
     code = "webhook_delivery_not_found"
 
 
+class ComplianceFlagNotFound(NotFound):
+    code = "compliance_flag_not_found"
+
+
 class Rejected(DomainError):
     code = "rejected"
 
@@ -324,6 +333,29 @@ class MandateRevoked(Rejected):
 
 class SandboxOnly(Rejected):
     code = "sandbox_only"
+
+
+class SanctionsBlocked(Rejected):
+    """A screening of the party the call pays (or the customer it creates) decided block: nothing was done; the
+    screening and a compliance flag are recorded (services/counterparties.py)."""
+
+    code = "sanctions_blocked"
+    audited_refusal = True
+
+
+class SanctionsReviewRequired(Rejected):
+    """A screening decided review, and this deployment cannot hold the call for approval (no controls toolset)."""
+
+    code = "sanctions_review_required"
+    audited_refusal = True
+
+
+class FlagAlreadyResolved(Rejected):
+    code = "compliance_flag_resolved"
+
+
+class SelfResolution(Rejected):
+    code = "self_resolution"
 
 
 class InsufficientHistory(Rejected):

@@ -75,10 +75,11 @@ class Approvals:
             status=Status.PENDING,
             created_at=now,
             expires_at=now + self.ttl,
+            held_for=held.held_for,
         )
         await uow.repo(APPROVALS).add(approval)
         await self._publish(uow, "approval.requested", approval)
-        return Done(pending_result(approval), (approval.id,), outcome="held")
+        return Done(pending_result(approval, held.because), (approval.id,), outcome="held")
 
     async def get(self, uow: UnitOfWork, approval_id: str, reader: str, sees_all: bool) -> Approval:
         approval = await uow.repo(APPROVALS).get(approval_id)
@@ -252,17 +253,19 @@ def webhook_data(approval: Approval) -> dict[str, Any]:
     }
 
 
-def pending_result(approval: Approval) -> dict[str, Any]:
-    """What the held call answers (and what a replay of it answers again)."""
+def pending_result(approval: Approval, because: str = "") -> dict[str, Any]:
+    """What the held call answers (and what a replay of it answers again). `because`: why it waits, when that is
+    not approval_above."""
     amount = Money(approval.amount, currency_of(approval.currency))
     threshold = Money(approval.threshold, currency_of(approval.currency))
+    why = because or f"{approval.tool} for {amount} is above your approval threshold of {threshold}"
     return {
         "status": PENDING_APPROVAL,
         "approval_id": approval.id,
         "expires_at": approval.expires_at.isoformat(),
-        "message": f"{approval.tool} for {amount} is above your approval threshold of {threshold}: if an operator "
-        f"or admin other than you approves {approval.id} before {approval.expires_at.isoformat()}, it runs once "
-        "as you asked, with your other limits checked again; get_approval shows the outcome.",
+        "message": f"{why}: if an operator or admin other than you approves {approval.id} before "
+        f"{approval.expires_at.isoformat()}, it runs once as you asked, with your other limits checked again; "
+        "get_approval shows the outcome.",
         "tool": approval.tool,
         "amount": {"amount": amount.decimal(), "amount_minor": amount.minor, "currency": amount.currency.code},
         "entity_ids": [approval.id],

@@ -20,6 +20,7 @@ from mcp_payments.adapters.db.jobs_repo import claimable, claiming
 from mcp_payments.adapters.db.tables import (
     accounts,
     approvals,
+    compliance_flags,
     customers,
     holds,
     idempotency_keys,
@@ -67,6 +68,7 @@ MENTIONS: tuple[tuple[Table, tuple[str, ...]], ...] = (
     (job_failures, ("last_error",)),
     (job_runs, ("last_error",)),
     (monitoring_marks, ("detail",)),
+    (compliance_flags, ("summary", "details", "note")),  # ids by design, but a resolver's note is free text
 )
 IMPERSONAL = frozenset(
     {
@@ -87,6 +89,7 @@ IMPERSONAL = frozenset(
         "sanctions_lists",
         "sanctions_entries",  # the published list, not our customers
         "webhook_deliveries",
+        "known_payees",  # a keyed hash of the payee's name, never the name
     }
 )
 SPECIAL = frozenset({"customers", "screenings"})

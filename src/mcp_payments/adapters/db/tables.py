@@ -580,6 +580,8 @@ approvals = Table(
     Column("error_code", String(100)),
     Column("result", Text),
     Column("decided_via", String(20)),  # 'elicitation': the requester's human answered in the chat
+    # Why the call waits: approval_above (its amount), or sanctions_review (a screening of its payee).
+    Column("held_for", String(30), nullable=False, server_default="approval_above"),
     CheckConstraint("status IN ('pending', 'executed', 'failed', 'rejected', 'expired')", name="approval_status_known"),
     CheckConstraint(f"amount BETWEEN 1 AND {MAX_AMOUNT}", name="approval_amount_in_range"),
     Index(None, "status", "expires_at"),
@@ -784,4 +786,43 @@ webhook_deliveries = Table(
     Index(None, "status", "next_attempt_at"),
     Index(None, "endpoint_id", "created_at"),
     Index(None, "status", "updated_at"),  # 0019: the retention job's scan
+)
+
+
+# Compliance flags (domain/compliance_flags.py): raised by an AML rule or a screening in the transaction of the call
+# that triggered it, one per `key`. Ids only: no personal data, so an erasure leaves the flags as they are.
+compliance_flags = Table(
+    "compliance_flags",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("rule", String(30), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("subject", String(60), nullable=False),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("summary", String(500), nullable=False),
+    Column("principal", String(200), nullable=False),
+    Column("transaction_ids", Text, nullable=False),  # a JSON list
+    Column("details", Text, nullable=False),  # a JSON object
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_by", String(200)),
+    Column("resolved_at", UTCDateTime),
+    Column("disposition", String(20)),
+    Column("note", String(1000)),
+    _known("status", ("open", "resolved")),
+    CheckConstraint(
+        "(status = 'open') = (resolved_by IS NULL AND resolved_at IS NULL AND disposition IS NULL)",
+        name="resolution_complete",
+    ),
+    Index(None, "status", "id"),
+    Index(None, "created_at"),
+)
+
+# Payees money went to after a screening let it through (clear, or review then approved): a payee not here is new,
+# and is screened before money leaves to it (services/counterparties.py).
+known_payees = Table(
+    "known_payees",
+    metadata,
+    Column("payee", String(60), primary_key=True),
+    Column("screening_id", String(40), nullable=False),
+    Column("first_paid_at", UTCDateTime, nullable=False),
 )

@@ -44,7 +44,13 @@ class ApprovalOut(BaseModel):
     arguments: dict[str, Any] = Field(description="The call's arguments, as its requester gave them.")
     amount: MoneyOut
     payee: str | None
-    threshold: MoneyOut = Field(description="The requester's approval_above that the amount is above.")
+    threshold: MoneyOut = Field(
+        description="The requester's approval_above that the amount is above (0 when held for sanctions_review)."
+    )
+    held_for: Literal["approval_above", "sanctions_review"] = Field(
+        description="Why it waits: approval_above (its amount), or sanctions_review (a sanctions screening of its "
+        "payee came back review; list_compliance_flags shows the flag)."
+    )
     created_at: datetime
     expires_at: datetime
     decided_by: str | None = Field(description="Who approved or rejected it; null while pending or once expired.")
@@ -69,6 +75,7 @@ class ApprovalOut(BaseModel):
             amount=MoneyOut.of(a.amount, a.currency),
             payee=a.payee,
             threshold=MoneyOut.of(a.threshold, a.currency),
+            held_for="sanctions_review" if a.held_for == "sanctions_review" else "approval_above",
             created_at=a.created_at,
             expires_at=a.expires_at,
             decided_by=a.decided_by,
