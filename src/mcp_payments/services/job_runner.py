@@ -1,12 +1,11 @@
-"""Running the jobs: every job on its own, every item in its own transaction, every run on record.
+"""Running the jobs: every job on its own, every item (or batch of items) in its own transaction, every run on record.
 
 A pass runs each job until nothing it may take is due (or `per_pass` items). Each step claims an item (or a
-batch of them: Job.batch) and handles it in one transaction with its audit record (CallRunner.background,
+batch of them: Job.batch) and handles it in one transaction with its audit record (CallRunner.background_each,
 principal "system"; one record per item of a batch), so an item is either done once or still due, whatever
-happens to the process. A failing item is rolled
-back, recorded and held back for its retry (Retry); the others go on. A job whose claim fails stops
-for this pass; the other jobs run. Each run of a job is recorded: start, end, items done and failed,
-and the last error, masked.
+happens to the process. A failing item is rolled back, recorded and held back for its retry (Retry); the others
+go on. A job whose claim fails stops for this pass; the other jobs run. Each run of a job is recorded: start,
+end, items done and failed, and the last error, masked.
 """
 
 from __future__ import annotations
