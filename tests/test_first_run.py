@@ -104,3 +104,22 @@ async def test_the_example_approve_in_chat_runs_the_call_the_human_approved_once
     assert "agent asked for 60.00 USD: approval_declined" in out
     assert "landlord has 50.01 USD" in out
     assert "transfer_funds -> executed:elicitation" in out
+
+
+async def test_the_example_subscription_session_shows_every_step_of_a_subscriptions_year(db_url: str) -> None:
+    with anyio.fail_after(240):
+        done = await anyio.run_process(
+            [sys.executable, str(ROOT / "examples" / "subscription_session.py"), "--db", db_url], check=False
+        )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode() + out
+    assert ": trialing until " in out
+    assert "proration: proration_credit" in out
+    assert "proration: proration_debit" in out
+    assert "it is the preview, line for line" in out
+    assert "(card_declined)" in out
+    assert "subscription past_due" in out
+    assert "invoice paid, subscription active" in out
+    assert "12 invoices" in out
+    assert "ledger ok: True" in out
+    assert "the invoices, the payments and the ledger agree to the cent" in out

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from mcp_payments.domain import audit
 from mcp_payments.domain.audit import canonical_json
 from mcp_payments.domain.errors import Contention, DomainError, IdempotencyConflict, StoredError
+from mcp_payments.domain.ledger import JournalTransaction
 from mcp_payments.services.commands import Command, Done, Outcome
 from mcp_payments.services.ports import AuditRecord, Clock, Ids, StoredCall, UnitOfWork, UnitOfWorkFactory
 
@@ -148,6 +149,31 @@ class CallRunner:
 
         return await self.write(run)
 
+    async def background_each(
+        self, job: str, operation: Callable[[UnitOfWork, Callable[[Iterable[str]], None]], Awaitable[T]]
+    ) -> T:
+        """Background work on several items in one transaction, with an audit record per item, as if each had had
+        its own: `operation` calls `done(entity ids)` after each item, and that item's record names them and binds
+        the journal transactions posted since the previous item's (none and nothing posted: no record)."""
+
+        async def run(uow: UnitOfWork) -> T:
+            bound = 0
+
+            def done(entities: Iterable[str]) -> None:
+                nonlocal bound
+                changed, posted = list(entities), uow.ledger.posted[bound:]
+                bound = len(uow.ledger.posted)
+                if changed or posted:
+                    command = Command(job, SYSTEM_PRINCIPAL, {})
+                    records.append(self._record(uow, command, {}, changed, self.clock.now(), journal=posted))
+
+            records: list[AuditRecord] = []
+            result = await operation(uow, done)
+            await uow.audit.append_many(records)
+            return result
+
+        return await self.write(run)
+
     def _identity(self, command: Command) -> dict[str, Any]:
         """The arguments that identify a call (None left out); sensitive ones only as keyed hashes, so that a
         retry still matches (same card, same hash) while the stored arguments reveal nothing."""
@@ -201,8 +227,9 @@ class CallRunner:
         entities: Iterable[str],
         now: datetime,
         outcome: str = "ok",
+        journal: Iterable[JournalTransaction] | None = None,
     ) -> AuditRecord:
-        """The record of what this unit of work did, unsealed."""
+        """The record of what this unit of work did (or `journal`: the part of it the record is for), unsealed."""
         record_id = self.ids.new("aud")
         body = {
             "id": record_id,
@@ -213,7 +240,7 @@ class CallRunner:
             "arguments_sha256": audit.keyed_argument_hash(self.audit_key, arguments),
             "outcome": outcome,
             "entity_ids": sorted(set(entities)),
-            "journal": audit.journal_bindings(uow.ledger.posted),
+            "journal": audit.journal_bindings(uow.ledger.posted if journal is None else journal),
         }
         return AuditRecord(record_id, body)
 
