@@ -85,6 +85,8 @@ async def write_history(
     admin: Any, spec: DemoSpec, fingerprint_key: bytes, *, append: bool, progress: Progress | None = None
 ) -> Written:
     """Generate the history and write it in one transaction on `admin` (an AsyncEngine)."""
+    from sqlalchemy import text
+
     from mcp_payments.adapters.db.bulk_writer import BulkWriter
     from mcp_payments.services.demo.history import DemoHistory
 
@@ -106,6 +108,12 @@ async def write_history(
             if progress is not None:
                 progress.update(done)
         await writer.finish(history.posted, history.head)
+    if admin.dialect.name == "postgresql":
+        # After a bulk load the planner's statistics describe the empty tables: without this, list_payments read
+        # 93,000 rows through the status index where the primary key gives its 21 (192 ms, 0.09 ms after). Not
+        # on SQLite: with sqlite_stat1 its planner chose worse plans for the analytics queries, not better.
+        async with admin.begin() as conn:
+            await conn.execute(text("ANALYZE"))
     if progress is not None:
         progress.close()
     return Written(done, history.head[0] - head[0], time.perf_counter() - started)

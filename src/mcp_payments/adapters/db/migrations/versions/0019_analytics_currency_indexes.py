@@ -1,0 +1,26 @@
+"""Analytics: payments and refunds by currency and time.
+
+Asked for one currency over many buckets (forecast_revenue's 365 days, get_revenue_summary by day), SQLite, which
+keeps no statistics, built an automatic index on currency and scanned the currency's every row once per bucket:
+13.7 s for a year of USD days over 100,000 demo payments, 0.11 s with these (docs/benchmarks.md).
+
+Revision ID: 0019
+Revises: 0018
+"""
+
+from alembic import op
+
+revision = "0019"
+down_revision = "0018"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_payments_currency_created_at", "payments", ["currency", "created_at"])
+    op.create_index("ix_refunds_currency_created_at", "refunds", ["currency", "created_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_refunds_currency_created_at", "refunds")
+    op.drop_index("ix_payments_currency_created_at", "payments")
