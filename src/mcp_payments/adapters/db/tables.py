@@ -655,8 +655,9 @@ Index("ix_journal_transactions_kind_created_at", journal_transactions.c.kind, jo
 # One currency over many buckets (migration 0019): without these SQLite scans the currency's rows once per bucket.
 Index("ix_payments_currency_created_at", payments.c.currency, payments.c.created_at)
 Index("ix_refunds_currency_created_at", refunds.c.currency, refunds.c.created_at)
-# list_payments(status=...) newest first: the page, not every payment in that status sorted (migration 0019).
+# list_payments(status=... or customer_id=...) newest first: the page, not all those payments sorted (migration 0019).
 Index("ix_payments_status_id", payments.c.status, payments.c.id)
+Index("ix_payments_customer_id_id", payments.c.customer_id, payments.c.id)
 # Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the
 # number of calls, added to by every server process's flush. Purged after 8 days.
 tool_call_stats = Table(
