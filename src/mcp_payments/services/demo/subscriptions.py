@@ -46,6 +46,8 @@ def draw_life(rng: random.Random, start: datetime, end: datetime) -> Life:
     if trial_end is not None and rng.random() > TRIAL_CONVERTS:
         life.canceled_at = min(trial_end - timedelta(hours=rng.randint(1, 200)), end - timedelta(seconds=1))
         life.canceled_at = max(life.canceled_at, start + timedelta(minutes=5))
+        if life.canceled_at >= end:
+            life.canceled_at = None  # started in the history's last minutes: still trialing at its end
         return life
     anchor = trial_end or start
     churn = MONTHLY_CHURN if plan.interval is Interval.MONTH else 0.25
