@@ -1,5 +1,5 @@
-"""mcp-payments serve | worker | migrate | keys | limits | approvals | mandates | sanctions | export-schemas |
-audit-checkpoint."""
+"""mcp-payments serve | worker | migrate | keys | limits | approvals | mandates | sanctions | demo-data |
+export-schemas | audit-checkpoint."""
 
 from __future__ import annotations
 
@@ -119,6 +119,9 @@ def parser() -> argparse.ArgumentParser:
     from mcp_payments import sanctions_cli
 
     sanctions_cli.add_parser(sub)
+    from mcp_payments import demo_cli
+
+    demo_cli.add_parser(sub)
 
     export = sub.add_parser("export-schemas", help="write each tool's input and output JSON Schema")
     export.add_argument("--out", default="schemas", help="directory to write to (default: schemas)")
@@ -191,6 +194,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 from mcp_payments import sanctions_cli
 
                 runtime.run(sanctions_cli.run, settings, args)
+            case "demo-data":
+                from mcp_payments import demo_cli
+
+                runtime.run(demo_cli.run, settings, args)
             case "audit-checkpoint":
                 runtime.run(_checkpoint, settings)
             case "export-schemas":

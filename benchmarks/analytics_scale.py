@@ -1,0 +1,269 @@
+"""Analytics and paging over a demo history of N payments (`mcp-payments demo-data`), on both backends.
+
+    python benchmarks/analytics_scale.py [--backend sqlite|postgresql|both] [--sizes 10000,100000] [--rounds 5]
+
+For each size a throwaway database gets a demo history (seed 1, 12 months; its generation time is printed),
+then, through a real MCP client on the in-process server:
+
+- each analytics tool over the history's last 12 months, with its latency printed beside a plain
+  `SELECT ... GROUP BY` over the base tables doing the same aggregation, sent straight to the database in the
+  same round (sqlite3 / asyncpg, no unit of work, no model): the floor for that aggregation;
+- list_payments with filters (status, a customer, a created_at range) and get_wallet_statement of the busiest
+  wallet, first page and the page five cursors in: the ratio of each size's median to the smallest size's
+  (the aim: at most 1.2x).
+
+Rounds interleave tool and plain query, so the machine's noise hits both alike. Medians are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from benchlib import Throwaway, bench_settings, machine_note, quiet_logging, table, throwaway_database, workdir
+from mcp.client import Client
+
+from mcp_payments import runtime
+from mcp_payments.bootstrap import application, load_secrets
+from mcp_payments.demo_cli import write_history
+from mcp_payments.services.demo.spec import DemoSpec
+
+END = datetime(2026, 12, 1, tzinfo=UTC)
+FIRST, LAST = date(2025, 12, 1), date(2026, 11, 30)  # the tools' inclusive range: the whole history
+T0, T1 = datetime(2025, 12, 1, tzinfo=UTC), END
+
+# The plain aggregation behind each tool, per backend ({month}: the month of created_at).
+_MONTH = {"sqlite": "substr(created_at, 1, 7)", "postgresql": "date_trunc('month', created_at)"}
+_DAY = {"sqlite": "substr(created_at, 1, 10)", "postgresql": "date_trunc('day', created_at)"}
+PLAIN: dict[str, list[str]] = {
+    "get_revenue_summary": [
+        "SELECT currency, {month}, sum(amount_received), count(*), sum(fee) FROM payments "
+        "WHERE amount_received > 0 AND created_at >= :t0 AND created_at < :t1 GROUP BY 1, 2",
+        "SELECT currency, {month}, sum(amount), count(*) FROM refunds WHERE status IN ('pending', 'succeeded') "
+        "AND created_at >= :t0 AND created_at < :t1 GROUP BY 1, 2",
+        "SELECT e.currency, {t_month}, sum(e.amount), count(*) FROM journal_transactions t "
+        "JOIN entries e ON e.transaction_id = t.id JOIN accounts a ON a.id = e.account_id "
+        "WHERE t.kind = 'dispute' AND a.type = 'disputes' AND e.amount > 0 AND t.created_at >= :t0 "
+        "AND t.created_at < :t1 GROUP BY 1, 2",
+    ],
+    "get_payment_success_rates": [
+        "SELECT p.card_brand, p.currency, a.outcome, a.decline_code, count(*) FROM payment_attempts a "
+        "JOIN payments p ON p.id = a.payment_id WHERE a.created_at >= :t0 AND a.created_at < :t1 "
+        "AND a.action IN ('authorize', 'confirm') GROUP BY 1, 2, 3, 4",
+        "SELECT currency, count(*), sum(amount_received), sum(CASE WHEN amount_refunded > 0 THEN 1 ELSE 0 END), "
+        "sum(amount_refunded), sum(CASE WHEN disputed THEN 1 ELSE 0 END) FROM payments "
+        "WHERE amount_received > 0 AND created_at >= :t0 AND created_at < :t1 GROUP BY 1",
+    ],
+    "get_customer_insights": [
+        "SELECT customer_id, currency, sum(CASE WHEN disputed THEN 0 ELSE amount_received - amount_refunded END) n, "
+        "count(*) FROM payments WHERE amount_received > 0 AND customer_id IS NOT NULL AND created_at >= :t0 "
+        "AND created_at < :t1 GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 10",
+        "SELECT f.m, {p_month}, count(DISTINCT p.customer_id) FROM payments p JOIN (SELECT customer_id, "
+        "{first_month} m FROM payments WHERE amount_received > 0 AND customer_id IS NOT NULL GROUP BY customer_id) f "
+        "ON f.customer_id = p.customer_id WHERE p.amount_received > 0 AND p.created_at >= :t0 "
+        "AND p.created_at < :t1 GROUP BY 1, 2",
+    ],
+    "get_subscription_metrics": [
+        "SELECT s.id, pl.currency, sum(l.amount) FROM subscriptions s JOIN plans pl ON pl.id = s.plan_id "
+        "JOIN invoices i ON i.subscription_id = s.id JOIN invoice_lines l ON l.invoice_id = i.id "
+        "WHERE i.status = 'paid' AND l.kind = 'plan' AND i.period_start < :t1 GROUP BY 1, 2",
+    ],
+    "forecast_revenue": [
+        "SELECT {day}, sum(amount_received), sum(fee) FROM payments WHERE amount_received > 0 AND currency = 'USD' "
+        "AND created_at >= :t0 AND created_at < :t1 GROUP BY 1",
+    ],
+}
+ARGS: dict[str, dict[str, Any]] = {
+    "get_revenue_summary": {"granularity": "month"},
+    "get_payment_success_rates": {},
+    "get_customer_insights": {},
+    "get_subscription_metrics": {},
+    "forecast_revenue": {"granularity": "day", "currency": "USD", "horizon": 14},
+}
+
+
+def sql_for(backend: str, text: str) -> tuple[str, list[datetime]]:
+    """The statement in the driver's parameter style, and its parameters."""
+    month, day = _MONTH[backend], _DAY[backend]
+    text = text.format(
+        month=month,
+        day=day,
+        t_month=month.replace("created_at", "t.created_at"),
+        p_month=month.replace("created_at", "p.created_at"),
+        first_month=month.replace("created_at", "min(created_at)"),
+    )
+    names = [n for n in (":t0", ":t1") if n in text]
+    values = {":t0": T0, ":t1": T1}
+    if backend == "sqlite":
+        order = sorted((i, n) for n in names for i in _positions(text, n))
+        for n in names:
+            text = text.replace(n, "?")
+        return text, [values[n] for _, n in order]
+    for i, n in enumerate(names, 1):
+        text = text.replace(n, f"${i}")
+    return text, [values[n] for n in names]
+
+
+def _positions(text: str, name: str) -> list[int]:
+    found, at = [], text.find(name)
+    while at >= 0:
+        found.append(at)
+        at = text.find(name, at + 1)
+    return found
+
+
+class Plain:
+    """The plain queries on a connection of their own."""
+
+    def __init__(self, made: Throwaway) -> None:
+        self.made = made
+        self.sqlite: sqlite3.Connection | None = None
+        self.pg: asyncpg.Connection | None = None
+
+    async def open(self) -> None:
+        if self.made.backend == "sqlite":
+            self.sqlite = sqlite3.connect(str(self.made.path))
+        else:
+            self.pg = await asyncpg.connect(self.made.url.replace("postgresql+asyncpg", "postgresql"))
+
+    async def close(self) -> None:
+        if self.sqlite is not None:
+            self.sqlite.close()
+        if self.pg is not None:
+            await self.pg.close()
+
+    async def run(self, statements: list[str]) -> None:
+        for text in statements:
+            sql, params = sql_for(self.made.backend, text)
+            if self.sqlite is not None:
+                self.sqlite.execute(sql, [t.strftime("%Y-%m-%d %H:%M:%S.%f") for t in params]).fetchall()
+            else:
+                assert self.pg is not None
+                await self.pg.fetch(sql, *params)
+
+
+async def timed(call: Callable[[], Awaitable[Any]]) -> float:
+    started = time.perf_counter()
+    await call()
+    return (time.perf_counter() - started) * 1000
+
+
+async def measure(made: Throwaway, size: int, rounds: int) -> tuple[list[list[str]], dict[str, float], float]:
+    settings = bench_settings(made.url)
+    key, _ = load_secrets(settings)
+    spec = DemoSpec(size, 1, 12, END)
+    async with application(settings) as (server, _box, services):
+        db = services.uow.db  # type: ignore[attr-defined]
+        written = await write_history(db.admin, spec, key, append=False)
+        plain = Plain(made)
+        await plain.open()
+        rows: list[list[str]] = []
+        pages: dict[str, float] = {}
+        try:
+            async with Client(server) as client:
+
+                async def call(tool: str, **arguments: Any) -> dict[str, Any]:
+                    result = await client.call_tool(tool, arguments)
+                    assert not result.is_error, (tool, result.content)
+                    return dict(result.structured_content or {})
+
+                for tool, statements in PLAIN.items():
+                    args = {"start_date": FIRST.isoformat(), "end_date": LAST.isoformat(), **ARGS[tool]}
+                    await call(tool, **args)  # warm: plans cached, pages read once
+                    tool_ms, plain_ms = [], []
+                    for _ in range(rounds):
+                        tool_ms.append(await timed(lambda tool=tool, args=args: call(tool, **args)))
+                        plain_ms.append(await timed(lambda statements=statements: plain.run(statements)))
+                    t, p = statistics.median(tool_ms), statistics.median(plain_ms)
+                    rows.append([tool, f"{t:.1f}", f"{p:.1f}", f"{t / p:.2f}"])
+                pages = await paging(call, rounds * 4)  # cheap calls: more rounds, a steadier median
+        finally:
+            await plain.close()
+    return rows, pages, written.seconds
+
+
+async def paging(call: Callable[..., Awaitable[dict[str, Any]]], rounds: int) -> dict[str, float]:
+    """Median ms of each paging call: filters on list_payments, and a busy wallet's statement."""
+    top = await call("get_customer_insights", start_date=FIRST.isoformat(), end_date=LAST.isoformat(), top=1)
+    customer = top["top_customers"][0]["customer_id"]
+    wallets = await call("list_wallets", limit=100)
+    wallet = wallets["wallets"][0]["id"]
+    month = {"created_from": (END - timedelta(days=30)).isoformat(), "created_to": END.isoformat()}
+    probes: dict[str, dict[str, Any]] = {
+        "list_payments status=succeeded": {"status": "succeeded"},
+        "list_payments customer_id": {"customer_id": customer},
+        "list_payments last 30 days": month,
+        "list_payments declined, last 30 days": {"status": "requires_payment_method", **month},
+    }
+    out: dict[str, float] = {}
+    for name, args in probes.items():
+        out[f"{name}, page 1"] = await median_ms(lambda args=args: call("list_payments", limit=20, **args), rounds)
+        cursor = await nth_cursor(call, "list_payments", args, 5)
+        deep = {**args, "cursor": cursor}
+        out[f"{name}, page 6"] = await median_ms(lambda deep=deep: call("list_payments", limit=20, **deep), rounds)
+    statement = {"wallet_id": wallet}
+    out["get_wallet_statement, page 1"] = await median_ms(
+        lambda: call("get_wallet_statement", limit=20, **statement), rounds
+    )
+    cursor = await nth_cursor(call, "get_wallet_statement", statement, 5)
+    out["get_wallet_statement, page 6"] = await median_ms(
+        lambda: call("get_wallet_statement", limit=20, cursor=cursor, **statement), rounds
+    )
+    return out
+
+
+async def nth_cursor(call: Callable[..., Awaitable[dict[str, Any]]], tool: str, args: dict[str, Any], n: int) -> Any:
+    cursor = None
+    for _ in range(n):
+        page = await call(tool, limit=20, **args, **({"cursor": cursor} if cursor else {}))
+        cursor = page.get("next_cursor")
+        if cursor is None:
+            break
+    return cursor
+
+
+async def median_ms(call: Callable[[], Awaitable[Any]], rounds: int) -> float:
+    await call()
+    return statistics.median([await timed(call) for _ in range(rounds)])
+
+
+async def main(backends: list[str], sizes: list[int], rounds: int) -> None:
+    quiet_logging()
+    with workdir() as work:
+        for backend in backends:
+            by_size: dict[int, dict[str, float]] = {}
+            for size in sizes:
+                async with throwaway_database(backend, f"a{size}", Path(work)) as made:
+                    rows, pages, seconds = await measure(made, size, rounds)
+                print(f"\n{backend}, {size:,} payments (generated and written in {seconds:.1f} s); {machine_note()}")
+                print(table(["tool", "tool ms", "plain GROUP BY ms", "ratio"], rows))
+                by_size[size] = pages
+            base = sizes[0]
+            header = ["paging call", *(f"{s:,} ms" for s in sizes), *(f"{s:,} / {base:,}" for s in sizes[1:])]
+            lines = [
+                [
+                    name,
+                    *(f"{by_size[s][name]:.1f}" for s in sizes),
+                    *(f"{by_size[s][name] / ms:.2f}x" for s in sizes[1:]),
+                ]
+                for name, ms in by_size[base].items()
+            ]
+            print(f"\n{backend}: paging at each size against {base:,} payments")
+            print(table(header, lines))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated payment counts, smallest first")
+    parser.add_argument("--rounds", type=int, default=5)
+    a = parser.parse_args()
+    chosen = ["sqlite", "postgresql"] if a.backend == "both" else [a.backend]
+    runtime.run(main, chosen, [int(s.replace("_", "")) for s in a.sizes.split(",")], a.rounds)

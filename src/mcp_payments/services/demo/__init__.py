@@ -1,0 +1,1 @@
+"""Demo data: a deterministic, realistic history written in bulk (`mcp-payments demo-data`)."""
