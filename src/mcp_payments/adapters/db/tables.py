@@ -658,10 +658,10 @@ sandbox_clock = Table(
 Index("ix_refunds_created_at", refunds.c.created_at)
 Index("ix_payment_attempts_created_at", payment_attempts.c.created_at)
 Index("ix_journal_transactions_kind_created_at", journal_transactions.c.kind, journal_transactions.c.created_at)
-# One currency over many buckets (migration 0019): without these SQLite scans the currency's rows once per bucket.
+# One currency over many buckets (migration 0022): without these SQLite scans the currency's rows once per bucket.
 Index("ix_payments_currency_created_at", payments.c.currency, payments.c.created_at)
 Index("ix_refunds_currency_created_at", refunds.c.currency, refunds.c.created_at)
-# list_payments(status=... or customer_id=...) newest first: the page, not all those payments sorted (migration 0019).
+# list_payments(status=... or customer_id=...) newest first: the page, not all those payments sorted (migration 0022).
 Index("ix_payments_status_id", payments.c.status, payments.c.id)
 Index("ix_payments_customer_id_id", payments.c.customer_id, payments.c.id)
 # Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the
