@@ -40,7 +40,8 @@ async def _round(client: Client, calls: int, source: str, target: str) -> float:
 
 async def _structured(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
     result = await client.call_tool(tool, arguments)
-    assert not result.is_error and result.structured_content is not None, result.content
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
     return result.structured_content
 
 
