@@ -25,6 +25,8 @@ from mcp_payments.bootstrap import application
 from mcp_payments.config import Settings
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Explicit keys, so that a benchmark never creates secrets.json in the real user data directory.
+BENCH_SECRETS: dict[str, Any] = {"secret_key": "bench-fingerprint-key", "webhook_secrets": ("whsec_bench",)}
 
 
 async def _round(client: Client, calls: int, source: str, target: str) -> float:
@@ -46,7 +48,7 @@ async def _structured(client: Client, tool: str, arguments: dict[str, Any]) -> d
 
 
 async def measure(db_url: str, rounds: int, calls: int) -> tuple[list[float], list[float]]:
-    settings = Settings(db_url=db_url, secret_key="bench", webhook_secrets=("whsec_bench",))
+    settings = Settings(db_url=db_url, **BENCH_SECRETS)
     async with application(settings) as (server, box, _), Client(server) as client:
         source = (await _structured(client, "create_wallet", {"currency": "USD", "name": "source"}))["wallet"]["id"]
         target = (await _structured(client, "create_wallet", {"currency": "USD", "name": "target"}))["wallet"]["id"]
