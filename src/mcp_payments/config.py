@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from platformdirs import user_data_dir
 
 from mcp_payments.domain.fx import RateTable
+from mcp_payments.domain.risk import Rules
 from mcp_payments.domain.subscriptions import Dunning
 from mcp_payments.telemetry import parse_exporter
 
@@ -94,6 +95,13 @@ class Settings:
     # at least the block threshold, with the date of birth or the country agreeing, blocks.
     sanctions_review_threshold: float = 0.88
     sanctions_block_threshold: float = 0.97
+    # Fraud scoring of create_payment (domain/risk.py): a score (0-100) at least the review score is held for
+    # approval, at least the block score is refused (risk_blocked). Amounts are in the payment's own currency.
+    risk_review_score: int = 50
+    risk_block_score: int = 80
+    risk_window: timedelta = timedelta(hours=1)  # of velocity and card testing
+    risk_small_amount: Decimal = Decimal("5.00")  # a card tester's probe
+    risk_large_amount: Decimal = Decimal("1000.00")  # large for a customer created within 7 days
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.sanctions_review_threshold <= self.sanctions_block_threshold <= 1.0:
@@ -101,6 +109,7 @@ class Settings:
                 "sanctions thresholds need 0.5 <= MCP_PAYMENTS_SANCTIONS_REVIEW_THRESHOLD <= "
                 "MCP_PAYMENTS_SANCTIONS_BLOCK_THRESHOLD <= 1.0"
             )
+        self.risk_rules()  # a ValueError names what is wrong
         if self.job_max_attempts < 1 or self.job_retry_base <= timedelta(0) or self.job_retry_cap < self.job_retry_base:
             raise ValueError(
                 "job retries need MCP_PAYMENTS_JOB_MAX_ATTEMPTS >= 1 and 0 < MCP_PAYMENTS_JOB_RETRY_SECONDS <= "
@@ -117,6 +126,22 @@ class Settings:
             raise ValueError("alert rates (MCP_PAYMENTS_ALERT_*_RATE*) are percentages: between 0 and 100")
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+
+    def risk_rules(self) -> Rules:
+        try:
+            return Rules(
+                self.risk_review_score,
+                self.risk_block_score,
+                self.risk_window,
+                small=self.risk_small_amount,
+                large=self.risk_large_amount,
+            )
+        except ValueError:
+            raise ValueError(
+                "fraud scoring needs 1 <= MCP_PAYMENTS_RISK_REVIEW_SCORE <= MCP_PAYMENTS_RISK_BLOCK_SCORE <= 100, "
+                "and positive MCP_PAYMENTS_RISK_SMALL_AMOUNT, MCP_PAYMENTS_RISK_LARGE_AMOUNT and "
+                "MCP_PAYMENTS_RISK_WINDOW"
+            ) from None
 
     def dunning(self) -> Dunning:
         retries = tuple(timedelta(days=d) for d in self.dunning_retry_days)
@@ -173,6 +198,11 @@ class Settings:
         read.into(values, "alert_error_min_calls", "MCP_PAYMENTS_ALERT_ERROR_MIN_CALLS", parse_count)
         read.into(values, "sanctions_review_threshold", "MCP_PAYMENTS_SANCTIONS_REVIEW_THRESHOLD", parse_score)
         read.into(values, "sanctions_block_threshold", "MCP_PAYMENTS_SANCTIONS_BLOCK_THRESHOLD", parse_score)
+        read.into(values, "risk_review_score", "MCP_PAYMENTS_RISK_REVIEW_SCORE", parse_risk_score)
+        read.into(values, "risk_block_score", "MCP_PAYMENTS_RISK_BLOCK_SCORE", parse_risk_score)
+        read.into(values, "risk_window", "MCP_PAYMENTS_RISK_WINDOW", parse_duration)
+        read.into(values, "risk_small_amount", "MCP_PAYMENTS_RISK_SMALL_AMOUNT", parse_decimal_amount)
+        read.into(values, "risk_large_amount", "MCP_PAYMENTS_RISK_LARGE_AMOUNT", parse_decimal_amount)
         if ("jwt_issuer" in values) != ("jwks" in values):
             raise ValueError(
                 "JWT access tokens need both MCP_PAYMENTS_JWT_ISSUER (the issuer's URL) and MCP_PAYMENTS_JWKS (its "
@@ -356,6 +386,22 @@ def parse_percent(text: str) -> Decimal:
     if not value.is_finite() or not 0 <= value <= 100:
         raise ValueError(f"{text!r} is not a percentage between 0 and 100")
     return value
+
+
+def parse_risk_score(text: str) -> int:
+    """A fraud score threshold: a whole number from 1 to 100."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 100):
+        raise ValueError(f"{value[:20]!r} is not a whole number between 1 and 100, e.g. 80")
+    return int(value)
+
+
+def parse_decimal_amount(text: str) -> Decimal:
+    """A positive amount written as a decimal, like 5.00 (never a float)."""
+    value = text.strip()
+    if re.fullmatch(r"[0-9]{1,12}(\.[0-9]{1,6})?", value) is None or Decimal(value) <= 0:
+        raise ValueError(f"{value[:20]!r} is not a positive amount like 5.00")
+    return Decimal(value)
 
 
 def parse_count(text: str) -> int:

@@ -1,5 +1,5 @@
 """Compliance: the tamper-evident audit trail, its sealing, its witnesses and its checkpoints; sanctions
-screening against versioned lists."""
+screening against versioned lists; fraud scores and alerts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from mcp_payments.adapters.signing import Ed25519Signer
 from mcp_payments.categories import Category
 from mcp_payments.config import Settings
 from mcp_payments.server.registry import Toolbox
-from mcp_payments.server.tools import compliance, screening
+from mcp_payments.server.tools import compliance, risk, screening
 from mcp_payments.services import sealing
 from mcp_payments.services.compliance import AuditService
 from mcp_payments.services.container import Services
@@ -39,6 +39,7 @@ def wire(services: Services, settings: Settings) -> None:
 def tools(box: Toolbox, services: Services) -> None:
     compliance.register(box, services)
     screening.register(box, services)
+    risk.register(box, services)  # fraud scoring; wired by the payments category, which scores every payment
 
 
 def jobs(_services: Services) -> Sequence[AnyJob]:

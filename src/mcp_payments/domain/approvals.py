@@ -41,7 +41,7 @@ class Approval:
     currency: str
     amount: int  # minor units of `currency`: what the call would spend
     payee: str | None
-    threshold: int  # the approval_above it passed, minor units
+    threshold: int  # the approval_above it passed, minor units; 0 when held for another reason (held_because)
     status: Status
     created_at: datetime
     expires_at: datetime
@@ -50,6 +50,7 @@ class Approval:
     reason: str | None = None  # the decider's reason (a rejection), or the failed call's error
     error_code: str | None = None
     result: dict[str, Any] | None = None  # the executed call's result, as it answered
+    held_because: str | None = None  # why it was held, when not for approval_above (a fraud review)
 
     def pending_at(self, now: datetime) -> bool:
         return self.status is Status.PENDING and now < self.expires_at

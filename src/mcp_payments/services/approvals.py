@@ -46,12 +46,14 @@ class Approvals:
         """Store the held call as a pending approval; its result says so (status pending_approval)."""
         if given := sorted(name for name in command.sensitive if command.arguments.get(name) is not None):
             threshold = Money(held.threshold, held.spend.amount.currency)
+            why = held.why or f"is above your approval threshold of {threshold}"
+            otherwise = "" if held.why else f", or ask for at most {threshold}"
             raise CannotHoldForApproval(
-                f"{command.tool} for {held.spend.amount} is above your approval threshold of {threshold}, and a call "
+                f"{command.tool} for {held.spend.amount} {why}, and a call "
                 f"that gives a raw card number ({', '.join(given)}) cannot wait for approval: card numbers are "
                 "never stored. Pay with a saved payment method or token (e.g. payment_method='pm_card_visa') to "
-                f"have it held for approval, or ask for at most {threshold}",
-                limit="approval_above",
+                f"have it held for approval{otherwise}",
+                limit="approval_above" if held.why is None else "review",
                 sensitive=given,
             )
         now = self.clock.now()
@@ -70,8 +72,11 @@ class Approvals:
             status=Status.PENDING,
             created_at=now,
             expires_at=now + self.ttl,
+            held_because=held.why,
         )
         await uow.repo(APPROVALS).add(approval)
+        if held.then is not None:
+            await held.then(approval.id)
         return Done(pending_result(approval), (approval.id,), outcome="held")
 
     async def get(self, uow: UnitOfWork, approval_id: str, reader: str, sees_all: bool) -> Approval:
@@ -201,11 +206,12 @@ def pending_result(approval: Approval) -> dict[str, Any]:
     """What the held call answers (and what a replay of it answers again)."""
     amount = Money(approval.amount, currency_of(approval.currency))
     threshold = Money(approval.threshold, currency_of(approval.currency))
+    why = approval.held_because or f"is above your approval threshold of {threshold}"
     return {
         "status": PENDING_APPROVAL,
         "approval_id": approval.id,
         "expires_at": approval.expires_at.isoformat(),
-        "message": f"{approval.tool} for {amount} is above your approval threshold of {threshold}: if an operator "
+        "message": f"{approval.tool} for {amount} {why}: if an operator "
         f"or admin other than you approves {approval.id} before {approval.expires_at.isoformat()}, it runs once "
         "as you asked, with your other limits checked again; get_approval shows the outcome.",
         "tool": approval.tool,

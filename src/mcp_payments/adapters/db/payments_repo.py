@@ -51,6 +51,7 @@ class SqlCustomers:
                 name_normalized=c.name.lower() if c.name else None,
                 description=c.description,
                 created_at=c.created_at,
+                country=c.country,
             )
         )
 
@@ -231,7 +232,7 @@ def _utc(value: Any) -> datetime | None:
 
 
 def _customer(r: Row[Any]) -> Customer:
-    return Customer(r.id, r.email, r.name, r.description, r.created_at)
+    return Customer(r.id, r.email, r.name, r.description, r.created_at, r.country)
 
 
 def _payment_row(p: Payment) -> dict[str, Any]:

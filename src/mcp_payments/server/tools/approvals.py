@@ -43,7 +43,12 @@ class ApprovalOut(BaseModel):
     arguments: dict[str, Any] = Field(description="The call's arguments, as its requester gave them.")
     amount: MoneyOut
     payee: str | None
-    threshold: MoneyOut = Field(description="The requester's approval_above that the amount is above.")
+    threshold: MoneyOut = Field(
+        description="The requester's approval_above that the amount is above; 0 when held for another reason."
+    )
+    held_because: str | None = Field(
+        default=None, description="Why it was held when not for approval_above: a fraud review (list_fraud_alerts)."
+    )
     created_at: datetime
     expires_at: datetime
     decided_by: str | None = Field(description="Who approved or rejected it; null while pending or once expired.")
@@ -63,6 +68,7 @@ class ApprovalOut(BaseModel):
             amount=MoneyOut.of(a.amount, a.currency),
             payee=a.payee,
             threshold=MoneyOut.of(a.threshold, a.currency),
+            held_because=a.held_because,
             created_at=a.created_at,
             expires_at=a.expires_at,
             decided_by=a.decided_by,

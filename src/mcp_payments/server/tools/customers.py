@@ -37,10 +37,13 @@ class CustomerOut(BaseModel):
     name: str | None
     description: str | None
     created_at: datetime
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2, when given.")
 
     @classmethod
     def of(cls, c: Customer) -> "CustomerOut":
-        return cls(id=c.id, email=c.email, name=c.name, description=c.description, created_at=c.created_at)
+        return cls(
+            id=c.id, email=c.email, name=c.name, description=c.description, created_at=c.created_at, country=c.country
+        )
 
 
 class CustomerResult(Mutation):
@@ -68,10 +71,22 @@ def register(box: Toolbox, app: Services) -> None:
 
     @box.command(kind=Kind.WRITE, toolset="payments", title="Create customer")
     async def create_customer(
-        uow: UnitOfWork, email: Email = None, name: PersonName = None, description: Description = None
+        uow: UnitOfWork,
+        email: Email = None,
+        name: PersonName = None,
+        description: Description = None,
+        country: Annotated[
+            str | None,
+            Field(
+                default=None,
+                pattern="^[A-Za-z]{2}$",
+                description="ISO 3166-1 alpha-2 code of where the customer lives, e.g. US. A card issued elsewhere "
+                "raises a payment's fraud score.",
+            ),
+        ] = None,
     ) -> CustomerResult:
         """Record a customer (an e-mail, a name or both) to attach payments to. Returns the customer id."""
-        return CustomerResult.of(await customers.create(uow, email, name, description))
+        return CustomerResult.of(await customers.create(uow, email, name, description, country))
 
     @box.query(toolset="payments", title="Get customer", snapshot=False)
     async def get_customer(uow: UnitOfWork, customer_id: CustomerId) -> CustomerOut:

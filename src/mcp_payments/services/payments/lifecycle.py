@@ -47,6 +47,8 @@ from mcp_payments.services.ports import (
     UnitOfWork,
 )
 from mcp_payments.services.postings import post
+from mcp_payments.services.risk import FraudScreen
+from mcp_payments.services.risk_ports import StoredAssessment
 
 A = PaymentAction
 # Decline codes after which the same card may work on a later try.
@@ -73,6 +75,7 @@ class PaymentDetail:
     refunds: list[Refund]
     events: list[PaymentEvent]
     ledger: list[JournalTransaction]
+    risk: StoredAssessment | None = None  # its fraud score (create_payment's payments have one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,9 @@ class PaymentService:
         authorization_ttl: timedelta = timedelta(days=7),
         *,
         cursors: Cursors,
+        risk: FraudScreen | None = None,
     ) -> None:
+        self.risk = risk  # scores every payment create() makes
         self.clock = clock
         self.cursors = cursors
         self.ids = ids
@@ -117,7 +122,7 @@ class PaymentService:
         capture_method: str,
         description: str | None,
     ) -> PaymentDetail:
-        payment = await self.charge(uow, amount, method, customer_id, capture_method, description)
+        payment = await self.charge(uow, amount, method, customer_id, capture_method, description, scored=True)
         return await self.detail(uow, payment.id)
 
     async def charge(
@@ -128,9 +133,12 @@ class PaymentService:
         customer_id: str | None,
         capture_method: str,
         description: str | None,
+        *,
+        scored: bool = False,
     ) -> Payment:
         """create() without reading the payment's detail back (five queries): for a charge made by due work (an
-        invoice's renewal), which needs only the payment."""
+        invoice's renewal), which needs only the payment. `scored`: its fraud score is stored with it (before the
+        provider answers, so that a declined payment keeps its score too)."""
         if customer_id is not None and await uow.repo(CUSTOMERS).get(customer_id) is None:
             raise CustomerNotFound(
                 f"customer {customer_id} does not exist: create it with create_customer or omit customer_id",
@@ -139,6 +147,8 @@ class PaymentService:
         now = self.clock.now()
         payment = Payment.new(self.ids.new("pay"), amount, customer_id, capture_method, method, description, now)
         await uow.repo(PAYMENTS).add(payment)
+        if scored and self.risk is not None:
+            await self.risk.record(uow, payment.id, amount, method, customer_id)
         await self.books.event(uow, payment, "payment.created", amount=amount.minor, capture_method=capture_method)
         outcome = await self.provider.authorize(
             uow, payment.id, payment.amount, payment.currency, method, capture=capture_method == "automatic"
@@ -254,6 +264,7 @@ class PaymentService:
             await uow.repo(PAYMENTS).refunds(payment_id),
             await uow.repo(PAYMENTS).events(payment_id),
             await uow.ledger.transactions_for(payment_id),
+            None if self.risk is None else await self.risk.of_payment(uow, payment_id),
         )
 
     async def search(self, uow: UnitOfWork, where: PaymentFilter, cursor: str | None, limit: int) -> Page[Payment]:
