@@ -91,7 +91,10 @@ async def test_an_amount_far_above_the_customers_history_and_a_foreign_card_rais
     assert assessed["score"] == 45
     assert assessed["decision"] == "allow"
     assert [(r["rule"], r["points"]) for r in assessed["reasons"]] == [("amount", 30), ("country", 15)]
-    assert assessed["reasons"][0]["text"] == "amount is 15.0x the customer's average of 10.00 USD over 3 payments"
+    assert (
+        assessed["reasons"][0]["text"]
+        == "amount is 15.0x the customer's average of 10.00 USD over their last 3 paid payments"
+    )
     assert assessed["reasons"][1]["text"] == "card issued in GB, customer in US"
     assert (assessed["review_threshold"], assessed["block_threshold"]) == (50, 80)
 

@@ -23,6 +23,9 @@ from enum import StrEnum
 
 from mcp_payments.domain.money import Currency, Money
 
+SCANNED = 20  # a card's latest attempts a score reads: every card rule saturates well within them
+HISTORY = 50  # a customer's latest paid payments that say what amount is usual
+
 
 class Decision(StrEnum):
     ALLOW = "allow"
@@ -146,7 +149,8 @@ def _velocity(card: CardActivity, rules: Rules) -> Reason | None:
     if card.attempts < rules.velocity_after:
         return None
     points = min(30, 10 + 5 * (card.attempts - rules.velocity_after))
-    return Reason("velocity", points, f"{card.attempts} earlier payments on this card in {_minutes(rules.window)}")
+    many = f"{card.attempts}{' or more' if card.attempts >= SCANNED else ''}"
+    return Reason("velocity", points, f"{many} earlier payments on this card in {_minutes(rules.window)}")
 
 
 def _card_testing(card: CardActivity, amount: Money, rules: Rules) -> Reason | None:
@@ -176,7 +180,8 @@ def _amount(signals: Signals, rules: Rules) -> Reason | None:
     return Reason(
         "amount",
         points,
-        f"amount is {ratio:.1f}x the customer's average of {average} over {history.paid_count} payments",
+        f"amount is {ratio:.1f}x the customer's average of {average} over their last {history.paid_count} paid "
+        "payments",
     )
 
 

@@ -13,7 +13,7 @@ from mcp_payments.adapters.db.driver import Driver
 from mcp_payments.adapters.db.tables import customers, payments, risk_assessments
 from mcp_payments.domain.money import Money
 from mcp_payments.domain.payments import PaymentStatus
-from mcp_payments.domain.risk import Assessment, CardActivity, CustomerHistory, Decision, Reason
+from mcp_payments.domain.risk import HISTORY, SCANNED, Assessment, CardActivity, CustomerHistory, Decision, Reason
 from mcp_payments.services.risk_ports import StoredAssessment
 
 _DECLINED = PaymentStatus.REQUIRES_PAYMENT_METHOD.value  # where a decline leaves a payment
@@ -26,37 +26,54 @@ class SqlRisk:
         self.conn = conn
 
     async def card_activity(self, fingerprint: str, since: Any, small: Money) -> CardActivity:
+        # Only the card's latest SCANNED attempts are read: every rule saturates well within them, and the cost of a
+        # score stays the same however busy the card has been.
         p, r = payments.c, risk_assessments.c
-        declined = and_(p.status == _DECLINED, p.decline_code.is_not(None))
-        small_decline = and_(declined, p.currency == small.currency.code, p.amount <= small.minor)
-        made = (
-            select(
-                func.count().label("attempts"),
-                _count_if(declined).label("declines"),
-                _count_if(small_decline).label("small_declines"),
-            )
+        latest = (
+            select(p.status, p.decline_code, p.currency, p.amount)
             .where(p.card_fingerprint == fingerprint, p.created_at >= since)
+            .order_by(p.created_at.desc())
+            .limit(SCANNED)
             .subquery()
         )
+        x = latest.c
+        declined = and_(x.status == _DECLINED, x.decline_code.is_not(None))
+        small_decline = and_(declined, x.currency == small.currency.code, x.amount <= small.minor)
+        made = select(
+            func.count().label("attempts"),
+            _count_if(declined).label("declines"),
+            _count_if(small_decline).label("small_declines"),
+        ).subquery()
         # The attempts this score held or refused made no payment: they are counted from their assessments.
-        small_stop = and_(r.currency == small.currency.code, r.amount <= small.minor)
-        stopped = (
-            select(func.count().label("stops"), _count_if(small_stop).label("small_stops"))
+        stopped_latest = (
+            select(r.currency, r.amount)
             .where(r.card_fingerprint == fingerprint, r.created_at >= since, r.payment_id.is_(None))
             .where(r.decision.in_(_ALERTS))
+            .order_by(r.created_at.desc())
+            .limit(SCANNED)
             .subquery()
         )
+        y = stopped_latest.c
+        small_stop = and_(y.currency == small.currency.code, y.amount <= small.minor)
+        stopped = select(func.count().label("stops"), _count_if(small_stop).label("small_stops")).subquery()
         both = select(made, stopped).select_from(made.join(stopped, true()))  # two one-row aggregates, one trip
         row = (await self.conn.execute(both)).one()
-        return CardActivity(
-            int(row.attempts) + int(row.stops), int(row.declines), int(row.small_declines), int(row.small_stops)
-        )
+        attempts = min(SCANNED, int(row.attempts) + int(row.stops))
+        return CardActivity(attempts, int(row.declines), int(row.small_declines), int(row.small_stops))
 
     async def customer_history(self, customer_id: str, currency: str) -> CustomerHistory | None:
+        # The average of the customer's latest HISTORY paid payments in the currency: what is usual now, read at a
+        # bounded cost.
         p, c = payments.c, customers.c
-        paid = (p.customer_id == customer_id, p.currency == currency, p.status.in_(_PAID))
-        count = select(func.count()).where(*paid).scalar_subquery()
-        total = select(func.coalesce(func.sum(p.amount), 0)).where(*paid).scalar_subquery()
+        latest = (
+            select(p.amount)
+            .where(p.customer_id == customer_id, p.currency == currency, p.status.in_(_PAID))
+            .order_by(p.created_at.desc())
+            .limit(HISTORY)
+            .subquery()
+        )
+        count = select(func.count()).select_from(latest).scalar_subquery()
+        total = select(func.coalesce(func.sum(latest.c.amount), 0)).scalar_subquery()
         query = select(c.created_at, c.country, count.label("n"), total.label("total")).where(c.id == customer_id)
         row = (await self.conn.execute(query)).first()
         if row is None:

@@ -808,5 +808,5 @@ risk_assessments = Table(
     CheckConstraint(f"amount BETWEEN 1 AND {MAX_AMOUNT}", name="amount_in_range"),
     Index(None, "payment_id"),
     Index(None, "decision", "id"),
-    Index(None, "card_fingerprint", "created_at"),  # a card's recent held and refused attempts
+    Index(None, "card_fingerprint", "decision", "created_at"),  # a card's recent held and refused attempts
 )

@@ -40,7 +40,9 @@ def upgrade() -> None:
     op.create_index("ix_risk_assessments_payment_id", "risk_assessments", ["payment_id"])
     op.create_index("ix_risk_assessments_decision_id", "risk_assessments", ["decision", "id"])
     op.create_index(
-        "ix_risk_assessments_card_fingerprint_created_at", "risk_assessments", ["card_fingerprint", "created_at"]
+        "ix_risk_assessments_card_fingerprint_decision_created_at",
+        "risk_assessments",
+        ["card_fingerprint", "decision", "created_at"],
     )
     op.create_index("ix_payments_card_fingerprint_created_at", "payments", ["card_fingerprint", "created_at"])
     op.add_column("customers", sa.Column("country", sa.String(2)))
