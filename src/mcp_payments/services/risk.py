@@ -49,11 +49,9 @@ class FraudScreen:
         self, uow: UnitOfWork, amount: Money, method: PaymentMethod, customer_id: str | None
     ) -> Assessment:
         """Score a would-be payment against what happened before it (nothing is written)."""
-        repo, now = uow.repo(RISK), self.clock.now()
-        card = await repo.card_activity(
-            method.fingerprint, now - self.rules.window, self.rules.small_in(amount.currency)
-        )
-        history = None if customer_id is None else await repo.customer_history(customer_id, amount.currency.code)
+        now = self.clock.now()
+        since, small = now - self.rules.window, self.rules.small_in(amount.currency)
+        card, history = await uow.repo(RISK).signals(method.fingerprint, since, small, customer_id)
         return risk.assess(Signals(amount, method.country, card, history), self.rules, now)
 
     async def review(

@@ -30,13 +30,12 @@ class StoredAssessment:
 
 
 class RiskRepository(Protocol):
-    async def card_activity(self, fingerprint: str, since: datetime, small: Money) -> CardActivity:
-        """Payments on the card created at or after `since`: all of them, the declined, and the declined of at
-        most `small` in its currency."""
-        ...
-
-    async def customer_history(self, customer_id: str, currency: str) -> CustomerHistory | None:
-        """The customer's creation, country and paid payments in `currency`; None for an unknown customer."""
+    async def signals(
+        self, fingerprint: str, since: datetime, small: Money, customer_id: str | None
+    ) -> tuple[CardActivity, CustomerHistory | None]:
+        """In one round trip: the card's attempts created at or after `since` (all of them, the declined, the declined
+        of at most `small` in its currency, the held or refused), and the customer's creation, country and paid
+        payments in `small`'s currency (None: no customer_id, or an unknown one)."""
         ...
 
     async def add(self, stored: StoredAssessment) -> None: ...

@@ -25,63 +25,26 @@ class SqlRisk:
     def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self.conn = conn
 
-    async def card_activity(self, fingerprint: str, since: Any, small: Money) -> CardActivity:
-        # Only the card's latest SCANNED attempts are read: every rule saturates well within them, and the cost of a
-        # score stays the same however busy the card has been.
-        p, r = payments.c, risk_assessments.c
-        latest = (
-            select(p.status, p.decline_code, p.currency, p.amount)
-            .where(p.card_fingerprint == fingerprint, p.created_at >= since)
-            .order_by(p.created_at.desc())
-            .limit(SCANNED)
-            .subquery()
-        )
-        x = latest.c
-        declined = and_(x.status == _DECLINED, x.decline_code.is_not(None))
-        small_decline = and_(declined, x.currency == small.currency.code, x.amount <= small.minor)
-        made = select(
-            func.count().label("attempts"),
-            _count_if(declined).label("declines"),
-            _count_if(small_decline).label("small_declines"),
-        ).subquery()
-        # The attempts this score held or refused made no payment: they are counted from their assessments.
-        stopped_latest = (
-            select(r.currency, r.amount)
-            .where(r.card_fingerprint == fingerprint, r.created_at >= since, r.payment_id.is_(None))
-            .where(r.decision.in_(_ALERTS))
-            .order_by(r.created_at.desc())
-            .limit(SCANNED)
-            .subquery()
-        )
-        y = stopped_latest.c
-        small_stop = and_(y.currency == small.currency.code, y.amount <= small.minor)
-        stopped = select(func.count().label("stops"), _count_if(small_stop).label("small_stops")).subquery()
-        both = select(made, stopped).select_from(made.join(stopped, true()))  # two one-row aggregates, one trip
-        row = (await self.conn.execute(both)).one()
+    async def signals(
+        self, fingerprint: str, since: Any, small: Money, customer_id: str | None
+    ) -> tuple[CardActivity, CustomerHistory | None]:
+        # One round trip: one-row aggregates joined on true (the customer's outer-joined: it may not exist).
+        made, stopped = _card(fingerprint, since, small), _stopped(fingerprint, since, small)
+        parts: list[Any] = [made, stopped]
+        joined = made.join(stopped, true())
+        if customer_id is not None:
+            customer = _customer(customer_id, small.currency.code)
+            parts.append(customer)
+            joined = joined.outerjoin(customer, true())
+        row = (await self.conn.execute(select(*parts).select_from(joined))).one()
         attempts = min(SCANNED, int(row.attempts) + int(row.stops))
-        return CardActivity(attempts, int(row.declines), int(row.small_declines), int(row.small_stops))
-
-    async def customer_history(self, customer_id: str, currency: str) -> CustomerHistory | None:
-        # The average of the customer's latest HISTORY paid payments in the currency: what is usual now, read at a
-        # bounded cost.
-        p, c = payments.c, customers.c
-        latest = (
-            select(p.amount)
-            .where(p.customer_id == customer_id, p.currency == currency, p.status.in_(_PAID))
-            .order_by(p.created_at.desc())
-            .limit(HISTORY)
-            .subquery()
-        )
-        count = select(func.count()).select_from(latest).scalar_subquery()
-        total = select(func.coalesce(func.sum(latest.c.amount), 0)).scalar_subquery()
-        query = select(c.created_at, c.country, count.label("n"), total.label("total")).where(c.id == customer_id)
-        row = (await self.conn.execute(query)).first()
-        if row is None:
-            return None
-        n, paid_total = int(row.n), int(row.total)
+        card = CardActivity(attempts, int(row.declines), int(row.small_declines), int(row.small_stops))
+        if customer_id is None or row.customer_created_at is None:
+            return card, None
+        n, paid_total = int(row.paid_count), int(row.paid_total)
         # The average in whole minor units, rounded half-even once (integers only: money is never a float).
         average = int((Decimal(paid_total) / n).quantize(Decimal(1), ROUND_HALF_EVEN)) if n else 0
-        return CustomerHistory(row.created_at, row.country, n, average)
+        return card, CustomerHistory(row.customer_created_at, row.customer_country, n, average)
 
     async def add(self, s: StoredAssessment) -> None:
         a = s.assessment
@@ -118,6 +81,70 @@ class SqlRisk:
             query = query.where(r.id < after)
         rows = await self.conn.execute(query.order_by(r.id.desc()).limit(limit))
         return [_stored(row) for row in rows]
+
+
+# Only a card's latest SCANNED attempts are read (every rule saturates well within them) and a customer's latest
+# HISTORY paid payments: a score costs the same however busy the card or the customer has been.
+
+
+def _card(fingerprint: str, since: Any, small: Money) -> Any:
+    """The card's payments in the window: all, declined, declined of at most `small`."""
+    p = payments.c
+    latest = (
+        select(p.status, p.decline_code, p.currency, p.amount)
+        .where(p.card_fingerprint == fingerprint, p.created_at >= since)
+        .order_by(p.created_at.desc())
+        .limit(SCANNED)
+        .subquery()
+    )
+    x = latest.c
+    declined = and_(x.status == _DECLINED, x.decline_code.is_not(None))
+    small_decline = and_(declined, x.currency == small.currency.code, x.amount <= small.minor)
+    return select(
+        func.count().label("attempts"),
+        _count_if(declined).label("declines"),
+        _count_if(small_decline).label("small_declines"),
+    ).subquery()
+
+
+def _stopped(fingerprint: str, since: Any, small: Money) -> Any:
+    """The card's attempts this score held or refused in the window (they made no payment), and the small ones."""
+    r = risk_assessments.c
+    latest = (
+        select(r.currency, r.amount)
+        .where(r.card_fingerprint == fingerprint, r.decision.in_(_ALERTS), r.created_at >= since)
+        .where(r.payment_id.is_(None))
+        .order_by(r.created_at.desc())
+        .limit(SCANNED)
+        .subquery()
+    )
+    y = latest.c
+    small_stop = and_(y.currency == small.currency.code, y.amount <= small.minor)
+    return select(func.count().label("stops"), _count_if(small_stop).label("small_stops")).subquery()
+
+
+def _customer(customer_id: str, currency: str) -> Any:
+    """The customer's creation and country, and its latest paid payments in the currency: count and total."""
+    p, c = payments.c, customers.c
+    latest = (
+        select(p.amount)
+        .where(p.customer_id == customer_id, p.currency == currency, p.status.in_(_PAID))
+        .order_by(p.created_at.desc())
+        .limit(HISTORY)
+        .subquery()
+    )
+    count = select(func.count()).select_from(latest).scalar_subquery()
+    total = select(func.coalesce(func.sum(latest.c.amount), 0)).scalar_subquery()
+    return (
+        select(
+            c.created_at.label("customer_created_at"),
+            c.country.label("customer_country"),
+            count.label("paid_count"),
+            total.label("paid_total"),
+        )
+        .where(c.id == customer_id)
+        .subquery()
+    )
 
 
 def _count_if(condition: Any) -> Any:

@@ -122,8 +122,8 @@ class PaymentService:
         capture_method: str,
         description: str | None,
     ) -> PaymentDetail:
-        payment = await self.charge(uow, amount, method, customer_id, capture_method, description, scored=True)
-        return await self.detail(uow, payment.id)
+        payment, risk = await self._charge(uow, amount, method, customer_id, capture_method, description, True)
+        return replace(await self.detail(uow, payment.id, with_risk=False), risk=risk)  # the score, not read back
 
     async def charge(
         self,
@@ -133,12 +133,24 @@ class PaymentService:
         customer_id: str | None,
         capture_method: str,
         description: str | None,
-        *,
-        scored: bool = False,
     ) -> Payment:
-        """create() without reading the payment's detail back (five queries): for a charge made by due work (an
-        invoice's renewal), which needs only the payment. `scored`: its fraud score is stored with it (before the
-        provider answers, so that a declined payment keeps its score too)."""
+        """create() without reading the payment's detail back (five queries) and without a fraud score: for a charge
+        made by due work (an invoice's renewal), which needs only the payment."""
+        payment, _ = await self._charge(uow, amount, method, customer_id, capture_method, description, False)
+        return payment
+
+    async def _charge(
+        self,
+        uow: UnitOfWork,
+        amount: Money,
+        method: PaymentMethod,
+        customer_id: str | None,
+        capture_method: str,
+        description: str | None,
+        scored: bool,
+    ) -> tuple[Payment, StoredAssessment | None]:
+        """`scored`: the payment's fraud score is stored with it, before the provider answers (a declined payment
+        keeps its score too)."""
         if customer_id is not None and await uow.repo(CUSTOMERS).get(customer_id) is None:
             raise CustomerNotFound(
                 f"customer {customer_id} does not exist: create it with create_customer or omit customer_id",
@@ -147,13 +159,14 @@ class PaymentService:
         now = self.clock.now()
         payment = Payment.new(self.ids.new("pay"), amount, customer_id, capture_method, method, description, now)
         await uow.repo(PAYMENTS).add(payment)
+        risk = None
         if scored and self.risk is not None:
-            await self.risk.record(uow, payment.id, amount, method, customer_id)
+            risk = await self.risk.record(uow, payment.id, amount, method, customer_id)
         await self.books.event(uow, payment, "payment.created", amount=amount.minor, capture_method=capture_method)
         outcome = await self.provider.authorize(
             uow, payment.id, payment.amount, payment.currency, method, capture=capture_method == "automatic"
         )
-        return await self._settle_attempt(uow, payment, "authorize", outcome)
+        return await self._settle_attempt(uow, payment, "authorize", outcome), risk
 
     async def confirm(self, uow: UnitOfWork, payment_id: str) -> PaymentDetail:
         """Complete the 3-D Secure step of a payment in requires_action."""
@@ -254,7 +267,7 @@ class PaymentService:
         await self.books.event(uow, updated, f"refund.{refund.status.value}", refund_id=refund.id, amount=minor)
         return RefundResult(refund, updated)
 
-    async def detail(self, uow: UnitOfWork, payment_id: str) -> PaymentDetail:
+    async def detail(self, uow: UnitOfWork, payment_id: str, *, with_risk: bool = True) -> PaymentDetail:
         payment = await uow.repo(PAYMENTS).get(payment_id)
         if payment is None:
             raise not_found(payment_id)
@@ -264,7 +277,7 @@ class PaymentService:
             await uow.repo(PAYMENTS).refunds(payment_id),
             await uow.repo(PAYMENTS).events(payment_id),
             await uow.ledger.transactions_for(payment_id),
-            None if self.risk is None else await self.risk.of_payment(uow, payment_id),
+            None if self.risk is None or not with_risk else await self.risk.of_payment(uow, payment_id),
         )
 
     async def search(self, uow: UnitOfWork, where: PaymentFilter, cursor: str | None, limit: int) -> Page[Payment]:
