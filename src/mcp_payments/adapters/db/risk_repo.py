@@ -6,11 +6,11 @@ import json
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select, true
+from sqlalchemy import BigInteger, String, and_, bindparam, case, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db.driver import Driver
-from mcp_payments.adapters.db.tables import customers, payments, risk_assessments
+from mcp_payments.adapters.db.tables import UTCDateTime, customers, payments, risk_assessments
 from mcp_payments.domain.money import Money
 from mcp_payments.domain.payments import PaymentStatus
 from mcp_payments.domain.risk import HISTORY, SCANNED, Assessment, CardActivity, CustomerHistory, Decision, Reason
@@ -19,6 +19,9 @@ from mcp_payments.services.risk_ports import StoredAssessment
 _DECLINED = PaymentStatus.REQUIRES_PAYMENT_METHOD.value  # where a decline leaves a payment
 _PAID = tuple(s.value for s in (PaymentStatus.SUCCEEDED, PaymentStatus.REQUIRES_CAPTURE))
 _ALERTS = (Decision.REVIEW.value, Decision.BLOCK.value)
+_FINGERPRINT, _SINCE = bindparam("fingerprint", type_=String), bindparam("since", type_=UTCDateTime)
+_CURRENCY, _SMALL = bindparam("currency", type_=String), bindparam("small", type_=BigInteger)
+_CUSTOMER = bindparam("customer_id", type_=String)
 
 
 class SqlRisk:
@@ -28,15 +31,11 @@ class SqlRisk:
     async def signals(
         self, fingerprint: str, since: Any, small: Money, customer_id: str | None
     ) -> tuple[CardActivity, CustomerHistory | None]:
-        # One round trip: one-row aggregates joined on true (the customer's outer-joined: it may not exist).
-        made, stopped = _card(fingerprint, since, small), _stopped(fingerprint, since, small)
-        parts: list[Any] = [made, stopped]
-        joined = made.join(stopped, true())
-        if customer_id is not None:
-            customer = _customer(customer_id, small.currency.code)
-            parts.append(customer)
-            joined = joined.outerjoin(customer, true())
-        row = (await self.conn.execute(select(*parts).select_from(joined))).one()
+        params = {"fingerprint": fingerprint, "since": since, "currency": small.currency.code, "small": small.minor}
+        if customer_id is None:
+            row = (await self.conn.execute(_CARD_ONLY, params)).one()
+        else:
+            row = (await self.conn.execute(_WITH_CUSTOMER, {**params, "customer_id": customer_id})).one()
         attempts = min(SCANNED, int(row.attempts) + int(row.stops))
         card = CardActivity(attempts, int(row.declines), int(row.small_declines), int(row.small_stops))
         if customer_id is None or row.customer_created_at is None:
@@ -50,7 +49,8 @@ class SqlRisk:
         a = s.assessment
         reasons = [{"rule": r.rule, "points": r.points, "text": r.text} for r in a.reasons]
         await self.conn.execute(
-            insert(risk_assessments).values(
+            _INSERT,
+            dict(
                 id=s.id,
                 decision=a.decision.value,
                 score=a.score,
@@ -64,7 +64,7 @@ class SqlRisk:
                 payment_id=s.payment_id,
                 approval_id=s.approval_id,
                 created_at=s.created_at,
-            )
+            ),
         )
 
     async def for_payment(self, payment_id: str) -> StoredAssessment | None:
@@ -87,19 +87,19 @@ class SqlRisk:
 # HISTORY paid payments: a score costs the same however busy the card or the customer has been.
 
 
-def _card(fingerprint: str, since: Any, small: Money) -> Any:
+def _card() -> Any:
     """The card's payments in the window: all, declined, declined of at most `small`."""
     p = payments.c
     latest = (
         select(p.status, p.decline_code, p.currency, p.amount)
-        .where(p.card_fingerprint == fingerprint, p.created_at >= since)
+        .where(p.card_fingerprint == _FINGERPRINT, p.created_at >= _SINCE)
         .order_by(p.created_at.desc())
         .limit(SCANNED)
         .subquery()
     )
     x = latest.c
     declined = and_(x.status == _DECLINED, x.decline_code.is_not(None))
-    small_decline = and_(declined, x.currency == small.currency.code, x.amount <= small.minor)
+    small_decline = and_(declined, x.currency == _CURRENCY, x.amount <= _SMALL)
     return select(
         func.count().label("attempts"),
         _count_if(declined).label("declines"),
@@ -107,28 +107,28 @@ def _card(fingerprint: str, since: Any, small: Money) -> Any:
     ).subquery()
 
 
-def _stopped(fingerprint: str, since: Any, small: Money) -> Any:
+def _stopped() -> Any:
     """The card's attempts this score held or refused in the window (they made no payment), and the small ones."""
     r = risk_assessments.c
     latest = (
         select(r.currency, r.amount)
-        .where(r.card_fingerprint == fingerprint, r.decision.in_(_ALERTS), r.created_at >= since)
+        .where(r.card_fingerprint == _FINGERPRINT, r.decision.in_(_ALERTS), r.created_at >= _SINCE)
         .where(r.payment_id.is_(None))
         .order_by(r.created_at.desc())
         .limit(SCANNED)
         .subquery()
     )
     y = latest.c
-    small_stop = and_(y.currency == small.currency.code, y.amount <= small.minor)
+    small_stop = and_(y.currency == _CURRENCY, y.amount <= _SMALL)
     return select(func.count().label("stops"), _count_if(small_stop).label("small_stops")).subquery()
 
 
-def _customer(customer_id: str, currency: str) -> Any:
+def _customer() -> Any:
     """The customer's creation and country, and its latest paid payments in the currency: count and total."""
     p, c = payments.c, customers.c
     latest = (
         select(p.amount)
-        .where(p.customer_id == customer_id, p.currency == currency, p.status.in_(_PAID))
+        .where(p.customer_id == _CUSTOMER, p.currency == _CURRENCY, p.status.in_(_PAID))
         .order_by(p.created_at.desc())
         .limit(HISTORY)
         .subquery()
@@ -142,13 +142,31 @@ def _customer(customer_id: str, currency: str) -> Any:
             count.label("paid_count"),
             total.label("paid_total"),
         )
-        .where(c.id == customer_id)
+        .where(c.id == _CUSTOMER)
         .subquery()
     )
 
 
 def _count_if(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _signals(with_customer: bool) -> Any:
+    """One round trip: one-row aggregates joined on true (the customer outer-joined: it may not exist)."""
+    made, stopped = _card(), _stopped()
+    parts: list[Any] = [made, stopped]
+    joined = made.join(stopped, true())
+    if with_customer:
+        customer = _customer()
+        parts.append(customer)
+        joined = joined.outerjoin(customer, true())
+    return select(*parts).select_from(joined)
+
+
+# Built once: building this statement costs several times what running it does.
+_INSERT = insert(risk_assessments)
+_CARD_ONLY = _signals(with_customer=False)
+_WITH_CUSTOMER = _signals(with_customer=True)
 
 
 def _stored(r: Any) -> StoredAssessment:
