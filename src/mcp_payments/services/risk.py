@@ -71,12 +71,15 @@ class FraudScreen:
         if assessment.decision is Decision.BLOCK:
             raise self._blocked(stored)
         if assessment.decision is Decision.REVIEW and not approved:
-            why = f"fraud score {assessment.score} is in the review band ({self.rules.review}-{self.rules.block - 1})"
+            review_band = f"the review band ({self.rules.review}-{self.rules.block - 1})"
+            why = f"fraud score {assessment.score} is in {review_band}"
 
             async def keep_alert(approval_id: str) -> None:  # in the hold's transaction
                 await uow.repo(RISK).add(replace(stored, approval_id=approval_id))
 
-            raise Held(Spend(amount, Counts.SPEND, customer_id), 0, self._blocked(stored), why=why, then=keep_alert)
+            # Where a call cannot wait (no approvals here), a score in the review band refuses it.
+            refusal = self._blocked(stored, f", in {review_band}, and it cannot wait for approval here")
+            raise Held(Spend(amount, Counts.SPEND, customer_id), 0, refusal, why=why, then=keep_alert)
         _CURRENT.set(_Assessed(stored))
 
     async def record(
@@ -123,10 +126,11 @@ class FraudScreen:
             self.clock.now(),
         )
 
-    def _blocked(self, stored: StoredAssessment) -> RiskBlocked:
+    def _blocked(self, stored: StoredAssessment, band: str | None = None) -> RiskBlocked:
         a = stored.assessment
+        where = band or f" (blocked at {self.rules.block})"
         error = RiskBlocked(
-            f"risk_blocked: this payment's fraud score is {a.score} (blocked at {self.rules.block}): "
+            f"risk_blocked: this payment's fraud score is {a.score}{where}: "
             f"{a.explained()}. Nothing was charged. Do not retry with other cards; ask the customer to contact "
             f"support, or an operator to review alert {stored.id} (list_fraud_alerts)",
             score=a.score,
