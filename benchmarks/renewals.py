@@ -7,7 +7,8 @@ Per backend: N subscriptions on one monthly plan (a day's trial, so the seed cha
 (a) S seconds of service-path transfers (WalletService.transfer in a unit of work, one caller, as transfers.py's
 "service" column) and (b) an advance of the sandbox clock by a month, in which the renewal job renews each
 subscription once: an invoice, an off-session payment with its ledger postings and fees, the subscription moved
-on, and an audit record, each renewal in its own transaction. Renewals per second is N / the advance's time.
+on, and an audit record per renewal, RENEWAL_BATCH renewals per transaction (categories/subscriptions.py).
+Renewals per second is N / the advance's time.
 Reported: both rates, their ratio (target >= 0.3, issue 11), round trips and CPU per renewal, and the share of the
 advance spent in the renewal job itself (the rest: finding the next due instant, moving the clock, other jobs).
 """

@@ -251,6 +251,11 @@ def test_an_unknown_log_level_is_refused_with_the_levels_there_are(text: str) ->
         ("MCP_PAYMENTS_TOOLSETS", ", ,", "name none"),
         ("MCP_PAYMENTS_ALLOWED_HOSTS", "a b", "is not a name or address"),
         ("MCP_PAYMENTS_RESOURCE_URL", "payments", "is not an http(s) URL"),
+        ("MCP_PAYMENTS_SCREENING_RETENTION_DAYS", "a year", "is not a whole number of days"),
+        ("MCP_PAYMENTS_SCREENING_RETENTION_DAYS", "0", "a retention window is 1 to 3660 days"),
+        ("MCP_PAYMENTS_SPEND_RECORD_RETENTION_DAYS", "31", "a retention window is 32 to 3660 days"),
+        ("MCP_PAYMENTS_WEBHOOK_DELIVERY_RETENTION_DAYS", "1.5", "is not a whole number of days"),
+        ("MCP_PAYMENTS_WEBHOOK_DELIVERY_RETENTION_DAYS", "99999", "a retention window is 1 to 3660 days"),
     ],
 )
 def test_every_setting_that_cannot_be_read_is_refused_naming_it(name: str, text: str, phrase: str) -> None:
@@ -322,3 +327,39 @@ def test_fraud_scoring_thresholds_and_amounts_come_from_the_environment_as_exact
 def test_fraud_scoring_settings_that_cannot_work_are_refused(env: dict[str, str], phrase: str) -> None:
     with pytest.raises(ValueError, match=re.escape(phrase)):
         Settings.from_env(env)
+
+
+def test_retention_windows_are_settings_in_days() -> None:
+    defaults = Settings()
+    assert (defaults.screening_retention, defaults.spend_record_retention, defaults.webhook_delivery_retention) == (
+        timedelta(days=365),
+        timedelta(days=400),
+        timedelta(days=30),
+    )
+    env = {
+        "MCP_PAYMENTS_SCREENING_RETENTION_DAYS": "730",
+        "MCP_PAYMENTS_SPEND_RECORD_RETENTION_DAYS": "32",
+        "MCP_PAYMENTS_WEBHOOK_DELIVERY_RETENTION_DAYS": "7",
+    }
+    read = Settings.from_env(env)
+    assert (read.screening_retention, read.spend_record_retention, read.webhook_delivery_retention) == (
+        timedelta(days=730),
+        timedelta(days=32),
+        timedelta(days=7),
+    )
+
+
+@pytest.mark.parametrize(("text", "mode"), [("elicit", "elicit"), ("QUEUE", "queue"), (" queue ", "queue")])
+def test_the_approval_mode_is_elicit_or_queue(text: str, mode: str) -> None:
+    assert Settings.from_env({"MCP_PAYMENTS_APPROVAL_MODE": text}).approval_mode == mode
+
+
+def test_the_approval_mode_asks_in_the_chat_by_default() -> None:
+    assert Settings.from_env({}).approval_mode == "elicit"
+
+
+@pytest.mark.parametrize("text", ["ask", "none", "elicitation", "queued"])
+def test_an_approval_mode_that_is_neither_is_refused_naming_the_variable(text: str) -> None:
+    with pytest.raises(ValueError, match="MCP_PAYMENTS_APPROVAL_MODE") as refused:
+        Settings.from_env({"MCP_PAYMENTS_APPROVAL_MODE": text})
+    assert "use elicit or queue" in str(refused.value)

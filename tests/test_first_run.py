@@ -10,7 +10,9 @@ import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
+from mcp_payments.domain.roles import Role
 from mcp_payments.server.callers import local_principal
+from tests.server.listing import deployment, shown_to
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACEHOLDER = "/absolute/path/to/mcp-payments"
@@ -31,10 +33,10 @@ async def test_the_mcp_json_entry_launches_a_server_that_lists_every_tool(db_url
         me = await client.call_tool("whoami", {})
         wallet = await client.call_tool("create_wallet", {"currency": "USD", "name": "desktop"})
     schemas = {p.stem for p in (ROOT / "schemas").glob("*.json")}
-    # Claude Desktop without a key is the local user, an agent: every tool but the administrators'.
-    beyond_agent = {"set_spending_policy", "approve_request", "reject_request", "create_mandate", "revoke_mandate"}
-    beyond_agent |= {"advance_sandbox_clock", "create_webhook_endpoint", "delete_webhook_endpoint"}
-    beyond_agent |= {"rotate_webhook_secret", "replay_webhook"}
+    # Claude Desktop without a key is the local user, an agent: every tool but those of the roles above it.
+    async with deployment() as (_, specs):
+        beyond_agent = set(specs) - shown_to(Role.AGENT, specs)
+    assert {"set_spending_policy", "approve_request", "erase_customer_data"} <= beyond_agent
     assert names == schemas - beyond_agent
     assert health.structured_content is not None
     assert health.structured_content["status"] == "ok"
@@ -75,3 +77,49 @@ async def test_the_example_controls_session_runs_the_approved_call_once(db_url: 
     assert "landlord has 0.00 USD while it waits" in out
     assert "approval executed by cli:" in out
     assert "landlord has 50.01 USD" in out
+
+
+async def test_the_example_erasure_session_forgets_the_customer_and_keeps_the_books(db_url: str) -> None:
+    with anyio.fail_after(180):
+        done = await anyio.run_process(
+            [sys.executable, str(ROOT / "examples" / "erasure_session.py"), "--db", db_url], check=False
+        )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "get_customer: name='erased-" in out
+    assert "email=None" in out
+    assert "the payment is kept: 80.00 USD" in out
+    assert "erasing again: already_erased=True" in out
+    assert "audit chain valid: True; ledger ok: True" in out
+
+
+async def test_the_example_approve_in_chat_runs_the_call_the_human_approved_once(db_url: str) -> None:
+    with anyio.fail_after(180):
+        done = await anyio.run_process(
+            [sys.executable, str(ROOT / "examples" / "approve_in_chat.py"), "--db", db_url], check=False
+        )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "server asks the human: Your agent" in out
+    assert "agent asked for 60.00 USD: approval_declined" in out
+    assert "landlord has 50.01 USD" in out
+    assert "transfer_funds -> executed:elicitation" in out
+
+
+async def test_the_example_subscription_session_shows_every_step_of_a_subscriptions_year(db_url: str) -> None:
+    with anyio.fail_after(240):
+        done = await anyio.run_process(
+            [sys.executable, str(ROOT / "examples" / "subscription_session.py"), "--db", db_url], check=False
+        )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode() + out
+    assert ": trialing until " in out
+    assert "proration: proration_credit" in out
+    assert "proration: proration_debit" in out
+    assert "it is the preview, line for line" in out
+    assert "(card_declined)" in out
+    assert "subscription past_due" in out
+    assert "invoice paid, subscription active" in out
+    assert "12 invoices" in out
+    assert "ledger ok: True" in out
+    assert "the invoices, the payments and the ledger agree to the cent" in out

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
+from mcp_payments.domain import aml, risk
 from mcp_payments.domain.fx import RateTable
-from mcp_payments.domain.risk import Rules
 from mcp_payments.domain.subscriptions import Dunning
 from mcp_payments.telemetry import parse_exporter
 
@@ -52,6 +52,9 @@ class Settings:
     authorization_ttl: timedelta = timedelta(days=7)
     action_ttl: timedelta = timedelta(days=1)
     approval_ttl: timedelta = timedelta(hours=24)  # how long a held call waits for a decision before it expires
+    # elicit: a held call asks the human at the requester's client in the chat, where the client supports
+    # elicitation (server/elicitation.py), and otherwise waits for an operator; queue: it always waits.
+    approval_mode: str = "elicit"
     background: bool = True
     # Dunning: a failed renewal is tried again these many days after its first failure (with that first try, 8
     # tries within 2 weeks), and after the last failure the subscription is canceled, or kept as unpaid.
@@ -62,6 +65,13 @@ class Settings:
     webhooks_allow_loopback: bool = False
     webhooks_allow_private: bool = False
     webhooks_disable_after: timedelta = timedelta(days=5)
+    # Retention (services/retention.py): a screening's party name and date of birth are removed after
+    # screening_retention (its decision stays); spend records (the rolling totals' rows: at least the monthly
+    # window) and delivered webhook deliveries (with their event once none is left) are deleted after theirs.
+    # Spent idempotency keys go after idempotency_key_ttl (purge_idempotency_keys).
+    screening_retention: timedelta = timedelta(days=365)
+    spend_record_retention: timedelta = timedelta(days=400)
+    webhook_delivery_retention: timedelta = timedelta(days=30)
     log_level: str = "INFO"
     # Host and Origin headers the HTTP transports accept besides those of --host and --port (server/hosts.py).
     allowed_hosts: tuple[str, ...] = ()
@@ -102,6 +112,15 @@ class Settings:
     risk_window: timedelta = timedelta(hours=1)  # of velocity and card testing
     risk_small_amount: Decimal = Decimal("5.00")  # a card tester's probe
     risk_large_amount: Decimal = Decimal("1000.00")  # large for a customer created within 7 days
+    # AML monitoring (domain/aml.py), in USD terms at the configured FX rates: a movement of at least aml_large_usd
+    # is large (and 80-100% of it, repeated within 24 h, structuring); more than aml_velocity_count movements or
+    # aml_velocity_usd moved within aml_velocity_window is velocity; money out within aml_pass_through_window of
+    # arriving is rapid pass-through.
+    aml_large_usd: Decimal = Decimal("10000.00")
+    aml_velocity_window: timedelta = timedelta(hours=1)
+    aml_velocity_count: int = 30
+    aml_velocity_usd: Decimal = Decimal("50000.00")
+    aml_pass_through_window: timedelta = timedelta(hours=24)
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.sanctions_review_threshold <= self.sanctions_block_threshold <= 1.0:
@@ -124,12 +143,16 @@ class Settings:
             raise ValueError("MCP_PAYMENTS_METRICS_FLUSH_SECONDS must be a positive number of seconds, at most 3600")
         if not (0 <= self.alert_auth_rate_drop <= 100 and 0 <= self.alert_error_rate <= 100):
             raise ValueError("alert rates (MCP_PAYMENTS_ALERT_*_RATE*) are percentages: between 0 and 100")
+        if self.approval_mode not in APPROVAL_MODES:
+            raise ValueError(f"approval_mode must be one of {', '.join(APPROVAL_MODES)}")
+        if self.aml_velocity_count < 1:
+            raise ValueError("MCP_PAYMENTS_AML_VELOCITY_COUNT must be at least 1 (movements within the window)")
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
 
-    def risk_rules(self) -> Rules:
+    def risk_rules(self) -> risk.Rules:
         try:
-            return Rules(
+            return risk.Rules(
                 self.risk_review_score,
                 self.risk_block_score,
                 self.risk_window,
@@ -142,6 +165,15 @@ class Settings:
                 "and positive MCP_PAYMENTS_RISK_SMALL_AMOUNT, MCP_PAYMENTS_RISK_LARGE_AMOUNT and "
                 "MCP_PAYMENTS_RISK_WINDOW"
             ) from None
+
+    def aml_rules(self) -> aml.Rules:
+        return aml.Rules(
+            large=int(self.aml_large_usd * 100),
+            velocity_window=self.aml_velocity_window,
+            velocity_count=self.aml_velocity_count,
+            velocity_amount=int(self.aml_velocity_usd * 100),
+            pass_through_window=self.aml_pass_through_window,
+        )
 
     def dunning(self) -> Dunning:
         retries = tuple(timedelta(days=d) for d in self.dunning_retry_days)
@@ -167,6 +199,7 @@ class Settings:
             values["fee_percent_bp"], values["fee_fixed_minor"] = fees
         read.into(values, "authorization_ttl", "MCP_PAYMENTS_AUTHORIZATION_DAYS", _days)
         read.into(values, "approval_ttl", "MCP_PAYMENTS_APPROVAL_TTL", _approval_ttl)
+        read.into(values, "approval_mode", "MCP_PAYMENTS_APPROVAL_MODE", parse_approval_mode)
         read.into(values, "sweep_interval", "MCP_PAYMENTS_JOB_INTERVAL_SECONDS", parse_seconds)
         read.into(values, "job_max_attempts", "MCP_PAYMENTS_JOB_MAX_ATTEMPTS", parse_attempts)
         read.into(values, "job_retry_base", "MCP_PAYMENTS_JOB_RETRY_SECONDS", _delay)
@@ -177,6 +210,9 @@ class Settings:
         read.into(values, "webhooks_allow_loopback", "MCP_PAYMENTS_WEBHOOKS_ALLOW_LOOPBACK", parse_flag)
         read.into(values, "webhooks_allow_private", "MCP_PAYMENTS_WEBHOOKS_ALLOW_PRIVATE", parse_flag)
         read.into(values, "webhooks_disable_after", "MCP_PAYMENTS_WEBHOOKS_DISABLE_AFTER_DAYS", _days)
+        read.into(values, "screening_retention", "MCP_PAYMENTS_SCREENING_RETENTION_DAYS", _retention(1))
+        read.into(values, "spend_record_retention", "MCP_PAYMENTS_SPEND_RECORD_RETENTION_DAYS", _retention(32))
+        read.into(values, "webhook_delivery_retention", "MCP_PAYMENTS_WEBHOOK_DELIVERY_RETENTION_DAYS", _retention(1))
         read.into(values, "allowed_hosts", "MCP_PAYMENTS_ALLOWED_HOSTS", parse_allowed_hosts)
         read.into(values, "allowed_origins", "MCP_PAYMENTS_ALLOWED_ORIGINS", parse_allowed_origins)
         read.into(values, "api_key", "MCP_PAYMENTS_API_KEY", str.strip)
@@ -203,6 +239,11 @@ class Settings:
         read.into(values, "risk_window", "MCP_PAYMENTS_RISK_WINDOW", parse_duration)
         read.into(values, "risk_small_amount", "MCP_PAYMENTS_RISK_SMALL_AMOUNT", parse_decimal_amount)
         read.into(values, "risk_large_amount", "MCP_PAYMENTS_RISK_LARGE_AMOUNT", parse_decimal_amount)
+        read.into(values, "aml_large_usd", "MCP_PAYMENTS_AML_LARGE_USD", parse_usd)
+        read.into(values, "aml_velocity_window", "MCP_PAYMENTS_AML_VELOCITY_WINDOW", parse_duration)
+        read.into(values, "aml_velocity_count", "MCP_PAYMENTS_AML_VELOCITY_COUNT", parse_count)
+        read.into(values, "aml_velocity_usd", "MCP_PAYMENTS_AML_VELOCITY_USD", parse_usd)
+        read.into(values, "aml_pass_through_window", "MCP_PAYMENTS_AML_PASS_THROUGH_WINDOW", parse_duration)
         if ("jwt_issuer" in values) != ("jwks" in values):
             raise ValueError(
                 "JWT access tokens need both MCP_PAYMENTS_JWT_ISSUER (the issuer's URL) and MCP_PAYMENTS_JWKS (its "
@@ -264,6 +305,7 @@ def parse_flag(text: str) -> bool:
 
 
 DUNNING_FINAL = ("canceled", "unpaid")
+APPROVAL_MODES = ("elicit", "queue")
 MAX_RETRIES = 20
 
 
@@ -322,6 +364,29 @@ def _window(text: str) -> timedelta:
 
 def _days(text: str) -> timedelta:
     return timedelta(days=_seconds_in(text, "days"))
+
+
+def _retention(least: int) -> Callable[[str], timedelta]:
+    """A retention window in whole days, from `least` (spend records back the monthly limits: 32) to ten years."""
+
+    def parse(text: str) -> timedelta:
+        try:
+            days = int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number of days") from None
+        if not least <= days <= 3660:
+            raise ValueError(f"{text!r}: a retention window is {least} to 3660 days")
+        return timedelta(days=days)
+
+    return parse
+
+
+def parse_approval_mode(text: str) -> str:
+    """elicit (ask the human in the chat where the client can) or queue (always wait for an operator)."""
+    value = text.strip().lower()
+    if value not in APPROVAL_MODES:
+        raise ValueError(f"{text!r} is not an approval mode: use elicit or queue")
+    return value
 
 
 def _approval_ttl(text: str) -> timedelta:
@@ -402,6 +467,17 @@ def parse_decimal_amount(text: str) -> Decimal:
     if re.fullmatch(r"[0-9]{1,12}(\.[0-9]{1,6})?", value) is None or Decimal(value) <= 0:
         raise ValueError(f"{value[:20]!r} is not a positive amount like 5.00")
     return Decimal(value)
+
+
+def parse_usd(text: str) -> Decimal:
+    """A positive USD amount with at most 2 decimals, like 10000 or 9500.50 (never a float)."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a USD amount like 10000.00") from None
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")) or value > 10**12:
+        raise ValueError(f"{text!r} is not a positive USD amount with at most 2 decimals, like 10000.00")
+    return value
 
 
 def parse_count(text: str) -> int:

@@ -337,3 +337,47 @@ async def test_a_declined_charge_under_a_mandate_gives_its_amount_back(
     assert await remaining(agent, mandate["id"]) == "100.00"
     await ok(agent, "create_payment", **charge, payment_method="pm_card_visa")
     assert await remaining(agent, mandate["id"]) == "40.00"
+
+
+async def test_whoami_shows_the_callers_active_mandates_with_what_is_left(
+    agent: Client, operator: Client, clocked_stack: Stack, fake_clock: FakeClock
+) -> None:
+    source, destination = await funded_wallet(agent, "100.00"), await funded_wallet(agent, "0")
+    monthly = await grant(
+        operator,
+        fake_clock,
+        max_per_payment="25.00",
+        period="monthly",
+        allowed_payees=[destination],
+        expires_at=in_days(fake_clock, 60),
+    )
+    revoked = await grant(operator, fake_clock, description="revoked")
+    await ok(operator, "revoke_mandate", mandate_id=revoked["id"])
+    await grant(operator, fake_clock, description="expires soon", expires_at=in_days(fake_clock, 1))
+    await ok(
+        operator,
+        "create_mandate",
+        principal="key:other",
+        currency="USD",
+        description="not mine",
+        max_total="5.00",
+        expires_at=in_days(fake_clock, 30),
+    )
+    assert not (await pay(agent, source, destination, "10.00", mandate_id=monthly["id"])).is_error
+    fake_clock.advance(days=2)  # the third has expired
+
+    shown = (await ok(agent, "whoami"))["mandates"]
+
+    assert shown == [
+        {
+            "id": monthly["id"],
+            "description": "groceries",
+            "remaining": {"amount": "90.00", "amount_minor": 9000, "currency": "USD"},
+            "max_per_payment": {"amount": "25.00", "amount_minor": 2500, "currency": "USD"},
+            "period": "monthly",
+            "resets_at": "2026-02-01T00:00:00Z",
+            "expires_at": monthly["expires_at"],
+            "allowed_payees": [destination],
+        }
+    ]
+    assert (await ok(operator, "whoami"))["mandates"] == []  # the operator has none of its own

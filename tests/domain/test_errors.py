@@ -59,6 +59,7 @@ STABLE_CODES = {
     "ApprovalNotFound": "approval_not_found",
     "ApprovalNotPending": "approval_not_pending",
     "ApprovedCallFailed": "approved_call_failed",
+    "ApprovalDeclined": "approval_declined",
     "CannotHoldForApproval": "approval_needs_saved_payment_method",
     "SelfApproval": "self_approval",
     "PermissionDenied": "permission_denied",
@@ -72,6 +73,11 @@ STABLE_CODES = {
     "InvalidClockAdvance": "invalid_clock_advance",
     "SandboxOnly": "sandbox_only",
     "ClockAdvanceInProgress": "clock_advance_in_progress",
+    "ComplianceFlagNotFound": "compliance_flag_not_found",
+    "SanctionsBlocked": "sanctions_blocked",
+    "SanctionsReviewRequired": "sanctions_review_required",
+    "FlagAlreadyResolved": "compliance_flag_resolved",
+    "SelfResolution": "self_resolution",
 }
 
 

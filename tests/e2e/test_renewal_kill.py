@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
@@ -15,7 +16,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from mcp_payments.bootstrap import application
 from tests.conftest import TEST_SECRETS
-from tests.e2e.due_work import PastClock, reading, scalars, settings
+from tests.e2e.due_work import reading, scalars, settings
 from tests.e2e.processes import network_server, shared_secrets, worker
 from tests.helpers import ok
 
@@ -24,11 +25,19 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 SECRETS = shared_secrets(TEST_SECRETS["secret_key"], TEST_SECRETS["webhook_secrets"])
 FAST = {**SECRETS, "MCP_PAYMENTS_JOB_INTERVAL_SECONDS": "0.1"}
 SUBSCRIPTIONS = 30
-PERIODS = 11  # daily plans started ten days ago: the first period, then ten renewals each
+# Daily plans started thirty days ago: the first period, then thirty renewals each. Renewals run 25 to a
+# transaction now, so the doomed worker needs this much work to be still at it when the others have started.
+DAYS = 30
+PERIODS = DAYS + 1
 
 
-async def daily_subscriptions_started_ten_days_ago(db_url: str) -> list[str]:
-    async with application(settings(db_url), clock=PastClock()) as (server, _, _), Client(server) as client:
+class MonthAgoClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC) - timedelta(days=DAYS)
+
+
+async def daily_subscriptions_started_a_month_ago(db_url: str) -> list[str]:
+    async with application(settings(db_url), clock=MonthAgoClock()) as (server, _, _), Client(server) as client:
         plan = await ok(client, "create_plan", name="Daily", currency="USD", amount="1.00", interval="day")
         subs = []
         for n in range(SUBSCRIPTIONS):
@@ -54,7 +63,7 @@ async def daily_subscriptions_started_ten_days_ago(db_url: str) -> list[str]:
 async def test_a_worker_killed_mid_renewal_run_leaves_no_period_invoiced_twice_and_no_invoice_paid_twice(
     backend: str, db_url: str, tmp_path: Path
 ) -> None:
-    subs = await daily_subscriptions_started_ten_days_ago(db_url)
+    subs = await daily_subscriptions_started_a_month_ago(db_url)
     (tmp_path / "serve").mkdir()
     renewals = "SELECT COUNT(*) FROM invoices WHERE period_index > 0"
 

@@ -1,4 +1,5 @@
-"""Who may do what with webhooks: every role reads them; only an admin creates, deletes, rotates or replays."""
+"""Who may do what with webhooks: every role reads them; only an admin creates, deletes, re-enables, rotates or
+replays."""
 
 import pytest
 
@@ -8,7 +9,13 @@ from tests.server.listing import deployment, shown_to
 pytestmark = pytest.mark.anyio
 
 READS = {"list_webhook_endpoints", "list_webhook_deliveries"}
-WRITES = {"create_webhook_endpoint", "delete_webhook_endpoint", "rotate_webhook_secret", "replay_webhook"}
+WRITES = {
+    "create_webhook_endpoint",
+    "delete_webhook_endpoint",
+    "enable_webhook_endpoint",
+    "rotate_webhook_secret",
+    "replay_webhook",
+}
 
 
 @pytest.mark.parametrize("role", list(Role))

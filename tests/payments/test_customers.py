@@ -38,6 +38,7 @@ async def test_a_created_customer_can_be_read_back(agent: Agent) -> None:
         "description": "wholesale",
         "created_at": "2026-01-01T00:00:00Z",
         "country": "GB",
+        "erased_at": None,
     }
 
 

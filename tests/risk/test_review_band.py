@@ -36,7 +36,7 @@ async def test_a_payment_in_the_review_band_is_held_and_runs_once_when_an_operat
     assert "fraud score 40 is in the review band (40-79)" in held["message"]
     assert again["approval_id"] == held["approval_id"]
     assert again["deduplicated"]
-    assert approval["held_because"] == "fraud score 40 is in the review band (40-79)"
+    assert approval["held_for"] == "risk_review"
     assert approval["threshold"]["amount_minor"] == 0
     assert decided["approval"]["status"] == "executed"
     [payment_id] = [i for i in decided["approval"]["result"]["entity_ids"] if i.startswith("pay_")]
@@ -67,4 +67,4 @@ async def test_a_raw_card_number_in_the_review_band_cannot_wait_and_says_why(sta
 
     assert refused["code"] == "approval_needs_saved_payment_method"
     assert "fraud score 40 is in the review band" in refused["message"]
-    assert refused["details"]["limit"] == "review"
+    assert refused["details"]["limit"] == "risk_review"

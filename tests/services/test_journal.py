@@ -24,7 +24,9 @@ async def some_history(services: Services) -> None:
         "UPDATE entries SET amount = amount + 1",
         "UPDATE entries SET account_id = account_id",
         "DELETE FROM entries",
-        "UPDATE journal_transactions SET memo = 'rewritten'",
+        "UPDATE journal_transactions SET kind = 'rewritten'",
+        "UPDATE journal_transactions SET reference = 'pay_other'",
+        "UPDATE journal_transactions SET memo = 'rewritten', kind = 'other'",
         "DELETE FROM journal_transactions",
         "UPDATE audit_log SET principal = 'someone-else'",
         "DELETE FROM audit_log",
@@ -42,6 +44,18 @@ async def test_the_database_refuses_to_change_or_remove_journal_and_audit_rows(
         await conn.rollback()
 
     assert await row_counts(services) == before
+    await assert_ledger_sound(services)
+
+
+async def test_a_journal_memo_alone_may_be_rewritten_the_erasure_of_personal_data_in_it(services: Services) -> None:
+    """Migration 0019: the memo is free text that may name a person; the digests the audit chain binds leave it out,
+    so rewriting it changes neither the books nor the chain."""
+    await some_history(services)
+
+    async with raw_connection(services) as conn:
+        await conn.execute(text("UPDATE journal_transactions SET memo = 'erased'"))
+        await conn.commit()
+
     await assert_ledger_sound(services)
 
 

@@ -41,3 +41,27 @@ async def test_concurrent_runners_invoice_every_period_exactly_once_and_pay_each
     per_subscription = {s: sorted(i for sub, i in rows if sub == s) for s in subs}
     assert per_subscription == {s: [0, 1, 2] for s in subs}
     assert payments == paid == len(rows)
+
+
+async def test_a_batch_of_renewals_leaves_one_audit_record_per_renewal_binding_its_own_payment(
+    agent: Agent, clocked_stack: Stack
+) -> None:
+    clock, services = clock_of(clocked_stack), clocked_stack.services
+    p = await plan(agent, "5.00")
+    subs = [(await subscribe(agent, p["id"], trial_days=1))["subscription"]["id"] for _ in range(3)]
+    clock.advance(days=2)  # the three trials end together: one batch renews them in one transaction
+    renewals = [job for job in services.jobs if job.name == "renew_subscriptions"]
+    await JobRunner(services.calls, clock, renewals).run_pass()
+
+    async with services.uow(write=False) as uow:
+        records = [r.record for r in await uow.audit.page(None, 100, "renew_subscriptions")]
+    invoices = {s: (await agent.ok("list_invoices", subscription_id=s))["invoices"] for s in subs}
+    assert sorted(next(e for e in r["entity_ids"] if e.startswith("sub_")) for r in records) == sorted(subs)
+    for record in records:
+        (sub,) = [e for e in record["entity_ids"] if e.startswith("sub_")]
+        (invoice,) = invoices[sub]
+        assert invoice["status"] == "paid"
+        assert set(record["entity_ids"]) == {sub, invoice["id"], invoice["payment_id"]}
+        (journal,) = record["journal"]  # the capture of this renewal's payment, and no other renewal's
+        payment = await agent.ok("get_payment", payment_id=invoice["payment_id"])
+        assert [journal[0]] == [t["id"] for t in payment["ledger"]]

@@ -6,6 +6,9 @@
        └────expiry─────> expired    (the expire_approvals job, once expires_at has passed)
 
 Every state but pending is terminal: a decided request is never decided again, and only a pending one runs.
+
+Who decides: an operator or admin other than the requester (approve_request, reject_request, the CLI), or the human
+at the requester's own client, answering the server's question in the chat (elicitation: decided_via ELICITATION).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+ELICITATION = "elicitation"  # decided_via: the human's answer, in the chat, through the requester's client
 
 
 class Status(StrEnum):
@@ -41,7 +46,7 @@ class Approval:
     currency: str
     amount: int  # minor units of `currency`: what the call would spend
     payee: str | None
-    threshold: int  # the approval_above it passed, minor units; 0 when held for another reason (held_because)
+    threshold: int  # the approval_above it passed, minor units; 0 when held for another reason (held_for)
     status: Status
     created_at: datetime
     expires_at: datetime
@@ -50,7 +55,10 @@ class Approval:
     reason: str | None = None  # the decider's reason (a rejection), or the failed call's error
     error_code: str | None = None
     result: dict[str, Any] | None = None  # the executed call's result, as it answered
-    held_because: str | None = None  # why it was held, when not for approval_above (a fraud review)
+    decided_via: str | None = None  # ELICITATION, or None: decided by another principal's tool call (or expired)
+    # Why it waits: approval_above (its amount passed `threshold`), sanctions_review (a screening of its payee came
+    # back review) or risk_review (create_payment's fraud score is in the review band); `threshold` is 0 for both.
+    held_for: str = "approval_above"
 
     def pending_at(self, now: datetime) -> bool:
         return self.status is Status.PENDING and now < self.expires_at

@@ -14,6 +14,7 @@ the server's back no longer matches the chain (services/monitoring.py checks bot
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -41,6 +42,15 @@ def canonical_json(value: Any) -> str:
 
 def argument_hash(arguments: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(arguments).encode()).hexdigest()
+
+
+def keyed_argument_hash(key: bytes, arguments: Mapping[str, Any]) -> str:
+    """What an audit record holds of a call's arguments: an HMAC-SHA256 under a key kept out of the database.
+
+    A plain hash of create_customer's {"email": ..., "name": ...} would let anyone holding the log confirm a guess
+    of who a customer was, after that customer's data was erased; hashed content never changes, so it must not
+    hold personal data even hashed. The keyed form still tells two calls' arguments apart."""
+    return hmac.new(key, canonical_json(arguments).encode(), hashlib.sha256).hexdigest()
 
 
 def record_hash(body: Mapping[str, Any]) -> str:

@@ -25,7 +25,8 @@ DomainError
 │   ├── ApprovalNotFound          approval_not_found
 │   ├── MandateNotFound           mandate_not_found     (unknown, or another principal's: the same answer)
 │   ├── WebhookEndpointNotFound   webhook_endpoint_not_found
-│   └── WebhookDeliveryNotFound   webhook_delivery_not_found
+│   ├── WebhookDeliveryNotFound   webhook_delivery_not_found
+│   └── ComplianceFlagNotFound    compliance_flag_not_found
 ├── Rejected                      rejected
 │   ├── CardDeclined              card_declined         (the payment is kept; retryable per decline code)
 │   ├── InvalidStateTransition    invalid_state
@@ -45,6 +46,7 @@ DomainError
 │   ├── SelfApproval              self_approval         (the requester cannot decide its own request)
 │   ├── CannotHoldForApproval     approval_needs_saved_payment_method (a raw card number is never stored)
 │   ├── ApprovedCallFailed        approved_call_failed  (approved, but the call failed when it ran)
+│   ├── ApprovalDeclined          approval_declined     (the human at the requester's client said no in the chat)
 │   ├── PayeeNotAllowed           payee_not_allowed     (the spending policy's or the mandate's payee lists)
 │   ├── MandateExhausted          mandate_exhausted     (over its per-payment maximum or what is left this period)
 │   ├── MandateExpired            mandate_expired
@@ -52,6 +54,10 @@ DomainError
 │   ├── RiskBlocked               risk_blocked          (the payment's fraud score is at the block threshold)
 │   ├── PlanChangeDeclined        plan_change_declined  (always_invoice's charge failed: nothing was changed)
 │   ├── SandboxOnly               sandbox_only          (the payment provider is not the sandbox)
+│   ├── SanctionsBlocked          sanctions_blocked     (a screening of the payee or customer decided block)
+│   ├── SanctionsReviewRequired   sanctions_review_required (a review hit, on a server that cannot hold the call)
+│   ├── FlagAlreadyResolved       compliance_flag_resolved
+│   ├── SelfResolution            self_resolution       (a flag's own principal cannot resolve it)
 │   └── InsufficientHistory       insufficient_history  (a forecast needs more history than the range holds)
 ├── PermissionDenied              permission_denied     (protocol errors: the call is refused, not failed)
 │   ├── ToolDisabled              tool_disabled         (this deployment does not expose the tool)
@@ -198,6 +204,10 @@ class WebhookDeliveryNotFound(NotFound):
     code = "webhook_delivery_not_found"
 
 
+class ComplianceFlagNotFound(NotFound):
+    code = "compliance_flag_not_found"
+
+
 class Rejected(DomainError):
     code = "rejected"
 
@@ -295,6 +305,13 @@ class ApprovedCallFailed(Rejected):
     audited_refusal = True
 
 
+class ApprovalDeclined(Rejected):
+    """The human at the requester's client declined the held call when the server asked in the chat: the approval
+    is rejected and the call never runs."""
+
+    code = "approval_declined"
+
+
 class MandateExhausted(Rejected):
     """The call is over the mandate's maximum per payment or what is left of it this period; details say what
     remains and when it resets."""
@@ -325,6 +342,29 @@ class RiskBlocked(Rejected):
 
 class SandboxOnly(Rejected):
     code = "sandbox_only"
+
+
+class SanctionsBlocked(Rejected):
+    """A screening of the party the call pays (or the customer it creates) decided block: nothing was done; the
+    screening and a compliance flag are recorded (services/counterparties.py)."""
+
+    code = "sanctions_blocked"
+    audited_refusal = True
+
+
+class SanctionsReviewRequired(Rejected):
+    """A screening decided review, and this deployment cannot hold the call for approval (no controls toolset)."""
+
+    code = "sanctions_review_required"
+    audited_refusal = True
+
+
+class FlagAlreadyResolved(Rejected):
+    code = "compliance_flag_resolved"
+
+
+class SelfResolution(Rejected):
+    code = "self_resolution"
 
 
 class InsufficientHistory(Rejected):

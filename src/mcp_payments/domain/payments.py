@@ -221,6 +221,7 @@ class Customer:
     description: str | None
     created_at: datetime
     country: str | None = None  # ISO 3166-1 alpha-2: fraud scoring compares a card's country with it
+    erased_at: datetime | None = None  # when its personal data was replaced with a pseudonym (services/erasure.py)
 
 
 @dataclass(frozen=True, slots=True)

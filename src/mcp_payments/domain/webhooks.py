@@ -33,6 +33,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "invoice.created",
     "invoice.paid",
     "invoice.payment_failed",
+    "approval.requested",
+    "approval.decided",
+    "compliance.flag.created",
 )
 # The payment core's own event names (services/payments/books.py) that are published, as their webhook type.
 PAYMENT_EVENTS: dict[str, str] = {

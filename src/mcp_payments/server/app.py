@@ -6,6 +6,8 @@ call, and a call of any other tool is refused as a protocol error naming the rol
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.request_state import RequestStateSecurity
 from mcp.types import Tool
 from pydantic import ValidationError
 
@@ -22,6 +25,7 @@ from mcp_payments.domain.errors import NotAuthenticated, ToolDisabled
 from mcp_payments.server import errors
 from mcp_payments.server.access import Access, process_access
 from mcp_payments.server.callers import Callers, log_fields, serving
+from mcp_payments.server.elicitation import Asking, asking
 from mcp_payments.server.progress import reporting
 from mcp_payments.server.registry import Toolbox, ToolSpec, log_tool_call
 from mcp_payments.services.access import Caller
@@ -46,6 +50,7 @@ class PaymentsServer(MCPServer[Any]):
         callers: Callers,
         hidden: dict[str, str],
         specs: dict[str, ToolSpec],
+        asking: dict[str, Asking],
         stats: CallStats | None = None,
         **kwargs: Any,
     ) -> None:
@@ -54,6 +59,7 @@ class PaymentsServer(MCPServer[Any]):
         self.callers = callers
         self.hidden = hidden  # tools this deployment does not expose, and why (filled by Toolbox.add)
         self.specs = specs  # the tools it does expose (filled by Toolbox.add)
+        self.asking = asking  # what each spend's asking function runs here (filled by Toolbox.add)
         self.listed: anyio.Event | None = None  # set at the first tools/list, when a start waits for it (cli.py)
 
     async def published_tools(self) -> list[Tool]:
@@ -94,7 +100,7 @@ class PaymentsServer(MCPServer[Any]):
             log_tool_call("invalid_argument", started, tool=name, **who)
             return errors.unknown_arguments(name, unknown)
         try:
-            with serving(caller), reporting(context):
+            with serving(caller), reporting(context), asking(self.asking):
                 return await super().call_tool(name, arguments, context)
         except ToolError as error:
             # Argument validation fails before our wrapper runs; answer it in the same error shape.
@@ -123,6 +129,15 @@ class PaymentsServer(MCPServer[Any]):
         return spec is not None and caller.may_call(spec.kind)
 
 
+def request_state_security(secret_key: bytes) -> RequestStateSecurity:
+    """How the requestState of a 2026-07-28 input_required round (a held spend asking the human, server/elicitation.py)
+    is sealed: under a key derived from the deployment's secret, so a client's next round may reach any replica or a
+    restarted process, and a state changed by the client is refused. Ten minutes to answer (the SDK's default); the
+    approval itself waits longer, for an operator."""
+    key = hmac.new(secret_key, b"mcp-payments request state v1", hashlib.sha256).hexdigest()
+    return RequestStateSecurity(keys=[key])
+
+
 def build_server(
     services: Services,
     settings: Settings,
@@ -134,18 +149,21 @@ def build_server(
     access = access or process_access(services, settings)
     hidden: dict[str, str] = {}
     specs: dict[str, ToolSpec] = {}
+    asks: dict[str, Asking] = {}
     server = PaymentsServer(
         callers=access.callers,
         hidden=hidden,
         specs=specs,
+        asking=asks,
         stats=services.get(CallStats),
         version=__version__,
         instructions=INSTRUCTIONS,
         token_verifier=access.verifier,
         auth=access.auth,
+        request_state_security=request_state_security(services.secret_key),
     )
     box = Toolbox(
-        server, services.calls, settings, services.get(SpendingControls), hidden, specs, services.get(CallStats)
+        server, services.calls, settings, services.get(SpendingControls), hidden, specs, services.get(CallStats), asks
     )
     register(box, services)
     return server, box

@@ -11,6 +11,7 @@ boundary (server/errors.py). Who may call a tool is checked before it runs (serv
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import time
@@ -32,8 +33,10 @@ from mcp_payments.domain.text import check_text
 from mcp_payments.logging import bind_call, unbind_call
 from mcp_payments.server import errors
 from mcp_payments.server.callers import current_caller, log_fields
+from mcp_payments.server.elicitation import Asking, asking_tool
 from mcp_payments.server.tools.models import Charted, Mutation, PendingApproval, Receipt, or_pending
 from mcp_payments.server.tools.params import FreeText, IdempotencyKey, MandateId
+from mcp_payments.services.approval_answers import ApprovalAnswers
 from mcp_payments.services.approvals import PENDING_APPROVAL
 from mcp_payments.services.call_stats import CallStats
 from mcp_payments.services.calls import CallRunner
@@ -89,6 +92,7 @@ class Toolbox:
         hidden: dict[str, str] | None = None,
         specs: dict[str, ToolSpec] | None = None,
         stats: CallStats | None = None,
+        asking: dict[str, Asking] | None = None,
     ) -> None:
         self.server = server
         self.calls = calls
@@ -97,6 +101,10 @@ class Toolbox:
         self.specs = {} if specs is None else specs  # the tools this deployment exposes
         self.hidden = {} if hidden is None else hidden  # tools this deployment does not expose, and why
         self.stats = stats  # counts every call (get_tool_metrics, /metrics)
+        # Set when the approvals are wired (server/tools/approvals.py): a held spend may then ask the human in the
+        # chat (server/elicitation.py), unless MCP_PAYMENTS_APPROVAL_MODE=queue.
+        self.answers: ApprovalAnswers | None = None
+        self.asking = {} if asking is None else asking  # what each spend tool's asking function runs on this server
 
     def exposes(self, kind: Kind, toolset: str) -> bool:
         if self.settings.read_only and kind.mutating:
@@ -184,7 +192,8 @@ class Toolbox:
                 # since have defaults, so an answer stored by an older version still reads).
                 return model.model_validate({**outcome.response, "deduplicated": True})
 
-            if self._add(fn, spec, title, public, run):
+            held = counts is not None and counts.counts is Counts.SPEND
+            if self._add(fn, spec, title, public, run, asks=held and self.settings.approval_mode == "elicit"):
                 self.dispatcher.register(name, kind, handle, counts)
                 if counts is not None and counts.counts is Counts.SPEND:
                     # A spend can be held for approval: its result is then a PendingApproval, and says so.
@@ -209,7 +218,10 @@ class Toolbox:
         title: str,
         signature: inspect.Signature,
         run: Callable[[dict[str, Any]], Awaitable[BaseModel]],
+        *,
+        asks: bool = False,
     ) -> bool:
+        """Add the tool; `asks`: a held call asks the human in the chat (server/elicitation.py)."""
         if not self.exposes(spec.kind, spec.toolset):
             self.hidden[spec.name] = "read-only mode" if self.settings.read_only and spec.kind.mutating else "toolsets"
             return False
@@ -223,7 +235,13 @@ class Toolbox:
         # The MCP tool: fn's own arguments (without the unit of work), and what the SDK reads of a function.
         call.__name__, call.__doc__ = spec.name, fn.__doc__
         call.__signature__ = signature  # type: ignore[attr-defined]  # read by inspect.signature, as the SDK does
-        self._add_tool(call, spec, title, inspect.getdoc(fn), signature)
+        if asks:
+
+            async def treated(decide: Callable[[], Awaitable[BaseModel]]) -> BaseModel | CallToolResult:
+                return await self._run(spec, lambda _: decide(), {})
+
+            self.asking[spec.name] = Asking(functools.partial(self._run, spec, run), treated, lambda: self.answers)
+        self._add_tool(call, spec, title, inspect.getdoc(fn), signature, asks=asks)
         self.specs[spec.name] = spec
         return True
 
@@ -234,17 +252,24 @@ class Toolbox:
         title: str,
         description: str | None,
         signature: inspect.Signature,
+        *,
+        asks: bool = False,
     ) -> None:
         """Add `call` as the MCP tool. The SDK builds pydantic models from the signature for every tool of every
         server built (about 80 tools: most of what building a server costs, paid again by each test and each
         server a test starts); a tool whose name, texts and signature are the same as one built before takes a
-        copy of that one's metadata with its own function."""
+        copy of that one's metadata with its own function. `asks`: the tool is the spend's asking function
+        (server/elicitation.py), which finds this server's pipeline at call time, so it is shared the same way."""
         annotations = annotations_for(spec.kind, destructive=spec.destructive)
-        key = (spec.name, title, description, repr(annotations), str(signature))
+        key = (spec.name, title, description, repr(annotations), str(signature), "asks" if asks else None)
         built = _BUILT.get(key)
         if built is None:
+            function: Callable[..., Any] = call
+            if asks:
+                function = asking_tool(spec.name, signature)
+                function.__doc__ = call.__doc__
             built = Tool.from_function(
-                call,
+                function,
                 name=spec.name,
                 title=title,
                 description=description,
@@ -254,8 +279,10 @@ class Toolbox:
             _BUILT[key] = built
         manager = self.server._tool_manager
         if manager.get_tool(spec.name) is None:
-            # A copy of the metadata: _may_be_held replaces its output schema on this server's tool only.
-            tool = built.model_copy(update={"fn": call, "fn_metadata": built.fn_metadata.model_copy()})
+            # A copy of the metadata: _may_be_held replaces its output schema on this server's tool only. An asking
+            # tool keeps its shared function (its resolvers are in the metadata, and find this server at call time).
+            fn = built.fn if asks else call
+            tool = built.model_copy(update={"fn": fn, "fn_metadata": built.fn_metadata.model_copy()})
             manager._tools[spec.name] = tool  # the SDK's add_tool takes a function, not a built Tool
 
     async def _run(

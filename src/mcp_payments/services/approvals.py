@@ -9,6 +9,10 @@ the Dispatcher (`run_in`: its limits checked again, approval_above excepted) in 
 approvers at the same moment one runs it and the other is told it was decided. A stored command that fails when
 it runs rolls back whole; the approval is then recorded as failed, with the error, in a transaction of its own
 (ApprovedCallFailed.afterwards, written by services/calls.py). Expiry is a job: expire_approvals.
+
+Webhooks: approval.requested when a call is held, approval.decided when it is executed, failed, rejected or
+expired, each written to the outbox in the transaction that records it. They carry no arguments (which may hold
+personal data or a memo): a receiver reads those with get_approval.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from mcp_payments.domain.approvals import Approval, Status
+from mcp_payments.domain.approvals import ELICITATION, Approval, Status
 from mcp_payments.domain.errors import (
     ApprovalNotFound,
     ApprovalNotPending,
@@ -28,7 +32,8 @@ from mcp_payments.domain.errors import (
 )
 from mcp_payments.domain.money import Money
 from mcp_payments.domain.money import currency as currency_of
-from mcp_payments.services.commands import Command, Dispatcher, Done, Held
+from mcp_payments.services.commands import APPROVAL_ABOVE, Command, Dispatcher, Done, Held
+from mcp_payments.services.notifications.endpoints import publish
 from mcp_payments.services.pages import Cursors, Page
 from mcp_payments.services.ports import APPROVALS, Claim, Clock, Ids, UnitOfWork
 
@@ -46,14 +51,17 @@ class Approvals:
         """Store the held call as a pending approval; its result says so (status pending_approval)."""
         if given := sorted(name for name in command.sensitive if command.arguments.get(name) is not None):
             threshold = Money(held.threshold, held.spend.amount.currency)
-            why = held.why or f"is above your approval threshold of {threshold}"
-            otherwise = "" if held.why else f", or ask for at most {threshold}"
+            above = held.held_for == APPROVAL_ABOVE
+            why = (
+                held.because
+                or f"{command.tool} for {held.spend.amount} is above your approval threshold of {threshold}"
+            )
+            otherwise = f", or ask for at most {threshold}" if above else ""
             raise CannotHoldForApproval(
-                f"{command.tool} for {held.spend.amount} {why}, and a call "
-                f"that gives a raw card number ({', '.join(given)}) cannot wait for approval: card numbers are "
-                "never stored. Pay with a saved payment method or token (e.g. payment_method='pm_card_visa') to "
-                f"have it held for approval{otherwise}",
-                limit="approval_above" if held.why is None else "review",
+                f"{why}, and a call that gives a raw card number ({', '.join(given)}) cannot wait for approval: card "
+                "numbers are never stored. Pay with a saved payment method or token (e.g. "
+                f"payment_method='pm_card_visa') to have it held for approval{otherwise}",
+                limit=held.held_for,
                 sensitive=given,
             )
         now = self.clock.now()
@@ -72,12 +80,13 @@ class Approvals:
             status=Status.PENDING,
             created_at=now,
             expires_at=now + self.ttl,
-            held_because=held.why,
+            held_for=held.held_for,
         )
         await uow.repo(APPROVALS).add(approval)
         if held.then is not None:
             await held.then(approval.id)
-        return Done(pending_result(approval), (approval.id,), outcome="held")
+        await self._publish(uow, "approval.requested", approval)
+        return Done(pending_result(approval, held.because), (approval.id,), outcome="held")
 
     async def get(self, uow: UnitOfWork, approval_id: str, reader: str, sees_all: bool) -> Approval:
         approval = await uow.repo(APPROVALS).get(approval_id)
@@ -95,13 +104,14 @@ class Approvals:
         return self.cursors.paginate(scope, rows, limit, lambda a: a.id)
 
     async def approve(
-        self, uow: UnitOfWork, approval_id: str, approver: str, dispatcher: Dispatcher
+        self, uow: UnitOfWork, approval_id: str, approver: str, dispatcher: Dispatcher, *, via: str | None = None
     ) -> tuple[Approval, Done]:
         """Run the stored command now, once, as its requester, in this transaction, through `dispatcher` (the
-        approving server's, which has the handler of every tool it exposes)."""
-        approval = await self._pending(uow, approval_id, approver, "approve")
+        approving server's, which has the handler of every tool it exposes). via=ELICITATION: the approver is the
+        requester's human, who answered the server's question in the chat (see _pending)."""
+        approval = await self._pending(uow, approval_id, approver, "approve", via)
         now = self.clock.now()
-        executed = replace(approval, status=Status.EXECUTED, decided_by=approver, decided_at=now)
+        executed = replace(approval, status=Status.EXECUTED, decided_by=approver, decided_at=now, decided_via=via)
         if not await uow.repo(APPROVALS).finish(executed):
             raise _decided_meanwhile(approval_id)
         command = Command(
@@ -115,15 +125,24 @@ class Approvals:
         result = {**done.response, "entity_ids": list(done.entities)}
         executed = replace(executed, result=result)
         await uow.repo(APPROVALS).store_result(approval.id, result)
+        await self._publish(uow, "approval.decided", executed)
         return executed, done
 
-    async def reject(self, uow: UnitOfWork, approval_id: str, rejecter: str, reason: str | None) -> Approval:
-        approval = await self._pending(uow, approval_id, rejecter, "reject")
+    async def reject(
+        self, uow: UnitOfWork, approval_id: str, rejecter: str, reason: str | None, *, via: str | None = None
+    ) -> Approval:
+        approval = await self._pending(uow, approval_id, rejecter, "reject", via)
         rejected = replace(
-            approval, status=Status.REJECTED, decided_by=rejecter, decided_at=self.clock.now(), reason=reason
+            approval,
+            status=Status.REJECTED,
+            decided_by=rejecter,
+            decided_at=self.clock.now(),
+            reason=reason,
+            decided_via=via,
         )
         if not await uow.repo(APPROVALS).finish(rejected):
             raise _decided_meanwhile(approval_id)
+        await self._publish(uow, "approval.decided", rejected)
         return rejected
 
     async def expired(self, uow: UnitOfWork, claim: Claim) -> list[Approval]:
@@ -132,18 +151,33 @@ class Approvals:
     async def expire(self, uow: UnitOfWork, approval: Approval) -> list[str]:
         """Mark an approval past its expiry as expired: it never runs."""
         expired = replace(approval, status=Status.EXPIRED, decided_at=self.clock.now())
-        return [approval.id] if await uow.repo(APPROVALS).finish(expired) else []
+        if not await uow.repo(APPROVALS).finish(expired):
+            return []
+        await self._publish(uow, "approval.decided", expired)
+        return [approval.id]
 
     async def oldest_expired(self, uow: UnitOfWork, claim: Claim) -> datetime | None:
         return await uow.repo(APPROVALS).oldest_expired(claim)
 
-    async def _pending(self, uow: UnitOfWork, approval_id: str, decider: str, verb: str) -> Approval:
+    async def _pending(
+        self, uow: UnitOfWork, approval_id: str, decider: str, verb: str, via: str | None = None
+    ) -> Approval:
         approval = await uow.repo(APPROVALS).get(approval_id, lock=True)
         if approval is None:
             raise ApprovalNotFound(
                 f"no approval {approval_id}: list_pending_approvals shows the pending ones", approval_id=approval_id
             )
-        if approval.principal == decider:
+        if via == ELICITATION:
+            # Not self-approval by the agent. The rule "another principal decides" keeps an agent from approving
+            # what it asked for with a tool call of its own. Here no tool call decides: the server itself asked the
+            # human at the requester's client (an elicitation: the client shows it to its user, not to the model)
+            # and acts on that human's answer. The principal is the same because the human is the one the agent
+            # acts for, through that client; what differs is who answered, so it is recorded as its own kind of
+            # decision (decided_via), and a deployment that does not trust its clients to ask a human sets
+            # MCP_PAYMENTS_APPROVAL_MODE=queue. Only the requester's own client can be asked about its call.
+            if approval.principal != decider:  # pragma: no cover  # the server asks only the requester's client
+                raise ApprovalNotFound(f"no approval {approval_id} of yours to answer", approval_id=approval_id)
+        elif approval.principal == decider:
             raise SelfApproval(
                 f"you ({decider}) asked for {approval_id} yourself: another operator or admin must {verb} it",
                 approval_id=approval_id,
@@ -168,6 +202,9 @@ class Approvals:
             )
         return approval
 
+    async def _publish(self, uow: UnitOfWork, event_type: str, approval: Approval) -> None:
+        await publish(uow, self.ids, self.clock.now(), event_type, webhook_data(approval))
+
     def _failed(self, approval: Approval, approver: str, error: DomainError) -> ApprovedCallFailed:
         failed = replace(
             approval,
@@ -179,7 +216,8 @@ class Approvals:
         )
 
         async def record(uow: UnitOfWork) -> None:
-            await uow.repo(APPROVALS).finish(failed)
+            if await uow.repo(APPROVALS).finish(failed):
+                await self._publish(uow, "approval.decided", failed)
 
         refusal = ApprovedCallFailed(
             f"{approval.id} was approved, but its {approval.tool} failed when it ran and nothing moved: "
@@ -202,18 +240,49 @@ def _decided_meanwhile(approval_id: str) -> ApprovalNotPending:
     )
 
 
-def pending_result(approval: Approval) -> dict[str, Any]:
-    """What the held call answers (and what a replay of it answers again)."""
+def webhook_data(approval: Approval) -> dict[str, Any]:
+    """What an approval's webhook says: who asked for which tool and how much, and what became of it."""
+    return {
+        "object": "approval",
+        "id": approval.id,
+        "status": approval.status.value,
+        "tool": approval.tool,
+        "principal": approval.principal,
+        "amount": approval.amount,
+        "currency": approval.currency,
+        "payee": approval.payee,
+        "threshold": approval.threshold,
+        "created_at": approval.created_at.isoformat(),
+        "expires_at": approval.expires_at.isoformat(),
+        "decided_by": approval.decided_by,
+        "decided_at": approval.decided_at.isoformat() if approval.decided_at else None,
+        "error_code": approval.error_code,
+    }
+
+
+# What a call held for another reason than its amount waits for, said when the hold's own sentence is not at hand
+# (a later round of an elicited call answers from the stored approval): never "above a threshold of 0.00".
+_WAITS_FOR = {
+    "sanctions_review": "a compliance review of its payee (list_compliance_flags)",
+    "risk_review": "a fraud review of its score (list_fraud_alerts)",
+}
+
+
+def pending_result(approval: Approval, because: str = "") -> dict[str, Any]:
+    """What the held call answers (and what a replay of it answers again). `because`: why it waits, when that is
+    not approval_above."""
     amount = Money(approval.amount, currency_of(approval.currency))
     threshold = Money(approval.threshold, currency_of(approval.currency))
-    why = approval.held_because or f"is above your approval threshold of {threshold}"
+    if not because and approval.held_for in _WAITS_FOR:
+        because = f"{approval.tool} for {amount} waits for {_WAITS_FOR[approval.held_for]}"
+    why = because or f"{approval.tool} for {amount} is above your approval threshold of {threshold}"
     return {
         "status": PENDING_APPROVAL,
         "approval_id": approval.id,
         "expires_at": approval.expires_at.isoformat(),
-        "message": f"{approval.tool} for {amount} {why}: if an operator "
-        f"or admin other than you approves {approval.id} before {approval.expires_at.isoformat()}, it runs once "
-        "as you asked, with your other limits checked again; get_approval shows the outcome.",
+        "message": f"{why}: if an operator or admin other than you approves {approval.id} before "
+        f"{approval.expires_at.isoformat()}, it runs once as you asked, with your other limits checked again; "
+        "get_approval shows the outcome.",
         "tool": approval.tool,
         "amount": {"amount": amount.decimal(), "amount_minor": amount.minor, "currency": amount.currency.code},
         "entity_ids": [approval.id],

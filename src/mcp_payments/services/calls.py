@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from mcp_payments.domain import audit
 from mcp_payments.domain.audit import canonical_json
 from mcp_payments.domain.errors import Contention, DomainError, IdempotencyConflict, StoredError
+from mcp_payments.domain.ledger import JournalTransaction
 from mcp_payments.services.commands import Command, Done, Outcome
 from mcp_payments.services.ports import AuditRecord, Clock, Ids, StoredCall, UnitOfWork, UnitOfWorkFactory
 
@@ -54,6 +55,11 @@ class CallRunner:
         self.key_ttl = key_ttl
         self.derived_key_window = derived_key_window
         self.key_secret = key_secret
+        # Keys of their own (derived, so no secret is shared between two uses) for what is stored of a call's
+        # arguments as a hash: a plain hash of personal data (create_customer's name and e-mail) could be checked
+        # against a guess after an erasure, and hashed audit content can never be rewritten.
+        self.audit_key = hmac.new(key_secret, b"audit record arguments", hashlib.sha256).digest()
+        self.request_key = hmac.new(key_secret, b"idempotency request", hashlib.sha256).digest()
 
     async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]], *, snapshot: bool = True) -> T:
         """A read. snapshot=False for a read of one statement: it then needs no transaction."""
@@ -77,7 +83,7 @@ class CallRunner:
     async def mutate(self, command: Command, operation: Callable[[UnitOfWork], Awaitable[Done]]) -> Outcome:
         """Run `operation` once per idempotency key and append it to the audit chain."""
         arguments = self._identity(command)
-        request_hash = audit.argument_hash({"tool": command.tool, "arguments": arguments})
+        request_hash = audit.keyed_argument_hash(self.request_key, {"tool": command.tool, "arguments": arguments})
         if command.idempotency_key is not None:
             # Compared exactly, kept only as a keyed hash: a key is the caller's text and may hold anything.
             digest = hmac.new(self.key_secret, command.idempotency_key.encode(), hashlib.sha256).hexdigest()
@@ -143,6 +149,31 @@ class CallRunner:
 
         return await self.write(run)
 
+    async def background_each(
+        self, job: str, operation: Callable[[UnitOfWork, Callable[[Iterable[str]], None]], Awaitable[T]]
+    ) -> T:
+        """Background work on several items in one transaction, with an audit record per item, as if each had had
+        its own: `operation` calls `done(entity ids)` after each item, and that item's record names them and binds
+        the journal transactions posted since the previous item's (none and nothing posted: no record)."""
+
+        async def run(uow: UnitOfWork) -> T:
+            bound = 0
+
+            def done(entities: Iterable[str]) -> None:
+                nonlocal bound
+                changed, posted = list(entities), uow.ledger.posted[bound:]
+                bound = len(uow.ledger.posted)
+                if changed or posted:
+                    command = Command(job, SYSTEM_PRINCIPAL, {})
+                    records.append(self._record(uow, command, {}, changed, self.clock.now(), journal=posted))
+
+            records: list[AuditRecord] = []
+            result = await operation(uow, done)
+            await uow.audit.append_many(records)
+            return result
+
+        return await self.write(run)
+
     def _identity(self, command: Command) -> dict[str, Any]:
         """The arguments that identify a call (None left out); sensitive ones only as keyed hashes, so that a
         retry still matches (same card, same hash) while the stored arguments reveal nothing."""
@@ -196,8 +227,9 @@ class CallRunner:
         entities: Iterable[str],
         now: datetime,
         outcome: str = "ok",
+        journal: Iterable[JournalTransaction] | None = None,
     ) -> AuditRecord:
-        """The record of what this unit of work did, unsealed."""
+        """The record of what this unit of work did (or `journal`: the part of it the record is for), unsealed."""
         record_id = self.ids.new("aud")
         body = {
             "id": record_id,
@@ -205,10 +237,10 @@ class CallRunner:
             "principal": command.principal,
             "credential": command.credential,
             "tool": command.tool,
-            "arguments_sha256": audit.argument_hash(arguments),
+            "arguments_sha256": audit.keyed_argument_hash(self.audit_key, arguments),
             "outcome": outcome,
             "entity_ids": sorted(set(entities)),
-            "journal": audit.journal_bindings(uow.ledger.posted),
+            "journal": audit.journal_bindings(uow.ledger.posted if journal is None else journal),
         }
         return AuditRecord(record_id, body)
 

@@ -27,7 +27,7 @@ class Kind(StrEnum):
     MONEY = "money"  # moves or reserves money
     OPERATE = "operate"  # runs the deployment's own machinery for everyone (the sandbox clock): an operator's
     APPROVE = "approve"  # decides on what another principal asked for (approve_request, reject_request)
-    ADMIN = "admin"  # administers the deployment (keys, limits, settings: no such tool yet)
+    ADMIN = "admin"  # administers the deployment (limits, webhook endpoints, erasure of personal data)
 
     @property
     def mutating(self) -> bool:
@@ -91,26 +91,32 @@ class Counting:
 NOT_COUNTED = Counting(Counts.NONE)
 
 
+APPROVAL_ABOVE = "approval_above"  # why a call is held, unless a check says otherwise (Held.held_for)
+
+
 class Held(Exception):  # not an error: the call waits for approval, and its caller gets a result
-    """Raised by the guard for a call that every limit allows but approval_above: it waits for another principal's
-    approval instead of running. `refusal` is what the caller reads where it cannot wait (no holder). A call held
-    for another reason than approval_above (a fraud review) says `why`, with threshold 0; `then` is given the
-    approval's id, in the hold's transaction."""
+    """Raised by the guard for a call that every limit allows but approval_above, by a check (a sanctions review
+    of the payee) or by a review (create_payment's fraud score in the review band): it waits for another
+    principal's approval instead of running. `refusal` is what the caller reads where it cannot wait (no holder);
+    `held_for` and `because` say why it waits, when it is not approval_above (threshold 0). `then` is given the
+    approval's id, in the hold's transaction (a fraud review links its alert to the approval)."""
 
     def __init__(
         self,
         spend: Spend,
         threshold: int,
         refusal: DomainError,
+        held_for: str = APPROVAL_ABOVE,
+        because: str = "",
         *,
-        why: str | None = None,
         then: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__("held for approval")
         self.spend = spend
         self.threshold = threshold
         self.refusal = refusal
-        self.why = why
+        self.held_for = held_for
+        self.because = because
         self.then = then
 
 
@@ -124,6 +130,19 @@ class Guard(Protocol):
     async def kept_failure(self, uow: UnitOfWork, command: Command, spend: Spend) -> None:
         """The checked call failed but keeps what it did (a declined card): give back what must not stay counted."""
         ...
+
+
+class Check(Protocol):
+    """Runs before a counted money call's guard, in its unit of work (a screening of a new payee,
+    services/counterparties.py): raises a DomainError to refuse it or Held to hold it. `approved` as for Guard."""
+
+    async def check(self, uow: UnitOfWork, command: Command, spend: Spend, *, approved: bool) -> None: ...
+
+
+class Watcher(Protocol):
+    """Sees what a money call did, in its unit of work, before it commits (the AML rules, services/aml.py)."""
+
+    async def moved(self, uow: UnitOfWork, command: Command, done: Done) -> None: ...
 
 
 class Holder(Protocol):
@@ -148,6 +167,8 @@ class Dispatcher:
     guard: Guard
     holder: Holder | None = None  # None: a held call is refused (limit_exceeded, approval_above)
     handlers: dict[str, tuple[Kind, Handler, Counting]] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    watchers: list[Watcher] = field(default_factory=list)
 
     def register(self, tool: str, kind: Kind, handler: Handler, counting: Counting | None = None) -> None:
         if not kind.mutating:
@@ -182,15 +203,21 @@ class Dispatcher:
     async def run_in(self, uow: UnitOfWork, command: Command, *, approved: bool = False) -> Done:
         """Check `command` against its caller's limits and run its handler, in `uow` (no idempotency claim or
         audit record of its own). approved=True: the command runs because another principal approved it."""
-        _, handler, counting = self.handlers[command.tool]
+        kind, handler, counting = self.handlers[command.tool]
         if counting.review is not None:
             await counting.review(uow, command, approved)
         spend = None if counting.spend is None else await counting.spend(uow, command.arguments)
         if spend is not None:
+            for check in self.checks:
+                await check.check(uow, command, spend, approved=approved)
             await self.guard.check(uow, command, spend, approved=approved)
         try:
-            return await handler(uow, command.arguments)
+            done = await handler(uow, command.arguments)
         except DomainError as error:
             if spend is not None and error.keeps_effects:  # committed as a result: nothing was paid
                 await self.guard.kept_failure(uow, command, spend)
             raise
+        if kind is Kind.MONEY:
+            for watcher in self.watchers:
+                await watcher.moved(uow, command, done)
+        return done

@@ -1,18 +1,18 @@
-"""Running the jobs: every job on its own, every item in its own transaction, every run on record.
+"""Running the jobs: every job on its own, every item (or batch of items) in its own transaction, every run on record.
 
-A pass runs each job until nothing it may take is due (or `per_pass` items). Each step claims an item
-and handles it in one transaction with its audit record (CallRunner.background, principal "system"), so
-an item is either done once or still due, whatever happens to the process. A failing item is rolled
-back, recorded and held back for its retry (Retry); the others go on. A job whose claim fails stops
-for this pass; the other jobs run. Each run of a job is recorded: start, end, items done and failed,
-and the last error, masked.
+A pass runs each job until nothing it may take is due (or `per_pass` items). Each step claims an item (or a
+batch of them: Job.batch) and handles it in one transaction with its audit record (CallRunner.background_each,
+principal "system"; one record per item of a batch), so an item is either done once or still due, whatever
+happens to the process. A failing item is rolled back, recorded and held back for its retry (Retry); the others
+go on. A job whose claim fails stops for this pass; the other jobs run. Each run of a job is recorded: start,
+end, items done and failed, and the last error, masked.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -180,19 +180,23 @@ class JobRunner:
     async def _step(self, job: AnyJob, claim: Claim, claimed: list[Any]) -> list[tuple[Any, Sequence[str] | None]]:
         """Claim and handle up to claim.limit items in one transaction; each item with what handling it returned."""
 
-        async def operation(uow: UnitOfWork) -> list[tuple[Any, Sequence[str] | None]]:
+        async def operation(
+            uow: UnitOfWork, done: Callable[[Iterable[str]], None] | None = None
+        ) -> list[tuple[Any, Sequence[str] | None]]:
             claimed.clear()  # a contention retry starts over
             claimed.extend(i for i in await job.claim(uow, claim) if job.item_id(i) not in claim.skip)
-            results = [(item, await job.handle(uow, item)) for item in claimed]
+            results = []
+            for item in claimed:
+                results.append((item, changed := await job.handle(uow, item)))
+                if done is not None:
+                    done(changed or ())  # the item's audit record: what it changed and what it posted
             if claimed:
                 await uow.repo(JOBS).clear(job.name, [job.item_id(item) for item in claimed])
             return results
 
         if not job.audited:
             return await self.calls.write(operation)
-        return await self.calls.background(
-            job.audited_as, operation, lambda results: [e for _, ids in results for e in ids or ()]
-        )
+        return await self.calls.background_each(job.audited_as, operation)
 
     async def _after(self, job: AnyJob, items: list[Any]) -> None:
         assert job.after is not None

@@ -44,7 +44,9 @@ class Job(Generic[T]):
     oldest_due: Callable[[UnitOfWork, Claim], Awaitable[datetime | None]]
     audited: bool = True  # False for housekeeping that changes no domain state (expired idempotency keys)
     audit_tool: str | None = None  # the `tool` of its audit records; the job's name by default
-    batch: int = 1  # items claimed and handled per transaction (housekeeping); audited work takes one
+    # Items claimed and handled per transaction. Audited work still gets one audit record per item; a batch
+    # that fails is rolled back whole and its items are then taken one at a time (job_runner.py).
+    batch: int = 1
     # Set for work that must follow close behind (sealing the audit log): the job also runs on its own this often
     # in `serve` and `worker`, and a run of it that found nothing to do is not recorded.
     every: timedelta | None = None

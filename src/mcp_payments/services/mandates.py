@@ -83,6 +83,10 @@ class Mandates:
         rows = await uow.repo(MANDATES).search(principal, status, self.clock.now(), after, limit + 1)
         return self.cursors.paginate(scope, rows, limit, lambda m: m.id)
 
+    async def active(self, uow: UnitOfWork, principal: str, limit: int) -> list[Mandate]:
+        """The principal's mandates it may cite now (neither revoked nor expired), newest first."""
+        return await uow.repo(MANDATES).search(principal, Status.ACTIVE, self.clock.now(), None, limit)
+
     async def revoke(self, uow: UnitOfWork, mandate_id: str, by: str) -> Mandate:
         """Revoke at once: the row lock makes a call in flight finish first, or find it revoked."""
         repo = uow.repo(MANDATES)

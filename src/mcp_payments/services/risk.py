@@ -26,6 +26,7 @@ from mcp_payments.services.ports import Clock, Ids, UnitOfWork
 from mcp_payments.services.risk_ports import RISK, StoredAssessment
 
 _SCOPE = "fraud alerts"
+RISK_REVIEW = "risk_review"  # an approval's held_for: its fraud score is in the review band
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +73,18 @@ class FraudScreen:
             raise self._blocked(stored)
         if assessment.decision is Decision.REVIEW and not approved:
             review_band = f"the review band ({self.rules.review}-{self.rules.block - 1})"
-            why = f"fraud score {assessment.score} is in {review_band}"
+            because = (
+                f"{command.tool} for {amount} waits for a fraud review: its fraud score {assessment.score} is in "
+                f"{review_band} (alert {stored.id}, list_fraud_alerts)"
+            )
 
             async def keep_alert(approval_id: str) -> None:  # in the hold's transaction
                 await uow.repo(RISK).add(replace(stored, approval_id=approval_id))
 
             # Where a call cannot wait (no approvals here), a score in the review band refuses it.
             refusal = self._blocked(stored, f", in {review_band}, and it cannot wait for approval here")
-            raise Held(Spend(amount, Counts.SPEND, customer_id), 0, refusal, why=why, then=keep_alert)
+            spend = Spend(amount, Counts.SPEND, customer_id)
+            raise Held(spend, 0, refusal, held_for=RISK_REVIEW, because=because, then=keep_alert)
         _CURRENT.set(_Assessed(stored))
 
     async def record(

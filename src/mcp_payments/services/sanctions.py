@@ -107,15 +107,30 @@ class Screening:
 
     async def screen(self, uow: UnitOfWork, party: Party, by: str) -> ScreeningResult:
         """Screen `party` against the newest list and record the decision in `uow`'s transaction."""
+        result = await self.assess(uow, party)
+        await self.record(uow, result, by)
+        return result
+
+    async def assess(self, uow: UnitOfWork, party: Party) -> ScreeningResult:
+        """Screen `party` against the newest list without recording it (record() does: a refused call records its
+        screening after it rolled back)."""
         matcher = await self.matcher(uow)
         hits = matcher.hits(party, self.thresholds)
         decision = sanctions.decide(hits, self.thresholds.review, self.thresholds.block)
-        result = ScreeningResult(self.ids.new("scr"), matcher.version, party, decision, hits, self.clock.now())
+        return ScreeningResult(self.ids.new("scr"), matcher.version, party, decision, hits, self.clock.now())
+
+    @staticmethod
+    async def record(uow: UnitOfWork, result: ScreeningResult, by: str) -> None:
         record = ScreeningRecord(
-            result.id, matcher.version, party, decision, [match_out(h) for h in hits], result.screened_at, by
+            result.id,
+            result.version,
+            result.party,
+            result.decision,
+            [match_out(h) for h in result.hits],
+            result.screened_at,
+            by,
         )
         await uow.repo(SANCTIONS).add_screening(record)
-        return result
 
     async def matcher(self, uow: UnitOfWork) -> Matcher:
         """The newest list's matcher (the shipped synthetic list until one is loaded), built once per process."""

@@ -16,7 +16,7 @@ from mcp_payments.adapters.db.tables import approvals
 from mcp_payments.domain.approvals import Approval, Status
 from mcp_payments.services.ports import Claim
 
-_DECIDED = ("status", "decided_by", "decided_at", "reason", "error_code", "result")
+_DECIDED = ("status", "decided_by", "decided_at", "reason", "error_code", "result", "decided_via")
 
 
 class SqlApprovals:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db.driver import Driver
 from mcp_payments.adapters.db.jobs_repo import claimable, claiming
+from mcp_payments.adapters.db.plain_rows import insert_rows, update_row
 from mcp_payments.adapters.db.rows import row_of
 from mcp_payments.adapters.db.tables import (
     customers,
@@ -74,10 +76,12 @@ class SqlCustomers:
 class SqlPayments:
     def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self.conn = conn
+        self.driver = driver
         self.pg = driver.dialect == "postgresql"
 
+    # A payment, its attempt and its events are written as plain SQL: every charge writes them (plain_rows.py).
     async def add(self, p: Payment) -> None:
-        await self.conn.execute(insert(payments).values(_payment_row(p)))
+        await insert_rows(self.driver, payments, [_payment_row(p)])
 
     async def get(self, payment_id: str, *, lock: bool = False) -> Payment | None:
         query = select(payments).where(payments.c.id == payment_id)
@@ -87,7 +91,7 @@ class SqlPayments:
         return _payment(row) if row else None
 
     async def update(self, p: Payment) -> None:
-        await self.conn.execute(update(payments).where(payments.c.id == p.id).values(_payment_row(p)))
+        await update_row(self.driver, payments, _payment_row(p))
 
     async def search(self, where: PaymentFilter, before: str | None, limit: int) -> list[Payment]:
         query = select(payments).order_by(payments.c.id.desc()).limit(limit)
@@ -104,15 +108,14 @@ class SqlPayments:
         return [_payment(r) for r in await self.conn.execute(query)]
 
     async def add_attempt(self, payment_id: str, a: Attempt) -> None:
-        await self.conn.execute(
-            insert(payment_attempts).values(
-                payment_id=payment_id,
-                action=a.action,
-                outcome=a.outcome,
-                decline_code=a.decline_code,
-                created_at=a.created_at,
-            )
-        )
+        row = {
+            "payment_id": payment_id,
+            "action": a.action,
+            "outcome": a.outcome,
+            "decline_code": a.decline_code,
+            "created_at": a.created_at,
+        }
+        await insert_rows(self.driver, payment_attempts, [row])
 
     async def attempts(self, payment_id: str) -> list[Attempt]:
         rows = await self.conn.execute(
@@ -120,12 +123,12 @@ class SqlPayments:
         )
         return [Attempt(r.action, r.outcome, r.decline_code, r.created_at) for r in rows]
 
-    async def add_event(self, payment_id: str, e: PaymentEvent) -> None:
-        await self.conn.execute(
-            insert(payment_events).values(
-                payment_id=payment_id, type=e.type, data=canonical_json(e.data), created_at=e.created_at
-            )
-        )
+    async def add_events(self, payment_id: str, events: Sequence[PaymentEvent]) -> None:
+        rows = [
+            {"payment_id": payment_id, "type": e.type, "data": canonical_json(e.data), "created_at": e.created_at}
+            for e in events
+        ]
+        await insert_rows(self.driver, payment_events, rows)
 
     async def events(self, payment_id: str) -> list[PaymentEvent]:
         rows = await self.conn.execute(
@@ -232,7 +235,7 @@ def _utc(value: Any) -> datetime | None:
 
 
 def _customer(r: Row[Any]) -> Customer:
-    return Customer(r.id, r.email, r.name, r.description, r.created_at, r.country)
+    return Customer(r.id, r.email, r.name, r.description, r.created_at, country=r.country, erased_at=r.erased_at)
 
 
 def _payment_row(p: Payment) -> dict[str, Any]:

@@ -143,6 +143,11 @@ class SqlAudit:
     async def append(self, record: AuditRecord) -> None:
         await self.driver.fetch(_APPEND_PG if self.pg else _APPEND_SQLITE, *_appended(self.driver, record))
 
+    async def append_many(self, records: Sequence[AuditRecord]) -> None:
+        if records:
+            rows = [_appended(self.driver, record) for record in records]
+            await self.driver.execute_many(_APPEND_PG if self.pg else _APPEND_SQLITE, rows)
+
     async def head(self) -> tuple[int, str]:
         seq, head = (await self.conn.execute(select(audit_head.c.seq, audit_head.c.hash))).one()
         return int(seq), str(head)

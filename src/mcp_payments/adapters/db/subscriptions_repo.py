@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mcp_payments.adapters.db.driver import Driver
 from mcp_payments.adapters.db.jobs_repo import claimable, claiming
+from mcp_payments.adapters.db.plain_rows import insert_rows, update_row
 from mcp_payments.adapters.db.tables import invoice_lines, invoices, pending_invoice_lines, plans, subscriptions
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.subscriptions import (
@@ -27,10 +28,17 @@ from mcp_payments.domain.subscriptions import (
 from mcp_payments.services.ports import Claim
 from mcp_payments.services.subscriptions.ports import SubscriptionFilter
 
+_PENDING = (
+    "SELECT kind, description, amount, period_start, period_end FROM pending_invoice_lines "
+    "WHERE subscription_id = {} ORDER BY id"
+)
+_PENDING_PG, _PENDING_SQLITE = _PENDING.format("$1"), _PENDING.format("?")
+
 
 class SqlSubscriptions:
     def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self.conn = conn
+        self.driver = driver
         self.pg = driver.dialect == "postgresql"
 
     async def add_plan(self, p: Plan) -> None:
@@ -73,8 +81,10 @@ class SqlSubscriptions:
         row = (await self.conn.execute(query)).first()
         return _subscription(row) if row else None
 
+    # A renewal's statements (the subscription, its invoice and lines, the pending lines) are plain SQL: a month of
+    # renewals makes them once per subscription (plain_rows.py).
     async def update(self, s: Subscription) -> None:
-        await self.conn.execute(update(subscriptions).where(subscriptions.c.id == s.id).values(_subscription_row(s)))
+        await update_row(self.driver, subscriptions, _subscription_row(s))
 
     async def search(self, where: SubscriptionFilter, after: str | None, limit: int) -> list[Subscription]:
         query = select(subscriptions).order_by(subscriptions.c.id).limit(limit)
@@ -87,9 +97,10 @@ class SqlSubscriptions:
         return [_subscription(r) for r in await self.conn.execute(query)]
 
     async def add_invoice(self, i: Invoice) -> None:
-        await self.conn.execute(insert(invoices).values({**_invoice_row(i), "total": i.total}))
-        await self.conn.execute(
-            insert(invoice_lines),
+        await insert_rows(self.driver, invoices, [{**_invoice_row(i), "total": i.total}])
+        await insert_rows(
+            self.driver,
+            invoice_lines,
             [
                 {
                     "invoice_id": i.id,
@@ -119,7 +130,7 @@ class SqlSubscriptions:
             "updated_at": i.updated_at,
             "next_attempt_at": i.next_attempt_at,
         }
-        await self.conn.execute(update(invoices).where(invoices.c.id == i.id).values(values))
+        await update_row(self.driver, invoices, {**values, "id": i.id})
 
     async def invoices(
         self, subscription_id: str | None, customer_id: str | None, before: str | None, limit: int
@@ -179,11 +190,9 @@ class SqlSubscriptions:
         return found
 
     async def pending_lines(self, subscription_id: str) -> list[InvoiceLine]:
-        query = select(pending_invoice_lines).where(pending_invoice_lines.c.subscription_id == subscription_id)
-        return [
-            InvoiceLine(r.kind, r.description, int(r.amount), r.period_start, r.period_end)
-            for r in await self.conn.execute(query.order_by(pending_invoice_lines.c.id))
-        ]
+        rows = await self.driver.fetch(_PENDING_PG if self.pg else _PENDING_SQLITE, subscription_id)
+        at = self.driver.time_value
+        return [InvoiceLine(kind, text, int(amount), at(start), at(end)) for kind, text, amount, start, end in rows]
 
     async def add_pending_lines(self, subscription_id: str, lines: tuple[InvoiceLine, ...]) -> None:
         if lines:

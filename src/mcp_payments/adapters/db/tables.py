@@ -228,6 +228,8 @@ customers = Table(
     Column("country", String(2)),  # ISO 3166-1 alpha-2, for fraud scoring (card country against it)
     Index(None, "email_normalized"),
     Index(None, "name_normalized"),
+    # Added by 0019: when erase_customer_data replaced its personal data with a pseudonym (services/erasure.py).
+    Column("erased_at", UTCDateTime),
 )
 
 PAYMENT_STATUSES = tuple(status.value for status in PaymentStatus)
@@ -544,6 +546,7 @@ spend_records = Table(
     CheckConstraint("counts IN ('spend', 'refund')", name="counts_known"),
     CheckConstraint(f"amount BETWEEN 1 AND {MAX_AMOUNT}", name="amount_in_range"),
     Index(None, "principal", "currency", "at"),
+    Index(None, "at"),  # 0019: the retention job's scan
 )
 
 # One row per principal and currency, locked (PostgreSQL) by every counted call before it reads the totals, so
@@ -578,7 +581,9 @@ approvals = Table(
     Column("reason", Text),
     Column("error_code", String(100)),
     Column("result", Text),
-    Column("held_because", Text),  # a hold for another reason than approval_above (a fraud review): why
+    Column("decided_via", String(20)),  # 'elicitation': the requester's human answered in the chat
+    # Why the call waits: approval_above (its amount), or sanctions_review (a screening of its payee).
+    Column("held_for", String(30), nullable=False, server_default="approval_above"),
     CheckConstraint("status IN ('pending', 'executed', 'failed', 'rejected', 'expired')", name="approval_status_known"),
     CheckConstraint(f"amount BETWEEN 1 AND {MAX_AMOUNT}", name="approval_amount_in_range"),
     Index(None, "status", "expires_at"),
@@ -782,6 +787,46 @@ webhook_deliveries = Table(
     CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     Index(None, "status", "next_attempt_at"),
     Index(None, "endpoint_id", "created_at"),
+    Index(None, "status", "updated_at"),  # 0019: the retention job's scan
+)
+
+
+# Compliance flags (domain/compliance_flags.py): raised by an AML rule or a screening in the transaction of the call
+# that triggered it, one per `key`. Ids only: no personal data, so an erasure leaves the flags as they are.
+compliance_flags = Table(
+    "compliance_flags",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("rule", String(30), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("subject", String(60), nullable=False),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("summary", String(500), nullable=False),
+    Column("principal", String(200), nullable=False),
+    Column("transaction_ids", Text, nullable=False),  # a JSON list
+    Column("details", Text, nullable=False),  # a JSON object
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_by", String(200)),
+    Column("resolved_at", UTCDateTime),
+    Column("disposition", String(20)),
+    Column("note", String(1000)),
+    _known("status", ("open", "resolved")),
+    CheckConstraint(
+        "(status = 'open') = (resolved_by IS NULL AND resolved_at IS NULL AND disposition IS NULL)",
+        name="resolution_complete",
+    ),
+    Index(None, "status", "id"),
+    Index(None, "created_at"),
+)
+
+# Payees money went to after a screening let it through (clear, or review then approved): a payee not here is new,
+# and is screened before money leaves to it (services/counterparties.py).
+known_payees = Table(
+    "known_payees",
+    metadata,
+    Column("payee", String(60), primary_key=True),
+    Column("screening_id", String(40), nullable=False),
+    Column("first_paid_at", UTCDateTime, nullable=False),
 )
 
 

@@ -97,8 +97,12 @@ class SqlWebhooks:
     def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self.conn = conn
         self.pg = driver.dialect == "postgresql"
+        # The enabled endpoints' ids and event types, read once per unit of work (a batch of renewals publishes
+        # three events per renewal); forgotten when this unit of work changes an endpoint.
+        self._enabled: list[tuple[str, list[str]]] | None = None
 
     async def add_endpoint(self, endpoint: Endpoint) -> None:
+        self._enabled = None
         await self.conn.execute(insert(e).values(_endpoint_row(endpoint)))
 
     async def get_endpoint(self, endpoint_id: str, *, lock: bool = False) -> Endpoint | None:
@@ -109,6 +113,7 @@ class SqlWebhooks:
         return None if row is None else _endpoint(row)
 
     async def update_endpoint(self, endpoint: Endpoint) -> None:
+        self._enabled = None
         await self.conn.execute(update(e).where(e.c.id == endpoint.id).values(_endpoint_row(endpoint)))
 
     async def count_endpoints(self) -> int:
@@ -124,8 +129,10 @@ class SqlWebhooks:
 
     async def listening(self, event_type: str) -> list[str]:
         # Few endpoints (MAX_ENDPOINTS): their lists are read and matched here rather than kept in a join table.
-        rows = await self.conn.execute(select(e.c.id, e.c.event_types).where(e.c.status == _ENABLED).order_by(e.c.id))
-        return [r.id for r in rows if event_type in json.loads(r.event_types)]
+        if self._enabled is None:
+            query = select(e.c.id, e.c.event_types).where(e.c.status == _ENABLED).order_by(e.c.id)
+            self._enabled = [(r.id, json.loads(r.event_types)) for r in await self.conn.execute(query)]
+        return [endpoint for endpoint, types in self._enabled if event_type in types]
 
     async def add_event(self, event_id: str, event_type: str, body: str, created_at: datetime) -> None:
         await self.conn.execute(insert(ev).values(id=event_id, type=event_type, body=body, created_at=created_at))

@@ -1,17 +1,18 @@
 """Approval tools: held money calls, read by their requester and decided by another operator or admin."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast, get_args
 
 from pydantic import BaseModel, Field
 
-from mcp_payments.domain.approvals import Approval
+from mcp_payments.domain.approvals import ELICITATION, Approval
 from mcp_payments.domain.roles import Role
 from mcp_payments.server.callers import current_caller
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import MoneyOut, Mutation
 from mcp_payments.server.tools.params import FREE_TEXT, Cursor, Limit
 from mcp_payments.server.tools.policies import PrincipalName
+from mcp_payments.services.approval_answers import ApprovalAnswers
 from mcp_payments.services.approvals import Approvals
 from mcp_payments.services.commands import Kind
 from mcp_payments.services.container import Services
@@ -25,6 +26,7 @@ ApprovalId = Annotated[
         description="An approval id, as a held call answered it (approval_id), e.g. apr_01JB...",
     ),
 ]
+HeldFor = Literal["approval_above", "sanctions_review", "risk_review"]  # Approval.held_for's values
 Reason = Annotated[
     str | None,
     Field(default=None, min_length=1, max_length=500, description="Why, for the requester and the record."),
@@ -44,14 +46,21 @@ class ApprovalOut(BaseModel):
     amount: MoneyOut
     payee: str | None
     threshold: MoneyOut = Field(
-        description="The requester's approval_above that the amount is above; 0 when held for another reason."
+        description="The requester's approval_above that the amount is above (0 when held for another reason)."
     )
-    held_because: str | None = Field(
-        default=None, description="Why it was held when not for approval_above: a fraud review (list_fraud_alerts)."
+    held_for: HeldFor = Field(
+        description="Why it waits: approval_above (its amount), sanctions_review (a sanctions screening of its "
+        "payee came back review; list_compliance_flags shows the flag), or risk_review (create_payment's fraud "
+        "score is in the review band; list_fraud_alerts shows the alert)."
     )
     created_at: datetime
     expires_at: datetime
     decided_by: str | None = Field(description="Who approved or rejected it; null while pending or once expired.")
+    decided_via: Literal["elicitation"] | None = Field(
+        default=None,
+        description="elicitation: the requester's human answered the server's question in the chat, through the "
+        "requester's own client; null: another operator or admin decided (approve_request, reject_request, the CLI).",
+    )
     decided_at: datetime | None
     reason: str | None = Field(description="The rejection's reason, or the failed call's error message.")
     error_code: str | None = Field(description="The failed call's error code.")
@@ -68,10 +77,11 @@ class ApprovalOut(BaseModel):
             amount=MoneyOut.of(a.amount, a.currency),
             payee=a.payee,
             threshold=MoneyOut.of(a.threshold, a.currency),
-            held_because=a.held_because,
+            held_for=cast(HeldFor, a.held_for) if a.held_for in get_args(HeldFor) else "approval_above",
             created_at=a.created_at,
             expires_at=a.expires_at,
             decided_by=a.decided_by,
+            decided_via="elicitation" if a.decided_via == ELICITATION else None,
             decided_at=a.decided_at,
             reason=a.reason,
             error_code=a.error_code,
@@ -98,6 +108,7 @@ class PendingApprovals(BaseModel):
 def register(box: Toolbox, app: Services) -> None:
     approvals = app.get(Approvals)
     box.dispatcher.holder = approvals
+    box.answers = ApprovalAnswers(box.calls, approvals, box.dispatcher, approvals.clock)
 
     @box.query(toolset="controls", title="List pending approvals")
     async def list_pending_approvals(

@@ -27,7 +27,10 @@ class AuditEntry(BaseModel):
         "a JWT); null for the local user, the system, and records written before credentials were recorded.",
     )
     tool: str
-    arguments_sha256: str = Field(description="SHA-256 of the canonical JSON arguments (values are not stored).")
+    arguments_sha256: str = Field(
+        description="HMAC-SHA256 of the canonical JSON arguments under a key not in the database (plain SHA-256 in "
+        "records written before erasure existed): values are not stored, and cannot be confirmed by guessing."
+    )
     outcome: str
     entity_ids: list[str]
     journal: list[tuple[str, str]] = Field(

@@ -7,11 +7,13 @@ from pydantic import BaseModel, Field
 
 from mcp_payments.domain.errors import InvalidInput
 from mcp_payments.domain.limits import Policy, check_payee, role_subject
+from mcp_payments.domain.mandates import Mandate
 from mcp_payments.domain.money import currency as currency_of
 from mcp_payments.domain.money import parse_limit
 from mcp_payments.domain.roles import Role
 from mcp_payments.server.callers import current_caller
 from mcp_payments.server.registry import Toolbox
+from mcp_payments.server.tools.models import MoneyOut
 from mcp_payments.server.tools.params import CurrencyCode
 from mcp_payments.server.tools.policies import (
     BudgetOut,
@@ -27,7 +29,38 @@ from mcp_payments.services.access import Caller
 from mcp_payments.services.commands import Kind
 from mcp_payments.services.container import Services
 from mcp_payments.services.controls import SpendingControls
+from mcp_payments.services.mandates import Mandates
 from mcp_payments.services.ports import UnitOfWork
+
+WHOAMI_MANDATES = 20  # the active mandates whoami shows, newest first; list_mandates shows every one
+
+
+class ActiveMandate(BaseModel):
+    """A mandate you may cite now (mandate_id on a spend tool), and what is left of it."""
+
+    id: str
+    description: str
+    remaining: MoneyOut = Field(description="What may still be spent under it this period.")
+    max_per_payment: MoneyOut
+    period: Literal["once", "daily", "monthly"] = Field(
+        description="once: what is spent never comes back; daily: resets at 00:00 UTC; monthly: on the 1st, UTC."
+    )
+    resets_at: datetime | None = Field(description="When remaining is back to its maximum; null: never.")
+    expires_at: datetime
+    allowed_payees: list[str] | None = Field(description="Only these may be paid under it; null: any.")
+
+    @classmethod
+    def of(cls, m: Mandate, now: datetime) -> "ActiveMandate":
+        return cls(
+            id=m.id,
+            description=m.description,
+            remaining=MoneyOut.of(m.remaining(now), m.currency),
+            max_per_payment=MoneyOut.of(m.max_per_payment, m.currency),
+            period=m.period.value,
+            resets_at=m.resets_at(now),
+            expires_at=m.expires_at,
+            allowed_payees=None if m.allowed_payees is None else sorted(m.allowed_payees),
+        )
 
 
 class Identity(BaseModel):
@@ -58,6 +91,11 @@ class Identity(BaseModel):
         default_factory=list,
         description="The spending policy you are held to in each currency that has one, and what is left of it now; "
         "empty: no limits apply to you.",
+    )
+    mandates: list[ActiveMandate] = Field(
+        default_factory=list,
+        description=f"Your active mandates (up to {WHOAMI_MANDATES}, newest first; list_mandates shows "
+        "them all): a spend that cites one as mandate_id is held to it instead of your spending policy.",
     )
 
 
@@ -92,14 +130,17 @@ def check_reader(caller: Caller, subject: str) -> None:
 
 def register(box: Toolbox, app: Services) -> None:
     controls = app.get(SpendingControls)
+    granted = app.get(Mandates)
 
     @box.query(toolset="controls", title="Who am I")
     async def whoami(uow: UnitOfWork) -> Identity:
         """Say who this server takes you for: your principal, role and credential, what your role lets you call,
-        and the spending limits you are held to with what is left of them. Use it when a tool you expected is
-        missing from tools/list, a call is refused for its role, or before spending."""
+        the spending limits you are held to with what is left of them, and your active mandates. Use it when a tool
+        you expected is missing from tools/list, a call is refused for its role, or before spending."""
         caller = current_caller()
         budgets = await controls.budgets(uow, caller.principal, caller.role)
+        now = granted.clock.now()
+        active = await granted.active(uow, caller.principal, WHOAMI_MANDATES)
         allowed = [spec for spec in box.specs.values() if caller.may_call(spec.kind)]
         return Identity(
             principal=caller.principal,
@@ -111,6 +152,7 @@ def register(box: Toolbox, app: Services) -> None:
             tool_kinds=sorted({spec.kind.value for spec in allowed}),
             auth_mode=caller.auth_mode.value,
             spending=[BudgetOut.of(b) for b in budgets],
+            mandates=[ActiveMandate.of(m, now) for m in active],
         )
 
     @box.command(kind=Kind.ADMIN, toolset="controls", title="Set spending policy")

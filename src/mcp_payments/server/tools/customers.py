@@ -6,11 +6,13 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from mcp_payments.domain.payments import Customer
+from mcp_payments.server.callers import current_caller
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import Mutation
 from mcp_payments.server.tools.params import FREE_TEXT, ID_CHARS, Cursor, Description, Limit
 from mcp_payments.services.commands import Kind
 from mcp_payments.services.container import Services
+from mcp_payments.services.counterparties import Counterparties
 from mcp_payments.services.customers import CustomerService
 from mcp_payments.services.pages import Page
 from mcp_payments.services.ports import UnitOfWork
@@ -38,11 +40,22 @@ class CustomerOut(BaseModel):
     description: str | None
     created_at: datetime
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2, when given.")
+    erased_at: datetime | None = Field(
+        default=None,
+        description="When erase_customer_data replaced its personal data (name: a pseudonym; no e-mail or "
+        "description); null: not erased.",
+    )
 
     @classmethod
     def of(cls, c: Customer) -> "CustomerOut":
         return cls(
-            id=c.id, email=c.email, name=c.name, description=c.description, created_at=c.created_at, country=c.country
+            id=c.id,
+            email=c.email,
+            name=c.name,
+            description=c.description,
+            created_at=c.created_at,
+            erased_at=c.erased_at,
+            country=c.country,
         )
 
 
@@ -67,7 +80,7 @@ class CustomerList(BaseModel):
 
 
 def register(box: Toolbox, app: Services) -> None:
-    customers = app.get(CustomerService)
+    customers, counterparties = app.get(CustomerService), app.get(Counterparties)
 
     @box.command(kind=Kind.WRITE, toolset="payments", title="Create customer")
     async def create_customer(
@@ -85,8 +98,12 @@ def register(box: Toolbox, app: Services) -> None:
             ),
         ] = None,
     ) -> CustomerResult:
-        """Record a customer (an e-mail, a name or both) to attach payments to. Returns the customer id."""
-        return CustomerResult.of(await customers.create(uow, email, name, description, country))
+        """Record a customer (an e-mail, a name or both) to attach payments to. Returns the customer id. The name
+        is screened against the sanctions list: a match that blocks refuses the customer (sanctions_blocked); a
+        close one creates it and raises a compliance flag for an operator to review."""
+        customer = await customers.create(uow, email, name, description, country)
+        await counterparties.screen_customer(uow, customer, current_caller().principal)
+        return CustomerResult.of(customer)
 
     @box.query(toolset="payments", title="Get customer", snapshot=False)
     async def get_customer(uow: UnitOfWork, customer_id: CustomerId) -> CustomerOut:

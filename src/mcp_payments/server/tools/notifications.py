@@ -95,6 +95,14 @@ class EndpointDeleted(Mutation):
         return (self.endpoint_id,)
 
 
+class EndpointEnabled(Mutation):
+    endpoint: EndpointOut
+    was_disabled: bool = Field(description="False: it was enabled already, and nothing changed.")
+
+    def entity_ids(self) -> tuple[str, ...]:
+        return (self.endpoint.id,)
+
+
 class EndpointList(BaseModel):
     endpoints: list[EndpointOut] = Field(description="Oldest first.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
@@ -182,6 +190,14 @@ def register(box: Toolbox, app: Services) -> None:
         """Stop sending to an endpoint for good: its pending deliveries are canceled, its history stays."""
         deleted, canceled = await endpoints.delete(uow, endpoint_id)
         return EndpointDeleted(endpoint_id=deleted.id, canceled_deliveries=canceled)
+
+    @box.command(kind=Kind.ADMIN, toolset=TOOLSET, title="Enable webhook endpoint")
+    async def enable_webhook_endpoint(uow: UnitOfWork, endpoint_id: EndpointId) -> EndpointEnabled:
+        """Turn a disabled endpoint back on (disabled after a 410 Gone or days of failed deliveries) once its
+        receiver is fixed: its pending deliveries go out again at once, and new events are sent to it. Enabling an
+        enabled endpoint changes nothing. replay_webhook resends the deliveries that failed meanwhile."""
+        endpoint, was_disabled = await endpoints.enable(uow, endpoint_id)
+        return EndpointEnabled(endpoint=EndpointOut.of(endpoint), was_disabled=was_disabled)
 
     @box.command(kind=Kind.ADMIN, toolset=TOOLSET, title="Rotate webhook secret")
     async def rotate_webhook_secret(

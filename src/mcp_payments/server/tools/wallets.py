@@ -14,6 +14,7 @@ from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.counting import NOT_COUNTED, captured_hold, stated_spend
 from mcp_payments.server.tools.models import HoldOut, MoneyOut, Mutation, Transaction, Wallet
 from mcp_payments.server.tools.params import (
+    FREE_TEXT,
     ID_CHARS,
     Amount,
     AmountMinor,
@@ -237,9 +238,22 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         amount: Amount = None,
         amount_minor: AmountMinor = None,
         memo: Memo = None,
+        payee_name: Annotated[
+            str | None,
+            Field(
+                default=None,
+                min_length=1,
+                max_length=200,
+                description="Who receives the payout, by full name. A name not paid before is screened against the "
+                "sanctions list first: a close match waits for approval (pending_approval), a confirmed one is "
+                "refused (sanctions_blocked).",
+            ),
+            FREE_TEXT,
+        ] = None,
     ) -> MovementResult:
-        """Take money out of a wallet to outside the ledger (a payout). Fails with insufficient_funds, changing
-        nothing, when the wallet's available balance is smaller."""
+        """Take money out of a wallet to outside the ledger (a payout), optionally naming who receives it. Fails
+        with insufficient_funds, changing nothing, when the wallet's available balance is smaller."""
+        del payee_name  # screened before the handler runs (services/counterparties.py); the ledger keeps no names
         money = parse_amount(amount, amount_minor, currency)
         return MovementResult.of(await wallets.withdraw(uow, wallet_id, money, memo))
 

@@ -90,6 +90,24 @@ class WebhookEndpoints:
         await uow.repo(WEBHOOKS).update_endpoint(deleted)
         return deleted, await uow.repo(WEBHOOKS).cancel_pending(endpoint.id, now)
 
+    async def enable(self, uow: UnitOfWork, endpoint_id: str) -> tuple[Endpoint, bool]:
+        """The endpoint, enabled again after a 410 or days of failures, and whether it was disabled. Deliveries to
+        it that were still pending are due again at once; the failure clock starts afresh."""
+        endpoint = await self.get(uow, endpoint_id, lock=True)
+        if endpoint.status is EndpointStatus.ENABLED:
+            return endpoint, False
+        # Checked again: a URL allowed when it was created may point where the deployment no longer allows.
+        check_url(endpoint.url, self.reach)
+        enabled = replace(
+            endpoint,
+            status=EndpointStatus.ENABLED,
+            disabled_reason=None,
+            failing_since=None,
+            updated_at=self.clock.now(),
+        )
+        await uow.repo(WEBHOOKS).update_endpoint(enabled)
+        return enabled, True
+
     async def rotate(self, uow: UnitOfWork, endpoint_id: str, grace: timedelta) -> tuple[Endpoint, str]:
         """A new secret (in the clear this once); the one it replaces still signs for `grace`."""
         if not timedelta(0) <= grace <= MAX_GRACE:
@@ -127,7 +145,7 @@ class WebhookEndpoints:
         if endpoint.status is not EndpointStatus.ENABLED:
             raise InvalidStateTransition(
                 f"webhook endpoint {endpoint.id} is disabled ({endpoint.disabled_reason}): nothing is sent to it; "
-                "create a new endpoint for the receiver once it is fixed",
+                "call enable_webhook_endpoint once the receiver is fixed, then replay",
                 endpoint_id=endpoint.id,
                 status=endpoint.status.value,
             )

@@ -3,6 +3,7 @@ system accounts. Shared by the lifecycle, proceeds, provider events and expiry."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from mcp_payments.domain.errors import PaymentNotFound
@@ -33,10 +34,17 @@ class PaymentBooks:
 
     async def event(self, uow: UnitOfWork, payment: Payment, event_type: str, **data: Any) -> None:
         """The payment's event, and its webhook when it has one (in this transaction: the outbox)."""
+        await self.events(uow, [(payment, event_type, data)])
+
+    async def events(self, uow: UnitOfWork, events: Sequence[tuple[Payment, str, dict[str, Any]]]) -> None:
+        """Events of one payment, each with the payment as it was then, in one statement; their webhooks."""
         now = self.clock.now()
-        await uow.repo(PAYMENTS).add_event(payment.id, PaymentEvent(event_type, now, data))
-        if (webhook := PAYMENT_EVENTS.get(event_type)) is not None:
-            await publish(uow, self.ids, now, webhook, webhook_data(payment, data))
+        await uow.repo(PAYMENTS).add_events(
+            events[0][0].id, [PaymentEvent(kind, now, data) for _, kind, data in events]
+        )
+        for payment, event_type, data in events:
+            if (webhook := PAYMENT_EVENTS.get(event_type)) is not None:
+                await publish(uow, self.ids, now, webhook, webhook_data(payment, data))
 
     async def move(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.errors import (
@@ -122,7 +123,7 @@ class PaymentService:
         capture_method: str,
         description: str | None,
     ) -> PaymentDetail:
-        payment, risk = await self._charge(uow, amount, method, customer_id, capture_method, description, True)
+        payment, risk = await self._charge(uow, amount, method, customer_id, capture_method, description, scored=True)
         return replace(await self.detail(uow, payment.id, with_risk=False), risk=risk)  # the score, not read back
 
     async def charge(
@@ -133,10 +134,15 @@ class PaymentService:
         customer_id: str | None,
         capture_method: str,
         description: str | None,
+        *,
+        customer_exists: bool = False,
     ) -> Payment:
         """create() without reading the payment's detail back (five queries) and without a fraud score: for a charge
-        made by due work (an invoice's renewal), which needs only the payment."""
-        payment, _ = await self._charge(uow, amount, method, customer_id, capture_method, description, False)
+        made by due work (an invoice's renewal), which needs only the payment. customer_exists: the caller knows (a
+        subscription's customer, held by its foreign key), so it is not read again."""
+        payment, _ = await self._charge(
+            uow, amount, method, customer_id, capture_method, description, scored=False, customer_exists=customer_exists
+        )
         return payment
 
     async def _charge(
@@ -147,26 +153,29 @@ class PaymentService:
         customer_id: str | None,
         capture_method: str,
         description: str | None,
+        *,
         scored: bool,
+        customer_exists: bool = False,
     ) -> tuple[Payment, StoredAssessment | None]:
         """`scored`: the payment's fraud score is stored with it, before the provider answers (a declined payment
         keeps its score too)."""
-        if customer_id is not None and await uow.repo(CUSTOMERS).get(customer_id) is None:
+        if not customer_exists and customer_id is not None and await uow.repo(CUSTOMERS).get(customer_id) is None:
             raise CustomerNotFound(
                 f"customer {customer_id} does not exist: create it with create_customer or omit customer_id",
                 customer_id=customer_id,
             )
         now = self.clock.now()
         payment = Payment.new(self.ids.new("pay"), amount, customer_id, capture_method, method, description, now)
-        await uow.repo(PAYMENTS).add(payment)
+        # The score is stored first (its payment_id is not a foreign key): the payment row is inserted once, in its
+        # final state, by _settle_attempt.
         risk = None
         if scored and self.risk is not None:
             risk = await self.risk.record(uow, payment.id, amount, method, customer_id)
-        await self.books.event(uow, payment, "payment.created", amount=amount.minor, capture_method=capture_method)
         outcome = await self.provider.authorize(
             uow, payment.id, payment.amount, payment.currency, method, capture=capture_method == "automatic"
         )
-        return await self._settle_attempt(uow, payment, "authorize", outcome), risk
+        created = (payment, "payment.created", {"amount": amount.minor, "capture_method": capture_method})
+        return await self._settle_attempt(uow, payment, "authorize", outcome, created=created), risk
 
     async def confirm(self, uow: UnitOfWork, payment_id: str) -> PaymentDetail:
         """Complete the 3-D Secure step of a payment in requires_action."""
@@ -285,16 +294,24 @@ class PaymentService:
         return self.cursors.paginate("payments", rows, limit, lambda p: p.id)
 
     async def _settle_attempt(
-        self, uow: UnitOfWork, payment: Payment, action: str, outcome: ProviderOutcome
+        self,
+        uow: UnitOfWork,
+        payment: Payment,
+        action: str,
+        outcome: ProviderOutcome,
+        *,
+        created: tuple[Payment, str, dict[str, Any]] | None = None,
     ) -> Payment:
-        """Move the payment by the provider's answer to an authorization or confirmation."""
+        """Move the payment by the provider's answer to an authorization or confirmation. `created`: the payment is
+        new and its creation event; it is inserted once, as the answer leaves it, rather than inserted and updated."""
         now = self.clock.now()
-        await self.books.attempt(uow, payment, action, outcome)
+        events = [] if created is None else [created]
         if outcome.status == "declined":
             code = outcome.decline_code or "card_declined"
             declined = payment.moved(A.DECLINE, now, decline_code=code, failure_message=outcome.message)
-            await uow.repo(PAYMENTS).update(declined)
-            await self.books.event(uow, declined, "payment.failed", decline_code=code)
+            await self._store(uow, declined, new=created is not None)
+            await self.books.attempt(uow, payment, action, outcome)
+            await self.books.events(uow, [*events, (declined, "payment.failed", {"decline_code": code})])
             advice = DECLINE_ADVICE.get(code, "ask the customer for another payment method")
             raise CardDeclined(
                 f"card_declined ({code}): {outcome.message or 'the card was declined'}; {advice}. Payment "
@@ -307,7 +324,7 @@ class PaymentService:
             )
         if outcome.status == "requires_action":
             moved = payment.moved(A.REQUIRE_ACTION, now)
-            await self.books.event(uow, moved, "payment.requires_action")
+            events.append((moved, "payment.requires_action", {}))
         elif payment.capture_method == "manual":
             moved = payment.moved(
                 A.AUTHORIZE,
@@ -315,13 +332,23 @@ class PaymentService:
                 amount_capturable=payment.amount,
                 authorization_expires_at=now + self.authorization_ttl,
             )
-            await self.books.event(uow, moved, "payment.authorized", amount_capturable=payment.amount)
+            events.append((moved, "payment.authorized", {"amount_capturable": payment.amount}))
         else:
             moved = payment.moved(A.SUCCEED, now, amount_received=payment.amount, fee=self._fee(payment.amount))
+            events.append((moved, "payment.succeeded", {"amount": payment.amount, "fee": moved.fee}))
+        await self._store(uow, moved, new=created is not None)
+        await self.books.attempt(uow, payment, action, outcome)
+        await self.books.events(uow, events)
+        if moved.status is PaymentStatus.SUCCEEDED:
             await self._post_capture(uow, moved)
-            await self.books.event(uow, moved, "payment.succeeded", amount=payment.amount, fee=moved.fee)
-        await uow.repo(PAYMENTS).update(moved)
         return moved
+
+    @staticmethod
+    async def _store(uow: UnitOfWork, payment: Payment, *, new: bool) -> None:
+        if new:
+            await uow.repo(PAYMENTS).add(payment)
+        else:
+            await uow.repo(PAYMENTS).update(payment)
 
     def _fee(self, amount: int) -> int:
         return min(amount, fee_for(amount, self.fees.percent_bp, self.fees.fixed_minor))

@@ -41,6 +41,7 @@ class Billing:
         repo = uow.repo(SUBSCRIPTIONS)
         pending = tuple(await repo.pending_lines(subscription.id))
         invoice, carried = self.draft(self.ids.new("inv"), subscription, plan, index, start, end, pending)
+        # Stored before it is charged: a second invoice for the period is refused here, before any payment.
         await repo.add_invoice(invoice)
         if pending:
             await repo.replace_pending_lines(subscription.id, carried)
@@ -129,8 +130,15 @@ class Billing:
         amount = Money.of(invoice.total, invoice.currency)
         description = f"invoice {invoice.id} attempt {attempt}"
         try:
+            # The subscription's customer exists: its foreign key holds it.
             payment = await self.payments.charge(
-                uow, amount, subscription.method, subscription.customer_id, "automatic", description
+                uow,
+                amount,
+                subscription.method,
+                subscription.customer_id,
+                "automatic",
+                description,
+                customer_exists=True,
             )
         except CardDeclined as declined:
             failed = replace(

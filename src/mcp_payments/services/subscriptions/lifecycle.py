@@ -182,7 +182,7 @@ class SubscriptionService:
             await uow.repo(SUBSCRIPTIONS).update(canceled)
             await subscription_event(uow, self.ids, self.clock, "canceled", canceled)
             return [due.id, *await self._void_open_invoices(uow, canceled, now)]
-        plan = await self.plans.get(uow, due.plan_id)
+        plan = await self.plans.get(uow, due.plan_id, cached=True)
         index = due.period_index + 1
         start = period_boundary(due.anchor, plan.interval, plan.interval_count, index)
         end = period_boundary(due.anchor, plan.interval, plan.interval_count, index + 1)

@@ -1,8 +1,9 @@
 """Fraud scoring: every create_payment's risk score with its reasons; a customer's country; a card's recent
-payments found by its fingerprint; why a call was held when not for approval_above.
+payments found by its fingerprint. A call held in the review band says so in approvals.held_for (risk_review), the
+column 0021 added.
 
-Revision ID: 0019_fraud_scoring
-Revises: 0018
+Revision ID: 0022
+Revises: 0021
 """
 
 import sqlalchemy as sa
@@ -11,8 +12,8 @@ from alembic import op
 from mcp_payments.adapters.db.tables import UTCDateTime
 from mcp_payments.domain.money import MAX_AMOUNT
 
-revision = "0019"
-down_revision = "0018"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
@@ -46,12 +47,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_payments_card_fingerprint_created_at", "payments", ["card_fingerprint", "created_at"])
     op.add_column("customers", sa.Column("country", sa.String(2)))
-    op.add_column("approvals", sa.Column("held_because", sa.Text))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("approvals") as batch:
-        batch.drop_column("held_because")
     with op.batch_alter_table("customers") as batch:
         batch.drop_column("country")
     op.drop_index("ix_payments_card_fingerprint_created_at", table_name="payments")
