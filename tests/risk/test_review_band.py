@@ -3,11 +3,14 @@ when approved, scored again but not held again."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from mcp_payments.domain.approvals import Approval, Status
 from mcp_payments.domain.roles import Role
+from mcp_payments.services.approvals import pending_result
 from tests.conftest import Stack
 from tests.controls.test_approvals import client_as
 from tests.payments.agent import Agent
@@ -68,3 +71,26 @@ async def test_a_raw_card_number_in_the_review_band_cannot_wait_and_says_why(sta
     assert refused["code"] == "approval_needs_saved_payment_method"
     assert "fraud score 40 is in the review band" in refused["message"]
     assert refused["details"]["limit"] == "risk_review"
+
+
+@pytest.mark.parametrize(
+    ("held_for", "phrase"),
+    [
+        ("approval_above", "create_payment for 1000.00 USD is above your approval threshold of 500.00 USD"),
+        ("risk_review", "create_payment for 1000.00 USD waits for a fraud review"),
+        ("sanctions_review", "create_payment for 1000.00 USD waits for a compliance review of its payee"),
+    ],
+)
+def test_a_held_calls_answer_read_back_from_its_approval_says_what_it_waits_for(held_for: str, phrase: str) -> None:
+    """An elicited call's later round answers from the stored approval, without the hold's own sentence."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    threshold = 50000 if held_for == "approval_above" else 0
+    approval = Approval(
+        "apr_1", "create_payment", "key:bot", "agent", None, {}, "USD", 100000, None, threshold,
+        Status.PENDING, now, now + timedelta(hours=1), held_for=held_for,
+    )  # fmt: skip
+
+    message = pending_result(approval)["message"]
+
+    assert message.startswith(phrase)
+    assert "threshold of 0.00" not in message
