@@ -1,5 +1,6 @@
 """Settings from the environment: FX rates, and the Host and Origin allow-lists of the HTTP transports."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -295,6 +296,37 @@ def test_the_dunning_schedule_and_final_state_are_settings_with_stripe_like_defa
 def test_a_dunning_setting_that_cannot_be_read_is_refused_naming_the_variable(name: str, text: str) -> None:
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: text})
+
+
+def test_fraud_scoring_thresholds_and_amounts_come_from_the_environment_as_exact_values() -> None:
+    env = {
+        "MCP_PAYMENTS_RISK_REVIEW_SCORE": "40",
+        "MCP_PAYMENTS_RISK_BLOCK_SCORE": "90",
+        "MCP_PAYMENTS_RISK_WINDOW": "30m",
+        "MCP_PAYMENTS_RISK_SMALL_AMOUNT": "2.50",
+        "MCP_PAYMENTS_RISK_LARGE_AMOUNT": "250",
+    }
+    rules = Settings.from_env(env).risk_rules()
+
+    assert (rules.review, rules.block, rules.window) == (40, 90, timedelta(minutes=30))
+    assert (rules.small, rules.large) == (Decimal("2.50"), Decimal(250))
+
+
+@pytest.mark.parametrize(
+    ("env", "phrase"),
+    [
+        ({"MCP_PAYMENTS_RISK_REVIEW_SCORE": "0"}, "MCP_PAYMENTS_RISK_REVIEW_SCORE: '0' is not a whole number"),
+        ({"MCP_PAYMENTS_RISK_BLOCK_SCORE": "101"}, "between 1 and 100"),
+        ({"MCP_PAYMENTS_RISK_BLOCK_SCORE": "80.5"}, "between 1 and 100"),
+        ({"MCP_PAYMENTS_RISK_REVIEW_SCORE": "90", "MCP_PAYMENTS_RISK_BLOCK_SCORE": "80"}, "fraud scoring needs 1 <= "),
+        ({"MCP_PAYMENTS_RISK_SMALL_AMOUNT": "0"}, "is not a positive amount"),
+        ({"MCP_PAYMENTS_RISK_LARGE_AMOUNT": "1e3"}, "is not a positive amount"),
+        ({"MCP_PAYMENTS_RISK_WINDOW": "soon"}, "MCP_PAYMENTS_RISK_WINDOW"),
+    ],
+)
+def test_fraud_scoring_settings_that_cannot_work_are_refused(env: dict[str, str], phrase: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(phrase)):
+        Settings.from_env(env)
 
 
 def test_retention_windows_are_settings_in_days() -> None:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
-from mcp_payments.domain.aml import Rules
+from mcp_payments.domain import aml, risk
 from mcp_payments.domain.fx import RateTable
 from mcp_payments.domain.subscriptions import Dunning
 from mcp_payments.telemetry import parse_exporter
@@ -105,6 +105,13 @@ class Settings:
     # at least the block threshold, with the date of birth or the country agreeing, blocks.
     sanctions_review_threshold: float = 0.88
     sanctions_block_threshold: float = 0.97
+    # Fraud scoring of create_payment (domain/risk.py): a score (0-100) at least the review score is held for
+    # approval, at least the block score is refused (risk_blocked). Amounts are in the payment's own currency.
+    risk_review_score: int = 50
+    risk_block_score: int = 80
+    risk_window: timedelta = timedelta(hours=1)  # of velocity and card testing
+    risk_small_amount: Decimal = Decimal("5.00")  # a card tester's probe
+    risk_large_amount: Decimal = Decimal("1000.00")  # large for a customer created within 7 days
     # AML monitoring (domain/aml.py), in USD terms at the configured FX rates: a movement of at least aml_large_usd
     # is large (and 80-100% of it, repeated within 24 h, structuring); more than aml_velocity_count movements or
     # aml_velocity_usd moved within aml_velocity_window is velocity; money out within aml_pass_through_window of
@@ -121,6 +128,7 @@ class Settings:
                 "sanctions thresholds need 0.5 <= MCP_PAYMENTS_SANCTIONS_REVIEW_THRESHOLD <= "
                 "MCP_PAYMENTS_SANCTIONS_BLOCK_THRESHOLD <= 1.0"
             )
+        self.risk_rules()  # a ValueError names what is wrong
         if self.job_max_attempts < 1 or self.job_retry_base <= timedelta(0) or self.job_retry_cap < self.job_retry_base:
             raise ValueError(
                 "job retries need MCP_PAYMENTS_JOB_MAX_ATTEMPTS >= 1 and 0 < MCP_PAYMENTS_JOB_RETRY_SECONDS <= "
@@ -142,8 +150,24 @@ class Settings:
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
 
-    def aml_rules(self) -> Rules:
-        return Rules(
+    def risk_rules(self) -> risk.Rules:
+        try:
+            return risk.Rules(
+                self.risk_review_score,
+                self.risk_block_score,
+                self.risk_window,
+                small=self.risk_small_amount,
+                large=self.risk_large_amount,
+            )
+        except ValueError:
+            raise ValueError(
+                "fraud scoring needs 1 <= MCP_PAYMENTS_RISK_REVIEW_SCORE <= MCP_PAYMENTS_RISK_BLOCK_SCORE <= 100, "
+                "and positive MCP_PAYMENTS_RISK_SMALL_AMOUNT, MCP_PAYMENTS_RISK_LARGE_AMOUNT and "
+                "MCP_PAYMENTS_RISK_WINDOW"
+            ) from None
+
+    def aml_rules(self) -> aml.Rules:
+        return aml.Rules(
             large=int(self.aml_large_usd * 100),
             velocity_window=self.aml_velocity_window,
             velocity_count=self.aml_velocity_count,
@@ -210,6 +234,11 @@ class Settings:
         read.into(values, "alert_error_min_calls", "MCP_PAYMENTS_ALERT_ERROR_MIN_CALLS", parse_count)
         read.into(values, "sanctions_review_threshold", "MCP_PAYMENTS_SANCTIONS_REVIEW_THRESHOLD", parse_score)
         read.into(values, "sanctions_block_threshold", "MCP_PAYMENTS_SANCTIONS_BLOCK_THRESHOLD", parse_score)
+        read.into(values, "risk_review_score", "MCP_PAYMENTS_RISK_REVIEW_SCORE", parse_risk_score)
+        read.into(values, "risk_block_score", "MCP_PAYMENTS_RISK_BLOCK_SCORE", parse_risk_score)
+        read.into(values, "risk_window", "MCP_PAYMENTS_RISK_WINDOW", parse_duration)
+        read.into(values, "risk_small_amount", "MCP_PAYMENTS_RISK_SMALL_AMOUNT", parse_decimal_amount)
+        read.into(values, "risk_large_amount", "MCP_PAYMENTS_RISK_LARGE_AMOUNT", parse_decimal_amount)
         read.into(values, "aml_large_usd", "MCP_PAYMENTS_AML_LARGE_USD", parse_usd)
         read.into(values, "aml_velocity_window", "MCP_PAYMENTS_AML_VELOCITY_WINDOW", parse_duration)
         read.into(values, "aml_velocity_count", "MCP_PAYMENTS_AML_VELOCITY_COUNT", parse_count)
@@ -422,6 +451,22 @@ def parse_percent(text: str) -> Decimal:
     if not value.is_finite() or not 0 <= value <= 100:
         raise ValueError(f"{text!r} is not a percentage between 0 and 100")
     return value
+
+
+def parse_risk_score(text: str) -> int:
+    """A fraud score threshold: a whole number from 1 to 100."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 100):
+        raise ValueError(f"{value[:20]!r} is not a whole number between 1 and 100, e.g. 80")
+    return int(value)
+
+
+def parse_decimal_amount(text: str) -> Decimal:
+    """A positive amount written as a decimal, like 5.00 (never a float)."""
+    value = text.strip()
+    if re.fullmatch(r"[0-9]{1,12}(\.[0-9]{1,6})?", value) is None or Decimal(value) <= 0:
+        raise ValueError(f"{value[:20]!r} is not a positive amount like 5.00")
+    return Decimal(value)
 
 
 def parse_usd(text: str) -> Decimal:

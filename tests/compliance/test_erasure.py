@@ -110,7 +110,8 @@ async def test_an_erased_customers_data_is_gone_from_every_table_and_the_books_a
     assert erased["pseudonym"] == pseudonym(customer_id)
     assert erased["rewritten"]["customers"] == 1
     assert erased["rewritten"]["journal_transactions.memo"] == 2
-    assert erased["rewritten"]["screenings.party_name"] == 2  # her screen_party, and create_customer screening her
+    # Two screenings of her name: screen_party's, and create_customer's own (it screens every new customer).
+    assert erased["rewritten"]["screenings.party_name"] == 2
     kept = {k["kind"]: k for k in erased["kept"]}
     assert kept["payments"]["count"] == 2
     assert kept["refunds"]["count"] == 1
@@ -197,3 +198,29 @@ def test_every_table_is_classified_for_erasure() -> None:
     assert {t.name for t in tables.metadata.sorted_tables} <= classified
     for table, names in MENTIONS:
         assert all(isinstance(table.c[n].type, String) for n in names)
+
+
+async def test_an_erased_customers_country_goes_from_the_customer_its_fraud_scores_and_its_stored_answer(
+    admin: Agent, clocked_stack: Stack
+) -> None:
+    """A country is personal data, and too short to be searched for as text: erasure finds it by the customer."""
+    created = await admin.ok("create_customer", name=NAME, country="GB", idempotency_key="customer-with-country")
+    customer = created["customer"]["id"]
+    payment = await admin.pay("30.00", customer_id=customer)  # a US card: the country reason names GB
+    before = await admin.payment(payment["id"])
+    assert "customer in GB" in json.dumps(before["risk"]["reasons"])
+
+    erased = await admin.ok("erase_customer_data", customer_id=customer)
+
+    assert erased["rewritten"]["risk_assessments.reasons"] == 1
+    assert erased["rewritten"]["idempotency_keys.response"] == 1
+    assert (await admin.ok("get_customer", customer_id=customer))["country"] is None
+    after = await admin.payment(payment["id"])
+    assert [r["rule"] for r in after["risk"]["reasons"]] == [r["rule"] for r in before["risk"]["reasons"]]
+    assert "GB" not in json.dumps(after["risk"]["reasons"])
+    async with engine(clocked_stack).connect() as conn:
+        k = tables.idempotency_keys.c
+        [stored] = (await conn.execute(select(k.arguments, k.response).where(k.tool == "create_customer"))).all()
+    assert customer in stored.response
+    assert '"GB"' not in stored.arguments
+    assert '"GB"' not in stored.response

@@ -54,6 +54,7 @@ STABLE_CODES = {
     "MandateExhausted": "mandate_exhausted",
     "MandateExpired": "mandate_expired",
     "MandateRevoked": "mandate_revoked",
+    "RiskBlocked": "risk_blocked",
     "InsufficientHistory": "insufficient_history",
     "ApprovalNotFound": "approval_not_found",
     "ApprovalNotPending": "approval_not_pending",

@@ -24,6 +24,7 @@ async def test_a_created_customer_can_be_read_back(agent: Agent) -> None:
         email="Ann.Lee@Example.com",
         name="Ann Lee",
         description="wholesale",
+        country="gb",
         idempotency_key="customer-ann-lee",
     )
 
@@ -36,6 +37,7 @@ async def test_a_created_customer_can_be_read_back(agent: Agent) -> None:
         "name": "Ann Lee",
         "description": "wholesale",
         "created_at": "2026-01-01T00:00:00Z",
+        "country": "GB",
         "erased_at": None,
     }
 

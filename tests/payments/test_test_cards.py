@@ -46,6 +46,11 @@ CARDS = {
     "4000002760003184": Expected("pm_card_threeDSecureRequired", "visa", "requires_action"),
     "4000000000005126": Expected("pm_card_refundFail", "visa", "succeeded"),
     "4000000000000259": Expected("pm_card_createDispute", "visa", "succeeded"),
+    # Issued outside the US (Stripe's country cards): fraud scoring compares the card's country with the customer's.
+    "4000000760000002": Expected("pm_card_br", "visa", "succeeded"),
+    "4000001240000000": Expected("pm_card_ca", "visa", "succeeded"),
+    "4000008260000000": Expected("pm_card_gb", "visa", "succeeded"),
+    "4000004840008001": Expected("pm_card_mx", "visa", "succeeded"),
 }
 CASES = [(number, via) for number in CARDS for via in ("token", "number")]
 

@@ -121,6 +121,8 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await call("forecast_revenue", currency="USD", granularity="day", method="linear", chart=True)
 
     await call("screen_party", name="Ignatius Zorvak", type="person", country="IS", date_of_birth="1960-01-12")
+    await call("assess_payment_risk", currency="USD", amount="10.00", payment_method="pm_card_gb", customer_id=customer)
+    await call("list_fraud_alerts")
     await call("list_compliance_flags", rule="large_transaction")
     # The webhook writes need an admin (tests/notifications drive them); an agent reads them.
     await call("list_webhook_endpoints")

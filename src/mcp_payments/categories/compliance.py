@@ -1,6 +1,7 @@
 """Compliance: the tamper-evident audit trail, its sealing, its witnesses and its checkpoints; sanctions
 screening against versioned lists, of parties, new customers and new payees; AML monitoring of money movements
-and the compliance flags both raise; erasure of a customer's personal data, and retention windows."""
+and the compliance flags both raise; erasure of a customer's personal data, and retention windows; fraud scores
+and alerts."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from mcp_payments.categories import Category
 from mcp_payments.config import Settings
 from mcp_payments.domain.fx import RateTable
 from mcp_payments.server.registry import Toolbox
-from mcp_payments.server.tools import compliance, erasure, flags, screening
+from mcp_payments.server.tools import compliance, erasure, flags, risk, screening
 from mcp_payments.services import retention, sealing
 from mcp_payments.services.aml import AmlMonitor
 from mcp_payments.services.compliance import AuditService
@@ -59,6 +60,7 @@ def wire(services: Services, settings: Settings) -> None:
 def tools(box: Toolbox, services: Services) -> None:
     compliance.register(box, services)
     screening.register(box, services)
+    risk.register(box, services)  # fraud scoring; wired by the payments category, which scores every payment
     erasure.register(box, services)
     flags.register(box, services)
     # Every money call of this server: a new payee is screened before it moves, the AML rules see what it moved.

@@ -1,4 +1,5 @@
-"""Payments: customers, the payment lifecycle, refunds, provider events and the sandbox provider."""
+"""Payments: customers, the payment lifecycle, refunds, provider events, the sandbox provider, and the fraud score
+of every payment taken (its tools, assess_payment_risk and list_fraud_alerts, are in the compliance toolset)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ from mcp_payments.services.ports import (
     Repo,
     UnitOfWork,
 )
+from mcp_payments.services.risk import FraudScreen
+from mcp_payments.services.risk_ports import RISK
 
 if TYPE_CHECKING:
     from mcp_payments.adapters.db.uow import RepositoryFactory
@@ -44,7 +47,11 @@ def wire(services: Services, settings: Settings) -> None:
     fees = Fees(settings.fee_percent_bp, settings.fee_fixed_minor)
     services.add(provider)
     services.add(CustomerService(clock, ids, cursors))
-    services.add(PaymentService(clock, ids, provider, books, fees, settings.authorization_ttl, cursors=cursors))
+    screen = FraudScreen(clock, ids, settings.risk_rules(), cursors)
+    services.add(screen)
+    services.add(
+        PaymentService(clock, ids, provider, books, fees, settings.authorization_ttl, cursors=cursors, risk=screen)
+    )
     services.add(ProceedsService(clock, ids, books))
     services.add(router)
     services.add(PaymentExpiry(clock, provider, books, settings.action_ttl))
@@ -84,18 +91,20 @@ def jobs(services: Services) -> Sequence[AnyJob]:
 def repositories() -> Mapping[Repo[Any], RepositoryFactory]:
     from mcp_payments.adapters.db.outbox_repo import SqlProviderOutbox
     from mcp_payments.adapters.db.payments_repo import SqlCustomers, SqlPayments, SqlProviderEvents
+    from mcp_payments.adapters.db.risk_repo import SqlRisk
 
     return {
         CUSTOMERS: SqlCustomers,
         PAYMENTS: SqlPayments,
         PROVIDER_EVENTS: SqlProviderEvents,
         PROVIDER_OUTBOX: SqlProviderOutbox,
+        RISK: SqlRisk,
     }
 
 
 CATEGORY = Category(
     toolset="payments",
-    id_prefixes=("cus", "pay", "ref"),
+    id_prefixes=("cus", "pay", "ref", "rsk"),
     wire=wire,
     tools=tools,
     jobs=jobs,

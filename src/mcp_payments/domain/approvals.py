@@ -46,7 +46,7 @@ class Approval:
     currency: str
     amount: int  # minor units of `currency`: what the call would spend
     payee: str | None
-    threshold: int  # the approval_above it passed, minor units
+    threshold: int  # the approval_above it passed, minor units; 0 when held for another reason (held_for)
     status: Status
     created_at: datetime
     expires_at: datetime
@@ -56,8 +56,8 @@ class Approval:
     error_code: str | None = None
     result: dict[str, Any] | None = None  # the executed call's result, as it answered
     decided_via: str | None = None  # ELICITATION, or None: decided by another principal's tool call (or expired)
-    # Why it waits: approval_above (its amount passed `threshold`), or sanctions_review (a screening of its payee
-    # came back review; `threshold` is then 0).
+    # Why it waits: approval_above (its amount passed `threshold`), sanctions_review (a screening of its payee came
+    # back review) or risk_review (create_payment's fraud score is in the review band); `threshold` is 0 for both.
     held_for: str = "approval_above"
 
     def pending_at(self, now: datetime) -> bool:

@@ -164,6 +164,9 @@ class PaymentMethod:
     exp_year: int
     fingerprint: str
     scenario: str
+    # The issuing country as the provider reports it when the card is tokenized (ISO 3166-1 alpha-2), for fraud
+    # scoring; not kept with the payment (None when read back).
+    country: str | None = None
 
 
 def check_card(number: str, exp_month: int, exp_year: int, *, year_now: int, month_now: int) -> str:

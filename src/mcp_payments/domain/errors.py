@@ -51,6 +51,7 @@ DomainError
 │   ├── MandateExhausted          mandate_exhausted     (over its per-payment maximum or what is left this period)
 │   ├── MandateExpired            mandate_expired
 │   ├── MandateRevoked            mandate_revoked
+│   ├── RiskBlocked               risk_blocked          (the payment's fraud score is at the block threshold)
 │   ├── PlanChangeDeclined        plan_change_declined  (always_invoice's charge failed: nothing was changed)
 │   ├── SandboxOnly               sandbox_only          (the payment provider is not the sandbox)
 │   ├── SanctionsBlocked          sanctions_blocked     (a screening of the payee or customer decided block)
@@ -328,6 +329,14 @@ class MandateRevoked(Rejected):
     """Kept apart from mandate_expired: a revoked mandate is a human's decision, not the passing of time."""
 
     code = "mandate_revoked"
+    audited_refusal = True
+
+
+class RiskBlocked(Rejected):
+    """The payment's fraud score (domain/risk.py) is at or above the block threshold: nothing was charged; the
+    message and details give the score and its reasons, and list_fraud_alerts keeps them."""
+
+    code = "risk_blocked"
     audited_refusal = True
 
 

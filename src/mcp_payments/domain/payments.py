@@ -220,6 +220,7 @@ class Customer:
     name: str | None
     description: str | None
     created_at: datetime
+    country: str | None = None  # ISO 3166-1 alpha-2: fraud scoring compares a card's country with it
     erased_at: datetime | None = None  # when its personal data was replaced with a pseudonym (services/erasure.py)
 
 

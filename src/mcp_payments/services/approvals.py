@@ -32,7 +32,7 @@ from mcp_payments.domain.errors import (
 )
 from mcp_payments.domain.money import Money
 from mcp_payments.domain.money import currency as currency_of
-from mcp_payments.services.commands import Command, Dispatcher, Done, Held
+from mcp_payments.services.commands import APPROVAL_ABOVE, Command, Dispatcher, Done, Held
 from mcp_payments.services.notifications.endpoints import publish
 from mcp_payments.services.pages import Cursors, Page
 from mcp_payments.services.ports import APPROVALS, Claim, Clock, Ids, UnitOfWork
@@ -51,12 +51,17 @@ class Approvals:
         """Store the held call as a pending approval; its result says so (status pending_approval)."""
         if given := sorted(name for name in command.sensitive if command.arguments.get(name) is not None):
             threshold = Money(held.threshold, held.spend.amount.currency)
+            above = held.held_for == APPROVAL_ABOVE
+            why = (
+                held.because
+                or f"{command.tool} for {held.spend.amount} is above your approval threshold of {threshold}"
+            )
+            otherwise = f", or ask for at most {threshold}" if above else ""
             raise CannotHoldForApproval(
-                f"{command.tool} for {held.spend.amount} is above your approval threshold of {threshold}, and a call "
-                f"that gives a raw card number ({', '.join(given)}) cannot wait for approval: card numbers are "
-                "never stored. Pay with a saved payment method or token (e.g. payment_method='pm_card_visa') to "
-                f"have it held for approval, or ask for at most {threshold}",
-                limit="approval_above",
+                f"{why}, and a call that gives a raw card number ({', '.join(given)}) cannot wait for approval: card "
+                "numbers are never stored. Pay with a saved payment method or token (e.g. "
+                f"payment_method='pm_card_visa') to have it held for approval{otherwise}",
+                limit=held.held_for,
                 sensitive=given,
             )
         now = self.clock.now()
@@ -78,6 +83,8 @@ class Approvals:
             held_for=held.held_for,
         )
         await uow.repo(APPROVALS).add(approval)
+        if held.then is not None:
+            await held.then(approval.id)
         await self._publish(uow, "approval.requested", approval)
         return Done(pending_result(approval, held.because), (approval.id,), outcome="held")
 
@@ -253,11 +260,21 @@ def webhook_data(approval: Approval) -> dict[str, Any]:
     }
 
 
+# What a call held for another reason than its amount waits for, said when the hold's own sentence is not at hand
+# (a later round of an elicited call answers from the stored approval): never "above a threshold of 0.00".
+_WAITS_FOR = {
+    "sanctions_review": "a compliance review of its payee (list_compliance_flags)",
+    "risk_review": "a fraud review of its score (list_fraud_alerts)",
+}
+
+
 def pending_result(approval: Approval, because: str = "") -> dict[str, Any]:
     """What the held call answers (and what a replay of it answers again). `because`: why it waits, when that is
     not approval_above."""
     amount = Money(approval.amount, currency_of(approval.currency))
     threshold = Money(approval.threshold, currency_of(approval.currency))
+    if not because and approval.held_for in _WAITS_FOR:
+        because = f"{approval.tool} for {amount} waits for {_WAITS_FOR[approval.held_for]}"
     why = because or f"{approval.tool} for {amount} is above your approval threshold of {threshold}"
     return {
         "status": PENDING_APPROVAL,

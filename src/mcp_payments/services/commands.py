@@ -66,6 +66,10 @@ class Outcome:
 
 
 Handler = Callable[[UnitOfWork, Mapping[str, Any]], Awaitable[Done]]
+# A money call's review before its limits are checked (create_payment's fraud score, services/risk.py): it may
+# refuse the call (a DomainError) or hold it (Held); `approved` (the third argument) says it runs because it was
+# approved, so it is not held again.
+Review = Callable[[UnitOfWork, Command, bool], Awaitable[None]]
 # What a money call would count, read from its arguments (and, for "all of this hold", from the database); None
 # when there is nothing to count (an unknown hold: the handler then says so).
 SpendOf = Callable[[UnitOfWork, Mapping[str, Any]], Awaitable[Spend | None]]
@@ -77,6 +81,7 @@ class Counting:
 
     counts: Counts
     spend: SpendOf | None = None  # required unless counts is NONE
+    review: Review | None = None  # runs first, in the call's unit of work
 
     def __post_init__(self) -> None:
         if (self.spend is None) != (self.counts is Counts.NONE):
@@ -90,12 +95,21 @@ APPROVAL_ABOVE = "approval_above"  # why a call is held, unless a check says oth
 
 
 class Held(Exception):  # not an error: the call waits for approval, and its caller gets a result
-    """Raised by the guard for a call that every limit allows but approval_above, or by a check (a sanctions review
-    of the payee): it waits for another principal's approval instead of running. `refusal` is what the caller reads
-    where it cannot wait (no holder); `held_for` and `because` say why it waits, when it is not approval_above."""
+    """Raised by the guard for a call that every limit allows but approval_above, by a check (a sanctions review
+    of the payee) or by a review (create_payment's fraud score in the review band): it waits for another
+    principal's approval instead of running. `refusal` is what the caller reads where it cannot wait (no holder);
+    `held_for` and `because` say why it waits, when it is not approval_above (threshold 0). `then` is given the
+    approval's id, in the hold's transaction (a fraud review links its alert to the approval)."""
 
     def __init__(
-        self, spend: Spend, threshold: int, refusal: DomainError, held_for: str = APPROVAL_ABOVE, because: str = ""
+        self,
+        spend: Spend,
+        threshold: int,
+        refusal: DomainError,
+        held_for: str = APPROVAL_ABOVE,
+        because: str = "",
+        *,
+        then: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__("held for approval")
         self.spend = spend
@@ -103,6 +117,7 @@ class Held(Exception):  # not an error: the call waits for approval, and its cal
         self.refusal = refusal
         self.held_for = held_for
         self.because = because
+        self.then = then
 
 
 class Guard(Protocol):
@@ -189,6 +204,8 @@ class Dispatcher:
         """Check `command` against its caller's limits and run its handler, in `uow` (no idempotency claim or
         audit record of its own). approved=True: the command runs because another principal approved it."""
         kind, handler, counting = self.handlers[command.tool]
+        if counting.review is not None:
+            await counting.review(uow, command, approved)
         spend = None if counting.spend is None else await counting.spend(uow, command.arguments)
         if spend is not None:
             for check in self.checks:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from mcp_payments.domain import countries
 from mcp_payments.domain.errors import CustomerNotFound, InvalidInput
 from mcp_payments.domain.payments import Customer
 from mcp_payments.services.pages import Cursors, Page
@@ -18,12 +19,20 @@ class CustomerService:
         self.cursors = cursors
         self.ids = ids
 
-    async def create(self, uow: UnitOfWork, email: str | None, name: str | None, description: str | None) -> Customer:
+    async def create(
+        self,
+        uow: UnitOfWork,
+        email: str | None,
+        name: str | None,
+        description: str | None,
+        country: str | None = None,
+    ) -> Customer:
         if email is None and name is None:
             raise InvalidInput("give the customer an email, a name or both, so that you can find them again")
         if email is not None and not _EMAIL.match(email):
             raise InvalidInput("email is not an address like name@example.com")
-        customer = Customer(self.ids.new("cus"), email, name, description, self.clock.now())
+        code = None if country is None else countries.check_code(country)
+        customer = Customer(self.ids.new("cus"), email, name, description, self.clock.now(), code)
         await uow.repo(CUSTOMERS).add(customer)
         return customer
 

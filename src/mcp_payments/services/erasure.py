@@ -1,7 +1,7 @@
 """GDPR erasure: a customer's personal data is replaced with a pseudonym, its financial records are kept.
 
 The customer's row keeps its id (what the books refer to) and gets a pseudonym for a name; its e-mail and
-description go. Elsewhere, every free-text or JSON column that mentions the name, e-mail or description is
+description (and country) go. Elsewhere, every free-text or JSON column that mentions the name, e-mail or description is
 rewritten (adapters/db/erasure_repo.py lists them): journal memos, payment descriptions and events, stored
 answers of idempotent calls, approvals, webhook events, screenings of the name. The audit chain needs no change:
 its records hold ids and keyed hashes, never personal data (services/calls.py), so it verifies as before; the
@@ -61,5 +61,6 @@ class Erasure:
             return ErasureReport(customer_id, alias, found.erased_at, True, {}, kept)
         now = self.clock.now()
         rewritten = await repo.rewrite_mentions(found.personal, alias)
-        await repo.erase_customer(customer_id, alias, now)
+        for where, done in (await repo.erase_customer(customer_id, alias, now)).items():
+            rewritten[where] = rewritten.get(where, 0) + done
         return ErasureReport(customer_id, alias, now, False, {"customers": 1, **rewritten}, kept)

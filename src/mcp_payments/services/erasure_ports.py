@@ -32,8 +32,9 @@ class Kept:
 
 class ErasureRepository(Protocol):
     async def customer(self, customer_id: str, *, lock: bool = False) -> CustomerData | None: ...
-    async def erase_customer(self, customer_id: str, pseudonym: str, now: datetime) -> None:
-        """The customer's row: name and its search form become the pseudonym; e-mail and description go."""
+    async def erase_customer(self, customer_id: str, pseudonym: str, now: datetime) -> dict[str, int]:
+        """The customer's row: name and its search form become the pseudonym; e-mail, description and country go
+        (and the country wherever it is repeated: rows rewritten per `table.column`)."""
         ...
 
     async def rewrite_mentions(self, personal: Personal, pseudonym: str) -> dict[str, int]:

@@ -8,6 +8,7 @@ table until it is classified here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,7 @@ from mcp_payments.adapters.db.tables import (
     provider_events,
     provider_outbox,
     refunds,
+    risk_assessments,
     screenings,
     spend_records,
     subscriptions,
@@ -90,6 +92,9 @@ IMPERSONAL = frozenset(
         "sanctions_entries",  # the published list, not our customers
         "webhook_deliveries",
         "known_payees",  # a keyed hash of the payee's name, never the name
+        # Fraud scores: ids, a keyed card fingerprint, last 4 digits, amounts and generated reasons; the one reason
+        # that repeats the customer's country is rewritten with it (SqlErasure._forget_country).
+        "risk_assessments",
     }
 )
 SPECIAL = frozenset({"customers", "screenings"})
@@ -118,7 +123,10 @@ class SqlErasure:
             return None
         return CustomerData(row.id, Personal(row.name, row.email, row.description), row.erased_at)
 
-    async def erase_customer(self, customer_id: str, pseudonym: str, now: datetime) -> None:
+    async def erase_customer(self, customer_id: str, pseudonym: str, now: datetime) -> dict[str, int]:
+        country = (
+            await self.conn.execute(select(customers.c.country).where(customers.c.id == customer_id))
+        ).scalar_one_or_none()
         await self.conn.execute(
             update(customers)
             .where(customers.c.id == customer_id)
@@ -128,9 +136,50 @@ class SqlErasure:
                 email=None,
                 email_normalized=None,
                 description=None,
+                country=None,
                 erased_at=now,
             )
         )
+        if country is None:
+            return {}
+        # Where the country is repeated: a two-letter code cannot be searched for as text, so by the customer's id.
+        # A stored create_customer answer names the customer too: rewrite_mentions counted that row already.
+        await self._answers_without_country(customer_id)
+        scores = await self._scores_without_country(customer_id)
+        return {"risk_assessments.reasons": scores} if scores else {}
+
+    async def _scores_without_country(self, customer_id: str) -> int:
+        """Its fraud scores' country reason ("card issued in US, customer in GB") no longer names its country."""
+        r = risk_assessments.c
+        scored = select(r.id, r.reasons).where(r.customer_id == customer_id, _contains(r.reasons, ['"country"']))
+        done = 0
+        for score in (await self.conn.execute(scored)).all():
+            reasons = json.loads(score.reasons)
+            for reason in reasons:
+                if reason.get("rule") == "country":
+                    reason["text"] = "card issued outside the customer's country (erased)"
+            await self.conn.execute(update(risk_assessments).where(r.id == score.id).values(reasons=_json(reasons)))
+            done += 1
+        return done
+
+    async def _answers_without_country(self, customer_id: str) -> None:
+        """create_customer's stored arguments and answer (what a retry of its key replays) lose the country."""
+        k = idempotency_keys.c
+        stored = select(k.principal, k.key, k.arguments, k.response).where(
+            k.tool == "create_customer", _contains(k.response, [customer_id.lower()])
+        )
+        for answer in (await self.conn.execute(stored)).all():
+            arguments, response = json.loads(answer.arguments), json.loads(answer.response)
+            customer = response.get("customer")
+            if not isinstance(customer, dict) or customer.get("id") != customer_id:
+                continue
+            arguments.pop("country", None)
+            customer["country"] = None
+            await self.conn.execute(
+                update(idempotency_keys)
+                .where(k.principal == answer.principal, k.key == answer.key)
+                .values(arguments=_json(arguments), response=_json(response))
+            )
 
     async def rewrite_mentions(self, personal: Personal, pseudonym: str) -> dict[str, int]:
         terms, forms = personal.terms(), personal.search_forms()
@@ -228,6 +277,10 @@ class SqlErasure:
                 raise ValueError(f"no retention for {what}")
         oldest: datetime | None = (await self.conn.execute(query)).scalar_one()
         return oldest
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)  # as rewrite_document writes it
 
 
 def _old_screenings(before: datetime) -> tuple[ColumnElement[bool], ...]:

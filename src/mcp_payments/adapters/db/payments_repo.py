@@ -53,6 +53,7 @@ class SqlCustomers:
                 name_normalized=c.name.lower() if c.name else None,
                 description=c.description,
                 created_at=c.created_at,
+                country=c.country,
             )
         )
 
@@ -234,7 +235,7 @@ def _utc(value: Any) -> datetime | None:
 
 
 def _customer(r: Row[Any]) -> Customer:
-    return Customer(r.id, r.email, r.name, r.description, r.created_at, r.erased_at)
+    return Customer(r.id, r.email, r.name, r.description, r.created_at, country=r.country, erased_at=r.erased_at)
 
 
 def _payment_row(p: Payment) -> dict[str, Any]:

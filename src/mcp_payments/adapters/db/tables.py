@@ -225,6 +225,7 @@ customers = Table(
     Column("name_normalized", String(200)),
     Column("description", String(500)),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("country", String(2)),  # ISO 3166-1 alpha-2, for fraud scoring (card country against it)
     Index(None, "email_normalized"),
     Index(None, "name_normalized"),
     # Added by 0019: when erase_customer_data replaced its personal data with a pseudonym (services/erasure.py).
@@ -277,6 +278,7 @@ payments = Table(
     Index(None, "status", "created_at"),
     Index(None, "customer_id", "created_at"),
     Index(None, "created_at", "id"),
+    Index(None, "card_fingerprint", "created_at"),  # fraud scoring: a card's recent payments
 )
 
 refunds = Table(
@@ -293,7 +295,7 @@ refunds = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),
     CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'canceled')", name="status_known"),
-    within_limits(*amounts("amount", low=1)),
+    CheckConstraint(f"amount BETWEEN 1 AND {MAX_AMOUNT}", name="amount_in_range"),
     Index(None, "payment_id"),
 )
 
@@ -831,4 +833,31 @@ known_payees = Table(
     Column("payee", String(60), primary_key=True),
     Column("screening_id", String(40), nullable=False),
     Column("first_paid_at", UTCDateTime, nullable=False),
+)
+
+
+# Fraud scores (domain/risk.py), one per create_payment: with the payment it allowed, the approval that holds it
+# (review), or neither (block: no payment was made). Blocked and held ones are the fraud alerts.
+risk_assessments = Table(
+    "risk_assessments",
+    metadata,
+    Column("id", String(44), primary_key=True),
+    Column("decision", String(10), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("reasons", Text, nullable=False),  # JSON: [{rule, points, text}]
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("card_fingerprint", String(64), nullable=False),  # the keyed HMAC, never the number
+    Column("card_last4", String(4), nullable=False),
+    Column("customer_id", String(40)),
+    Column("principal", String(200)),
+    Column("payment_id", String(40)),
+    Column("approval_id", String(40)),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("decision IN ('allow', 'review', 'block')", name="decision_known"),
+    CheckConstraint("score BETWEEN 0 AND 100", name="score_in_range"),
+    CheckConstraint(f"amount BETWEEN 1 AND {MAX_AMOUNT}", name="amount_in_range"),
+    Index(None, "payment_id"),
+    Index(None, "decision", "id"),
+    Index(None, "card_fingerprint", "decision", "created_at"),  # a card's recent held and refused attempts
 )

@@ -34,6 +34,7 @@ class TestCard:
     number: str
     scenario: str
     description: str
+    country: str = "US"  # the issuing country the sandbox reports (Stripe's country test cards)
 
 
 # scenario: "succeeds", "declined:<decline_code>", "requires_action", "refund_fails", "disputed"
@@ -61,6 +62,11 @@ TEST_CARDS: dict[str, TestCard] = {
     ),
     "pm_card_refundFail": TestCard("4000000000005126", "refund_fails", "succeeds; its refunds fail later"),
     "pm_card_createDispute": TestCard("4000000000000259", "disputed", "succeeds; disputed later"),
+    # Cards issued outside the US (fraud scoring compares a card's country with its customer's).
+    "pm_card_br": TestCard("4000000760000002", "succeeds", "succeeds; issued in Brazil", "BR"),
+    "pm_card_ca": TestCard("4000001240000000", "succeeds", "succeeds; issued in Canada", "CA"),
+    "pm_card_gb": TestCard("4000008260000000", "succeeds", "succeeds; issued in the United Kingdom", "GB"),
+    "pm_card_mx": TestCard("4000004840008001", "succeeds", "succeeds; issued in Mexico", "MX"),
 }
 _BY_NUMBER = {card.number: card for card in TEST_CARDS.values()}
 
@@ -93,7 +99,9 @@ class SandboxProvider:
         now = self.clock.now()
         digits = cards.check_card(card.number, card.exp_month, card.exp_year, year_now=now.year, month_now=now.month)
         known = _BY_NUMBER.get(digits)
-        return self._method(digits, card.exp_month, card.exp_year, known.scenario if known else "succeeds")
+        if known is None:
+            return self._method(digits, card.exp_month, card.exp_year, "succeeds", "US")
+        return self._method(digits, card.exp_month, card.exp_year, known.scenario, known.country)
 
     def payment_method(self, token: str) -> PaymentMethod:
         card = TEST_CARDS.get(token)
@@ -104,11 +112,12 @@ class SandboxProvider:
                 "or card details",
                 known_tokens=sorted(TEST_CARDS),
             )
-        return self._method(card.number, 12, self.clock.now().year + 3, card.scenario)
+        return self._method(card.number, 12, self.clock.now().year + 3, card.scenario, card.country)
 
-    def _method(self, digits: str, exp_month: int, exp_year: int, scenario: str) -> PaymentMethod:
+    def _method(self, digits: str, exp_month: int, exp_year: int, scenario: str, country: str) -> PaymentMethod:
         fingerprint = cards.fingerprint(digits, self.fingerprint_key)
-        return PaymentMethod(cards.brand_of(digits), digits[-4:], exp_month, exp_year, fingerprint, scenario)
+        brand = cards.brand_of(digits)
+        return PaymentMethod(brand, digits[-4:], exp_month, exp_year, fingerprint, scenario, country)
 
     async def authorize(
         self, uow: UnitOfWork, payment_id: str, amount: int, currency: str, method: PaymentMethod, capture: bool

@@ -1,7 +1,7 @@
 """Approval tools: held money calls, read by their requester and decided by another operator or admin."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast, get_args
 
 from pydantic import BaseModel, Field
 
@@ -26,6 +26,7 @@ ApprovalId = Annotated[
         description="An approval id, as a held call answered it (approval_id), e.g. apr_01JB...",
     ),
 ]
+HeldFor = Literal["approval_above", "sanctions_review", "risk_review"]  # Approval.held_for's values
 Reason = Annotated[
     str | None,
     Field(default=None, min_length=1, max_length=500, description="Why, for the requester and the record."),
@@ -45,11 +46,12 @@ class ApprovalOut(BaseModel):
     amount: MoneyOut
     payee: str | None
     threshold: MoneyOut = Field(
-        description="The requester's approval_above that the amount is above (0 when held for sanctions_review)."
+        description="The requester's approval_above that the amount is above (0 when held for another reason)."
     )
-    held_for: Literal["approval_above", "sanctions_review"] = Field(
-        description="Why it waits: approval_above (its amount), or sanctions_review (a sanctions screening of its "
-        "payee came back review; list_compliance_flags shows the flag)."
+    held_for: HeldFor = Field(
+        description="Why it waits: approval_above (its amount), sanctions_review (a sanctions screening of its "
+        "payee came back review; list_compliance_flags shows the flag), or risk_review (create_payment's fraud "
+        "score is in the review band; list_fraud_alerts shows the alert)."
     )
     created_at: datetime
     expires_at: datetime
@@ -75,7 +77,7 @@ class ApprovalOut(BaseModel):
             amount=MoneyOut.of(a.amount, a.currency),
             payee=a.payee,
             threshold=MoneyOut.of(a.threshold, a.currency),
-            held_for="sanctions_review" if a.held_for == "sanctions_review" else "approval_above",
+            held_for=cast(HeldFor, a.held_for) if a.held_for in get_args(HeldFor) else "approval_above",
             created_at=a.created_at,
             expires_at=a.expires_at,
             decided_by=a.decided_by,

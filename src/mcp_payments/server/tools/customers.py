@@ -39,6 +39,7 @@ class CustomerOut(BaseModel):
     name: str | None
     description: str | None
     created_at: datetime
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2, when given.")
     erased_at: datetime | None = Field(
         default=None,
         description="When erase_customer_data replaced its personal data (name: a pseudonym; no e-mail or "
@@ -54,6 +55,7 @@ class CustomerOut(BaseModel):
             description=c.description,
             created_at=c.created_at,
             erased_at=c.erased_at,
+            country=c.country,
         )
 
 
@@ -82,12 +84,24 @@ def register(box: Toolbox, app: Services) -> None:
 
     @box.command(kind=Kind.WRITE, toolset="payments", title="Create customer")
     async def create_customer(
-        uow: UnitOfWork, email: Email = None, name: PersonName = None, description: Description = None
+        uow: UnitOfWork,
+        email: Email = None,
+        name: PersonName = None,
+        description: Description = None,
+        country: Annotated[
+            str | None,
+            Field(
+                default=None,
+                pattern="^[A-Za-z]{2}$",
+                description="ISO 3166-1 alpha-2 code of where the customer lives, e.g. US. A card issued elsewhere "
+                "raises a payment's fraud score.",
+            ),
+        ] = None,
     ) -> CustomerResult:
         """Record a customer (an e-mail, a name or both) to attach payments to. Returns the customer id. The name
         is screened against the sanctions list: a match that blocks refuses the customer (sanctions_blocked); a
         close one creates it and raises a compliance flag for an operator to review."""
-        customer = await customers.create(uow, email, name, description)
+        customer = await customers.create(uow, email, name, description, country)
         await counterparties.screen_customer(uow, customer, current_caller().principal)
         return CustomerResult.of(customer)
 

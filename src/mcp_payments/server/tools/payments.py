@@ -1,10 +1,13 @@
 """Payment tools: take a payment, confirm, capture, cancel and refund it, and read what happened."""
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
+from mcp_payments.domain.cards import PaymentMethod
 from mcp_payments.domain.errors import InvalidInput
 from mcp_payments.domain.money import AmountInput, parse_amount
 from mcp_payments.domain.payments import Attempt, Payment, PaymentEvent, PaymentStatus, Refund
@@ -22,11 +25,13 @@ from mcp_payments.server.tools.params import (
     Description,
     Limit,
 )
-from mcp_payments.services.commands import Kind
+from mcp_payments.server.tools.risk_models import RiskOut
+from mcp_payments.services.commands import Command, Kind
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
 from mcp_payments.services.payments.lifecycle import PaymentDetail, PaymentService, RefundResult
 from mcp_payments.services.ports import CardInput, PaymentFilter, UnitOfWork
+from mcp_payments.services.risk import FraudScreen
 
 PaymentId = Annotated[
     str,
@@ -180,6 +185,9 @@ class PaymentView(BaseModel):
     refunds: list[RefundOut]
     events: list[EventOut]
     ledger: list[Transaction] = Field(description="The journal transactions this payment caused, oldest first.")
+    risk: RiskOut | None = Field(
+        default=None, description="Its fraud score when it was created (create_payment scores every payment)."
+    )
 
     @classmethod
     def of(cls, d: PaymentDetail) -> "PaymentView":
@@ -189,6 +197,7 @@ class PaymentView(BaseModel):
             refunds=[RefundOut.of(r) for r in d.refunds],
             events=[EventOut.of(e) for e in d.events],
             ledger=[Transaction.of(t) for t in d.ledger],
+            risk=None if d.risk is None else RiskOut.of(d.risk.assessment),
         )
 
 
@@ -225,8 +234,34 @@ class PaymentList(BaseModel):
         return cls(payments=[PaymentOut.of(p) for p in page.items], next_cursor=page.next_cursor)
 
 
+def method_of(payments: PaymentService, arguments: Mapping[str, Any]) -> PaymentMethod:
+    """The payment method a call names: a token, or a card (tokenized here; its number goes no further)."""
+    token, number = arguments.get("payment_method"), arguments.get("card_number")
+    month, year, cvc = arguments.get("card_exp_month"), arguments.get("card_exp_year"), arguments.get("card_cvc")
+    card = None
+    if number is not None:
+        if month is None or year is None:
+            raise InvalidInput("a card needs card_exp_month and card_exp_year as well as card_number")
+        card = CardInput(number, month, year, cvc)
+    elif token is None:
+        raise InvalidInput("give a payment_method token (e.g. pm_card_visa) or card_number with its expiry")
+    elif month is not None or year is not None or cvc is not None:
+        raise InvalidInput("card_exp_month, card_exp_year and card_cvc go with card_number, not payment_method")
+    if card is not None and token is not None:
+        raise InvalidInput("give either payment_method or card_number, not both")
+    return payments.payment_method(token, card)
+
+
 def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by design
     payments = app.get(PaymentService)
+    screen = app.get(FraudScreen)
+
+    async def review(uow: UnitOfWork, command: Command, approved: bool) -> None:
+        """create_payment's fraud score, before its limits: refused at the block score, held in the review band."""
+        a = command.arguments
+        money = parse_amount(a.get("amount"), a.get("amount_minor"), a["currency"])
+        method = method_of(payments, a)
+        await screen.review(uow, command, money, method, a.get("customer_id"), approved=approved)
 
     @box.command(
         kind=Kind.MONEY,
@@ -234,7 +269,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         title="Create payment",
         destructive=True,
         sensitive=("card_number", "card_cvc"),
-        counts=stated_spend(lambda arguments: arguments.get("customer_id")),
+        counts=replace(stated_spend(lambda arguments: arguments.get("customer_id")), review=review),
     )
     async def create_payment(
         uow: UnitOfWork,
@@ -277,18 +312,8 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         or requires_action (3-D Secure: then confirm_payment). A decline is an error with code card_declined,
         the decline_code and whether retrying can help; the declined payment is kept."""
         money = parse_amount(amount, amount_minor, currency)
-        card = None
-        if card_number is not None:
-            if card_exp_month is None or card_exp_year is None:
-                raise InvalidInput("a card needs card_exp_month and card_exp_year as well as card_number")
-            card = CardInput(card_number, card_exp_month, card_exp_year, card_cvc)
-        elif payment_method is None:
-            raise InvalidInput("give a payment_method token (e.g. pm_card_visa) or card_number with its expiry")
-        elif card_exp_month is not None or card_exp_year is not None or card_cvc is not None:
-            raise InvalidInput("card_exp_month, card_exp_year and card_cvc go with card_number, not payment_method")
-        if card is not None and payment_method is not None:
-            raise InvalidInput("give either payment_method or card_number, not both")
-        method = payments.payment_method(payment_method, card)
+        card = {"card_number": card_number, "card_exp_month": card_exp_month, "card_exp_year": card_exp_year}
+        method = method_of(payments, {**card, "card_cvc": card_cvc, "payment_method": payment_method})
         return PaymentResult.of(await payments.create(uow, money, method, customer_id, capture_method, description))
 
     @box.command(kind=Kind.MONEY, toolset="payments", title="Confirm payment (3-D Secure)", counts=NOT_COUNTED)

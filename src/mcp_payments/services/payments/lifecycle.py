@@ -48,6 +48,8 @@ from mcp_payments.services.ports import (
     UnitOfWork,
 )
 from mcp_payments.services.postings import post
+from mcp_payments.services.risk import FraudScreen
+from mcp_payments.services.risk_ports import StoredAssessment
 
 A = PaymentAction
 # Decline codes after which the same card may work on a later try.
@@ -74,6 +76,7 @@ class PaymentDetail:
     refunds: list[Refund]
     events: list[PaymentEvent]
     ledger: list[JournalTransaction]
+    risk: StoredAssessment | None = None  # its fraud score (create_payment's payments have one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,9 @@ class PaymentService:
         authorization_ttl: timedelta = timedelta(days=7),
         *,
         cursors: Cursors,
+        risk: FraudScreen | None = None,
     ) -> None:
+        self.risk = risk  # scores every payment create() makes
         self.clock = clock
         self.cursors = cursors
         self.ids = ids
@@ -118,8 +123,8 @@ class PaymentService:
         capture_method: str,
         description: str | None,
     ) -> PaymentDetail:
-        payment = await self.charge(uow, amount, method, customer_id, capture_method, description)
-        return await self.detail(uow, payment.id)
+        payment, risk = await self._charge(uow, amount, method, customer_id, capture_method, description, scored=True)
+        return replace(await self.detail(uow, payment.id, with_risk=False), risk=risk)  # the score, not read back
 
     async def charge(
         self,
@@ -132,9 +137,28 @@ class PaymentService:
         *,
         customer_exists: bool = False,
     ) -> Payment:
-        """create() without reading the payment's detail back (five queries): for a charge made by due work (an
-        invoice's renewal), which needs only the payment. customer_exists: the caller knows (a subscription's
-        customer, held by its foreign key), so it is not read again."""
+        """create() without reading the payment's detail back (five queries) and without a fraud score: for a charge
+        made by due work (an invoice's renewal), which needs only the payment. customer_exists: the caller knows (a
+        subscription's customer, held by its foreign key), so it is not read again."""
+        payment, _ = await self._charge(
+            uow, amount, method, customer_id, capture_method, description, scored=False, customer_exists=customer_exists
+        )
+        return payment
+
+    async def _charge(
+        self,
+        uow: UnitOfWork,
+        amount: Money,
+        method: PaymentMethod,
+        customer_id: str | None,
+        capture_method: str,
+        description: str | None,
+        *,
+        scored: bool,
+        customer_exists: bool = False,
+    ) -> tuple[Payment, StoredAssessment | None]:
+        """`scored`: the payment's fraud score is stored with it, before the provider answers (a declined payment
+        keeps its score too)."""
         if not customer_exists and customer_id is not None and await uow.repo(CUSTOMERS).get(customer_id) is None:
             raise CustomerNotFound(
                 f"customer {customer_id} does not exist: create it with create_customer or omit customer_id",
@@ -142,11 +166,16 @@ class PaymentService:
             )
         now = self.clock.now()
         payment = Payment.new(self.ids.new("pay"), amount, customer_id, capture_method, method, description, now)
+        # The score is stored first (its payment_id is not a foreign key): the payment row is inserted once, in its
+        # final state, by _settle_attempt.
+        risk = None
+        if scored and self.risk is not None:
+            risk = await self.risk.record(uow, payment.id, amount, method, customer_id)
         outcome = await self.provider.authorize(
             uow, payment.id, payment.amount, payment.currency, method, capture=capture_method == "automatic"
         )
         created = (payment, "payment.created", {"amount": amount.minor, "capture_method": capture_method})
-        return await self._settle_attempt(uow, payment, "authorize", outcome, created=created)
+        return await self._settle_attempt(uow, payment, "authorize", outcome, created=created), risk
 
     async def confirm(self, uow: UnitOfWork, payment_id: str) -> PaymentDetail:
         """Complete the 3-D Secure step of a payment in requires_action."""
@@ -247,7 +276,7 @@ class PaymentService:
         await self.books.event(uow, updated, f"refund.{refund.status.value}", refund_id=refund.id, amount=minor)
         return RefundResult(refund, updated)
 
-    async def detail(self, uow: UnitOfWork, payment_id: str) -> PaymentDetail:
+    async def detail(self, uow: UnitOfWork, payment_id: str, *, with_risk: bool = True) -> PaymentDetail:
         payment = await uow.repo(PAYMENTS).get(payment_id)
         if payment is None:
             raise not_found(payment_id)
@@ -257,6 +286,7 @@ class PaymentService:
             await uow.repo(PAYMENTS).refunds(payment_id),
             await uow.repo(PAYMENTS).events(payment_id),
             await uow.ledger.transactions_for(payment_id),
+            None if self.risk is None or not with_risk else await self.risk.of_payment(uow, payment_id),
         )
 
     async def search(self, uow: UnitOfWork, where: PaymentFilter, cursor: str | None, limit: int) -> Page[Payment]:
