@@ -116,7 +116,11 @@ class BulkWriter:
                 await self.conn.execute(statement, params)
 
     async def _insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        columns = [c.name for c in table.columns if not (c.name == "id" and table.name in _AUTO_ID)]
+        if not rows:
+            return
+        # The columns the history gives; a column it does not know (added since) takes its default, NULL.
+        given = rows[0].keys()
+        columns = [c.name for c in table.columns if c.name in given and not (c.name == "id" and table.name in _AUTO_ID)]
         if self.pg:
             raw = await self.conn.get_raw_connection()
             driver = raw.driver_connection
