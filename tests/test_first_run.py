@@ -93,6 +93,24 @@ async def test_the_example_erasure_session_forgets_the_customer_and_keeps_the_bo
     assert "audit chain valid: True; ledger ok: True" in out
 
 
+async def test_the_example_compliance_session_holds_flags_blocks_erases_and_reports_the_day(db_url: str) -> None:
+    with anyio.fail_after(180):
+        done = await anyio.run_process(
+            [sys.executable, str(ROOT / "examples" / "compliance_session.py"), "--db", db_url], check=False
+        )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "screen_party 'Ignatius Pelleas Zorvak': review" in out
+    assert "payout to Ignatius Pelleas Zorvak: pending_approval" in out
+    assert "three 9,500.00 USD transfers: 2 structuring flags" in out
+    assert "by key:ops: legitimate" in out
+    assert "'pending_approval', 'risk_blocked']; blocked with reasons: velocity, card_testing" in out
+    assert ": 1 large, 5 flags, 4 screenings, 1 erasure, 6 fraud assessments, audit chain valid: True" in out
+    assert "erasure 1, flag 5, flag_count 5, fraud_decision 3, large_transaction 1" in out
+    assert "audit chain valid: True; ledger ok: True" in out
+    assert "Wilhelmina" not in out.split("compliance report")[1], "the report names no one"
+
+
 async def test_the_example_approve_in_chat_runs_the_call_the_human_approved_once(db_url: str) -> None:
     with anyio.fail_after(180):
         done = await anyio.run_process(

@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 from mcp_payments.domain.roles import Role
+from mcp_payments.services.commands import Kind
 from tests.e2e.processes import create_key, full_env, isolated_env, network_server, run_tree, serve_args
 from tests.server.listing import deployment, shown_to
 
@@ -92,7 +93,7 @@ async def test_the_mcp_inspector_over_http_with_a_viewer_key_is_shown_only_the_r
 ) -> None:
     key = (await create_key(db_url, tmp_path, "viewer", "inspector"))["key"]
     async with deployment() as (_, specs):
-        reads = {name for name, spec in specs.items() if not spec.kind.mutating}
+        reads = {name for name, spec in specs.items() if spec.kind is Kind.READ}  # what a viewer is shown
     env = {**full_env(tmp_path), "MCP_CATALOG_PATH": str(tmp_path / "inspector-catalog.json")}
     async with network_server("http", db_url, tmp_path) as base:
         command = ["npx", "-y", INSPECTOR, "--cli", f"{base}/mcp", "--header", f"Authorization: Bearer {key}"]

@@ -27,7 +27,7 @@ async def test_annotations_are_derived_from_the_tool_classification() -> None:
             assert annotations is not None, name
             assert annotations == annotations_for(spec.kind, destructive=spec.destructive), name
             assert annotations.open_world_hint is False, f"{name}: the sandbox provider is not the open world"
-            if spec.kind is Kind.READ:
+            if not spec.kind.mutating:  # a read, or an operator's read of everyone's records (oversee)
                 assert annotations.read_only_hint is True, name
                 assert annotations.destructive_hint is False, name
             else:
@@ -45,7 +45,7 @@ async def test_tools_that_take_money_out_of_an_account_are_marked_destructive() 
 
 async def test_every_mutating_tool_takes_an_optional_idempotency_key() -> None:
     async with deployment() as (tools, specs):
-        mutating = [name for name, spec in specs.items() if spec.kind is not Kind.READ]
+        mutating = [name for name, spec in specs.items() if spec.kind.mutating]
         assert mutating
         for name in mutating:
             schema = tools[name].input_schema
@@ -57,8 +57,8 @@ async def test_every_mutating_tool_takes_an_optional_idempotency_key() -> None:
 
 async def test_read_only_mode_lists_exactly_the_read_tools() -> None:
     async with deployment() as (_, full), deployment(read_only=True) as (tools, specs):
-        assert set(tools) == {name for name, spec in full.items() if spec.kind is Kind.READ}
-        assert all(spec.kind is Kind.READ for spec in specs.values())
+        assert set(tools) == {name for name, spec in full.items() if not spec.kind.mutating}
+        assert all(not spec.kind.mutating for spec in specs.values())
         assert all(t.annotations is not None and t.annotations.read_only_hint for t in tools.values())
 
 
@@ -72,7 +72,7 @@ async def test_a_single_toolset_lists_only_its_own_tools(toolset: str) -> None:
 async def test_toolsets_combine_with_read_only_mode() -> None:
     chosen = frozenset({"payments", "wallets"})
     async with deployment() as (_, full), deployment(toolsets=chosen, read_only=True) as (tools, _):
-        assert set(tools) == {name for name, spec in full.items() if spec.toolset in chosen and spec.kind is Kind.READ}
+        assert set(tools) == {name for name, spec in full.items() if spec.toolset in chosen and not spec.kind.mutating}
 
 
 @pytest.mark.parametrize("settings_overrides", [{"read_only": True}])
@@ -80,7 +80,7 @@ async def test_a_mutating_tool_called_on_a_read_only_server_is_refused_and_write
     stack: Stack, client: Client, settings_overrides: dict[str, Any]
 ) -> None:
     async with deployment() as (_, full):
-        mutating = sorted(name for name, spec in full.items() if spec.kind is not Kind.READ)
+        mutating = sorted(name for name, spec in full.items() if spec.kind.mutating)
     async with row_counter(stack.settings.db_url) as count:
         before = await count()
         for name in mutating:

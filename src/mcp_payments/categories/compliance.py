@@ -14,11 +14,12 @@ from mcp_payments.categories import Category
 from mcp_payments.config import Settings
 from mcp_payments.domain.fx import RateTable
 from mcp_payments.server.registry import Toolbox
-from mcp_payments.server.tools import compliance, erasure, flags, risk, screening
+from mcp_payments.server.tools import compliance, compliance_report, erasure, flags, risk, screening
 from mcp_payments.services import retention, sealing
 from mcp_payments.services.aml import AmlMonitor
 from mcp_payments.services.compliance import AuditService
 from mcp_payments.services.compliance_ports import FLAGS
+from mcp_payments.services.compliance_report import ComplianceReports
 from mcp_payments.services.container import Services
 from mcp_payments.services.counterparties import Counterparties
 from mcp_payments.services.erasure import Erasure
@@ -26,6 +27,7 @@ from mcp_payments.services.erasure_ports import ERASURE
 from mcp_payments.services.flags import ComplianceFlags
 from mcp_payments.services.jobs import AnyJob
 from mcp_payments.services.ports import Repo
+from mcp_payments.services.report_ports import REPORT
 from mcp_payments.services.sanctions import Screening, Thresholds
 from mcp_payments.services.sanctions_ports import SANCTIONS
 
@@ -36,13 +38,16 @@ if TYPE_CHECKING:
 def repositories() -> Mapping[Repo[Any], RepositoryFactory]:
     from mcp_payments.adapters.db.compliance_repo import SqlFlags
     from mcp_payments.adapters.db.erasure_repo import SqlErasure
+    from mcp_payments.adapters.db.report_repo import SqlReport
     from mcp_payments.adapters.db.sanctions_repo import SqlSanctions
 
-    return {SANCTIONS: SqlSanctions, ERASURE: SqlErasure, FLAGS: SqlFlags}
+    return {SANCTIONS: SqlSanctions, ERASURE: SqlErasure, FLAGS: SqlFlags, REPORT: SqlReport}
 
 
 def wire(services: Services, settings: Settings) -> None:
-    services.add(AuditService(services.cursors, Ed25519Signer(services.secret_key), services.clock))
+    audit = AuditService(services.cursors, Ed25519Signer(services.secret_key), services.clock)
+    services.add(audit)
+    services.add(ComplianceReports(audit, settings.aml_rules().large))
     thresholds = Thresholds(settings.sanctions_review_threshold, settings.sanctions_block_threshold)
     screening = Screening(services.clock, services.ids, services.calls, thresholds, sanctions_files.builtin)
     services.add(screening)
@@ -59,6 +64,7 @@ def wire(services: Services, settings: Settings) -> None:
 
 def tools(box: Toolbox, services: Services) -> None:
     compliance.register(box, services)
+    compliance_report.register(box, services)
     screening.register(box, services)
     risk.register(box, services)  # fraud scoring; wired by the payments category, which scores every payment
     erasure.register(box, services)

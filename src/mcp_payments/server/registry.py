@@ -55,7 +55,7 @@ _KEY = "idempotency_key"  # added to every command's arguments
 
 def annotations_for(kind: Kind, *, destructive: bool) -> ToolAnnotations:
     """Every mutating tool is idempotent under its idempotency key; no tool reaches the open world yet."""
-    if kind is Kind.READ:
+    if not kind.mutating:
         return ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
     return ToolAnnotations(
         read_only_hint=False, destructive_hint=destructive, idempotent_hint=True, open_world_hint=False
@@ -111,9 +111,12 @@ class Toolbox:
             return False
         return self.settings.toolsets is None or toolset in self.settings.toolsets
 
-    def query(self, *, toolset: str, title: str, snapshot: bool = True) -> Callable[[F], F]:
+    def query(self, *, toolset: str, title: str, snapshot: bool = True, kind: Kind = Kind.READ) -> Callable[[F], F]:
         """Register a read tool. It is handed a read-only unit of work if it takes `uow` (snapshot=False: it
-        reads with one statement and needs no transaction)."""
+        reads with one statement and needs no transaction). kind=OVERSEE: it reads everyone's records, an
+        operator's."""
+        if kind.mutating:
+            raise ValueError(f"a {kind} tool is registered with command(), not query()")
 
         def register(fn: F) -> F:
             signature = inspect.signature(fn)
@@ -124,7 +127,7 @@ class Toolbox:
                     return await fn(**kwargs)
                 return await self.calls.read(lambda uow: fn(uow, **kwargs), snapshot=snapshot)
 
-            self._add(fn, ToolSpec(fn.__name__, Kind.READ, toolset, False), title, _without_uow(signature), run)
+            self._add(fn, ToolSpec(fn.__name__, kind, toolset, False), title, _without_uow(signature), run)
             return fn
 
         return register

@@ -21,6 +21,7 @@ from mcp_payments.services.commands import Kind
 REQUIRED_ROLE: Mapping[Kind, Role] = MappingProxyType(
     {
         Kind.READ: Role.VIEWER,
+        Kind.OVERSEE: Role.OPERATOR,
         Kind.WRITE: Role.AGENT,
         Kind.MONEY: Role.AGENT,
         Kind.OPERATE: Role.OPERATOR,

@@ -23,6 +23,8 @@ class Kind(StrEnum):
     (services/access.py)."""
 
     READ = "read"
+    # Reads every principal's records at once (the compliance report): nothing changes, but it is an operator's.
+    OVERSEE = "oversee"
     WRITE = "write"  # changes state but moves no money
     MONEY = "money"  # moves or reserves money
     OPERATE = "operate"  # runs the deployment's own machinery for everyone (the sandbox clock): an operator's
@@ -31,7 +33,7 @@ class Kind(StrEnum):
 
     @property
     def mutating(self) -> bool:
-        return self is not Kind.READ
+        return self not in (Kind.READ, Kind.OVERSEE)
 
 
 @dataclass(frozen=True, slots=True)
