@@ -79,7 +79,7 @@ class Identity(BaseModel):
     credential_type: Literal["api_key", "jwt"] | None
     expires_at: datetime | None = Field(description="When your credential stops working; null: not before revoked.")
     toolsets: list[str] = Field(description="The toolsets in which you may call at least one tool.")
-    tool_kinds: list[Literal["read", "write", "money", "operate", "approve", "admin"]] = Field(
+    tool_kinds: list[Kind] = Field(
         description="The kinds of tool your role may call."
     )
     auth_mode: Literal["bearer", "none", "process"] = Field(
