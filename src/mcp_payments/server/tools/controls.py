@@ -79,9 +79,7 @@ class Identity(BaseModel):
     credential_type: Literal["api_key", "jwt"] | None
     expires_at: datetime | None = Field(description="When your credential stops working; null: not before revoked.")
     toolsets: list[str] = Field(description="The toolsets in which you may call at least one tool.")
-    tool_kinds: list[Kind] = Field(
-        description="The kinds of tool your role may call."
-    )
+    tool_kinds: list[Kind] = Field(description="The kinds of tool your role may call.")
     auth_mode: Literal["bearer", "none", "process"] = Field(
         description="How this transport knows who you are: bearer (http/sse: a token on every request), none "
         "(http on a loopback address with --no-auth: whoever connects is the local user) or process (stdio: the "
