@@ -11,22 +11,14 @@ noise hits both alike; only the ratio means anything.
 from __future__ import annotations
 
 import argparse
-import statistics
-import tempfile
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
 import anyio
+from benchlib import bench_settings, machine_note, median, quiet_logging, table, throwaway_database, workdir
 from mcp.client import Client
 
 from mcp_payments.bootstrap import application
-from mcp_payments.config import Settings
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-# Explicit keys, so that a benchmark never creates secrets.json in the real user data directory.
-BENCH_SECRETS: dict[str, Any] = {"secret_key": "bench-fingerprint-key", "webhook_secrets": ("whsec_bench",)}
 
 
 async def _round(client: Client, calls: int, source: str, target: str) -> float:
@@ -48,8 +40,7 @@ async def _structured(client: Client, tool: str, arguments: dict[str, Any]) -> d
 
 
 async def measure(db_url: str, rounds: int, calls: int) -> tuple[list[float], list[float]]:
-    settings = Settings(db_url=db_url, **BENCH_SECRETS)
-    async with application(settings) as (server, box, _), Client(server) as client:
+    async with application(bench_settings(db_url)) as (server, box, _), Client(server) as client:
         source = (await _structured(client, "create_wallet", {"currency": "USD", "name": "source"}))["wallet"]["id"]
         target = (await _structured(client, "create_wallet", {"currency": "USD", "name": "target"}))["wallet"]["id"]
         await _structured(client, "fund_wallet", {"wallet_id": source, "amount": "100000.00", "currency": "USD"})
@@ -65,46 +56,22 @@ async def measure(db_url: str, rounds: int, calls: int) -> tuple[list[float], li
     return on, off
 
 
-async def _pg_database() -> tuple[str, str]:
-    import asyncpg
-
-    name = f"bench_checks_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return name, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def _drop(name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--calls", type=int, default=40)
     args = parser.parse_args()
+    quiet_logging()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
-    print("backend    | off ms/call (median) | on ms/call (median) | on/off")
-    for backend in backends:
-        with tempfile.TemporaryDirectory() as tmp:
-            name = ""
-            if backend == "sqlite":
-                url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-            else:
-                name, url = await _pg_database()
-            try:
-                on, off = await measure(url, args.rounds, args.calls)
-            finally:
-                if name:
-                    await _drop(name)
-        on_ms, off_ms = statistics.median(on), statistics.median(off)
-        print(f"{backend:10} | {off_ms:20.2f} | {on_ms:19.2f} | {on_ms / off_ms:6.2f}")
+    print(f"machine: {machine_note()}")
+    rows: list[list[object]] = []
+    with workdir() as tmp:
+        for backend in backends:
+            async with throwaway_database(backend, "checks", tmp) as db:
+                on, off = await measure(db.url, args.rounds, args.calls)
+            rows.append([backend, median(off), median(on), median(on) / median(off)])
+    print(table(["backend", "off ms/call (median)", "on ms/call (median)", "on/off"], rows))
 
 
 if __name__ == "__main__":
