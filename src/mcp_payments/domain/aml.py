@@ -31,7 +31,7 @@ from fractions import Fraction
 
 from mcp_payments.domain.compliance_flags import Rule, Trigger
 from mcp_payments.domain.errors import FxRateUnavailable
-from mcp_payments.domain.fx import RateTable
+from mcp_payments.domain.fx import RateTable, minor_rate
 from mcp_payments.domain.money import Currency, currency, format_minor
 
 USD = currency("USD")
@@ -102,26 +102,25 @@ def band_low(rules: Rules) -> int:
 
 def to_usd(minor: int, of: Currency, rates: RateTable) -> int | None:
     """`minor` units of `of` in USD cents, rounded toward zero; None when no rate to USD is configured."""
-    if of == USD:
-        return minor
-    try:
-        rate = rates.rate(of, USD)
-    except FxRateUnavailable:
-        return None
-    exact: Fraction = Fraction(minor, 10**of.exponent) * rate * 10**USD.exponent
-    return math.trunc(exact)
+    exact = _at_rate(minor, of, USD, rates)
+    return None if exact is None else math.trunc(exact)
 
 
 def from_usd(cents: int, to: Currency, rates: RateTable) -> int | None:
     """`cents` USD in minor units of `to`, rounded down; None when no rate is configured."""
-    if to == USD:
-        return cents
+    exact = _at_rate(cents, USD, to, rates)
+    return None if exact is None else math.floor(exact)
+
+
+def _at_rate(minor: int, source: Currency, target: Currency, rates: RateTable) -> Fraction | None:
+    """`minor` units of `source` in minor units of `target`, exact; None when no rate is configured."""
+    if source == target:
+        return Fraction(minor)
     try:
-        rate = rates.rate(USD, to)
+        rate = rates.rate(source, target)
     except FxRateUnavailable:
         return None
-    exact: Fraction = Fraction(cents, 10**USD.exponent) * rate * 10**to.exponent
-    return math.floor(exact)
+    return minor * minor_rate(source, target, rate)
 
 
 def evaluate(wallet_id: str, current: Move, history: History, rules: Rules) -> list[Trigger]:
