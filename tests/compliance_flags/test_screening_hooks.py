@@ -155,3 +155,17 @@ async def test_a_payout_to_a_name_on_the_sample_list_is_held_for_review(clocked_
         await ok(agent, "withdraw_from_wallet", **{**payout, "amount": "1.00"})
         assert await balance(agent, source) == "19.00"
         assert len(await table(clocked_stack, "screenings")) == 2  # the held call's, and its approved run's
+
+
+@pytest.mark.parametrize("spelt", ["4242.4242.4242.4242", "４２４２ ４２４２ ４２４２ ４２４２", "4242-4242-4242-4242"])
+async def test_a_card_number_typed_as_a_payees_name_is_stored_nowhere(clocked_stack: Stack, spelt: str) -> None:
+    async with client_as(clocked_stack, AGENT, Role.AGENT) as agent:
+        source = await wallet(agent, "operating")
+        await fund(agent, source, "100.00")
+        await ok(agent, "withdraw_from_wallet", wallet_id=source, currency="USD", amount="1.00", payee_name=spelt)
+        [screening] = await table(clocked_stack, "screenings")
+        assert "4242" in screening["party_name"]  # masked to its last four, as every free text is
+        for name in ("screenings", "idempotency_keys", "audit_log", "known_payees", "compliance_flags"):
+            rows = str(await table(clocked_stack, name))
+            assert "424242424242" not in "".join(c for c in rows if c.isdigit()), name
+            assert "４２４２４２" not in rows.replace(" ", ""), name
