@@ -79,6 +79,6 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
 
 
 def _line(a: dict[str, Any]) -> str:
-    amount = f"{a['amount']['amount']} {a['amount']['currency']}"
+    amount = f"{a['amount']['amount']} {a['amount']['currency']}" if a["amount"] else f"({a['held_for']})"
     payee = f" to {a['payee']}" if a["payee"] else ""
     return f"{a['id']}  {a['requested_by']}  {a['tool']}  {amount}{payee}  expires {a['expires_at']}"

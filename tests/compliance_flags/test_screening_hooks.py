@@ -122,13 +122,100 @@ async def test_a_block_decision_refuses_the_transfer_and_records_the_screening_a
         assert any(r["tool"] == "transfer_funds" and r["outcome"] == "sanctions_blocked" for r in records)
 
 
-async def test_a_new_customer_on_the_list_is_created_with_a_flag_and_a_clear_one_without(client: Any) -> None:
-    created = await ok(client, "create_customer", name=ON_THE_LIST)
-    customer = created["customer"]["id"]
-    [flag] = (await ok(client, "list_compliance_flags"))["flags"]
-    assert (flag["rule"], flag["subject"]) == ("sanctions_review", customer)
-    await ok(client, "create_customer", name="Ada Lovelace")
-    assert len((await ok(client, "list_compliance_flags"))["flags"]) == 1
+async def test_a_new_customer_on_the_list_is_held_for_review_and_created_once_approved(clocked_stack: Stack) -> None:
+    async with (
+        client_as(clocked_stack, AGENT, Role.AGENT) as agent,
+        client_as(clocked_stack, OPERATOR, Role.OPERATOR) as operator,
+    ):
+        asked = {"name": ON_THE_LIST, "email": "iz@example.com", "idempotency_key": "cus-zorvak"}
+        held = await ok(agent, "create_customer", **asked)
+        assert (held["status"], held["tool"], held["amount"]) == ("pending_approval", "create_customer", None)
+        assert "create_customer waits for a compliance review" in held["message"]
+        approval_id = held["approval_id"]
+        assert await table(clocked_stack, "customers") == []
+        [flag] = await flags(agent, rule="sanctions_review")
+        assert (flag["subject"], flag["principal"], flag["status"]) == (approval_id, AGENT, "open")
+        assert flag["details"]["matches"][0]["entry_id"] == 9001
+        assert ON_THE_LIST not in str(flag)
+        [screening] = await table(clocked_stack, "screenings")
+        assert (screening["decision"], screening["id"]) == ("review", flag["details"]["screening_id"])
+
+        # Shown without an amount: null, never "0.00" or a made-up currency.
+        seen = await ok(operator, "get_approval", approval_id=approval_id)
+        assert (seen["tool"], seen["held_for"], seen["amount"], seen["threshold"]) == (
+            "create_customer",
+            "sanctions_review",
+            None,
+            None,
+        )
+        assert seen["arguments"] == {"name": ON_THE_LIST, "email": "iz@example.com"}
+        [pending] = (await ok(operator, "list_pending_approvals"))["approvals"]
+        assert (pending["id"], pending["amount"]) == (approval_id, None)
+
+        again = await ok(agent, "create_customer", **asked)
+        assert (again["approval_id"], again["deduplicated"]) == (approval_id, True)
+        assert len(await table(clocked_stack, "approvals")) == 1
+
+        decided = await ok(operator, "approve_request", approval_id=approval_id)
+        assert decided["approval"]["status"] == "executed"
+        customer_id = decided["approval"]["result"]["customer"]["id"]
+        [customer] = await table(clocked_stack, "customers")
+        assert (customer["id"], customer["name"]) == (customer_id, ON_THE_LIST)
+        assert customer_id in decided["approval"]["result"]["entity_ids"]
+        # Screened again when it ran (a list loaded meanwhile could block it), and no second flag.
+        assert [s["decision"] for s in await table(clocked_stack, "screenings")] == ["review", "review"]
+        assert len(await flags(agent, rule="sanctions_review")) == 1
+
+        replayed = await ok(operator, "approve_request", approval_id=approval_id)
+        assert replayed["deduplicated"] is True
+        twice = await err(operator, "approve_request", approval_id=approval_id, idempotency_key="approve-again")
+        assert twice["code"] == "approval_not_pending"
+        assert len(await table(clocked_stack, "customers")) == 1
+
+        await ok(agent, "create_customer", name="Ada Lovelace")
+        assert len(await table(clocked_stack, "customers")) == 2
+        assert len(await flags(agent)) == 1
+
+
+async def test_a_rejected_customer_on_the_list_is_never_created(clocked_stack: Stack) -> None:
+    async with (
+        client_as(clocked_stack, AGENT, Role.AGENT) as agent,
+        client_as(clocked_stack, OPERATOR, Role.OPERATOR) as operator,
+    ):
+        held = await ok(agent, "create_customer", name=ON_THE_LIST)
+        rejected = await ok(operator, "reject_request", approval_id=held["approval_id"], reason="a listed party")
+        assert (rejected["approval"]["status"], rejected["approval"]["amount"]) == ("rejected", None)
+        assert await table(clocked_stack, "customers") == []
+        assert (await ok(agent, "list_customers"))["customers"] == []
+        assert (await ok(operator, "list_pending_approvals"))["approvals"] == []
+
+
+async def test_a_customer_on_the_list_whose_country_corroborates_it_is_refused_and_nothing_is_written(
+    clocked_stack: Stack,
+) -> None:
+    async with client_as(clocked_stack, AGENT, Role.AGENT) as agent:
+        # Entry 9001 lives in Iceland (add.csv): the country corroborates the name, and the screening blocks.
+        refused = await err(agent, "create_customer", name=ON_THE_LIST, country="IS", email="iz@example.com")
+        assert refused["code"] == "sanctions_blocked"
+        assert "create_customer is refused" in refused["message"]
+        assert await table(clocked_stack, "customers") == []
+        assert await table(clocked_stack, "approvals") == []
+        [flag] = await flags(agent, rule="sanctions_block")
+        assert flag["principal"] == AGENT
+        [screening] = await table(clocked_stack, "screenings")
+        assert screening["decision"] == "block"
+        records = (await ok(agent, "get_audit_log", limit=20))["records"]
+        assert [r["outcome"] for r in records if r["tool"] == "create_customer"] == ["sanctions_blocked"]
+
+
+async def test_a_customer_on_the_list_with_bad_input_is_refused_before_it_is_screened(clocked_stack: Stack) -> None:
+    async with client_as(clocked_stack, AGENT, Role.AGENT) as agent:
+        refused = await err(agent, "create_customer", name=ON_THE_LIST, email="not-an-address")
+        assert refused["code"] == "invalid_argument"
+        refused = await err(agent, "create_customer", name=ON_THE_LIST, country="ZZ")
+        assert refused["code"] == "invalid_argument"
+        for name in ("customers", "approvals", "screenings", "compliance_flags"):
+            assert await table(clocked_stack, name) == [], name
 
 
 async def test_a_payout_to_a_name_on_the_sample_list_is_held_for_review(clocked_stack: Stack) -> None:

@@ -22,6 +22,7 @@ from mcp_payments.server.access import Access
 from mcp_payments.server.app import build_server
 from mcp_payments.server.callers import Callers
 from mcp_payments.services.access import AuthMode, Caller
+from tests.compliance_flags.conftest import ON_THE_LIST
 from tests.conftest import Stack
 from tests.controls.test_approvals import AGENT, DOLLAR, decisions, held_transfer, posted, wallets
 from tests.controls.test_spending_limits import set_policy, spend_rows
@@ -323,3 +324,28 @@ async def test_a_keyless_call_is_asked_about_once_however_long_the_human_takes(s
         assert len(human.asked) == 1
         assert await pending_ids(agent) == []  # no second approval was held
         assert await posted(agent, destination) == "50.01"
+
+
+@pytest.mark.parametrize("mode", [m for m, _ in ERAS], ids=ERA_IDS)
+@pytest.mark.parametrize(("action", "approve"), [("accept", True), ("decline", True)], ids=["accept", "decline"])
+async def test_a_new_customer_held_for_a_sanctions_review_asks_the_human_without_an_amount(
+    stack: Stack, mode: str, action: str, approve: bool
+) -> None:
+    human = Human(action, approve)
+    async with agent_in_chat(stack, mode, human) as agent:
+        result = await agent.call_tool("create_customer", {"name": ON_THE_LIST})
+        [asked] = human.asked
+        assert "create_customer, which waits for a compliance review" in asked.message
+        assert "threshold" not in asked.message
+        seen = await approval(stack, agent, approval_id_in(asked.message))
+        customers = (await ok(agent, "list_customers"))["customers"]
+        if action == "accept":
+            assert not result.is_error, result.content
+            assert result.structured_content is not None
+            assert [c["id"] for c in customers] == [result.structured_content["customer"]["id"]]
+            assert (seen["status"], seen["decided_via"], seen["amount"]) == ("executed", "elicitation", None)
+        else:
+            assert result.is_error
+            assert json.loads(result.content[0].text)["code"] == "approval_declined"  # type: ignore[union-attr]
+            assert customers == []
+            assert (seen["status"], seen["decided_via"], seen["amount"]) == ("rejected", "elicitation", None)

@@ -49,14 +49,21 @@ async def _handler(_uow: UnitOfWork, _arguments: Mapping[str, Any]) -> Done:
     raise AssertionError("never called")  # pragma: no cover
 
 
+async def _review(_uow: UnitOfWork, _command: Any, _approved: bool) -> None:
+    raise AssertionError("never called")  # pragma: no cover
+
+
 def test_a_money_tool_without_a_counting_cannot_be_registered_nor_a_counting_on_another_kind() -> None:
     dispatcher = Dispatcher(runner=None, guard=None)  # type: ignore[arg-type]  # registration uses neither
     with pytest.raises(ValueError, match="declares how its amount counts"):
         dispatcher.register("pay_someone", Kind.MONEY, _handler)
-    with pytest.raises(ValueError, match="declares how its amount counts"):
+    with pytest.raises(ValueError, match="a write tool may declare only a review"):
         dispatcher.register("create_thing", Kind.WRITE, _handler, Counting(Counts.NONE))
     with pytest.raises(ValueError, match="says what it spends"):
         Counting(Counts.SPEND)
+    # A write tool may have a review that holds it (create_customer's sanctions screening), and counts nothing.
+    dispatcher.register("create_reviewed", Kind.WRITE, _handler, Counting(Counts.NONE, review=_review))
+    assert dispatcher.counting_of("create_reviewed").counts is Counts.NONE
 
 
 async def test_every_counted_spend_tool_and_no_other_takes_a_mandate() -> None:

@@ -1,4 +1,5 @@
-"""Approvals: a counted money call above its caller's approval_above waits for another principal's decision.
+"""Approvals: a call held for another principal's decision: a counted money call above its caller's approval_above,
+or held by a review (a sanctions screening of its payee or of the customer it creates, a fraud score).
 
     pending ──approve──> executed   (the stored call ran, once, in the approver's transaction)
        │    └─approve──> failed     (the stored call failed when it ran: nothing moved)
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from mcp_payments.domain.money import Money
+from mcp_payments.domain.money import currency as currency_of
 
 ELICITATION = "elicitation"  # decided_via: the human's answer, in the chat, through the requester's client
 
@@ -43,8 +47,8 @@ class Approval:
     role: str | None
     credential: str | None
     arguments: dict[str, Any]  # as validated, JSON; never a sensitive argument (a card number)
-    currency: str
-    amount: int  # minor units of `currency`: what the call would spend
+    currency: str | None  # None with amount: the call spends nothing (create_customer held for a sanctions review)
+    amount: int | None  # minor units of `currency`: what the call would spend
     payee: str | None
     threshold: int  # the approval_above it passed, minor units; 0 when held for another reason (held_for)
     status: Status
@@ -56,9 +60,17 @@ class Approval:
     error_code: str | None = None
     result: dict[str, Any] | None = None  # the executed call's result, as it answered
     decided_via: str | None = None  # ELICITATION, or None: decided by another principal's tool call (or expired)
-    # Why it waits: approval_above (its amount passed `threshold`), sanctions_review (a screening of its payee came
-    # back review) or risk_review (create_payment's fraud score is in the review band); `threshold` is 0 for both.
+    # Why it waits: approval_above (its amount passed `threshold`), sanctions_review (a screening of its payee, or of
+    # the name of the customer it creates, came back review) or risk_review (create_payment's fraud score is in the
+    # review band); `threshold` is 0 for both.
     held_for: str = "approval_above"
+
+    @property
+    def money(self) -> Money | None:
+        """What the call would spend; None for a call that spends nothing."""
+        if self.amount is None or self.currency is None:
+            return None
+        return Money(self.amount, currency_of(self.currency))
 
     def pending_at(self, now: datetime) -> bool:
         return self.status is Status.PENDING and now < self.expires_at

@@ -40,11 +40,11 @@ from pydantic import BaseModel, Field
 
 from mcp_payments.domain.approvals import Approval
 from mcp_payments.domain.money import Money
-from mcp_payments.domain.money import currency as currency_of
 from mcp_payments.server.callers import current_caller
 from mcp_payments.server.tools.models import Mutation, PendingApproval, Receipt
 from mcp_payments.services.approval_answers import ApprovalAnswers
-from mcp_payments.services.approvals import PENDING_APPROVAL, pending_result
+from mcp_payments.services.approvals import PENDING_APPROVAL, WAITS_FOR, pending_result
+from mcp_payments.services.commands import APPROVAL_ABOVE
 
 Answer = BaseModel | CallToolResult
 Pipeline = Callable[[dict[str, Any]], Awaitable[Answer]]  # the tool's call, as Toolbox._run answers it
@@ -76,13 +76,17 @@ class Attempt:
 def question(approval: Approval) -> str:
     """The question, made only of the stored approval, so every round renders it the same (the SDK takes an answer
     only for the question it was given)."""
-    amount = Money(approval.amount, currency_of(approval.currency))
-    threshold = Money(approval.threshold, currency_of(approval.currency))
+    amount = approval.money
     payee = f" to {approval.payee}" if approval.payee else ""
+    if amount is not None and approval.held_for == APPROVAL_ABOVE:
+        threshold = Money(approval.threshold, amount.currency)
+        why = f"{approval.tool} for {amount}{payee}, above your approval threshold of {threshold}"
+    else:  # held by a review: say which, never "above a threshold of 0.00"
+        call = approval.tool if amount is None else f"{approval.tool} for {amount}{payee}"
+        why = f"{call}, which waits for {WAITS_FOR.get(approval.held_for, 'an operator')}"
     return (
-        f"Your agent ({approval.principal}) asks to run {approval.tool} for {amount}{payee}, above your approval "
-        f"threshold of {threshold}. Approve it to run it now, once; say no to reject it. If you do not answer, it "
-        f"waits as {approval.id} for an operator until {approval.expires_at.isoformat()}."
+        f"Your agent ({approval.principal}) asks to run {why}. Approve it to run it now, once; say no to reject it. "
+        f"If you do not answer, it waits as {approval.id} for an operator until {approval.expires_at.isoformat()}."
     )
 
 

@@ -195,11 +195,12 @@ class Toolbox:
                 # since have defaults, so an answer stored by an older version still reads).
                 return model.model_validate({**outcome.response, "deduplicated": True})
 
-            held = counts is not None and counts.counts is Counts.SPEND
+            # A spend can be held for approval, and so can a call with a review (create_customer's screening).
+            held = counts is not None and (counts.counts is Counts.SPEND or counts.review is not None)
             if self._add(fn, spec, title, public, run, asks=held and self.settings.approval_mode == "elicit"):
                 self.dispatcher.register(name, kind, handle, counts)
-                if counts is not None and counts.counts is Counts.SPEND:
-                    # A spend can be held for approval: its result is then a PendingApproval, and says so.
+                if held:
+                    # Its result is then a PendingApproval, and says so.
                     self._may_be_held(name, model)
             return fn
 

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from mcp_payments.domain.approvals import ELICITATION, Approval
 from mcp_payments.domain.audit import canonical_json
 from mcp_payments.domain.errors import ApprovalDeclined, ApprovalNotPending
-from mcp_payments.domain.money import Money
-from mcp_payments.domain.money import currency as currency_of
 from mcp_payments.services.approvals import Approvals
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.commands import Command, Dispatcher, Done, Outcome
@@ -80,9 +78,9 @@ class ApprovalAnswers:
             )
 
         await self._answer(approval, credential, "reject", run)
-        amount = Money(approval.amount, currency_of(approval.currency))
+        call = approval.tool if approval.money is None else f"{approval.tool} for {approval.money}"
         return ApprovalDeclined(
-            f"the human at your client declined {approval.tool} for {amount} when asked in the chat: "
+            f"the human at your client declined {call} when asked in the chat: "
             f"{approval.id} is rejected, will never run, and nothing moved. Do not try it again unless they ask you to",
             approval_id=approval.id,
             status="rejected",

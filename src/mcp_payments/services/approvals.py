@@ -1,4 +1,6 @@
-"""Approvals: a counted money call above approval_above waits for another principal, then runs once or never.
+"""Approvals: a counted money call above approval_above, or a call a review holds (a sanctions screening of its
+payee or of the customer it creates, a fraud score in the review band), waits for another principal, then runs once
+or never.
 
 Holding: the guard raises Held before anything moves (services/controls.py); the Dispatcher hands the command to
 `hold`, which stores it as a pending approval in the call's own transaction, beside its idempotency record: a retry
@@ -31,7 +33,6 @@ from mcp_payments.domain.errors import (
     SelfApproval,
 )
 from mcp_payments.domain.money import Money
-from mcp_payments.domain.money import currency as currency_of
 from mcp_payments.services.commands import APPROVAL_ABOVE, Command, Dispatcher, Done, Held
 from mcp_payments.services.notifications.endpoints import publish
 from mcp_payments.services.pages import Cursors, Page
@@ -49,13 +50,13 @@ class Approvals:
 
     async def hold(self, uow: UnitOfWork, command: Command, held: Held) -> Done:
         """Store the held call as a pending approval; its result says so (status pending_approval)."""
-        if given := sorted(name for name in command.sensitive if command.arguments.get(name) is not None):
-            threshold = Money(held.threshold, held.spend.amount.currency)
+        spend = held.spend
+        if spend is not None and (
+            given := sorted(name for name in command.sensitive if command.arguments.get(name) is not None)
+        ):
+            threshold = Money(held.threshold, spend.amount.currency)
             above = held.held_for == APPROVAL_ABOVE
-            why = (
-                held.because
-                or f"{command.tool} for {held.spend.amount} is above your approval threshold of {threshold}"
-            )
+            why = held.because or f"{command.tool} for {spend.amount} is above your approval threshold of {threshold}"
             otherwise = f", or ask for at most {threshold}" if above else ""
             raise CannotHoldForApproval(
                 f"{why}, and a call that gives a raw card number ({', '.join(given)}) cannot wait for approval: card "
@@ -65,7 +66,6 @@ class Approvals:
                 sensitive=given,
             )
         now = self.clock.now()
-        spend = held.spend
         approval = Approval(
             id=self.ids.new("apr"),
             tool=command.tool,
@@ -73,9 +73,9 @@ class Approvals:
             role=command.role,
             credential=command.credential,
             arguments={k: v for k, v in command.arguments.items() if v is not None},
-            currency=spend.amount.currency.code,
-            amount=spend.amount.minor,
-            payee=spend.payee,
+            currency=None if spend is None else spend.amount.currency.code,
+            amount=None if spend is None else spend.amount.minor,
+            payee=None if spend is None else spend.payee,
             threshold=held.threshold,
             status=Status.PENDING,
             created_at=now,
@@ -262,20 +262,27 @@ def webhook_data(approval: Approval) -> dict[str, Any]:
 
 # What a call held for another reason than its amount waits for, said when the hold's own sentence is not at hand
 # (a later round of an elicited call answers from the stored approval): never "above a threshold of 0.00".
-_WAITS_FOR = {
-    "sanctions_review": "a compliance review of its payee (list_compliance_flags)",
+WAITS_FOR = {
+    "sanctions_review": "a compliance review of a sanctions screening (list_compliance_flags)",
     "risk_review": "a fraud review of its score (list_fraud_alerts)",
 }
 
 
+def waits_for(approval: Approval) -> str:
+    """Why a held call waits, in a sentence made of the stored approval alone."""
+    amount = approval.money
+    call = approval.tool if amount is None else f"{approval.tool} for {amount}"
+    if approval.held_for in WAITS_FOR or amount is None:
+        return f"{call} waits for {WAITS_FOR.get(approval.held_for, 'an operator')}"
+    threshold = Money(approval.threshold, amount.currency)
+    return f"{call} is above your approval threshold of {threshold}"
+
+
 def pending_result(approval: Approval, because: str = "") -> dict[str, Any]:
     """What the held call answers (and what a replay of it answers again). `because`: why it waits, when that is
-    not approval_above."""
-    amount = Money(approval.amount, currency_of(approval.currency))
-    threshold = Money(approval.threshold, currency_of(approval.currency))
-    if not because and approval.held_for in _WAITS_FOR:
-        because = f"{approval.tool} for {amount} waits for {_WAITS_FOR[approval.held_for]}"
-    why = because or f"{approval.tool} for {amount} is above your approval threshold of {threshold}"
+    not approval_above. A call that spends nothing (create_customer) has no amount."""
+    amount = approval.money
+    why = because or waits_for(approval)
     return {
         "status": PENDING_APPROVAL,
         "approval_id": approval.id,
@@ -284,6 +291,8 @@ def pending_result(approval: Approval, because: str = "") -> dict[str, Any]:
         f"{approval.expires_at.isoformat()}, it runs once as you asked, with your other limits checked again; "
         "get_approval shows the outcome.",
         "tool": approval.tool,
-        "amount": {"amount": amount.decimal(), "amount_minor": amount.minor, "currency": amount.currency.code},
+        "amount": None
+        if amount is None
+        else {"amount": amount.decimal(), "amount_minor": amount.minor, "currency": amount.currency.code},
         "entity_ids": [approval.id],
     }

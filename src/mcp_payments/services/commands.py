@@ -68,9 +68,9 @@ class Outcome:
 
 
 Handler = Callable[[UnitOfWork, Mapping[str, Any]], Awaitable[Done]]
-# A money call's review before its limits are checked (create_payment's fraud score, services/risk.py): it may
-# refuse the call (a DomainError) or hold it (Held); `approved` (the third argument) says it runs because it was
-# approved, so it is not held again.
+# A call's review before its limits are checked (create_payment's fraud score, services/risk.py; create_customer's
+# screening of the name, services/counterparties.py): it may refuse the call (a DomainError) or hold it (Held);
+# `approved` (the third argument) says it runs because it was approved, so it is not held again.
 Review = Callable[[UnitOfWork, Command, bool], Awaitable[None]]
 # What a money call would count, read from its arguments (and, for "all of this hold", from the database); None
 # when there is nothing to count (an unknown hold: the handler then says so).
@@ -98,14 +98,15 @@ APPROVAL_ABOVE = "approval_above"  # why a call is held, unless a check says oth
 
 class Held(Exception):  # not an error: the call waits for approval, and its caller gets a result
     """Raised by the guard for a call that every limit allows but approval_above, by a check (a sanctions review
-    of the payee) or by a review (create_payment's fraud score in the review band): it waits for another
-    principal's approval instead of running. `refusal` is what the caller reads where it cannot wait (no holder);
-    `held_for` and `because` say why it waits, when it is not approval_above (threshold 0). `then` is given the
-    approval's id, in the hold's transaction (a fraud review links its alert to the approval)."""
+    of the payee) or by a review (create_payment's fraud score in the review band, create_customer's screening of
+    the name): it waits for another principal's approval instead of running. `spend` is None for a call that spends
+    nothing (create_customer). `refusal` is what the caller reads where it cannot wait (no holder); `held_for` and
+    `because` say why it waits, when it is not approval_above (threshold 0). `then` is given the approval's id, in
+    the hold's transaction (a fraud review links its alert to the approval)."""
 
     def __init__(
         self,
-        spend: Spend,
+        spend: Spend | None,
         threshold: int,
         refusal: DomainError,
         held_for: str = APPROVAL_ABOVE,
@@ -177,8 +178,12 @@ class Dispatcher:
             raise ValueError(f"{tool} is a {kind} tool: only write and money tools are dispatched as commands")
         if tool in self.handlers:
             raise ValueError(f"{tool} has a handler already")
-        if (kind is Kind.MONEY) != (counting is not None):
-            raise ValueError(f"{tool}: a money tool, and only a money tool, declares how its amount counts")
+        if kind is Kind.MONEY and counting is None:
+            raise ValueError(f"{tool}: a money tool declares how its amount counts")
+        # A write tool moves no money: it may only have a review, which may hold it (create_customer's screening).
+        only_review = counting is None or (counting.counts is Counts.NONE and counting.review is not None)
+        if kind is not Kind.MONEY and not only_review:
+            raise ValueError(f"{tool}: only a money tool counts an amount; a write tool may declare only a review")
         self.handlers[tool] = (kind, handler, counting or NOT_COUNTED)
 
     def kind_of(self, tool: str) -> Kind:

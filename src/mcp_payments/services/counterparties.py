@@ -12,6 +12,10 @@ screened by its name:
 
 A payee is a wallet (its name is screened), or a payout's `payee_name` (withdraw_from_wallet): a payout that
 names nobody leaves to the world outside the ledger and is not screened.
+
+Customers: create_customer's review (services/commands.py Review), run before its handler writes anything, screens
+the name with the country given (which can corroborate a match into a block), with the same three outcomes; a
+review's flag names the approval the call waits in (screen_customer).
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from mcp_payments.domain.errors import InvalidInput, SanctionsBlocked, Sanctions
 from mcp_payments.domain.ledger import AccountType
 from mcp_payments.domain.limits import Spend
 from mcp_payments.domain.name_matching import normalise
-from mcp_payments.domain.payments import Customer
 from mcp_payments.domain.sanctions import Decision, PartyType
 from mcp_payments.services.commands import Command, Held
 from mcp_payments.services.compliance_ports import FLAGS
@@ -86,26 +89,54 @@ class Counterparties:
             raise Held(spend, 0, refusal, held_for=SANCTIONS_REVIEW, because=because)
         await uow.repo(FLAGS).add_known_payee(payee, result.id, self.clock.now())
 
-    async def screen_customer(self, uow: UnitOfWork, customer: Customer, by: str) -> None:
-        """Screen a new customer's name: block refuses the creation; review raises a flag on the customer."""
-        if customer.name is None:
-            return
-        result = await self._screen(uow, customer.name)
+    async def screen_customer(
+        self, uow: UnitOfWork, command: Command, name: str, country: str | None, *, approved: bool
+    ) -> None:
+        """Screen the name of the customer create_customer is about to create (before anything is written), with
+        its country to corroborate a match:
+
+        - clear: it is created;
+        - review: held for approval (held_for sanctions_review), with a compliance flag on the approval; once
+          another operator approves it, it runs (screened again: a list loaded meanwhile may block it);
+        - block: refused with sanctions_blocked, as a payment to a blocked payee is; its screening and a flag are
+          recorded after the call rolls back, with its audit record."""
+        result = await self._screen(uow, name, country)
         if result is None:
             return
+        by = command.principal
         if result.decision is Decision.BLOCK:
             raise self._blocked(result, by, result.id, "create_customer")
         await self.screening.record(uow, result, by)
-        if result.decision is Decision.REVIEW:
-            await self.flags.raise_flag(uow, _review(result, customer.id), by)
+        if result.decision is not Decision.REVIEW or approved:
+            return
+        because = (
+            f"create_customer waits for a compliance review: a sanctions screening of the customer's name "
+            f"({result.id}) came back review (list_compliance_flags, rule sanctions_review)"
+        )
+        refusal = SanctionsReviewRequired(
+            f"{because}, and this server cannot hold calls for approval: nothing was created. Ask an operator to "
+            "review the screening",
+            screening_id=result.id,
+        )
 
-    async def _screen(self, uow: UnitOfWork, name: str) -> ScreeningResult | None:
+        async def refused(uow: UnitOfWork) -> None:  # after the call rolled back: its screening and flag stay
+            await self.screening.record(uow, result, by)
+            await self.flags.raise_flag(uow, _review(result, result.id), by)
+
+        refusal.afterwards = refused
+
+        async def flag(approval_id: str) -> None:  # the flag names the approval an operator decides
+            await self.flags.raise_flag(uow, _review(result, approval_id), by)
+
+        raise Held(None, 0, refusal, held_for=SANCTIONS_REVIEW, because=because, then=flag)
+
+    async def _screen(self, uow: UnitOfWork, name: str, country: str | None = None) -> ScreeningResult | None:
         if not name:
             return None
         try:
             # A wallet or a customer does not say whether it is a person: screened as one, an entity's entry that
             # matches still scores above the review line (a type mismatch costs 0.10).
-            party = sanctions.party(name, PartyType.PERSON, None, None, self.clock.now().date())
+            party = sanctions.party(name, PartyType.PERSON, country, None, self.clock.now().date())
         except InvalidInput:
             return None  # a name without letters or digits: nothing to compare
         return await self.screening.assess(uow, party)

@@ -13,6 +13,16 @@ from mcp_payments.services.ports import CUSTOMERS, Clock, Ids, UnitOfWork
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
 
 
+def check(email: str | None, name: str | None, country: str | None) -> str | None:
+    """Refuse a customer that cannot be created (InvalidInput), before anything about it is screened or written;
+    returns the country's code."""
+    if email is None and name is None:
+        raise InvalidInput("give the customer an email, a name or both, so that you can find them again")
+    if email is not None and not _EMAIL.match(email):
+        raise InvalidInput("email is not an address like name@example.com")
+    return None if country is None else countries.check_code(country)
+
+
 class CustomerService:
     def __init__(self, clock: Clock, ids: Ids, cursors: Cursors) -> None:
         self.clock = clock
@@ -27,11 +37,7 @@ class CustomerService:
         description: str | None,
         country: str | None = None,
     ) -> Customer:
-        if email is None and name is None:
-            raise InvalidInput("give the customer an email, a name or both, so that you can find them again")
-        if email is not None and not _EMAIL.match(email):
-            raise InvalidInput("email is not an address like name@example.com")
-        code = None if country is None else countries.check_code(country)
+        code = check(email, name, country)
         customer = Customer(self.ids.new("cus"), email, name, description, self.clock.now(), code)
         await uow.repo(CUSTOMERS).add(customer)
         return customer

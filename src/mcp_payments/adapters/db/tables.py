@@ -106,6 +106,7 @@ journal_transactions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("reference", String(40)),
     Index(None, "reference"),
+    Index(None, "created_at"),  # the AML rules' windows (adapters/db/compliance_repo.py activity)
 )
 
 entries = Table(
@@ -569,8 +570,9 @@ approvals = Table(
     Column("role", String(20)),
     Column("credential", String(200)),
     Column("arguments", Text, nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("amount", BigInteger, nullable=False),
+    # Both null: the call spends nothing (create_customer held for a sanctions review of the name).
+    Column("currency", String(3)),
+    Column("amount", BigInteger),
     Column("payee", String(60)),
     Column("threshold", BigInteger, nullable=False),
     Column("status", String(10), nullable=False),
@@ -586,6 +588,7 @@ approvals = Table(
     Column("held_for", String(30), nullable=False, server_default="approval_above"),
     CheckConstraint("status IN ('pending', 'executed', 'failed', 'rejected', 'expired')", name="approval_status_known"),
     CheckConstraint(f"amount BETWEEN 1 AND {MAX_AMOUNT}", name="approval_amount_in_range"),
+    CheckConstraint("(amount IS NULL) = (currency IS NULL)", name="approval_amount_has_currency"),
     Index(None, "status", "expires_at"),
     Index(None, "principal", "created_at"),
 )

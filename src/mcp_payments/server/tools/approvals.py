@@ -1,4 +1,5 @@
-"""Approval tools: held money calls, read by their requester and decided by another operator or admin."""
+"""Approval tools: held calls (money calls, and create_customer held for a sanctions review), read by their
+requester and decided by another operator or admin."""
 
 from datetime import datetime
 from typing import Annotated, Any, Literal, cast, get_args
@@ -43,15 +44,19 @@ class ApprovalOut(BaseModel):
     tool: str = Field(description="The call that waits, as its requester made it.")
     requested_by: str
     arguments: dict[str, Any] = Field(description="The call's arguments, as its requester gave them.")
-    amount: MoneyOut
+    amount: MoneyOut | None = Field(
+        description="What the call would spend; null for a call that spends nothing (create_customer)."
+    )
     payee: str | None
-    threshold: MoneyOut = Field(
-        description="The requester's approval_above that the amount is above (0 when held for another reason)."
+    threshold: MoneyOut | None = Field(
+        description="The requester's approval_above that the amount is above (0 when held for another reason; "
+        "null when the call spends nothing)."
     )
     held_for: HeldFor = Field(
         description="Why it waits: approval_above (its amount), sanctions_review (a sanctions screening of its "
-        "payee came back review; list_compliance_flags shows the flag), or risk_review (create_payment's fraud "
-        "score is in the review band; list_fraud_alerts shows the alert)."
+        "payee, or of the name of the customer create_customer would create, came back review; "
+        "list_compliance_flags shows the flag), or risk_review (create_payment's fraud score is in the review "
+        "band; list_fraud_alerts shows the alert)."
     )
     created_at: datetime
     expires_at: datetime
@@ -74,9 +79,9 @@ class ApprovalOut(BaseModel):
             tool=a.tool,
             requested_by=a.principal,
             arguments=a.arguments,
-            amount=MoneyOut.of(a.amount, a.currency),
+            amount=None if a.amount is None or a.currency is None else MoneyOut.of(a.amount, a.currency),
             payee=a.payee,
-            threshold=MoneyOut.of(a.threshold, a.currency),
+            threshold=None if a.currency is None else MoneyOut.of(a.threshold, a.currency),
             held_for=cast(HeldFor, a.held_for) if a.held_for in get_args(HeldFor) else "approval_above",
             created_at=a.created_at,
             expires_at=a.expires_at,
@@ -120,8 +125,9 @@ def register(box: Toolbox, app: Services) -> None:
         limit: Limit = 20,
         cursor: Cursor = None,
     ) -> PendingApprovals:
-        """List the money calls waiting for approval, oldest first: an operator or admin sees everyone's, anyone
-        else only their own. Approve or reject one with approve_request or reject_request."""
+        """List the calls waiting for approval (money calls, and new customers held for a sanctions review), oldest
+        first: an operator or admin sees everyone's, anyone else only their own. Approve or
+        reject one with approve_request or reject_request."""
         caller = current_caller()
         if not caller.role.covers(Role.OPERATOR):
             if principal is not None and principal != caller.principal:
@@ -141,7 +147,7 @@ def register(box: Toolbox, app: Services) -> None:
 
     @box.command(kind=Kind.APPROVE, toolset="controls", title="Approve request", destructive=True)
     async def approve_request(uow: UnitOfWork, approval_id: ApprovalId) -> ApprovalDecision:
-        """Approve a held money call and run it now, once, as its requester asked, with the requester's other
+        """Approve a held call and run it now, once, as its requester asked, with the requester's other
         limits checked again. You must be an operator or admin other than the requester. If the call fails when
         it runs (say the wallet no longer has the funds), nothing moves and the approval is recorded as failed."""
         approval, _ = await approvals.approve(uow, approval_id, current_caller().principal, box.dispatcher)
@@ -149,7 +155,7 @@ def register(box: Toolbox, app: Services) -> None:
 
     @box.command(kind=Kind.APPROVE, toolset="controls", title="Reject request")
     async def reject_request(uow: UnitOfWork, approval_id: ApprovalId, reason: Reason = None) -> ApprovalDecision:
-        """Reject a held money call: it never runs, and its requester can read your reason with get_approval. You
+        """Reject a held call: it never runs, and its requester can read your reason with get_approval. You
         must be an operator or admin other than the requester."""
         rejected = await approvals.reject(uow, approval_id, current_caller().principal, reason)
         return ApprovalDecision(approval=ApprovalOut.of(rejected))

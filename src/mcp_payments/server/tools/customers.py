@@ -5,15 +5,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from mcp_payments.domain.limits import Counts
 from mcp_payments.domain.payments import Customer
-from mcp_payments.server.callers import current_caller
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.models import Mutation
 from mcp_payments.server.tools.params import FREE_TEXT, ID_CHARS, Cursor, Description, Limit
-from mcp_payments.services.commands import Kind
+from mcp_payments.services.commands import Command, Counting, Kind
 from mcp_payments.services.container import Services
 from mcp_payments.services.counterparties import Counterparties
-from mcp_payments.services.customers import CustomerService
+from mcp_payments.services.customers import CustomerService, check
 from mcp_payments.services.pages import Page
 from mcp_payments.services.ports import UnitOfWork
 
@@ -82,7 +82,19 @@ class CustomerList(BaseModel):
 def register(box: Toolbox, app: Services) -> None:
     customers, counterparties = app.get(CustomerService), app.get(Counterparties)
 
-    @box.command(kind=Kind.WRITE, toolset="payments", title="Create customer")
+    async def screen(uow: UnitOfWork, command: Command, approved: bool) -> None:
+        """create_customer's review, before anything is written: valid arguments, then the name screened."""
+        args = command.arguments
+        country = check(args.get("email"), args.get("name"), args.get("country"))
+        if (name := args.get("name")) is not None:
+            await counterparties.screen_customer(uow, command, name, country, approved=approved)
+
+    @box.command(
+        kind=Kind.WRITE,
+        toolset="payments",
+        title="Create customer",
+        counts=Counting(Counts.NONE, review=screen),
+    )
     async def create_customer(
         uow: UnitOfWork,
         email: Email = None,
@@ -99,11 +111,10 @@ def register(box: Toolbox, app: Services) -> None:
         ] = None,
     ) -> CustomerResult:
         """Record a customer (an e-mail, a name or both) to attach payments to. Returns the customer id. The name
-        is screened against the sanctions list: a match that blocks refuses the customer (sanctions_blocked); a
-        close one creates it and raises a compliance flag for an operator to review."""
-        customer = await customers.create(uow, email, name, description, country)
-        await counterparties.screen_customer(uow, customer, current_caller().principal)
-        return CustomerResult.of(customer)
+        is screened against the sanctions list before anything is written: a close match holds the call for an
+        operator's approval (status pending_approval, an approval_id, and a compliance flag), and it runs once
+        approved; a match the country corroborates refuses it (sanctions_blocked)."""
+        return CustomerResult.of(await customers.create(uow, email, name, description, country))
 
     @box.query(toolset="payments", title="Get customer", snapshot=False)
     async def get_customer(uow: UnitOfWork, customer_id: CustomerId) -> CustomerOut:

@@ -145,8 +145,8 @@ class Mutation(BaseModel):
 
 
 class PendingApproval(BaseModel):
-    """What a counted money call above its caller's approval_above answers instead of running (services/approvals.py
-    pending_result)."""
+    """What a call held for approval answers instead of running (services/approvals.py pending_result): a counted
+    money call above its caller's approval_above, or a call a review holds (a sanctions screening, a fraud score)."""
 
     status: Literal["pending_approval"] = Field(
         description="The call did not run: it waits for the approval of an operator or admin other than you."
@@ -155,7 +155,7 @@ class PendingApproval(BaseModel):
     expires_at: datetime = Field(description="Unless approved before this, it expires and never runs.")
     message: str = Field(description="What happens if it is approved.")
     tool: str
-    amount: MoneyOut
+    amount: MoneyOut | None = Field(description="What the call would spend; null for a call that spends nothing.")
     entity_ids: list[str]
     deduplicated: bool = Field(default=False, description="True when this is the stored answer of an earlier call.")
     receipt: Receipt | None = None
