@@ -3,6 +3,7 @@ per triggering set, each written to the webhook outbox."""
 
 import pytest
 
+from mcp_payments.bootstrap import sweep_once
 from mcp_payments.domain.roles import Role
 from tests.compliance_flags.conftest import AGENT, client_as, flags, fund, table, transfer, wallet
 from tests.conftest import Stack
@@ -142,3 +143,32 @@ async def test_a_movement_that_fails_raises_no_flag(clocked_stack: Stack) -> Non
         assert refused.is_error
         assert await flags(agent) == []
         assert await table(clocked_stack, "compliance_flags") == []
+
+
+async def test_a_subscription_renewal_charged_in_the_background_is_checked_by_the_rules_as_the_system(
+    clocked_stack: Stack,
+) -> None:
+    assert clocked_stack.clock is not None
+    async with client_as(clocked_stack, AGENT, Role.AGENT) as agent:
+        customer = (await ok(agent, "create_customer", email="big@example.com"))["customer"]["id"]
+        plan = await ok(agent, "create_plan", name="Fleet", currency="USD", amount="12000.00", interval="month")
+        subscribed = await ok(
+            agent,
+            "create_subscription",
+            customer_id=customer,
+            plan_id=plan["plan"]["id"],
+            payment_method="pm_card_visa",
+        )
+        [first] = await flags(agent, rule="large_transaction")  # the first invoice, charged by the agent's call
+        assert (first["subject"], first["principal"]) == (customer, AGENT)
+
+        clocked_stack.clock.advance(days=32)
+        while await sweep_once(clocked_stack.services):  # the renewal, in the background
+            pass
+        invoices = (await ok(agent, "list_invoices", subscription_id=subscribed["subscription"]["id"]))["invoices"]
+        renewal = next(i["payment_id"] for i in invoices if i["payment_id"] != first["transaction_ids"][0])
+        large = await flags(agent, rule="large_transaction")
+        [by_system] = [f for f in large if f["principal"] == "system"]
+        assert (by_system["subject"], by_system["transaction_ids"]) == (customer, [renewal])
+        assert by_system["details"]["amount_usd"] == "12000.00"
+        assert len(large) == 2

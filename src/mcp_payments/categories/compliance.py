@@ -54,7 +54,9 @@ def wire(services: Services, settings: Settings) -> None:
     flags = ComplianceFlags(services.clock, services.ids, services.cursors)
     services.add(flags)
     services.add(Counterparties(services.clock, screening, flags, services.secret_key))
-    services.add(AmlMonitor(services.clock, RateTable(settings.fx_rates), settings.aml_rules(), flags))
+    aml = AmlMonitor(services.clock, RateTable(settings.fx_rates), settings.aml_rules(), flags)
+    services.add(aml)
+    services.watchers.append(aml)  # money moved by background work (a renewal's charge): the same rules
     services.add(Erasure(services.clock))
     windows = retention.Windows(
         settings.screening_retention, settings.spend_record_retention, settings.webhook_delivery_retention

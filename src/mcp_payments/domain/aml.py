@@ -125,7 +125,7 @@ def _at_rate(minor: int, source: Currency, target: Currency, rates: RateTable) -
 
 def evaluate(wallet_id: str, current: Move, history: History, rules: Rules) -> list[Trigger]:
     """What `current` triggers on `wallet_id`, given what the wallet did before it."""
-    found = [_large(wallet_id, current, rules)]
+    found = [large(wallet_id, current, rules)]
     found.append(_structuring(wallet_id, current, history, rules))
     found += velocity(wallet_id, current, history, rules)
     found.append(_pass_through(wallet_id, current, history, rules))
@@ -136,12 +136,13 @@ def _usd(cents: int) -> str:
     return f"{format_minor(cents, USD.exponent)} USD"
 
 
-def _large(wallet_id: str, current: Move, rules: Rules) -> Trigger | None:
+def large(subject: str, current: Move, rules: Rules) -> Trigger | None:
+    """The large-transaction rule alone: of a wallet's movement, or of a customer's payment (`subject` a cus_ id)."""
     if abs(current.usd) < rules.large:
         return None
     return Trigger(
         Rule.LARGE_TRANSACTION,
-        wallet_id,
+        subject,
         f"{Rule.LARGE_TRANSACTION}:{current.transaction_id}",
         f"{current.transaction_id} moved {_usd(abs(current.usd))}, at least the {_usd(rules.large)} threshold",
         (current.transaction_id,),

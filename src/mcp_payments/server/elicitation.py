@@ -43,7 +43,7 @@ from mcp_payments.domain.money import Money
 from mcp_payments.server.callers import current_caller
 from mcp_payments.server.tools.models import Mutation, PendingApproval, Receipt
 from mcp_payments.services.approval_answers import ApprovalAnswers
-from mcp_payments.services.approvals import PENDING_APPROVAL, WAITS_FOR, pending_result
+from mcp_payments.services.approvals import PENDING_APPROVAL, pending_result, waits_for_what
 from mcp_payments.services.commands import APPROVAL_ABOVE
 
 Answer = BaseModel | CallToolResult
@@ -83,7 +83,7 @@ def question(approval: Approval) -> str:
         why = f"{approval.tool} for {amount}{payee}, above your approval threshold of {threshold}"
     else:  # held by a review: say which, never "above a threshold of 0.00"
         call = approval.tool if amount is None else f"{approval.tool} for {amount}{payee}"
-        why = f"{call}, which waits for {WAITS_FOR.get(approval.held_for, 'an operator')}"
+        why = f"{call}, which waits for {waits_for_what(approval)}"
     return (
         f"Your agent ({approval.principal}) asks to run {why}. Approve it to run it now, once; say no to reject it. "
         f"If you do not answer, it waits as {approval.id} for an operator until {approval.expires_at.isoformat()}."

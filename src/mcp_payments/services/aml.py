@@ -2,6 +2,10 @@
 services/commands.py), each wallet its journal transactions touched, and the customer of a payment it made, is
 evaluated against the rules (domain/aml.py); each rule that fires raises a compliance flag (services/flags.py).
 
+Background work that moves money (a subscription renewal's charge, any audited job) is evaluated the same way, in
+the item's own transaction, by the job runner (`background`, services/job_runner.py); its flags' principal is the
+system. A customer's payment is also checked against the large-transaction threshold (one flag per payment).
+
 In the movement's own transaction rather than a job: the flag and its webhook exist exactly when the movement
 does (a rolled-back movement raises nothing), and the wallet's balance rows are locked by the posting already,
 so two movements of one wallet are evaluated one after the other and a crossing is seen once. The database sums
@@ -9,14 +13,18 @@ the windows (services/compliance_ports.py), so the cost of a movement does not g
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mcp_payments.domain import aml
 from mcp_payments.domain.aml import History, Move, Rules
 from mcp_payments.domain.fx import RateTable
+from mcp_payments.domain.ledger import JournalTransaction
 from mcp_payments.domain.money import currency
+from mcp_payments.services.calls import SYSTEM_PRINCIPAL
 from mcp_payments.services.commands import Command, Done
 from mcp_payments.services.compliance_ports import FLAGS, ActivityQuery, Posted
 from mcp_payments.services.flags import ComplianceFlags
-from mcp_payments.services.ports import Clock, UnitOfWork
+from mcp_payments.services.ports import PAYMENTS, Clock, UnitOfWork
 
 
 class AmlMonitor:
@@ -37,8 +45,26 @@ class AmlMonitor:
             await self._wallets(uow, command, wallets, transactions)
         made = sorted(e for e in done.entities if e.startswith("pay_"))
         if made:
-            for customer_id in sorted({e for e in done.entities if e.startswith("cus_")}):
+            customers = {e for e in done.entities if e.startswith("cus_")}
+            if not customers:  # a charge made in the background (a renewal) names its payment, not its customer
+                customers = {c for p in made if (c := await self._customer_of(uow, p)) is not None}
+            for customer_id in sorted(customers):
                 await self._customer(uow, command, customer_id, made)
+
+    async def background(
+        self, uow: UnitOfWork, job: str, changed: Sequence[str], posted: Sequence[JournalTransaction]
+    ) -> None:
+        """The rules on what one item of background work (a subscription renewal's charge) posted, in its
+        transaction, as if a money call had: its flags are raised by the system principal."""
+        if not posted:
+            return  # nothing moved (a declined renewal): nothing to evaluate
+        moved = {t.id for t in posted} | {e.account_id for t in posted for e in t.entries}
+        entities = (*changed, *sorted(i for i in moved if i.startswith(("txn_", "wal_"))))
+        await self.moved(uow, Command(job, SYSTEM_PRINCIPAL, {}), Done({}, entities))
+
+    async def _customer_of(self, uow: UnitOfWork, payment_id: str) -> str | None:
+        payment = await uow.repo(PAYMENTS).get(payment_id)
+        return None if payment is None else payment.customer_id
 
     async def _wallets(
         self, uow: UnitOfWork, command: Command, wallets: tuple[str, ...], transactions: tuple[str, ...]
@@ -74,7 +100,8 @@ class AmlMonitor:
         earlier = [m for m in moves if m.transaction_id not in made]
         for current in (m for m in moves if m.transaction_id in made):
             history = History.of(current, earlier, self.rules)
-            for trigger in aml.velocity(customer_id, current, history, self.rules):
+            large = aml.large(customer_id, current, self.rules)
+            for trigger in [*([large] if large else []), *aml.velocity(customer_id, current, history, self.rules)]:
                 await self.flags.raise_flag(uow, trigger, command.principal)
 
     def _move(self, posted: Posted) -> Move | None:

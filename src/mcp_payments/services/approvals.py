@@ -263,9 +263,18 @@ def webhook_data(approval: Approval) -> dict[str, Any]:
 # What a call held for another reason than its amount waits for, said when the hold's own sentence is not at hand
 # (a later round of an elicited call answers from the stored approval): never "above a threshold of 0.00".
 WAITS_FOR = {
-    "sanctions_review": "a compliance review of a sanctions screening (list_compliance_flags)",
+    "sanctions_review": "a compliance review of its payee (list_compliance_flags)",
     "risk_review": "a fraud review of its score (list_fraud_alerts)",
 }
+# The same, for a call that spends nothing (create_customer, screened by the name of the customer it creates).
+WAITS_FOR_NO_AMOUNT = {"sanctions_review": "a compliance review of the name it screened (list_compliance_flags)"}
+
+
+def waits_for_what(approval: Approval) -> str:
+    """What a call held for another reason than its amount waits for."""
+    if approval.money is None:
+        return WAITS_FOR_NO_AMOUNT.get(approval.held_for, "an operator's approval")
+    return WAITS_FOR.get(approval.held_for, "an operator's approval")
 
 
 def waits_for(approval: Approval) -> str:
@@ -273,7 +282,7 @@ def waits_for(approval: Approval) -> str:
     amount = approval.money
     call = approval.tool if amount is None else f"{approval.tool} for {amount}"
     if approval.held_for in WAITS_FOR or amount is None:
-        return f"{call} waits for {WAITS_FOR.get(approval.held_for, 'an operator')}"
+        return f"{call} waits for {waits_for_what(approval)}"
     threshold = Money(approval.threshold, amount.currency)
     return f"{call} is above your approval threshold of {threshold}"
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from mcp_payments.services.calls import CallRunner
-from mcp_payments.services.jobs import AnyJob
+from mcp_payments.services.jobs import AnyJob, MovedInBackground
 from mcp_payments.services.pages import Cursors
 from mcp_payments.services.ports import Clock, Ids, UnitOfWorkFactory
 
@@ -27,6 +27,8 @@ class Services:
     secret_key: bytes  # the deployment's secret: fingerprints, key hashes, cursor and checkpoint keys derive from it
     webhook_secrets: tuple[str, ...]
     jobs: list[AnyJob] = field(default_factory=list)  # what due work runs, in order
+    # What sees the money background work moves, item by item (the AML rules; services/job_runner.py).
+    watchers: list[MovedInBackground] = field(default_factory=list)
     _by_type: dict[type[Any], object] = field(default_factory=dict)
 
     def add(self, service: object, *also_as: type[Any]) -> None:

@@ -14,13 +14,25 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from mcp_payments.domain.cards import long_digit_runs, mask_card_numbers
 from mcp_payments.domain.errors import DomainError
+from mcp_payments.domain.ledger import JournalTransaction
 from mcp_payments.services.ports import Claim, UnitOfWork
 
 T = TypeVar("T")
+
+
+class MovedInBackground(Protocol):
+    """Sees what one item of background work posted, in its transaction, before it commits (the AML rules on a
+    subscription renewal's charge, services/aml.py): `changed` is what the item's handler said it changed."""
+
+    async def background(
+        self, uow: UnitOfWork, job: str, changed: Sequence[str], posted: Sequence[JournalTransaction]
+    ) -> None: ...
+
+
 MAX_ERROR = 500  # characters of an error kept in the database
 # `scheme://user:password@`, and `password=...`-like pairs, in an error's text.
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
