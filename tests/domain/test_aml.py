@@ -43,6 +43,18 @@ def test_structuring_fires_on_the_movement_that_takes_the_band_past_the_threshol
         "out",
     )
     assert Rule.STRUCTURING not in rules_of(third, [first, second])  # the same set growing
+    assert "out of wal_1 within 24 h, each just under" in found.summary  # never "1 day, 0:00:00"
+
+
+def test_a_window_is_said_in_the_unit_a_person_would_use() -> None:
+    current = move(4, 100)
+    history = History(3, 0, 0, 0, ())
+    [count] = aml.velocity("cus_1", current, history, RULES)
+    assert "within 1 h, more than 3" in count.summary
+    odd = Rules(velocity_count=3, velocity_window=timedelta(minutes=90))
+    assert "within 90 min" in aml.velocity("cus_1", current, history, odd)[0].summary
+    brief = Rules(velocity_count=3, velocity_window=timedelta(seconds=45))
+    assert "within 45 s" in aml.velocity("cus_1", current, history, brief)[0].summary
 
 
 def test_structuring_ignores_the_other_direction_amounts_under_the_band_and_movements_a_day_apart() -> None:

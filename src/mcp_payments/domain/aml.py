@@ -132,6 +132,16 @@ def evaluate(wallet_id: str, current: Move, history: History, rules: Rules) -> l
     return [t for t in found if t is not None]
 
 
+def _span(window: timedelta) -> str:
+    """A window as a person reads it: 24 h, 90 min, 45 s (str(timedelta) would say "1 day, 0:00:00")."""
+    seconds = int(window.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
 def _usd(cents: int) -> str:
     return f"{format_minor(cents, USD.exponent)} USD"
 
@@ -167,8 +177,8 @@ def _structuring(wallet_id: str, current: Move, history: History, rules: Rules) 
         Rule.STRUCTURING,
         wallet_id,
         f"{Rule.STRUCTURING}:{wallet_id}:{current.transaction_id}",
-        f"{len(ids)} movements {direction} of {wallet_id} within {rules.structuring_window}, each just under the "
-        f"{_usd(rules.large)} threshold, add up to {_usd(after)}",
+        f"{len(ids)} movements {direction} of {wallet_id} within {_span(rules.structuring_window)}, each just under "
+        f"the {_usd(rules.large)} threshold, add up to {_usd(after)}",
         ids,
         {"direction": direction, "count": len(ids), "sum_usd": format_minor(after, 2)},
     )
@@ -183,7 +193,7 @@ def velocity(subject: str, current: Move, history: History, rules: Rules) -> lis
                 Rule.VELOCITY_COUNT,
                 subject,
                 f"{Rule.VELOCITY_COUNT}:{subject}:{current.transaction_id}",
-                f"{subject} moved money {history.velocity_count + 1} times within {rules.velocity_window}, more "
+                f"{subject} moved money {history.velocity_count + 1} times within {_span(rules.velocity_window)}, more "
                 f"than {rules.velocity_count}",
                 (current.transaction_id,),
                 {"count": history.velocity_count + 1, "limit": rules.velocity_count},
@@ -197,7 +207,7 @@ def velocity(subject: str, current: Move, history: History, rules: Rules) -> lis
                 Rule.VELOCITY_AMOUNT,
                 subject,
                 f"{Rule.VELOCITY_AMOUNT}:{subject}:{current.transaction_id}",
-                f"{subject} moved {_usd(after)} within {rules.velocity_window}, more than "
+                f"{subject} moved {_usd(after)} within {_span(rules.velocity_window)}, more than "
                 f"{_usd(rules.velocity_amount)}",
                 (current.transaction_id,),
                 {"sum_usd": format_minor(after, 2), "limit_usd": format_minor(rules.velocity_amount, 2)},
@@ -217,7 +227,7 @@ def _pass_through(wallet_id: str, current: Move, history: History, rules: Rules)
         Rule.RAPID_PASS_THROUGH,
         wallet_id,
         f"{Rule.RAPID_PASS_THROUGH}:{wallet_id}:{current.transaction_id}",
-        f"{_usd(left)} left {wallet_id} within {rules.pass_through_window} of {_usd(history.arrived)} arriving "
+        f"{_usd(left)} left {wallet_id} within {_span(rules.pass_through_window)} of {_usd(history.arrived)} arriving "
         f"({rules.pass_through_percent}% or more passed through)",
         (current.transaction_id,),
         {"arrived_usd": format_minor(history.arrived, 2), "left_usd": format_minor(left, 2)},
