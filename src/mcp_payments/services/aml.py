@@ -46,7 +46,10 @@ class AmlMonitor:
         made = sorted(e for e in done.entities if e.startswith("pay_"))
         if made:
             customers = {e for e in done.entities if e.startswith("cus_")}
-            if not customers:  # a charge made in the background (a renewal) names its payment, not its customer
+            if not customers:
+                # A charge whose answer names its payment but not its customer (create_subscription's first invoice,
+                # pay_invoice, a renewal). A refund names its payment too: the payment is evaluated again, and
+                # raises nothing new (a flag's key names the payment that crossed the line).
                 customers = {c for p in made if (c := await self._customer_of(uow, p)) is not None}
             for customer_id in sorted(customers):
                 await self._customer(uow, command, customer_id, made)
