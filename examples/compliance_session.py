@@ -1,5 +1,5 @@
-"""A compliance officer's day, over stdio: screening, a held payout, structuring, a card-testing burst, an erasure,
-and the day's compliance report with its CSV.
+"""A compliance officer's day, over stdio: screening, a held payout, a new customer held for review and approved,
+structuring, a card-testing burst, an erasure, and the day's compliance report with its CSV.
 
 Creates two keys from the terminal: an admin (`dpo`) whose calls move the money and erase a customer, and an
 operator (`ops`) who resolves the flag the admin's transfers raised (a flag is never resolved by its own principal)
@@ -73,6 +73,10 @@ async def session(db_url: str) -> None:
         payout = {"wallet_id": source, "currency": "USD", "amount": "500.00", "payee_name": ON_THE_LIST}
         held = await call(admin, "withdraw_from_wallet", **payout)
         print(f"payout to {ON_THE_LIST}: {held['status']} ({held['message'].split(':')[0]})")
+        waiting = await call(admin, "create_customer", name=ON_THE_LIST)
+        approved = await call(operator, "approve_request", approval_id=waiting["approval_id"])
+        created = approved["approval"]["result"]["customer"]["id"]
+        print(f"create_customer {ON_THE_LIST!r}: {waiting['status']}, approved by ops: {created} created once")
 
         for n in range(3):
             # Each its own key: the same arguments again without one would be answered as a retry of the first.
