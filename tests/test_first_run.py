@@ -105,8 +105,10 @@ async def test_the_example_compliance_session_holds_flags_blocks_erases_and_repo
     assert "three 9,500.00 USD transfers: 2 structuring flags" in out
     assert "by key:ops: legitimate" in out
     assert "'pending_approval', 'risk_blocked']; blocked with reasons: velocity, card_testing" in out
-    assert ": 1 large, 5 flags, 4 screenings, 1 erasure, 6 fraud assessments, audit chain valid: True" in out
-    assert "erasure 1, flag 5, flag_count 5, fraud_decision 3, large_transaction 1" in out
+    assert "create_customer 'Ignatius Pelleas Zorvak': pending_approval, approved by ops: cus_" in out
+    # The held customer adds a flag and two screenings (when held, and again when it ran).
+    assert ": 1 large, 6 flags, 6 screenings, 1 erasure, 6 fraud assessments, audit chain valid: True" in out
+    assert "erasure 1, flag 6, flag_count 5, fraud_decision 3, large_transaction 1" in out
     assert "audit chain valid: True; ledger ok: True" in out
     assert "Wilhelmina" not in out.split("compliance report")[1], "the report names no one"
 
