@@ -57,3 +57,42 @@ async def test_payments_are_filtered_by_creation_time_with_an_inclusive_start_an
     assert await listed(agent, created_from="2026-01-02T00:00:00+00:00") == [late, middle]
     naive = await agent.err("list_payments", created_from="2026-01-02T00:00:00")
     assert naive["code"] == "invalid_argument"
+
+
+async def test_with_a_creation_time_range_payments_page_by_creation_time_then_id(
+    agent: Agent, clocked_stack: Stack
+) -> None:
+    clock = clocked_stack.clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(days=2)
+    later = (await agent.pay("10.00"))["id"]
+    clock.advance(days=-1)  # the sandbox clock set back: a newer id, an older created_at
+    tied = [(await agent.pay(f"{n}.00"))["id"] for n in (11, 12, 13)]  # three at one instant
+    clock.advance(days=-1)
+    earliest = (await agent.pay("14.00"))["id"]
+    window = {"created_from": "2026-01-01T00:00:00Z", "created_to": "2026-01-04T00:00:00Z"}
+
+    pages, cursor = [], None
+    while True:
+        page = await agent.ok("list_payments", limit=2, **window, **({"cursor": cursor} if cursor else {}))
+        pages.append([p["id"] for p in page["payments"]])
+        if (cursor := page["next_cursor"]) is None:
+            break
+
+    assert pages == [[later, tied[2]], [tied[1], tied[0]], [earliest]]
+    assert await listed(agent) == [earliest, *tied[::-1], later], "without a range: newest id first, as before"
+
+
+async def test_a_cursor_of_one_order_is_refused_by_the_other(agent: Agent) -> None:
+    for n in (1, 2, 3):
+        await agent.pay(f"{n}.00")
+    window = {"created_from": "2026-01-01T00:00:00Z"}
+    by_id = (await agent.ok("list_payments", limit=1))["next_cursor"]
+    by_time = (await agent.ok("list_payments", limit=1, **window))["next_cursor"]
+
+    refused = [
+        await agent.err("list_payments", limit=1, cursor=by_id, **window),
+        await agent.err("list_payments", limit=1, cursor=by_time),
+    ]
+
+    assert [r["code"] for r in refused] == ["invalid_cursor", "invalid_cursor"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 
 from mcp_payments.domain import audit
 from mcp_payments.services import witness
@@ -79,49 +78,3 @@ def _links(r: AuditRecord, previous: str) -> bool:
         and r.prev_hash == previous
         and audit.chain_hash(previous, audit.sealed_form(body, r.seq)) == r.hash
     )
-
-
-async def journal_problems(uow: UnitOfWork) -> list[str]:
-    """Where the journal and the audit log disagree, in both directions.
-
-    Every journal transaction must be bound by exactly one audit record (the record of the call or the
-    background job that posted it, sealed or not yet) and still match the digest recorded there; every
-    transaction a record binds must still be in the journal. Records written before binding existed carry no
-    `journal`: the transactions posted before the last of them cannot be checked and are not reported."""
-    bound: dict[str, tuple[str, str]] = {}
-    problems: list[str] = []
-    unbound_before: datetime | None = None
-    after: str | None = None
-    while batch := await uow.audit.scan_all(after, _BATCH):
-        for r in batch:
-            journal = r.record.get("journal")
-            if not isinstance(journal, list):
-                at = datetime.fromisoformat(str(r.record.get("at")))
-                unbound_before = at if unbound_before is None else max(unbound_before, at)
-                continue
-            for txn_id, digest in journal:
-                if txn_id in bound:
-                    problems.append(f"transaction {txn_id} is bound by two audit records ({bound[txn_id][0]}, {r.id})")
-                bound[txn_id] = (r.id, digest)
-        after = batch[-1].id
-    last: str | None = None
-    while page := await uow.ledger.journal_page(last, _BATCH):
-        for txn in page:
-            binding = bound.pop(txn.id, None)
-            if binding is None:
-                if unbound_before is None or txn.created_at > unbound_before:
-                    problems.append(
-                        f"transaction {txn.id} has no audit record: it was not posted through this server, "
-                        "or its audit record was removed"
-                    )
-            elif audit.journal_digest(txn) != binding[1]:
-                problems.append(
-                    f"transaction {txn.id} no longer matches audit record {binding[0]}: its entries, kind, "
-                    "reference or time were changed after it was posted"
-                )
-        last = page[-1].id
-    problems += [
-        f"audit record {record_id} binds transaction {txn_id}, which is missing from the journal (deleted?)"
-        for txn_id, (record_id, _) in sorted(bound.items(), key=lambda item: item[1][0])
-    ]
-    return problems

@@ -10,9 +10,8 @@ from datetime import datetime, timedelta
 from mcp_payments.domain import fx, ledger
 from mcp_payments.domain.errors import DataError, DomainError
 from mcp_payments.domain.ledger import Account, AccountType
-from mcp_payments.services.compliance import journal_problems
 from mcp_payments.services.job_runner import JobRunner, JobStatus
-from mcp_payments.services.monitoring_ports import MONITORING, Mark
+from mcp_payments.services.monitoring_ports import MONITORING, BindingFindings, Mark
 from mcp_payments.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 _MAX_PROBLEMS = 200  # listed one by one; beyond that, counted
@@ -132,9 +131,11 @@ class MonitoringService:
             totals.global_sums,
         )
         problems += fx.integrity_problems(totals.fx_conversions, totals.fx_unmatched)
-        problems += await journal_problems(uow)
-        if len(problems) > _MAX_PROBLEMS:
-            problems = [*problems[:_MAX_PROBLEMS], f"... and {len(problems) - _MAX_PROBLEMS} more"]
+        found = await uow.repo(MONITORING).journal_findings(_MAX_PROBLEMS)
+        count = len(problems) + found.bound_twice_total + found.journal_total + found.missing_total
+        problems += journal_problems(found)  # the first _MAX_PROBLEMS of each kind: enough to list the first overall
+        if count > _MAX_PROBLEMS:
+            problems = [*problems[:_MAX_PROBLEMS], f"... and {count - _MAX_PROBLEMS} more"]
         return IntegrityReport(
             not problems,
             problems,
@@ -166,3 +167,32 @@ def merchant_debt(accounts: Iterable[Account]) -> dict[str, int]:
     Not a broken invariant: a processor lets a merchant balance go negative the same way, and new proceeds
     repay it before any can be moved into a wallet (PaymentService.fund_wallet)."""
     return {a.currency: -a.posted for a in accounts if a.type is AccountType.MERCHANT and a.posted < 0}
+
+
+def journal_problems(found: BindingFindings) -> list[str]:
+    """Where the journal and the audit log disagree, in both directions, said plainly.
+
+    Every journal transaction must be bound by exactly one audit record (the record of the call or the
+    background job that posted it, sealed or not yet) and still match the digest recorded there; every
+    transaction a record binds must still be in the journal. Records written before binding existed carry no
+    `journal`: the transactions posted before the last of them cannot be checked and are not reported."""
+    problems = [
+        f"transaction {txn} is bound by two audit records ({earlier}, {record})"
+        for txn, earlier, record in found.bound_twice
+    ]
+    for txn, binder in found.journal:
+        if binder is None:
+            problems.append(
+                f"transaction {txn} has no audit record: it was not posted through this server, "
+                "or its audit record was removed"
+            )
+        else:
+            problems.append(
+                f"transaction {txn} no longer matches audit record {binder}: its entries, kind, "
+                "reference or time were changed after it was posted"
+            )
+    problems += [
+        f"audit record {record} binds transaction {txn}, which is missing from the journal (deleted?)"
+        for record, txn in found.missing
+    ]
+    return problems
