@@ -79,14 +79,15 @@ def journal_digest(txn: JournalTransaction) -> str:
 
 
 def digest_of_journal(
-    txn_id: str, kind: str, reference: str | None, created_at: datetime, entries: Iterable[tuple[str, int, str]]
+    txn_id: str, kind: str, reference: str | None, created_at: datetime | str, entries: Iterable[tuple[str, int, str]]
 ) -> str:
-    """journal_digest of a transaction given as its columns and (account, amount, currency) entries."""
+    """journal_digest of a transaction given as its columns (created_at as a datetime or its isoformat()) and its
+    (account, amount, currency) entries."""
     body = {
         "id": txn_id,
         "kind": kind,
         "reference": reference,
-        "created_at": created_at.isoformat(),
+        "created_at": created_at if isinstance(created_at, str) else created_at.isoformat(),
         "entries": sorted([account, amount, currency] for account, amount, currency in entries),
     }
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()

@@ -114,37 +114,44 @@ class MonitoringService:
             problems = [f"{kind} {row_id} holds a money value that is not an integer" for kind, row_id in malformed]
             return IntegrityReport(False, problems, 0, 0, 0, {})
         try:
-            accounts = await uow.ledger.all_accounts()
-        except DataError as error:
-            problem = f"account {error.details.get('account_id')} holds a money value that is not an integer"
-            return IntegrityReport(False, [problem], 0, 0, 0, {})
-        try:
+            wrong = await uow.ledger.account_findings(_MAX_PROBLEMS)
             totals = await uow.ledger.totals()
-        except DataError:
+        except DataError as error:
+            if account := error.details.get("account_id"):
+                problem = f"account {account} holds a money value that is not an integer"
+                return IntegrityReport(False, [problem], 0, 0, 0, {})
             problem = "the journal's amounts overflow 64-bit sums: values past the ledger's limits were written"
-            return IntegrityReport(False, [problem], len(accounts), 0, 0, {})
+            return IntegrityReport(False, [problem], 0, 0, 0, {})
+        # Only the wrong accounts (the first _MAX_PROBLEMS by id) come back from the database, with their sums.
         problems = ledger.integrity_problems(
-            accounts,
-            totals.entry_sums,
-            totals.pending_sums,
-            totals.unbalanced_transactions,
-            totals.global_sums,
+            wrong.accounts, wrong.entry_sums, wrong.pending_sums, totals.unbalanced_transactions, totals.global_sums
         )
-        problems += fx.integrity_problems(totals.fx_conversions, totals.fx_unmatched)
+        fx_problems = fx.integrity_problems(totals.fx_conversions, totals.fx_unmatched)
         found = await uow.repo(MONITORING).journal_findings(_MAX_PROBLEMS)
-        count = len(problems) + found.bound_twice_total + found.journal_total + found.missing_total
-        problems += journal_problems(found)  # the first _MAX_PROBLEMS of each kind: enough to list the first overall
+        # The first _MAX_PROBLEMS of each kind are listed (enough to list the first overall), all are counted.
+        problems += fx_problems + journal_problems(found)
+        count = sum(
+            (
+                len(totals.unbalanced_transactions),
+                len([total for total in totals.global_sums.values() if total]),
+                wrong.problems_total,
+                len(fx_problems),
+                found.bound_twice_total,
+                found.journal_total,
+                found.missing_total,
+            )
+        )
         if count > _MAX_PROBLEMS:
             problems = [*problems[:_MAX_PROBLEMS], f"... and {count - _MAX_PROBLEMS} more"]
         return IntegrityReport(
             not problems,
             problems,
-            len(accounts),
+            wrong.accounts_checked,
             totals.transactions,
             totals.entries,
             totals.global_sums,
             totals.fx_positions,
-            merchant_debt(accounts),
+            merchant_debt(await uow.ledger.list_accounts(AccountType.MERCHANT, None, 1000)),
         )
 
 

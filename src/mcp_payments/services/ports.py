@@ -72,9 +72,19 @@ class StatementLine:
 
 
 @dataclass(frozen=True, slots=True)
-class LedgerTotals:
+class AccountFindings:
+    """The accounts whose cached balances, holds or limits are wrong (at most the limit asked for, in id order),
+    with their journal and hold sums; how many accounts there are, and how many problems the wrong ones have."""
+
+    accounts_checked: int
+    accounts: list[Account]
     entry_sums: dict[str, int]
     pending_sums: dict[str, int]
+    problems_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerTotals:
     unbalanced_transactions: list[str]
     global_sums: dict[str, int]
     transactions: int
@@ -92,7 +102,6 @@ class LedgerRepository(Protocol):
     async def get_account(self, account_id: str) -> Account | None: ...
     async def lock_accounts(self, ids: Sequence[str]) -> dict[str, Account]: ...
     async def list_accounts(self, type: AccountType, after: str | None, limit: int) -> list[Account]: ...
-    async def all_accounts(self) -> list[Account]: ...
     async def post(self, txn: JournalTransaction) -> PostResult: ...
     async def add_conversion(self, record: ConversionRecord) -> None: ...
     async def adjust_pending(self, account_id: str, delta: int) -> None: ...
@@ -108,6 +117,9 @@ class LedgerRepository(Protocol):
     async def entries_of(self, transaction_id: str) -> list[Entry]: ...
     async def not_integers(self) -> list[tuple[str, str]]: ...
     async def totals(self) -> LedgerTotals: ...
+    async def account_findings(self, limit: int) -> AccountFindings:
+        """The accounts domain.ledger.integrity_problems would report, found in SQL (not_integers() first)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ transaction is gone. Only those rows, capped per kind, come back, with how many 
 
 The digest is audit.journal_digest's: SHA-256 of the canonical JSON of {id, kind, reference, created_at,
 entries}. PostgreSQL writes that JSON in SQL (its quotes and backslashes escaped, so that no change of a value
-can spell another transaction's text) and hashes it with sha256(); SQLite has no SHA-256, so a Python aggregate
-registered on each connection (register_sqlite) hands the rows to audit.digest_of_journal itself.
+can spell another transaction's text) and hashes it with sha256(); SQLite has no SHA-256, so a Python function
+registered on each connection (register_sqlite) hands each transaction to audit.digest_of_journal itself.
 """
 
 from __future__ import annotations
@@ -54,7 +54,13 @@ _SQLITE_BINDINGS = """
     FROM audit_log a, json_each(a.record, '$.journal') j
     WHERE json_type(a.record, '$.journal') = 'array'
 """
-_SQLITE_DIGEST = "journal_digest(t.id, t.kind, t.reference, t.created_at, e.account_id, e.amount, e.currency)"
+# An entry as account, amount and currency between unit separators, entries between record separators, with
+# their count: journal_digest (register_sqlite) refuses a text that does not split back into exactly that many
+# entries of three fields, so that no value holding a separator can pass for other entries.
+_SQLITE_DIGEST = (
+    "journal_digest(t.id, t.kind, t.reference, t.created_at, "
+    "group_concat(e.account_id || char(31) || e.amount || char(31) || e.currency, char(30)), count(e.id))"
+)
 
 # part 1: a transaction bound by a second record (k1, k2: record, transaction); part 2: a transaction with no
 # record, or one no longer matching the newest record binding it (k1: transaction); part 3: a binding whose
@@ -62,29 +68,45 @@ _SQLITE_DIGEST = "journal_digest(t.id, t.kind, t.reference, t.created_at, e.acco
 _FINDINGS = """
 WITH p AS (SELECT {unbound} AS unbound),
 b AS MATERIALIZED ({bindings}),
-r AS MATERIALIZED (
-    SELECT record_id, txn_id, digest,
-        lag(record_id) OVER (PARTITION BY txn_id ORDER BY record_id) AS previous,
-        row_number() OVER (PARTITION BY txn_id ORDER BY record_id DESC) AS newest
-    FROM b
-),
 d AS (
     SELECT t.id, t.created_at, {digest} AS actual
     FROM journal_transactions t LEFT JOIN entries e ON e.transaction_id = t.id
     GROUP BY t.id
 ),
+-- Each transaction once, from the journal's side and the bindings' side: grouped, not joined (SQLite would
+-- join two unindexed subqueries row by row). record: the newest record binding it; bound: how many do.
+txns AS MATERIALIZED (
+    SELECT txn, max(in_journal) AS in_journal, max(created_at) AS created_at, max(actual) AS actual,
+        max(record) AS record, max(digest) AS digest, count(record) AS bound
+    FROM (
+        SELECT id AS txn, 1 AS in_journal, created_at, actual, NULL AS record, NULL AS digest FROM d
+        UNION ALL
+        SELECT txn_id, 0, NULL, NULL, record_id, digest FROM b
+    ) sides
+    GROUP BY txn
+),
+-- The bindings of transactions bound more than once (none, when all is well), in record order.
+multi AS MATERIALIZED (
+    SELECT record_id, txn_id, digest,
+        lag(record_id) OVER (PARTITION BY txn_id ORDER BY record_id) AS previous,
+        row_number() OVER (PARTITION BY txn_id ORDER BY record_id DESC) AS newest
+    FROM b WHERE txn_id IN (SELECT txn FROM txns WHERE bound > 1)
+),
 found AS (
     SELECT 1 AS part, record_id AS k1, txn_id AS k2, txn_id AS txn, record_id AS record, previous AS other
-    FROM r WHERE previous IS NOT NULL
+    FROM multi WHERE previous IS NOT NULL
     UNION ALL
-    SELECT 2, d.id, '', d.id, r.record_id, NULL
-    FROM d CROSS JOIN p LEFT JOIN r ON r.txn_id = d.id AND r.newest = 1
-    WHERE (r.txn_id IS NULL AND (p.unbound IS NULL OR d.created_at > p.unbound))
-        OR (r.txn_id IS NOT NULL AND r.digest IS DISTINCT FROM d.actual)
+    SELECT 2, txn, '', txn, record, NULL
+    FROM txns CROSS JOIN p
+    WHERE in_journal = 1 AND (
+        (bound = 0 AND (p.unbound IS NULL OR created_at > p.unbound))
+        OR (bound = 1 AND digest IS DISTINCT FROM actual)
+        OR (bound > 1 AND actual IS DISTINCT FROM (
+            SELECT m.digest FROM multi m WHERE m.txn_id = txns.txn AND m.newest = 1
+        ))
+    )
     UNION ALL
-    SELECT 3, r.record_id, r.txn_id, r.txn_id, r.record_id, NULL
-    FROM r LEFT JOIN journal_transactions t ON t.id = r.txn_id
-    WHERE r.newest = 1 AND t.id IS NULL
+    SELECT 3, record, txn, txn, record, NULL FROM txns WHERE in_journal = 0
 )
 SELECT part, txn, record, other, n FROM (
     SELECT part, txn, record, other, count(*) OVER (PARTITION BY part) AS n,
@@ -141,31 +163,28 @@ def _latest(values: Any) -> datetime | None:
     return latest
 
 
-class _JournalDigest:
-    """SQLite aggregate: audit.digest_of_journal of one transaction's columns and its entries' rows."""
+def _journal_digest(txn_id: Any, kind: Any, reference: Any, created_at: Any, listed: Any, count: Any) -> str | None:
+    """audit.digest_of_journal of one transaction's columns and its entries (as _SQLITE_DIGEST lists them)."""
+    try:
+        chunks = [] if listed is None else str(listed).split("\x1e")
+        fields = [chunk.split("\x1f") for chunk in chunks]
+        if len(fields) != count or any(len(f) != 3 for f in fields):
+            return None  # a value holding a separator: matches no digest
+        entries = [(account, int(amount), currency) for account, amount, currency in fields]
+        return audit.digest_of_journal(txn_id, kind, reference, _iso(created_at), entries)
+    except (TypeError, ValueError):
+        return None  # a value changed into something the server never writes: matches no digest
 
-    def __init__(self) -> None:
-        self.head: tuple[Any, Any, Any, Any] | None = None
-        self.entries: list[tuple[Any, Any, Any]] = []
 
-    def step(
-        self, txn_id: Any, kind: Any, reference: Any, created_at: Any, account: Any, amount: Any, cur: Any
-    ) -> None:
-        self.head = (txn_id, kind, reference, created_at)
-        if account is not None:
-            self.entries.append((account, amount, cur))
-
-    def finalize(self) -> str | None:
-        if self.head is None:
-            return None
-        txn_id, kind, reference, created_at = self.head
-        try:
-            at = datetime.fromisoformat(created_at).replace(tzinfo=UTC)
-            return audit.digest_of_journal(txn_id, kind, reference, at, self.entries)
-        except (TypeError, ValueError):
-            return None  # a value changed into something the server never writes: matches no digest
+def _iso(stored: str) -> str:
+    """datetime.isoformat() of a time SQLite holds, without parsing it when it is in the form the server writes
+    ("2026-05-01 12:00:00.123456": the fraction left out when zero, as isoformat() does)."""
+    if len(stored) == 26 and stored[10] == " " and stored[19] == ".":
+        fraction = "" if stored[20:] == "000000" else stored[19:]
+        return f"{stored[:10]}T{stored[11:19]}{fraction}+00:00"
+    return datetime.fromisoformat(stored).replace(tzinfo=UTC).isoformat()
 
 
 def register_sqlite(conn: sqlite3.Connection) -> None:
     """The functions findings() needs, on a new SQLite connection."""
-    conn.create_aggregate("journal_digest", 7, _JournalDigest)  # type: ignore[arg-type]  # typeshed wants 1-arg step
+    conn.create_function("journal_digest", 6, _journal_digest, deterministic=True)
