@@ -1,7 +1,11 @@
 """list_payments: newest first, filtered by status, customer and creation time, a page at a time."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from mcp_payments.domain.errors import InvalidCursor
+from mcp_payments.services.payments.lifecycle import created_position
 from tests.conftest import FakeClock, Stack
 from tests.payments.agent import Agent
 
@@ -96,3 +100,20 @@ async def test_a_cursor_of_one_order_is_refused_by_the_other(agent: Agent) -> No
     ]
 
     assert [r["code"] for r in refused] == ["invalid_cursor", "invalid_cursor"]
+
+
+@pytest.mark.parametrize(
+    "position",
+    ["", "123", "|pay_1", "12x|pay_1", "-5|pay_1", "١٢|pay_1", "123|cus_1", f"{10**18}|pay_1"],
+)
+def test_a_by_created_position_this_server_never_writes_is_an_invalid_cursor(position: str) -> None:
+    # Reached only with a cursor signed by the deployment's key: checked all the same, as every cursor position is.
+    with pytest.raises(InvalidCursor):
+        created_position(position)
+
+
+def test_a_by_created_position_reads_back_the_time_and_id_it_was_written_from() -> None:
+    at = datetime(2026, 5, 1, 12, 0, 0, 120, tzinfo=UTC)
+    micros = (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+    assert created_position(f"{micros}|pay_01ABC") == (at, "pay_01ABC")
