@@ -96,8 +96,8 @@ async def session(db_url: str) -> None:
             await anyio.sleep(0.25)
             chain = await call(client, "verify_audit_chain")
         print(
-            f"ledger ok: {integrity['ok']}; audit chain valid: {chain['valid']} ({chain['records_checked']} records "
-            f"sealed, {chain['unsealed_records']} waiting for the sealer)"
+            f"ledger ok: {integrity['ok']}; audit chain valid: {chain['valid']} ({chain['head_seq']} records "
+            f"sealed, verified {chain['mode']}; {chain['unsealed_records']} waiting for the sealer)"
         )
 
 

@@ -16,7 +16,7 @@ from mcp.types import EmbeddedResource, TextResourceContents
 from mcp_payments.domain.roles import Role
 from tests.compliance_flags.conftest import AGENT, ON_THE_LIST, OPERATOR, client_as, flags, fund, transfer, wallet
 from tests.conftest import Stack
-from tests.helpers import ok
+from tests.helpers import ok, seal
 from tests.payments.agent import Agent
 from tests.risk.test_fraud_scoring import probe
 
@@ -159,3 +159,24 @@ async def test_lists_are_capped_at_limit_and_the_counts_stay_whole(clocked_stack
     assert len(capped["large_transactions"]["items"]) == len(capped["flags"]["items"]) == 2
     assert capped["flags"]["items"] == first["flags"]["items"][:2], "oldest first, the same every time"
     assert len([r for r in rows if r["section"] == "large_transaction"]) == 2
+
+
+async def test_the_reports_chain_resumes_from_the_last_verification_unless_asked_for_the_whole(
+    clocked_stack: Stack,
+) -> None:
+    period = {"from_time": "2020-01-01T00:00:00Z", "to_time": "2020-02-01T00:00:00Z"}
+    async with client_as(clocked_stack, OPERATOR, Role.OPERATOR) as operator:
+        await wallet(operator, "reported")
+        await seal(clocked_stack.services)
+        before, _ = await report(operator, **period)
+        verified = await ok(operator, "verify_audit_chain")
+        resumed, _ = await report(operator, **period)
+        whole, _ = await report(operator, **period, full_chain=True)
+
+    assert before["audit_chain"]["mode"] == "full"
+    assert resumed["audit_chain"]["mode"] == "from_checkpoint"
+    assert resumed["audit_chain"]["verified_from_seq"] == verified["head_seq"] + 1
+    assert resumed["audit_chain"]["records_checked"] == 0
+    assert "shows only with full=true" in resumed["audit_chain"]["proves"]
+    assert whole["audit_chain"]["mode"] == "full"
+    assert whole["audit_chain"]["records_checked"] == whole["audit_chain"]["head_seq"] > 0

@@ -93,10 +93,10 @@ def succeeded(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def sealed_chain(client: Client) -> dict[str, Any]:
-    """verify_audit_chain once both servers' sealers (each a job every 0.5 s, meeting on one head) sealed it all."""
+    """verify_audit_chain from genesis, once both servers' sealers (each a job every 0.5 s, one head) sealed it all."""
     with anyio.fail_after(30):
         while True:
-            chain = await ok(client, "verify_audit_chain")
+            chain = await ok(client, "verify_audit_chain", full=True)
             if not chain["unsealed_records"]:
                 return chain
             await anyio.sleep(0.1)  # the servers' own sealers are what this test is about: no sealing from here

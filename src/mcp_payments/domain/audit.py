@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -72,13 +73,22 @@ def journal_digest(txn: JournalTransaction) -> str:
 
     The memo is left out on purpose: it is free text that may be erased (personal data) without the
     money it describes changing. Entries are sorted, so the order rows come back in does not matter."""
-    entries = sorted([e.account_id, e.amount, e.currency] for e in txn.entries)
+    return digest_of_journal(
+        txn.id, txn.kind, txn.reference, txn.created_at, [(e.account_id, e.amount, e.currency) for e in txn.entries]
+    )
+
+
+def digest_of_journal(
+    txn_id: str, kind: str, reference: str | None, created_at: datetime | str, entries: Iterable[tuple[str, int, str]]
+) -> str:
+    """journal_digest of a transaction given as its columns (created_at as a datetime or its isoformat()) and its
+    (account, amount, currency) entries."""
     body = {
-        "id": txn.id,
-        "kind": txn.kind,
-        "reference": txn.reference,
-        "created_at": txn.created_at.isoformat(),
-        "entries": entries,
+        "id": txn_id,
+        "kind": kind,
+        "reference": reference,
+        "created_at": created_at if isinstance(created_at, str) else created_at.isoformat(),
+        "entries": sorted([account, amount, currency] for account, amount, currency in entries),
     }
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 
 from mcp_payments.domain import audit
 from mcp_payments.services import witness
+from mcp_payments.services.monitoring_ports import MONITORING, Mark
 from mcp_payments.services.pages import Cursors, Page
 from mcp_payments.services.ports import AuditRecord, Clock, Signer, UnitOfWork
 from mcp_payments.services.witness import AnyReceipt
 
-_BATCH = 1000
+_BATCH = 5000  # sealed records read per keyset page: the walk holds one page at a time, never the whole chain
+VERIFIED = "audit_chain_verified"  # the mark a valid verification leaves: the checkpoint it signed
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,25 @@ class ChainVerdict:
     unsealed_records: int = 0  # appended, not linked into the chain yet (the sealer does it within a second)
     witness_problems: list[str] = field(default_factory=list)
     checkpoint: str | None = None  # the head just verified, signed (only when everything verified)
+    verified_from_seq: int = 1  # the first record recomputed: 1 from genesis, k + 1 from a checkpoint of record k
+    resumed_from: witness.Checkpoint | None = None  # the last verification's checkpoint the walk started from
+
+    @property
+    def proves(self) -> str:
+        """What this verification shows, and what it does not, in a sentence or three."""
+        cut = "A removal of the newest records shows only against a receipt or checkpoint kept outside the database."
+        if self.resumed_from is None:
+            return (
+                f"Every sealed record (#1 to #{self.head_seq}) was recomputed from genesis: a change to any stored "
+                f"record shows as first_broken_seq. {cut}"
+            )
+        k = self.resumed_from.seq
+        return (
+            f"Records #{k + 1} to #{self.head_seq} were recomputed from record #{k}, whose hash is still the one "
+            f"this server signed when it last verified the chain ({self.resumed_from.at}); records #1 to #{k} were "
+            "verified then and not read again now: a change to their content since shows only with full=true "
+            f"(a rewrite of their hashes shows here, as a witness problem). {cut}"
+        )
 
 
 class AuditService:
@@ -38,34 +58,70 @@ class AuditService:
         return self.cursors.paginate("audit", rows, limit, lambda r: r.id)
 
     async def verify(
-        self, uow: UnitOfWork, receipts: Sequence[AnyReceipt] = (), checkpoints: Sequence[str] = ()
+        self,
+        uow: UnitOfWork,
+        receipts: Sequence[AnyReceipt] = (),
+        checkpoints: Sequence[str] = (),
+        *,
+        full: bool = True,
     ) -> ChainVerdict:
-        """The sealed chain from genesis, then every receipt and checkpoint the caller kept; when all holds, the
-        head is signed into a new checkpoint to keep outside the database."""
-        chain = await self.verify_chain(uow)
-        found = await witness.problems(uow, self.signer, chain.head_seq, receipts, checkpoints)
+        """The sealed chain, then every receipt and checkpoint the caller kept; when all holds, the head is signed
+        into a new checkpoint to keep outside the database.
+
+        full=False starts from the checkpoint the last valid verification left (remember()), when its signature
+        verifies and the chain still holds its record with its hash (checked as any kept checkpoint is); otherwise,
+        and with full=True, from genesis."""
+        head_seq, _ = await uow.audit.head()
+        resume = None if full else await self.last_checkpoint(uow)
+        kept = list(checkpoints)
+        stored: list[str] = []
+        if resume is not None:
+            text = resume[1]
+            broken = await witness.problems(uow, self.signer, head_seq, (), [text])
+            if broken:
+                resume = None  # from genesis: the walk then says where the chain breaks, if it does
+            if text not in kept:  # else the caller's own copy of it is checked below: said once
+                stored = [f"the checkpoint of the last verification{p.removeprefix('checkpoint 1')}" for p in broken]
+        chain = await self.verify_chain(uow, None if resume is None else resume[0])
+        found = stored + await witness.problems(uow, self.signer, chain.head_seq, receipts, kept)
         if not chain.valid or found:
             return replace(chain, valid=False, witness_problems=found)
         checkpoint = witness.sign(self.signer, chain.head_seq, chain.head_hash, self.clock.now())
         return replace(chain, checkpoint=checkpoint)
 
+    async def last_checkpoint(self, uow: UnitOfWork) -> tuple[witness.Checkpoint, str] | None:
+        """The checkpoint the last valid verification signed, when there is one this deployment's key signed."""
+        mark = await uow.repo(MONITORING).mark(VERIFIED)
+        if mark is None or mark.detail is None:
+            return None
+        checkpoint = witness.read(self.signer, mark.detail)
+        return None if isinstance(checkpoint, str) else (checkpoint, mark.detail)
+
+    async def remember(self, uow: UnitOfWork, verdict: ChainVerdict) -> None:
+        """Keep a valid verification's checkpoint: the next verification without full=True starts from it."""
+        if verdict.checkpoint is not None:
+            await uow.repo(MONITORING).put_mark(Mark(VERIFIED, self.clock.now(), True, verdict.checkpoint))
+
     @staticmethod
-    async def verify_chain(uow: UnitOfWork) -> ChainVerdict:
-        """Recompute every sealed record's hash from genesis; the first record that does not match is reported.
-        Records not sealed yet are counted: they join the chain at the next sealing."""
+    async def verify_chain(uow: UnitOfWork, start: witness.Checkpoint | None = None) -> ChainVerdict:
+        """Recompute every sealed record's hash, from genesis or from the record a checkpoint attests (whose hash
+        the caller has checked); the first record that does not match is reported. Records not sealed yet are
+        counted: they join the chain at the next sealing."""
         head_seq, head_hash = await uow.audit.head()
         unsealed = await uow.audit.unsealed_count()
-        previous, after, checked, expected_seq = audit.GENESIS, 0, 0, 1
+        previous, expected_seq = (audit.GENESIS, 1) if start is None else (start.hash, start.seq + 1)
+        first, checked = expected_seq, 0
+        after = expected_seq - 1
         while batch := await uow.audit.scan(after, _BATCH):
             for r in batch:
                 if r.seq != expected_seq or not _links(r, previous):
                     broken = expected_seq if r.seq != expected_seq else r.seq
-                    return ChainVerdict(False, checked, broken, head_seq, head_hash, unsealed)
+                    return ChainVerdict(False, checked, broken, head_seq, head_hash, unsealed, [], None, first, start)
                 previous, checked, expected_seq = str(r.hash), checked + 1, expected_seq + 1
             after = expected_seq - 1
-        if checked != head_seq or previous != head_hash:
-            return ChainVerdict(False, checked, checked + 1, head_seq, head_hash, unsealed)
-        return ChainVerdict(True, checked, None, head_seq, head_hash, unsealed)
+        if expected_seq - 1 != head_seq or previous != head_hash:
+            return ChainVerdict(False, checked, expected_seq, head_seq, head_hash, unsealed, [], None, first, start)
+        return ChainVerdict(True, checked, None, head_seq, head_hash, unsealed, [], None, first, start)
 
 
 def _links(r: AuditRecord, previous: str) -> bool:
@@ -79,49 +135,3 @@ def _links(r: AuditRecord, previous: str) -> bool:
         and r.prev_hash == previous
         and audit.chain_hash(previous, audit.sealed_form(body, r.seq)) == r.hash
     )
-
-
-async def journal_problems(uow: UnitOfWork) -> list[str]:
-    """Where the journal and the audit log disagree, in both directions.
-
-    Every journal transaction must be bound by exactly one audit record (the record of the call or the
-    background job that posted it, sealed or not yet) and still match the digest recorded there; every
-    transaction a record binds must still be in the journal. Records written before binding existed carry no
-    `journal`: the transactions posted before the last of them cannot be checked and are not reported."""
-    bound: dict[str, tuple[str, str]] = {}
-    problems: list[str] = []
-    unbound_before: datetime | None = None
-    after: str | None = None
-    while batch := await uow.audit.scan_all(after, _BATCH):
-        for r in batch:
-            journal = r.record.get("journal")
-            if not isinstance(journal, list):
-                at = datetime.fromisoformat(str(r.record.get("at")))
-                unbound_before = at if unbound_before is None else max(unbound_before, at)
-                continue
-            for txn_id, digest in journal:
-                if txn_id in bound:
-                    problems.append(f"transaction {txn_id} is bound by two audit records ({bound[txn_id][0]}, {r.id})")
-                bound[txn_id] = (r.id, digest)
-        after = batch[-1].id
-    last: str | None = None
-    while page := await uow.ledger.journal_page(last, _BATCH):
-        for txn in page:
-            binding = bound.pop(txn.id, None)
-            if binding is None:
-                if unbound_before is None or txn.created_at > unbound_before:
-                    problems.append(
-                        f"transaction {txn.id} has no audit record: it was not posted through this server, "
-                        "or its audit record was removed"
-                    )
-            elif audit.journal_digest(txn) != binding[1]:
-                problems.append(
-                    f"transaction {txn.id} no longer matches audit record {binding[0]}: its entries, kind, "
-                    "reference or time were changed after it was posted"
-                )
-        last = page[-1].id
-    problems += [
-        f"audit record {record_id} binds transaction {txn_id}, which is missing from the journal (deleted?)"
-        for txn_id, (record_id, _) in sorted(bound.items(), key=lambda item: item[1][0])
-    ]
-    return problems

@@ -69,8 +69,11 @@ class ComplianceReports:
         self.audit = audit
         self.large_minor_usd = large_minor_usd
 
-    async def report(self, uow: UnitOfWork, start: datetime, end: datetime, limit: int) -> ComplianceReport:
-        """Everything the period holds; lists of at most `limit` items, oldest first, beside their counts."""
+    async def report(
+        self, uow: UnitOfWork, start: datetime, end: datetime, limit: int, *, full_chain: bool = False
+    ) -> ComplianceReport:
+        """Everything the period holds; lists of at most `limit` items, oldest first, beside their counts. The chain
+        is verified as verify_audit_chain does: from the last verified checkpoint, or from genesis (full_chain)."""
         start, end = period(start, end)
         repo = uow.repo(REPORT)
         flag_counts = await repo.flag_counts(start, end)
@@ -94,7 +97,7 @@ class ComplianceReports:
             erasures=await repo.erasures(start, end, limit),
             fraud_decisions=fraud,
             fraud_total=sum(c.count for c in fraud),
-            chain=await self.audit.verify_chain(uow),
+            chain=await self.audit.verify(uow, full=full_chain),
         )
 
 

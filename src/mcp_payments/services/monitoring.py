@@ -10,9 +10,8 @@ from datetime import datetime, timedelta
 from mcp_payments.domain import fx, ledger
 from mcp_payments.domain.errors import DataError, DomainError
 from mcp_payments.domain.ledger import Account, AccountType
-from mcp_payments.services.compliance import journal_problems
 from mcp_payments.services.job_runner import JobRunner, JobStatus
-from mcp_payments.services.monitoring_ports import MONITORING, Mark
+from mcp_payments.services.monitoring_ports import MONITORING, BindingFindings, Mark
 from mcp_payments.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 _MAX_PROBLEMS = 200  # listed one by one; beyond that, counted
@@ -115,35 +114,44 @@ class MonitoringService:
             problems = [f"{kind} {row_id} holds a money value that is not an integer" for kind, row_id in malformed]
             return IntegrityReport(False, problems, 0, 0, 0, {})
         try:
-            accounts = await uow.ledger.all_accounts()
-        except DataError as error:
-            problem = f"account {error.details.get('account_id')} holds a money value that is not an integer"
-            return IntegrityReport(False, [problem], 0, 0, 0, {})
-        try:
+            wrong = await uow.ledger.account_findings(_MAX_PROBLEMS)
             totals = await uow.ledger.totals()
-        except DataError:
+        except DataError as error:
+            if account := error.details.get("account_id"):
+                problem = f"account {account} holds a money value that is not an integer"
+                return IntegrityReport(False, [problem], 0, 0, 0, {})
             problem = "the journal's amounts overflow 64-bit sums: values past the ledger's limits were written"
-            return IntegrityReport(False, [problem], len(accounts), 0, 0, {})
+            return IntegrityReport(False, [problem], 0, 0, 0, {})
+        # Only the wrong accounts (the first _MAX_PROBLEMS by id) come back from the database, with their sums.
         problems = ledger.integrity_problems(
-            accounts,
-            totals.entry_sums,
-            totals.pending_sums,
-            totals.unbalanced_transactions,
-            totals.global_sums,
+            wrong.accounts, wrong.entry_sums, wrong.pending_sums, totals.unbalanced_transactions, totals.global_sums
         )
-        problems += fx.integrity_problems(totals.fx_conversions, totals.fx_unmatched)
-        problems += await journal_problems(uow)
-        if len(problems) > _MAX_PROBLEMS:
-            problems = [*problems[:_MAX_PROBLEMS], f"... and {len(problems) - _MAX_PROBLEMS} more"]
+        fx_problems = fx.integrity_problems(totals.fx_conversions, totals.fx_unmatched)
+        found = await uow.repo(MONITORING).journal_findings(_MAX_PROBLEMS)
+        # The first _MAX_PROBLEMS of each kind are listed (enough to list the first overall), all are counted.
+        problems += fx_problems + journal_problems(found)
+        count = sum(
+            (
+                len(totals.unbalanced_transactions),
+                len([total for total in totals.global_sums.values() if total]),
+                wrong.problems_total,
+                len(fx_problems),
+                found.bound_twice_total,
+                found.journal_total,
+                found.missing_total,
+            )
+        )
+        if count > _MAX_PROBLEMS:
+            problems = [*problems[:_MAX_PROBLEMS], f"... and {count - _MAX_PROBLEMS} more"]
         return IntegrityReport(
             not problems,
             problems,
-            len(accounts),
+            wrong.accounts_checked,
             totals.transactions,
             totals.entries,
             totals.global_sums,
             totals.fx_positions,
-            merchant_debt(accounts),
+            merchant_debt(await uow.ledger.list_accounts(AccountType.MERCHANT, None, 1000)),
         )
 
 
@@ -166,3 +174,32 @@ def merchant_debt(accounts: Iterable[Account]) -> dict[str, int]:
     Not a broken invariant: a processor lets a merchant balance go negative the same way, and new proceeds
     repay it before any can be moved into a wallet (PaymentService.fund_wallet)."""
     return {a.currency: -a.posted for a in accounts if a.type is AccountType.MERCHANT and a.posted < 0}
+
+
+def journal_problems(found: BindingFindings) -> list[str]:
+    """Where the journal and the audit log disagree, in both directions, said plainly.
+
+    Every journal transaction must be bound by exactly one audit record (the record of the call or the
+    background job that posted it, sealed or not yet) and still match the digest recorded there; every
+    transaction a record binds must still be in the journal. Records written before binding existed carry no
+    `journal`: the transactions posted before the last of them cannot be checked and are not reported."""
+    problems = [
+        f"transaction {txn} is bound by two audit records ({earlier}, {record})"
+        for txn, earlier, record in found.bound_twice
+    ]
+    for txn, binder in found.journal:
+        if binder is None:
+            problems.append(
+                f"transaction {txn} has no audit record: it was not posted through this server, "
+                "or its audit record was removed"
+            )
+        else:
+            problems.append(
+                f"transaction {txn} no longer matches audit record {binder}: its entries, kind, "
+                "reference or time were changed after it was posted"
+            )
+    problems += [
+        f"audit record {record} binds transaction {txn}, which is missing from the journal (deleted?)"
+        for record, txn in found.missing
+    ]
+    return problems

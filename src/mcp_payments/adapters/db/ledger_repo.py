@@ -25,7 +25,8 @@ from mcp_payments.adapters.db.tables import accounts, entries, holds, journal_tr
 from mcp_payments.domain import fx, ledger
 from mcp_payments.domain.errors import DataError, DomainError
 from mcp_payments.domain.ledger import Account, AccountType, Entry, Hold, HoldStatus, JournalTransaction
-from mcp_payments.services.ports import Claim, LedgerTotals, PostResult, StatementLine
+from mcp_payments.domain.money import LEDGER_LIMIT, MAX_BALANCE
+from mcp_payments.services.ports import AccountFindings, Claim, LedgerTotals, PostResult, StatementLine
 
 _COLUMNS = "id, type, currency, allow_overdraft, posted, pending, name, created_at"
 
@@ -59,6 +60,33 @@ UNION ALL SELECT 'entry', CAST(id AS TEXT) FROM entries WHERE typeof(amount) != 
 UNION ALL SELECT 'hold', id FROM holds WHERE typeof(amount) != 'integer' OR typeof(captured_amount) != 'integer'
 LIMIT 100
 """
+
+# check_ledger_integrity's account checks (domain.ledger.integrity_problems) as one aggregation: each account
+# against the sum of its entries and of its active holds, its overdraft and its limits. Only the accounts with a
+# problem come back (the first `limit` by id), each with both sums, and with the number of problems they have in
+# all (n: every row carries it). The conditions are integrity_problems' own, so that the count is exact.
+_ACCOUNT_PROBLEMS = f"""
+    (CASE WHEN a.posted <> coalesce(es.total, 0) THEN 1 ELSE 0 END)
+    + (CASE WHEN a.pending <> coalesce(hs.total, 0) THEN 1 ELSE 0 END)
+    + (CASE WHEN NOT a.allow_overdraft AND a.posted < a.pending THEN 1 ELSE 0 END)
+    + (CASE WHEN a.posted > {LEDGER_LIMIT} OR a.posted < -{LEDGER_LIMIT}
+        OR (NOT a.allow_overdraft AND a.posted > {MAX_BALANCE}) THEN 1 ELSE 0 END)
+"""
+_ACCOUNT_FINDINGS = f"""
+SELECT * FROM (
+    SELECT {", ".join("a." + c for c in _COLUMNS.split(", "))}, coalesce(es.total, 0), coalesce(hs.total, 0),
+        sum({_ACCOUNT_PROBLEMS}) OVER () AS n
+    FROM accounts a
+    LEFT JOIN (SELECT account_id, sum(amount) AS total FROM entries GROUP BY account_id) es ON es.account_id = a.id
+    LEFT JOIN (
+        SELECT account_id, sum(amount) AS total FROM holds
+        WHERE status = '{HoldStatus.ACTIVE.value}' GROUP BY account_id
+    ) hs ON hs.account_id = a.id
+    WHERE {_ACCOUNT_PROBLEMS} > 0
+) found
+ORDER BY id LIMIT {{}}
+"""
+_PG_ACCOUNT_FINDINGS, _SQLITE_ACCOUNT_FINDINGS = _ACCOUNT_FINDINGS.format("$1"), _ACCOUNT_FINDINGS.format("?")
 
 
 class SqlLedger:
@@ -102,9 +130,6 @@ class SqlLedger:
         where = f"type = {m[0]}" if after is None else f"type = {m[0]} AND id > {m[1]}"
         sql = f"SELECT {_COLUMNS} FROM accounts WHERE {where} ORDER BY id LIMIT {m[-1]}"
         return [self._account(row) for row in await self.driver.fetch(sql, *args)]
-
-    async def all_accounts(self) -> list[Account]:
-        return [self._account(row) for row in await self.driver.fetch(f"SELECT {_COLUMNS} FROM accounts ORDER BY id")]
 
     async def post(self, txn: JournalTransaction) -> PostResult:
         if self.pg:
@@ -332,21 +357,23 @@ class SqlLedger:
             # An integer overflow in SQLite's SUM is a data error (values past the limits), not an outage.
             raise translate(error) from error
 
+    async def account_findings(self, limit: int) -> AccountFindings:
+        try:
+            rows = await self.driver.fetch(_PG_ACCOUNT_FINDINGS if self.pg else _SQLITE_ACCOUNT_FINDINGS, limit)
+            counted = await self.driver.fetch("SELECT count(*) FROM accounts")
+        except Exception as error:
+            # An integer overflow in SQLite's SUM is a data error (values past the limits), not an outage.
+            raise translate(error) from error
+        found = [self._account(row) for row in rows]  # DataError for a value that is not an integer
+        return AccountFindings(
+            int(counted[0][0]),
+            found,
+            {row[0]: int(row[8]) for row in rows},
+            {row[0]: int(row[9]) for row in rows},
+            int(rows[0][10]) if rows else 0,
+        )
+
     async def _totals(self) -> LedgerTotals:
-        entry_sums = {
-            r[0]: int(r[1])
-            for r in await self.conn.execute(
-                select(entries.c.account_id, func.sum(entries.c.amount)).group_by(entries.c.account_id)
-            )
-        }
-        pending = {
-            r[0]: int(r[1])
-            for r in await self.conn.execute(
-                select(holds.c.account_id, func.sum(holds.c.amount))
-                .where(holds.c.status == HoldStatus.ACTIVE.value)
-                .group_by(holds.c.account_id)
-            )
-        }
         unbalanced = [
             r[0]
             for r in await self.conn.execute(
@@ -373,8 +400,6 @@ class SqlLedger:
         n_txn = (await self.conn.execute(select(func.count()).select_from(journal_transactions))).scalar_one()
         n_ent = (await self.conn.execute(select(func.count()).select_from(entries))).scalar_one()
         return LedgerTotals(
-            entry_sums,
-            pending,
             sorted(set(unbalanced) | set(too_short)),
             global_sums,
             int(n_txn),

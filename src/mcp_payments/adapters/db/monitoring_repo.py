@@ -14,9 +14,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mcp_payments.adapters.db import journal_bindings
 from mcp_payments.adapters.db.driver import Driver
 from mcp_payments.adapters.db.tables import monitoring_marks, payment_attempts, tool_call_stats
-from mcp_payments.services.monitoring_ports import Authorizations, Mark
+from mcp_payments.services.monitoring_ports import Authorizations, BindingFindings, Mark
 from mcp_payments.services.ports import ToolStat
 
 # What a provider's answer to an authorization (or to its 3-D Secure confirmation) is recorded as.
@@ -56,6 +57,7 @@ class SqlToolStats:
 class SqlMonitoring:
     def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self.conn = conn
+        self.driver = driver
         self.pg = driver.dialect == "postgresql"
 
     async def put_mark(self, mark: Mark) -> None:
@@ -82,3 +84,6 @@ class SqlMonitoring:
         )
         counts = {outcome: int(n) for outcome, n in rows}
         return Authorizations(counts.get("approved", 0), counts.get("declined", 0))
+
+    async def journal_findings(self, limit: int) -> BindingFindings:
+        return await journal_bindings.findings(self.driver, limit)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, case, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -18,6 +18,7 @@ from mcp_payments.adapters.db.jobs_repo import claimable, claiming
 from mcp_payments.adapters.db.plain_rows import insert_rows, update_row
 from mcp_payments.adapters.db.rows import row_of
 from mcp_payments.adapters.db.tables import (
+    UTCDateTime,
     customers,
     payment_attempts,
     payment_events,
@@ -94,17 +95,21 @@ class SqlPayments:
         await update_row(self.driver, payments, _payment_row(p))
 
     async def search(self, where: PaymentFilter, before: str | None, limit: int) -> list[Payment]:
-        query = select(payments).order_by(payments.c.id.desc()).limit(limit)
-        if where.status is not None:
-            query = query.where(payments.c.status == where.status)
-        if where.customer_id is not None:
-            query = query.where(payments.c.customer_id == where.customer_id)
-        if where.created_from is not None:
-            query = query.where(payments.c.created_at >= where.created_from)
-        if where.created_to is not None:
-            query = query.where(payments.c.created_at < where.created_to)
+        query = select(payments).where(*_filtered(where)).order_by(payments.c.id.desc()).limit(limit)
         if before is not None:
             query = query.where(payments.c.id < before)
+        return [_payment(r) for r in await self.conn.execute(query)]
+
+    async def search_by_created(
+        self, where: PaymentFilter, before: tuple[datetime, str] | None, limit: int
+    ) -> list[Payment]:
+        # Keyset paging on (created_at, id), read backwards through ix_payments_created_at_id (or
+        # ix_payments_status_created_at_id with a status): a page costs the same however wide the range is.
+        p = payments.c
+        query = select(payments).where(*_filtered(where)).order_by(p.created_at.desc(), p.id.desc()).limit(limit)
+        if before is not None:
+            at, payment_id = before
+            query = query.where(tuple_(p.created_at, p.id) < tuple_(bindparam(None, at, UTCDateTime()), payment_id))
         return [_payment(r) for r in await self.conn.execute(query)]
 
     async def add_attempt(self, payment_id: str, a: Attempt) -> None:
@@ -301,3 +306,17 @@ def _payment(r: Row[Any]) -> Payment:
 
 def _refund(r: Row[Any]) -> Refund:
     return Refund(**{**r._mapping, "status": RefundStatus(r.status)})
+
+
+def _filtered(where: PaymentFilter) -> list[ColumnElement[bool]]:
+    p = payments.c
+    found = []
+    if where.status is not None:
+        found.append(p.status == where.status)
+    if where.customer_id is not None:
+        found.append(p.customer_id == where.customer_id)
+    if where.created_from is not None:
+        found.append(p.created_at >= where.created_from)
+    if where.created_to is not None:
+        found.append(p.created_at < where.created_to)
+    return found

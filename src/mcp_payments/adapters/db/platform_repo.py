@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -226,10 +227,19 @@ def _appended(driver: Driver, record: AuditRecord) -> tuple[Any, ...]:
 
 
 def _record(row: Any) -> AuditRecord:
-    record = json.loads(row.record)
+    record = _loads(row.record)
     # The indexed columns repeat fields of the hashed record (get_audit_log filters on `tool`). When they
     # disagree, one was changed behind the chain's back: return both, so that the record cannot verify.
     if record.get("principal") != row.principal or record.get("tool") != row.tool:
         record["stored_columns"] = {"principal": row.principal, "tool": row.tool}
     seq = None if row.seq is None else int(row.seq)
     return AuditRecord(row.id, record, seq, row.prev_hash, row.hash)
+
+
+def _loads(text: str) -> Any:
+    """json.loads, at a fraction of the CPU (verify_audit_chain parses every record): orjson reads the same JSON
+    the same way; what it refuses (an integer past 64 bits, NaN) goes to the standard library."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)

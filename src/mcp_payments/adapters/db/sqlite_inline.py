@@ -15,6 +15,8 @@ from typing import Any
 
 import aiosqlite
 
+from mcp_payments.adapters.db import journal_bindings
+
 
 class _RunNow:
     """Stands in for aiosqlite's queue to its thread: runs each queued call at once.
@@ -66,6 +68,12 @@ def inline_creator(path: str, timeout: float) -> Callable[[], Any]:
 
     async def create() -> InlineConnection:
         # The pool may hand a connection to another task, but always on the loop's thread.
-        return await InlineConnection(lambda: sqlite3.connect(path, timeout=timeout, check_same_thread=False))
+        return await InlineConnection(lambda: _connect(path, timeout))
 
     return create
+
+
+def _connect(path: str, timeout: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=timeout, check_same_thread=False)
+    journal_bindings.register_sqlite(conn)  # check_ledger_integrity's digest of a journal transaction
+    return conn

@@ -1,7 +1,7 @@
 """Compliance tools: read and verify the tamper-evident audit trail."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -67,7 +67,7 @@ class ChainCheck(BaseModel):
     valid: bool = Field(
         description="True when the sealed chain verifies and the log contains every receipt and checkpoint given."
     )
-    records_checked: int = Field(description="Sealed records recomputed from genesis.")
+    records_checked: int = Field(description="Sealed records recomputed by this call (from verified_from_seq on).")
     first_broken_seq: int | None = Field(description="Sequence number of the first record that does not verify.")
     head_seq: int = Field(description="The sealed chain's last record.")
     head_hash: str
@@ -82,10 +82,20 @@ class ChainCheck(BaseModel):
         "outside the server and pass it back later to prove nothing was cut off."
     )
     public_key: str = Field(description="The Ed25519 public key (raw, base64url) that checkpoints are signed with.")
+    mode: Literal["full", "from_checkpoint"] = Field(
+        default="full",
+        description="full: every record recomputed from genesis. from_checkpoint: only the records after the "
+        "checkpoint the last valid verification signed (see proves).",
+    )
+    verified_from_seq: int = Field(default=1, description="The first record this call recomputed.")
+    proves: str = Field(default="", description="What this verification shows, and what it does not.")
 
     @classmethod
     def of(cls, v: ChainVerdict, public_key: str) -> "ChainCheck":
         return cls(
+            mode="full" if v.resumed_from is None else "from_checkpoint",
+            verified_from_seq=v.verified_from_seq,
+            proves=v.proves,
             valid=v.valid,
             records_checked=v.records_checked,
             first_broken_seq=v.first_broken_seq,
@@ -121,7 +131,6 @@ def register(box: Toolbox, app: Services) -> None:
 
     @box.query(toolset="compliance", title="Verify audit chain")
     async def verify_audit_chain(
-        uow: UnitOfWork,
         receipts: Annotated[
             list[Receipt | ChainReceipt] | None,
             Field(
@@ -140,16 +149,27 @@ def register(box: Toolbox, app: Services) -> None:
                 "each one signed.",
             ),
         ] = None,
+        full: Annotated[
+            bool,
+            Field(
+                description="Recompute every record from genesis. Without it, only the records sealed since the last "
+                "valid verification are recomputed, from the checkpoint it signed (its record's hash checked): "
+                "quick, but a change to an older record's content shows only with full=true.",
+            ),
+        ] = False,
     ) -> ChainCheck:
-        """Recompute the audit trail's hash chain from the first record, and check the receipts and checkpoints
-        you kept. valid=false with first_broken_seq means a stored record was changed; witness_problems means
-        records were removed or the chain rewritten. Records of the last second may wait to be sealed
-        (unsealed_records). When valid, returns a new signed checkpoint of the sealed head to keep."""
+        """Recompute the audit trail's hash chain and check the receipts and checkpoints you kept: from the last
+        verified checkpoint, or from the first record with full=true (`proves` says which). valid=false with
+        first_broken_seq means a stored record was changed; witness_problems means records were removed or the
+        chain rewritten. Records of the last second may wait to be sealed (unsealed_records). When valid, returns
+        a new signed checkpoint of the sealed head to keep."""
         kept = [
             witness.Receipt(r.audit_id, r.record_hash)
             if isinstance(r, Receipt)
             else witness.ChainReceipt(r.audit_seq, r.audit_hash)
             for r in receipts or []
         ]
-        verdict = await audit.verify(uow, kept, checkpoints or [])
+        verdict = await app.calls.read(lambda uow: audit.verify(uow, kept, checkpoints or [], full=full))
+        if verdict.checkpoint is not None:
+            await app.calls.write(lambda uow: audit.remember(uow, verdict))  # where the next call starts
         return ChainCheck.of(verdict, audit.signer.public_key)

@@ -1,7 +1,7 @@
 """generate_compliance_report: one period's compliance picture, structured and as a CSV for an auditor."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.types import CallToolResult, EmbeddedResource, TextContent, TextResourceContents
 from pydantic import BaseModel, Field, PrivateAttr
@@ -86,6 +86,18 @@ class AuditChain(BaseModel):
     head_seq: int
     head_hash: str
     unsealed_records: int
+    mode: Literal["full", "from_checkpoint"] = Field(
+        default="full",
+        description="full: every record recomputed from genesis; from_checkpoint: the records after the checkpoint "
+        "the last valid verify_audit_chain signed (see proves).",
+    )
+    verified_from_seq: int = Field(default=1, description="The first record recomputed.")
+    witness_problems: list[str] = Field(
+        default_factory=list,
+        description="The last verification's checkpoint, when the chain no longer holds it (records removed or the "
+        "chain rewritten).",
+    )
+    proves: str = Field(default="", description="What this verification shows, and what it does not.")
 
 
 class ComplianceReportOut(Charted):
@@ -96,7 +108,9 @@ class ComplianceReportOut(Charted):
     screenings: Screenings
     erasures: Erasures
     fraud_alerts: FraudAlerts
-    audit_chain: AuditChain = Field(description="verify_audit_chain's recomputation of the whole chain, now.")
+    audit_chain: AuditChain = Field(
+        description="verify_audit_chain's recomputation of the chain, now: from its last checkpoint, or whole."
+    )
     csv_uri: str = Field(description="The CSV beside this result (an embedded text/csv resource): one row per item.")
     _csv: str = PrivateAttr(default="")
 
@@ -144,6 +158,10 @@ class ComplianceReportOut(Charted):
                 head_seq=c.head_seq,
                 head_hash=c.head_hash,
                 unsealed_records=c.unsealed_records,
+                mode="full" if c.resumed_from is None else "from_checkpoint",
+                verified_from_seq=c.verified_from_seq,
+                witness_problems=c.witness_problems,
+                proves=c.proves,
             ),
             csv_uri=f"report://compliance/{r.start.isoformat()}/{r.end.isoformat()}.csv",
         )
@@ -184,10 +202,17 @@ def register(box: Toolbox, app: Services) -> None:
                 description="Most items per list, 1-500 (counts are always whole).",
             ),
         ] = 100,
+        full_chain: Annotated[
+            bool,
+            Field(
+                description="Recompute the audit chain from genesis. Without it, from the checkpoint the last valid "
+                "verify_audit_chain signed: a change to an older record's content then shows only with full_chain."
+            ),
+        ] = False,
     ) -> ComplianceReportOut:
         """A period's compliance report for an auditor (operators and admins): large transactions, compliance flags
         with their dispositions, sanctions screenings per decision and list version, customer erasures (ids and
         times), fraud decisions, and the audit chain's verification. Returns the structure and the same as a CSV
         (an embedded text/csv resource, one row per item with a `section` column)."""
         start, end = _parse("from_time", from_time), _parse("to_time", to_time)
-        return ComplianceReportOut.of(await reports.report(uow, start, end, limit))
+        return ComplianceReportOut.of(await reports.report(uow, start, end, limit, full_chain=full_chain))

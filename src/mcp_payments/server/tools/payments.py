@@ -369,7 +369,7 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         cursor: Cursor = None,
     ) -> PaymentList:
         """List payments, newest first, filtered by status, customer and creation time; pass next_cursor back to
-        continue."""
+        continue. With created_from/created_to they come in created_at order (newest first, ties by id)."""
         for bound in (created_from, created_to):
             if bound is not None and bound.tzinfo is None:
                 raise InvalidInput("created_from and created_to need a time zone, e.g. 2026-01-31T00:00:00Z")

@@ -8,7 +8,7 @@ reversed. Each runs inside the unit of work it is handed and never commits itsel
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mcp_payments.domain.cards import PaymentMethod
@@ -16,6 +16,7 @@ from mcp_payments.domain.errors import (
     CaptureExceedsAuthorized,
     CardDeclined,
     CustomerNotFound,
+    InvalidCursor,
     InvalidStateTransition,
     RefundExceedsCaptured,
 )
@@ -290,8 +291,15 @@ class PaymentService:
         )
 
     async def search(self, uow: UnitOfWork, where: PaymentFilter, cursor: str | None, limit: int) -> Page[Payment]:
-        rows = await uow.repo(PAYMENTS).search(where, self.cursors.decode_str("payments", cursor), limit + 1)
-        return self.cursors.paginate("payments", rows, limit, lambda p: p.id)
+        """Newest first. Without a created_at range by id (the order payments were made in); with one by
+        created_at, which follows the sandbox clock, so that a page reads only its rows however wide the range.
+        The two orders' cursors are signed for different lists: one is refused by the other."""
+        if where.created_from is None and where.created_to is None:
+            rows = await uow.repo(PAYMENTS).search(where, self.cursors.decode_str("payments", cursor), limit + 1)
+            return self.cursors.paginate("payments", rows, limit, lambda p: p.id)
+        before = created_position(self.cursors.decode_str(_BY_CREATED, cursor))
+        rows = await uow.repo(PAYMENTS).search_by_created(where, before, limit + 1)
+        return self.cursors.paginate(_BY_CREATED, rows, limit, lambda p: f"{_micros(p.created_at)}|{p.id}")
 
     async def _settle_attempt(
         self,
@@ -368,3 +376,26 @@ class PaymentService:
             self.ids.new("txn"), "payment_capture", tuple(entries), f"capture of {payment.id}", now, payment.id
         )
         await post(uow, txn)
+
+
+_BY_CREATED = "payments-by-created"  # list_payments with a created_at range: its cursors' scope
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+def created_position(position: str | None) -> tuple[datetime, str] | None:
+    """(created_at, id) from a by-created cursor's "<microseconds since 1970>|<payment id>"."""
+    if position is None:
+        return None
+    micros, bar, payment_id = position.partition("|")
+    try:
+        if bar and micros.isascii() and micros.isdigit() and payment_id.startswith("pay_"):
+            return _EPOCH + timedelta(microseconds=int(micros)), payment_id
+    except OverflowError:
+        pass  # past year 9999: not a position this server wrote
+    raise InvalidCursor(
+        "cursor is not one this server issued for this list: pass back `next_cursor` unchanged, or omit it"
+    )
