@@ -50,7 +50,7 @@ def keyed_argument_hash(key: bytes, arguments: Mapping[str, Any]) -> str:
     A plain hash of create_customer's {"email": ..., "name": ...} would let anyone holding the log confirm a guess
     of who a customer was, after that customer's data was erased; hashed content never changes, so it must not
     hold personal data even hashed. The keyed form still tells two calls' arguments apart."""
-    return hmac.new(key, canonical_json(arguments).encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, canonical_json(arguments).encode(), "sha256").hex()  # one-shot: no HMAC object
 
 
 def record_hash(body: Mapping[str, Any]) -> str:

@@ -9,8 +9,9 @@ The record is appended unsealed, with no lock shared by other calls: the sealer 
 links committed records into the hash chain within a second. The caller gets a receipt, the record's
 id and the hash of its body, to check later that the record is still there, unchanged.
 
-On PostgreSQL a call makes four round trips: BEGIN with the idempotency claim, the operation's own
-statement(s) (one for a transfer), the completion with the audit record, COMMIT.
+On PostgreSQL a call makes three round trips, as many as the operation alone in a transaction: BEGIN with the
+idempotency claim, the operation's own statement(s) (one for a transfer), the completion with the audit record
+and COMMIT (the repository sends its last statement with the COMMIT).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class CallRunner:
         request_hash = audit.keyed_argument_hash(self.request_key, {"tool": command.tool, "arguments": arguments})
         if command.idempotency_key is not None:
             # Compared exactly, kept only as a keyed hash: a key is the caller's text and may hold anything.
-            digest = hmac.new(self.key_secret, command.idempotency_key.encode(), hashlib.sha256).hexdigest()
+            digest = hmac.digest(self.key_secret, command.idempotency_key.encode(), "sha256").hex()
             key, ttl = "k:" + digest, self.key_ttl
         else:
             # No key: derive one from what was asked, so a blind retry inside the window is not paid twice.
@@ -179,7 +180,7 @@ class CallRunner:
         retry still matches (same card, same hash) while the stored arguments reveal nothing."""
         arguments = {k: v for k, v in command.arguments.items() if v is not None}
         for name in command.sensitive & arguments.keys():
-            digest = hmac.new(self.key_secret, str(arguments[name]).encode(), hashlib.sha256).hexdigest()
+            digest = hmac.digest(self.key_secret, str(arguments[name]).encode(), "sha256").hex()
             arguments[name] = f"hmac:{digest[:32]}"
         return arguments
 

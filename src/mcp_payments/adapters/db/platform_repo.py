@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mcp_payments.adapters.db.driver import Driver, marks, pg_literal
+from mcp_payments.adapters.db.driver import Driver, PgDriver, marks, pg_call
 from mcp_payments.adapters.db.jobs_repo import claimable, claiming
 from mcp_payments.adapters.db.tables import audit_head, audit_log, idempotency_keys
 from mcp_payments.domain.audit import canonical_json
@@ -22,13 +22,19 @@ _KEY_COLUMNS = "principal, key, tool, request_hash, arguments, response, created
 _ADD_KEY = f"INSERT INTO idempotency_keys ({_KEY_COLUMNS}) VALUES ({{}})"
 _NO_CLAIM = " ON CONFLICT DO NOTHING"
 _CLAIM_PG = _ADD_KEY.format(marks(True, 8)) + _NO_CLAIM + " RETURNING key"
+# PREPAREd once per connection (PgDriver.prepare) and run with literal values in a query of several statements:
+# BEGIN with the claim, the completion with COMMIT.
+_CLAIM_PREPARED = (
+    "mcpp_claim_key",
+    "text, text, text, text, text, text, timestamptz, timestamptz",
+    _ADD_KEY.format(marks(True, 8)) + _NO_CLAIM,
+)
 _CLAIM_SQLITE = _ADD_KEY.format(marks(False, 8)) + _NO_CLAIM + " RETURNING key"
 _HOLDER = (
     "SELECT tool, request_hash, arguments, response, expires_at FROM idempotency_keys WHERE principal = {} AND key = {}"
 )
 _HOLDER_PG, _HOLDER_SQLITE = _HOLDER.format("$1", "$2"), _HOLDER.format("?", "?")
-_COMPLETE = "UPDATE idempotency_keys SET response = {} WHERE principal = {} AND key = {}"
-_COMPLETE_PG, _COMPLETE_SQLITE = _COMPLETE.format("$1", "$2", "$3"), _COMPLETE.format("?", "?", "?")
+_COMPLETE_SQLITE = "UPDATE idempotency_keys SET response = ? WHERE principal = ? AND key = ?"
 # Renew an expired key with the claim's values (1..8), only while it is expired at 7 (now).
 _RENEW = (
     "UPDATE idempotency_keys SET tool = {2}, request_hash = {3}, arguments = {4}, response = {5}, "
@@ -36,13 +42,15 @@ _RENEW = (
 )
 _RENEW_PG = _RENEW.format(*marks(True, 8).split(", "))
 _RENEW_SQLITE = _RENEW.format(*(f"?{i}" for i in range(1, 9)))  # SQLite's numbered placeholders
-# A call appends its audit record with its idempotency completion: one round trip on PostgreSQL.
+# A call appends its audit record with its idempotency completion, on PostgreSQL in one statement sent with COMMIT.
 _APPEND = "INSERT INTO audit_log (id, at, principal, tool, record) VALUES ({})"
 _APPEND_PG, _APPEND_SQLITE = _APPEND.format(marks(True, 5)), _APPEND.format(marks(False, 5))
-_COMPLETE_AND_APPEND_PG = f"""
-WITH appended AS ({_APPEND.format("$4, $5, $6, $7, $8")})
-UPDATE idempotency_keys SET response = $1 WHERE principal = $2 AND key = $3
-"""
+_COMPLETE_AND_APPEND_PREPARED = (
+    "mcpp_complete_key",
+    "text, text, text, text, timestamptz, text, text, text",
+    f"WITH appended AS ({_APPEND.format('$4, $5, $6, $7, $8')}) "
+    "UPDATE idempotency_keys SET response = $1 WHERE principal = $2 AND key = $3",
+)
 _LOCK_HEAD_SQLITE = "SELECT seq, hash FROM audit_head WHERE id = 1"  # the write lock makes the sealer the only writer
 _LOCK_HEAD_PG = _LOCK_HEAD_SQLITE + " FOR UPDATE SKIP LOCKED"  # held: another sealer is at work, nothing to do
 # Seal a batch and move the head in one statement; the head moves only if every record was still unsealed.
@@ -64,9 +72,9 @@ class SqlIdempotency:
         self.conn = conn
         self.driver = driver
         self.pg = driver.dialect == "postgresql"
+        self._pg_driver = driver if isinstance(driver, PgDriver) else None
         self._claim = _CLAIM_PG if self.pg else _CLAIM_SQLITE
         self._holder = _HOLDER_PG if self.pg else _HOLDER_SQLITE
-        self._complete = _COMPLETE_PG if self.pg else _COMPLETE_SQLITE
 
     async def claim(
         self, principal: str, key: str, call: StoredCall, now: datetime, *, begin: bool = False
@@ -83,10 +91,13 @@ class SqlIdempotency:
             driver.time_param(call.expires_at),
         )
         # Had another call held the key, the insert would have waited for it to commit or roll back.
-        if begin and self.pg:
+        if begin and (pg := self._pg_driver) is not None:
             # BEGIN and the claim in one round trip: a query of two statements cannot take parameters, so the
-            # values are written in as escaped literals (driver.pg_literal).
-            claimed = await driver.begin_with(_ADD_KEY.format(", ".join(map(pg_literal, values))) + _NO_CLAIM)
+            # values are written in as escaped literals (driver.pg_literal) to the statement PREPAREd for it. The
+            # completion is PREPAREd now too: outside the transaction, in the connection's first call only.
+            await pg.prepare(*_CLAIM_PREPARED)
+            await pg.prepare(*_COMPLETE_AND_APPEND_PREPARED)
+            claimed = await driver.begin_with(pg_call(_CLAIM_PREPARED[0], values))
         else:
             if begin:
                 await driver.begin(write=True)
@@ -108,11 +119,13 @@ class SqlIdempotency:
 
     async def complete(self, principal: str, key: str, response: dict[str, Any], audit: AuditRecord) -> None:
         appended = _appended(self.driver, audit)
-        if self.pg:
-            await self.driver.fetch(_COMPLETE_AND_APPEND_PG, canonical_json(response), principal, key, *appended)
+        if (pg := self._pg_driver) is not None:
+            # Sent with the COMMIT, in its round trip (PgDriver.defer): the completion is a call's last statement.
+            await pg.prepare(*_COMPLETE_AND_APPEND_PREPARED)
+            pg.defer(pg_call(_COMPLETE_AND_APPEND_PREPARED[0], (canonical_json(response), principal, key, *appended)))
             return
         await self.driver.fetch(_APPEND_SQLITE, *appended)
-        await self.driver.fetch(self._complete, canonical_json(response), principal, key)
+        await self.driver.fetch(_COMPLETE_SQLITE, canonical_json(response), principal, key)
 
     async def claim_expired(self, claim: Claim) -> list[tuple[str, str]]:
         k = idempotency_keys
