@@ -29,19 +29,21 @@ _CLAIM_PREPARED = (
     "text, text, text, text, text, text, timestamptz, timestamptz",
     _ADD_KEY.format(marks(True, 8)) + _NO_CLAIM,
 )
-_CLAIM_SQLITE = _ADD_KEY.format(marks(False, 8)) + _NO_CLAIM + " RETURNING key"
 _HOLDER = (
     "SELECT tool, request_hash, arguments, response, expires_at FROM idempotency_keys WHERE principal = {} AND key = {}"
 )
 _HOLDER_PG, _HOLDER_SQLITE = _HOLDER.format("$1", "$2"), _HOLDER.format("?", "?")
-_COMPLETE_SQLITE = "UPDATE idempotency_keys SET response = ? WHERE principal = ? AND key = ?"
-# Renew an expired key with the claim's values (1..8), only while it is expired at 7 (now).
-_RENEW = (
-    "UPDATE idempotency_keys SET tool = {2}, request_hash = {3}, arguments = {4}, response = {5}, "
-    "created_at = {6}, expires_at = {7} WHERE principal = {0} AND key = {1} AND expires_at <= {6} RETURNING key"
+# SQLite: a key's row, written once with its response (over an expired holder's).
+_PUT_KEY_SQLITE = _ADD_KEY.format(marks(False, 8)) + (
+    " ON CONFLICT (principal, key) DO UPDATE SET tool = excluded.tool, request_hash = excluded.request_hash, "
+    "arguments = excluded.arguments, response = excluded.response, created_at = excluded.created_at, "
+    "expires_at = excluded.expires_at"
 )
-_RENEW_PG = _RENEW.format(*marks(True, 8).split(", "))
-_RENEW_SQLITE = _RENEW.format(*(f"?{i}" for i in range(1, 9)))  # SQLite's numbered placeholders
+# PostgreSQL: renew an expired key with the claim's values (1..8), only while it is expired at 7 (now).
+_RENEW_PG = (
+    "UPDATE idempotency_keys SET tool = $3, request_hash = $4, arguments = $5, response = $6, "
+    "created_at = $7, expires_at = $8 WHERE principal = $1 AND key = $2 AND expires_at <= $7 RETURNING key"
+)
 # A call appends its audit record with its idempotency completion, on PostgreSQL in one statement sent with COMMIT.
 _APPEND = "INSERT INTO audit_log (id, at, principal, tool, record) VALUES ({})"
 _APPEND_PG, _APPEND_SQLITE = _APPEND.format(marks(True, 5)), _APPEND.format(marks(False, 5))
@@ -73,8 +75,7 @@ class SqlIdempotency:
         self.driver = driver
         self.pg = driver.dialect == "postgresql"
         self._pg_driver = driver if isinstance(driver, PgDriver) else None
-        self._claim = _CLAIM_PG if self.pg else _CLAIM_SQLITE
-        self._holder = _HOLDER_PG if self.pg else _HOLDER_SQLITE
+        self._claimed: dict[tuple[str, str], tuple[Any, ...]] = {}  # SQLite: keys this transaction holds, unwritten
 
     async def claim(
         self, principal: str, key: str, call: StoredCall, now: datetime, *, begin: bool = False
@@ -90,32 +91,49 @@ class SqlIdempotency:
             driver.time_param(now),
             driver.time_param(call.expires_at),
         )
+        if (pg := self._pg_driver) is None:
+            return await self._claim_sqlite(values, now, begin=begin)
         # Had another call held the key, the insert would have waited for it to commit or roll back.
-        if begin and (pg := self._pg_driver) is not None:
+        if begin:
             # BEGIN and the claim in one round trip: a query of two statements cannot take parameters, so the
             # values are written in as escaped literals (driver.pg_literal) to the statement PREPAREd for it. The
             # completion is PREPAREd now too: outside the transaction, in the connection's first call only.
             await pg.prepare(*_CLAIM_PREPARED)
             await pg.prepare(*_COMPLETE_AND_APPEND_PREPARED)
-            claimed = await driver.begin_with(pg_call(_CLAIM_PREPARED[0], values))
+            claimed = await pg.begin_with(pg_call(_CLAIM_PREPARED[0], values))
         else:
-            if begin:
-                await driver.begin(write=True)
-            claimed = len(await driver.fetch(self._claim, *values))
+            claimed = len(await pg.fetch(_CLAIM_PG, *values))
         if claimed:
             return None
-        holders = await driver.fetch(self._holder, principal, key)
+        holders = await pg.fetch(_HOLDER_PG, principal, key)
         if not holders:
             return await self.claim(principal, key, call, now)  # the holder was purged meanwhile: claim again
-        tool, request_hash, arguments, response, expires_at = holders[0]
-        expires_at = driver.time_value(expires_at)
-        if expires_at > now:
-            return StoredCall(tool, request_hash, json.loads(arguments), json.loads(response), expires_at)
+        if (held := self._held(holders[0])).expires_at > now:
+            return held
         # Replace the holder only while it is still expired: a concurrent call may have renewed the key
         # while this one waited for the row lock, and then that call's result is the one to return.
-        if not await driver.fetch(_RENEW_PG if self.pg else _RENEW_SQLITE, *values):
+        if not await pg.fetch(_RENEW_PG, *values):
             return await self.claim(principal, key, call, now)
         return None
+
+    async def _claim_sqlite(self, values: tuple[Any, ...], now: datetime, *, begin: bool) -> StoredCall | None:
+        """SQLite has one writer: a write transaction (BEGIN IMMEDIATE) holds the key as surely as a row would, until
+        it commits or rolls back. So the key is only looked up here, and its row written once, with the response,
+        by complete(): not inserted, then rewritten."""
+        if begin:
+            await self.driver.begin(write=True)
+        principal, key = values[0], values[1]
+        holders = await self.driver.fetch(_HOLDER_SQLITE, principal, key)
+        if holders and (held := self._held(holders[0])).expires_at > now:
+            return held
+        self._claimed[(principal, key)] = values  # free, or expired: complete() writes over it
+        return None
+
+    def _held(self, row: Sequence[Any]) -> StoredCall:
+        tool, request_hash, arguments, response, expires_at = row
+        return StoredCall(
+            tool, request_hash, json.loads(arguments), json.loads(response), self.driver.time_value(expires_at)
+        )
 
     async def complete(self, principal: str, key: str, response: dict[str, Any], audit: AuditRecord) -> None:
         appended = _appended(self.driver, audit)
@@ -125,7 +143,10 @@ class SqlIdempotency:
             pg.defer(pg_call(_COMPLETE_AND_APPEND_PREPARED[0], (canonical_json(response), principal, key, *appended)))
             return
         await self.driver.fetch(_APPEND_SQLITE, *appended)
-        await self.driver.fetch(_COMPLETE_SQLITE, canonical_json(response), principal, key)
+        claimed = self._claimed.pop((principal, key), None)
+        if claimed is None:
+            raise RuntimeError("complete() without claim() in this unit of work: the key is not held")
+        await self.driver.fetch(_PUT_KEY_SQLITE, *claimed[:5], canonical_json(response), *claimed[6:])
 
     async def claim_expired(self, claim: Claim) -> list[tuple[str, str]]:
         k = idempotency_keys
