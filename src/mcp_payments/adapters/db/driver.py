@@ -151,8 +151,10 @@ class PgDriver:
         self._prepared.add(name)
 
     def defer(self, sql: str) -> None:
-        """Run `sql` (no parameters) with the COMMIT, in its round trip, unless another statement comes first
-        (it is then sent before that one, so the order of statements never changes)."""
+        """Run `sql` (no parameters) with the COMMIT, in its round trip: for a transaction's last write (a call's
+        idempotency completion). A statement sent on this driver before the COMMIT sends it first, so the driver's
+        statements keep their order; one sent through SQLAlchemy's connection does not, so nothing that reads what
+        `sql` writes may come after it that way."""
         self._tail.append(sql)
 
     async def _flush(self) -> None:
