@@ -264,10 +264,12 @@ async def test_a_completed_key_reads_back_as_held_with_its_answer_inside_its_own
 ) -> None:
     held = await _claim_and_complete(services, "kept", commit=True)
 
-    assert held is not None and held.response == {"paid": 1}
+    assert held is not None
+    assert held.response == {"paid": 1}
     async with services.uow(begin=False) as uow:
         stored = await uow.idempotency.claim("p", "kept", _call(), datetime(2029, 1, 1, tzinfo=UTC), begin=True)
-    assert stored is not None and stored.response == {"paid": 1}
+    assert stored is not None
+    assert stored.response == {"paid": 1}
 
 
 async def test_a_completion_rolled_back_leaves_the_key_free_and_no_audit_record(services: Services) -> None:
