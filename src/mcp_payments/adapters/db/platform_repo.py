@@ -53,6 +53,20 @@ _COMPLETE_AND_APPEND_PREPARED = (
     f"WITH appended AS ({_APPEND.format('$4, $5, $6, $7, $8')}) "
     "UPDATE idempotency_keys SET response = $1 WHERE principal = $2 AND key = $3",
 )
+# The sealer's claim: unsealed records in id order, but those its job's failures hold back (parked, or before their
+# retry unless the claim counts waiting ones: $3 false) and those handled already in this pass (the skip list).
+_UNSEALED = """
+SELECT a.id, a.principal, a.tool, a.record FROM audit_log a
+WHERE a.seq IS NULL AND {not_skipped} AND NOT EXISTS (
+    SELECT 1 FROM job_failures f
+    WHERE f.job = {job} AND f.item_id = a.id AND (f.parked OR ({not_waiting} AND f.retry_at > {now}))
+)
+ORDER BY a.id LIMIT {limit}
+"""
+_UNSEALED_PG = _UNSEALED.format(not_skipped="a.id <> ALL($5::text[])", job="$1", now="$2", not_waiting="$3", limit="$4")
+_UNSEALED_SQLITE = _UNSEALED.format(
+    not_skipped="a.id NOT IN (SELECT value FROM json_each(?5))", job="?1", now="?2", not_waiting="?3", limit="?4"
+)
 _LOCK_HEAD_SQLITE = "SELECT seq, hash FROM audit_head WHERE id = 1"  # the write lock makes the sealer the only writer
 _LOCK_HEAD_PG = _LOCK_HEAD_SQLITE + " FOR UPDATE SKIP LOCKED"  # held: another sealer is at work, nothing to do
 # Seal a batch and move the head in one statement; the head moves only if every record was still unsealed.
@@ -191,8 +205,15 @@ class SqlAudit:
         return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
     async def unsealed(self, claim: Claim) -> list[AuditRecord]:
-        query = select(audit_log).where(audit_log.c.seq.is_(None), claimable(claim, audit_log.c.id))
-        return [_record(r) for r in await self.conn.execute(query.order_by(audit_log.c.id).limit(claim.limit))]
+        # jobs_repo.claimable's conditions as plain SQL of one text whatever the skip list holds: built through
+        # SQLAlchemy, a NOT IN of a new length is a new statement, compiled and prepared on every sealer step.
+        skip = sorted(claim.skip)
+        args = (claim.job, self.driver.time_param(claim.now), not claim.waiting, claim.limit)
+        if self.pg:
+            rows = await self.driver.fetch(_UNSEALED_PG, *args, skip)
+        else:
+            rows = await self.driver.fetch(_UNSEALED_SQLITE, *args, json.dumps(skip))
+        return [_record_of(id_, principal, tool, record) for id_, principal, tool, record in rows]
 
     async def seal(self, links: Sequence[AuditLink]) -> None:
         if not links:
@@ -260,10 +281,22 @@ def _appended(driver: Driver, record: AuditRecord) -> tuple[Any, ...]:
 
 
 def _record(row: Any) -> AuditRecord:
-    record = json.loads(row.record)
+    seq = None if row.seq is None else int(row.seq)
+    return _record_of(row.id, row.principal, row.tool, row.record, seq, row.prev_hash, row.hash)
+
+
+def _record_of(
+    record_id: str,
+    principal: str,
+    tool: str,
+    text: str,
+    seq: int | None = None,
+    prev_hash: str | None = None,
+    digest: str | None = None,
+) -> AuditRecord:
+    record = json.loads(text)
     # The indexed columns repeat fields of the hashed record (get_audit_log filters on `tool`). When they
     # disagree, one was changed behind the chain's back: return both, so that the record cannot verify.
-    if record.get("principal") != row.principal or record.get("tool") != row.tool:
-        record["stored_columns"] = {"principal": row.principal, "tool": row.tool}
-    seq = None if row.seq is None else int(row.seq)
-    return AuditRecord(row.id, record, seq, row.prev_hash, row.hash)
+    if record.get("principal") != principal or record.get("tool") != tool:
+        record["stored_columns"] = {"principal": principal, "tool": tool}
+    return AuditRecord(record_id, record, seq, prev_hash, digest)
