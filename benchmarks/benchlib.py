@@ -129,7 +129,7 @@ class StatementCounter:
     """Counts what units of work send to the database: statements through SQLAlchemy, and the driver's
     own calls (BEGIN, COMMIT, ROLLBACK and the hot-path statements, adapters/db/driver.py)."""
 
-    _METHODS = ("begin", "begin_with", "commit", "rollback", "fetch", "execute_many")
+    _METHODS = ("begin", "begin_with", "commit", "rollback", "fetch", "execute_many", "_flush", "_prepare")
 
     def __init__(self, db: Database) -> None:
         self.engine = db.writer.sync_engine
@@ -144,6 +144,8 @@ class StatementCounter:
         event.listen(self.engine, "before_cursor_execute", self._on_execute)
         for cls in (SqliteDriver, PgDriver):
             for name in self._METHODS:
+                if not hasattr(cls, name):
+                    continue  # _flush and _prepare: PostgreSQL's only
                 original = getattr(cls, name)
                 self._saved.append((cls, name, original))
                 setattr(cls, name, self._counting(original, name == "rollback"))

@@ -1,4 +1,5 @@
 import hashlib
+import hmac
 
 import pytest
 
@@ -33,6 +34,15 @@ def test_canonical_json_keeps_non_ascii_text_as_utf8() -> None:
 
 def test_the_argument_hash_is_sha256_of_the_canonical_json() -> None:
     assert audit.argument_hash({"b": 2, "a": 1}) == sha256('{"a":1,"b":2}')
+
+
+def test_a_keyed_hash_set_up_once_gives_the_hmac_of_each_message_alone() -> None:
+    mac = audit.Hmac(b"secret")
+    arguments = {"b": 1, "a": "naïve"}
+
+    assert mac.of_arguments(arguments) == audit.keyed_argument_hash(b"secret", arguments)
+    assert mac.hex(b"one") == hmac.new(b"secret", b"one", hashlib.sha256).hexdigest()
+    assert mac.hex(b"two") == hmac.new(b"secret", b"two", hashlib.sha256).hexdigest(), "no state left by the first"
 
 
 def test_different_arguments_hash_differently() -> None:

@@ -1,4 +1,5 @@
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from functools import partial
 
 import anyio
@@ -8,6 +9,7 @@ from mcp_payments.bootstrap import sweep_once
 from mcp_payments.domain.errors import IdempotencyConflict, InsufficientFunds
 from mcp_payments.services.commands import Outcome
 from mcp_payments.services.container import Services
+from mcp_payments.services.ports import AuditRecord, StoredCall
 from tests.conftest import FakeClock
 from tests.services.wallet_calls import (
     assert_ledger_sound,
@@ -229,3 +231,51 @@ async def test_concurrent_retries_of_an_expired_key_have_exactly_one_more_effect
 
     assert sorted(o.deduplicated for o in outcomes) == [False] + [True] * 19
     assert (await wallet(services, wallet_id)).posted == 9800
+
+
+# The repository below CallRunner: on PostgreSQL the completion is sent with the COMMIT (PgDriver.defer), on SQLite
+# the key's row is written only by the completion; both must read as if each statement ran when it was called.
+
+
+def _call(response: dict[str, object] | None = None) -> StoredCall:
+    expires = datetime(2030, 1, 1, tzinfo=UTC)
+    return StoredCall("withdraw_from_wallet", "h" * 64, {"amount": "1.00"}, response or {}, expires)
+
+
+def _record(record_id: str) -> AuditRecord:
+    body = {"id": record_id, "at": datetime(2029, 1, 1, tzinfo=UTC).isoformat(), "principal": "p", "tool": "t"}
+    return AuditRecord(record_id, body)
+
+
+async def _claim_and_complete(services: Services, key: str, *, commit: bool) -> StoredCall | None:
+    """Claim `key`, complete it, then claim it again in the same transaction: what that second claim finds."""
+    now = datetime(2029, 1, 1, tzinfo=UTC)
+    async with services.uow(begin=False) as uow:
+        assert await uow.idempotency.claim("p", key, _call(), now, begin=True) is None
+        await uow.idempotency.complete("p", key, {"paid": 1}, _record(f"aud_{key.upper():0>26}"))
+        again = await uow.idempotency.claim("p", key, _call(), now)
+        if commit:
+            await uow.commit()
+    return again
+
+
+async def test_a_completed_key_reads_back_as_held_with_its_answer_inside_its_own_transaction(
+    services: Services,
+) -> None:
+    held = await _claim_and_complete(services, "kept", commit=True)
+
+    assert held is not None
+    assert held.response == {"paid": 1}
+    async with services.uow(begin=False) as uow:
+        stored = await uow.idempotency.claim("p", "kept", _call(), datetime(2029, 1, 1, tzinfo=UTC), begin=True)
+    assert stored is not None
+    assert stored.response == {"paid": 1}
+
+
+async def test_a_completion_rolled_back_leaves_the_key_free_and_no_audit_record(services: Services) -> None:
+    await _claim_and_complete(services, "dropped", commit=False)
+
+    async with services.uow(begin=False) as uow:
+        now = datetime(2029, 1, 1, tzinfo=UTC)
+        assert await uow.idempotency.claim("p", "dropped", _call(), now, begin=True) is None
+        assert await uow.audit.by_ids(["aud_" + "DROPPED".rjust(26, "0")]) == {}

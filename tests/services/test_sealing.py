@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 
 import anyio
 import anyio.lowlevel
@@ -16,7 +17,7 @@ from mcp_payments.services import sealing
 from mcp_payments.services.compliance import AuditService, ChainVerdict
 from mcp_payments.services.container import Services
 from mcp_payments.services.job_runner import JobRunner
-from mcp_payments.services.ports import JOBS, AuditRecord
+from mcp_payments.services.ports import JOBS, AuditRecord, Claim, UnitOfWork
 from mcp_payments.services.witness import Receipt
 from tests.conftest import TEST_SECRETS, FakeClock
 from tests.helpers import seal
@@ -189,3 +190,31 @@ async def test_a_receipt_of_an_unsealed_record_verifies_and_one_of_a_rewritten_r
     [problem] = rewritten.witness_problems
     assert problem.startswith(f"receipt {record.id} attests a record hashing to {receipt.record_hash[:16]}")
     assert problem.endswith("the record was rewritten")
+
+
+async def test_the_sealers_claim_leaves_out_records_held_back_by_failures_or_handled_in_this_pass(
+    services: Services, fake_clock: FakeClock
+) -> None:
+    for _ in range(5):
+        await create_wallet(services)
+    ids = [r.id for r in await every_record(services)]
+    now = fake_clock.now()
+
+    async def hold(uow: UnitOfWork) -> None:
+        jobs = uow.repo(JOBS)
+        for item, retry_at in ((ids[0], None), (ids[1], now + timedelta(minutes=5)), (ids[2], now)):
+            await jobs.fail(sealing.SEALER, item, "boom", now)
+            await jobs.hold_back(sealing.SEALER, item, retry_at)  # parked, waiting for its retry, due again
+        await jobs.fail("another_job", ids[3], "boom", now)
+        await jobs.hold_back("another_job", ids[3], None)
+
+    await services.calls.write(hold)
+
+    async def claimed(claim: Claim) -> list[str]:
+        return [r.id for r in await services.calls.read(lambda uow: uow.audit.unsealed(claim))]
+
+    due = Claim(sealing.SEALER, now, limit=10)
+    assert await claimed(due) == [ids[2], ids[3], ids[4]]
+    assert await claimed(replace(due, waiting=True)) == [ids[1], ids[2], ids[3], ids[4]], "only parked ones are out"
+    assert await claimed(replace(due, skip=frozenset({ids[3], "aud_unknown"}))) == [ids[2], ids[4]]
+    assert await claimed(replace(due, limit=1)) == [ids[2]]

@@ -9,8 +9,9 @@ The record is appended unsealed, with no lock shared by other calls: the sealer 
 links committed records into the hash chain within a second. The caller gets a receipt, the record's
 id and the hash of its body, to check later that the record is still there, unchanged.
 
-On PostgreSQL a call makes four round trips: BEGIN with the idempotency claim, the operation's own
-statement(s) (one for a transfer), the completion with the audit record, COMMIT.
+On PostgreSQL a call makes three round trips, as many as the operation alone in a transaction: BEGIN with the
+idempotency claim, the operation's own statement(s) (one for a transfer), the completion with the audit record
+and COMMIT (the repository sends its last statement with the COMMIT).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class CallRunner:
         # against a guess after an erasure, and hashed audit content can never be rewritten.
         self.audit_key = hmac.new(key_secret, b"audit record arguments", hashlib.sha256).digest()
         self.request_key = hmac.new(key_secret, b"idempotency request", hashlib.sha256).digest()
+        self._key_mac, self._audit_mac = audit.Hmac(key_secret), audit.Hmac(self.audit_key)
+        self._request_mac = audit.Hmac(self.request_key)
 
     async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]], *, snapshot: bool = True) -> T:
         """A read. snapshot=False for a read of one statement: it then needs no transaction."""
@@ -83,10 +86,10 @@ class CallRunner:
     async def mutate(self, command: Command, operation: Callable[[UnitOfWork], Awaitable[Done]]) -> Outcome:
         """Run `operation` once per idempotency key and append it to the audit chain."""
         arguments = self._identity(command)
-        request_hash = audit.keyed_argument_hash(self.request_key, {"tool": command.tool, "arguments": arguments})
+        request_hash = self._request_mac.of_arguments({"tool": command.tool, "arguments": arguments})
         if command.idempotency_key is not None:
             # Compared exactly, kept only as a keyed hash: a key is the caller's text and may hold anything.
-            digest = hmac.new(self.key_secret, command.idempotency_key.encode(), hashlib.sha256).hexdigest()
+            digest = self._key_mac.hex(command.idempotency_key.encode())
             key, ttl = "k:" + digest, self.key_ttl
         else:
             # No key: derive one from what was asked, so a blind retry inside the window is not paid twice.
@@ -179,7 +182,7 @@ class CallRunner:
         retry still matches (same card, same hash) while the stored arguments reveal nothing."""
         arguments = {k: v for k, v in command.arguments.items() if v is not None}
         for name in command.sensitive & arguments.keys():
-            digest = hmac.new(self.key_secret, str(arguments[name]).encode(), hashlib.sha256).hexdigest()
+            digest = self._key_mac.hex(str(arguments[name]).encode())
             arguments[name] = f"hmac:{digest[:32]}"
         return arguments
 
@@ -237,7 +240,7 @@ class CallRunner:
             "principal": command.principal,
             "credential": command.credential,
             "tool": command.tool,
-            "arguments_sha256": audit.keyed_argument_hash(self.audit_key, arguments),
+            "arguments_sha256": self._audit_mac.of_arguments(arguments),
             "outcome": outcome,
             "entity_ids": sorted(set(entities)),
             "journal": audit.journal_bindings(uow.ledger.posted if journal is None else journal),

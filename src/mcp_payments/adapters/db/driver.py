@@ -94,6 +94,8 @@ class PgDriver:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self._prepared: set[str] = set()  # statements PREPAREd on this connection (a session's, kept until it closes)
+        self._tail: list[str] = []  # statements sent with the COMMIT (defer)
 
     @property
     def in_transaction(self) -> bool:
@@ -113,20 +115,51 @@ class PgDriver:
         return int(status.rsplit(" ", 1)[-1])
 
     async def commit(self) -> None:
-        # PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not with an error.
-        if await self.conn.execute("COMMIT") != "COMMIT":
+        # The deferred statements and COMMIT in one simple query: one round trip. A failing statement stops the
+        # query there (the error is raised, nothing commits); PostgreSQL answers COMMIT of a failed transaction
+        # with ROLLBACK, not with an error.
+        tail, self._tail = self._tail, []
+        if await self.conn.execute("; ".join([*tail, "COMMIT"])) != "COMMIT":
             raise TransactionRolledBack("the transaction failed and was rolled back")
 
     async def rollback(self) -> None:
+        self._tail.clear()
         if self.conn.is_in_transaction():
             await self.conn.execute("ROLLBACK")
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        if self._tail:
+            await self._flush()
         rows: list[Row] = await self.conn.fetch(sql, *args)
         return rows
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        if self._tail:
+            await self._flush()
         await self.conn.executemany(sql, rows)
+
+    async def prepare(self, name: str, types: str, definition: str) -> None:
+        """PREPARE `definition` (parameters of `types`) as `name` on this connection, the first time only.
+
+        A query of several statements (begin_with, defer) cannot take parameters: `EXECUTE name(literals)` in it
+        is then parsed, not planned, each time. A PREPARE outlives a rollback, so it is made once and for all."""
+        if name not in self._prepared:
+            await self._prepare(name, types, definition)
+
+    async def _prepare(self, name: str, types: str, definition: str) -> None:
+        await self.conn.execute(f"PREPARE {name}({types}) AS {definition}")
+        self._prepared.add(name)
+
+    def defer(self, sql: str) -> None:
+        """Run `sql` (no parameters) with the COMMIT, in its round trip: for a transaction's last write (a call's
+        idempotency completion). A statement sent on this driver before the COMMIT sends it first, so the driver's
+        statements keep their order; one sent through SQLAlchemy's connection does not, so nothing that reads what
+        `sql` writes may come after it that way."""
+        self._tail.append(sql)
+
+    async def _flush(self) -> None:
+        tail, self._tail = self._tail, []
+        await self.conn.execute("; ".join(tail))
 
     def time_param(self, value: datetime) -> datetime:
         return _aware(value)
@@ -157,6 +190,11 @@ def pg_literal(value: str | datetime) -> str:
     if "\x00" in value:
         raise ValueError("NUL in a value for PostgreSQL")
     return "E'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def pg_call(name: str, values: Iterable[str | datetime]) -> str:
+    """`EXECUTE name(...)` of a PREPAREd statement (PgDriver.prepare) with `values` as literals."""
+    return f"EXECUTE {name}({', '.join(map(pg_literal, values))})"
 
 
 def marks(pg: bool, n: int) -> str:

@@ -42,17 +42,20 @@ class Wallet(BaseModel):
     def of(cls, a: Account) -> Wallet:
         # One validation of the whole tree, not one per MoneyOut: get_wallet is the hottest read
         # (benchmarks/tool_latency.py).
-        return cls.model_validate(
-            {
-                "id": a.id,
-                "name": a.name,
-                "currency": a.currency,
-                "posted": MoneyOut.fields(a.posted, a.currency),
-                "pending": MoneyOut.fields(a.pending, a.currency),
-                "available": MoneyOut.fields(a.available, a.currency),
-                "created_at": a.created_at,
-            }
-        )
+        return cls.model_validate(cls.fields(a))
+
+    @staticmethod
+    def fields(a: Account) -> dict[str, Any]:
+        """The fields of a Wallet, for a parent model that is validated whole (TransferResult.of)."""
+        return {
+            "id": a.id,
+            "name": a.name,
+            "currency": a.currency,
+            "posted": MoneyOut.fields(a.posted, a.currency),
+            "pending": MoneyOut.fields(a.pending, a.currency),
+            "available": MoneyOut.fields(a.available, a.currency),
+            "created_at": a.created_at,
+        }
 
 
 class EntryOut(BaseModel):
@@ -73,13 +76,20 @@ class Transaction(BaseModel):
 
     @classmethod
     def of(cls, t: JournalTransaction) -> Transaction:
-        return cls(
-            id=t.id,
-            kind=t.kind,
-            memo=t.memo,
-            created_at=t.created_at,
-            entries=[EntryOut(account_id=e.account_id, amount=MoneyOut.of(e.amount, e.currency)) for e in t.entries],
-        )
+        return cls.model_validate(cls.fields(t))  # one validation of the whole tree, as Wallet.of
+
+    @staticmethod
+    def fields(t: JournalTransaction) -> dict[str, Any]:
+        """The fields of a Transaction, for a parent model that is validated whole (TransferResult.of)."""
+        return {
+            "id": t.id,
+            "kind": t.kind,
+            "memo": t.memo,
+            "created_at": t.created_at,
+            "entries": [
+                {"account_id": e.account_id, "amount": MoneyOut.fields(e.amount, e.currency)} for e in t.entries
+            ],
+        }
 
 
 class HoldOut(BaseModel):
