@@ -1,4 +1,9 @@
-"""Analytics in SQL: each method is one GROUP BY over the base tables and returns only its groups.
+"""Analytics in SQL: each method is one GROUP BY and returns only its groups.
+
+Revenue, refunds, disputes, payment outcomes and authorization attempts are read from the rollups (migration 0024,
+rollups.py): the compacted sums of the aligned pieces of each bucket plus the deltas not compacted yet, in one
+statement, so one snapshot (a compaction that commits meanwhile moves sums, it never shows them twice). They equal
+the base-table queries (`use_rollups = False`, and any range not on quarter hours), which the tests compare.
 
 Time buckets come in as a VALUES list of UTC boundaries (domain/periods.py computed them in the caller's time
 zone), joined by range: both databases then read each bucket's rows through the created_at indexes, and neither
@@ -14,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Table,
     and_,
     case,
     column,
@@ -23,15 +29,21 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
     values,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import CTE
 
+from mcp_payments.adapters.db import rollups
 from mcp_payments.adapters.db.driver import Driver
 from mcp_payments.adapters.db.tables import (
     UTCDateTime,
     accounts,
+    analytics_attempt_deltas,
+    analytics_attempt_rollups,
+    analytics_revenue_deltas,
+    analytics_revenue_rollups,
     entries,
     invoice_lines,
     invoices,
@@ -84,14 +96,81 @@ def _int(value: Any) -> int:
     return int(value or 0)  # PostgreSQL sums BIGINT into NUMERIC
 
 
+def _rolled(
+    found: Sequence[rollups.Piece],
+    compacted: Table,
+    deltas: Table,
+    names: Sequence[str],
+    currency: str | None,
+    pg: bool,
+) -> Any:
+    """The columns `names` (and the piece's bucket index, `i`) of the compacted rows in the pieces, then of the
+    deltas in them: a subquery to sum. PostgreSQL reads each piece by an index range scan (LATERAL: without it,
+    it hashes the pieces on their size and filters every rollup row against them); SQLite joins that way anyway."""
+    p = rollups.pieces_cte(found)
+    r, d = compacted, deltas
+    parts = []
+    for table, size_of, start_of in ((r, r.c.size == p.c.size, r.c.bucket), (d, None, d.c.at)):
+        where = [start_of >= p.c.s, start_of < p.c.e, *([size_of] if size_of is not None else [])]
+        where += _currency(table.c.currency, currency)
+        if pg:
+            # OFFSET 0 keeps the planner from flattening the subquery back into a join.
+            inner = select(*(table.c[n] for n in names)).where(*where).offset(0).lateral()
+            parts.append(select(p.c.i, *(inner.c[n] for n in names)).select_from(p.join(inner, literal(True))))
+        else:
+            parts.append(select(p.c.i, *(table.c[n] for n in names)).select_from(p.join(table, and_(*where))))
+    return union_all(*parts).subquery()
+
+
+def _revenue(
+    found: Sequence[rollups.Piece], currency: str | None, count: str, amount: str, fees: str | None, pg: bool
+) -> Any:
+    u = _rolled(
+        found,
+        analytics_revenue_rollups,
+        analytics_revenue_deltas,
+        ["currency", count, amount, *([fees] if fees else [])],
+        currency,
+        pg,
+    )
+    return (
+        select(
+            u.c.i,
+            u.c.currency,
+            func.sum(u.c[amount]),
+            func.sum(u.c[count]),
+            func.sum(u.c[fees]) if fees else literal(0),
+        )
+        .group_by(u.c.i, u.c.currency)
+        .having(func.sum(u.c[count]) > 0)  # a group the base tables would not have (all moved out) is left out
+    )
+
+
 class SqlAnalytics:
+    use_rollups = True  # False: every figure from the base tables (the tests compare the two)
+
     def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self.conn = conn
+        self.pg = conn.dialect.name == "postgresql"
+
+    def _pieces(self, buckets: Sequence[Bucket]) -> list[rollups.Piece] | None:
+        return rollups.pieces(buckets) if self.use_rollups else None
+
+    def _window_pieces(self, window: Window) -> list[rollups.Piece] | None:
+        return self._pieces([Bucket("window", window.start, window.end)])
+
+    async def pending_rollup_deltas(self) -> int:
+        return await rollups.pending(self.conn)
+
+    async def compact_rollups(self) -> bool:
+        return await rollups.compact(self.conn)
 
     async def _sums(self, query: Select[Any]) -> list[Sums]:
         return [Sums(r[0], r[1], _int(r[2]), _int(r[3]), _int(r[4])) for r in await self.conn.execute(query)]
 
     async def captured(self, buckets: Sequence[Bucket], currency: str | None) -> list[Sums]:
+        if (found := self._pieces(buckets)) is not None:
+            return await self._sums(_revenue(found, currency, "payments_captured", "amount_received", "fees", self.pg))
         b = buckets_cte(buckets)
         query = (
             select(
@@ -108,6 +187,8 @@ class SqlAnalytics:
         return await self._sums(query)
 
     async def refunded(self, buckets: Sequence[Bucket], currency: str | None) -> list[Sums]:
+        if (found := self._pieces(buckets)) is not None:
+            return await self._sums(_revenue(found, currency, "refunds", "refunds_amount", None, self.pg))
         b = buckets_cte(buckets)
         query = (
             select(b.c.i, refunds.c.currency, func.sum(refunds.c.amount), func.count(), literal(0))
@@ -118,6 +199,8 @@ class SqlAnalytics:
         return await self._sums(query)
 
     async def disputed(self, buckets: Sequence[Bucket], currency: str | None) -> list[Sums]:
+        if (found := self._pieces(buckets)) is not None:
+            return await self._sums(_revenue(found, currency, "disputes", "disputes_amount", None, self.pg))
         b = buckets_cte(buckets)
         t = journal_transactions
         query = (
@@ -137,6 +220,17 @@ class SqlAnalytics:
         return await self._sums(query)
 
     async def attempts(self, window: Window) -> list[AttemptGroup]:
+        if (found := self._window_pieces(window)) is not None:
+            keys = ["brand", "currency", "outcome", "decline_code"]
+            u = _rolled(
+                found, analytics_attempt_rollups, analytics_attempt_deltas, [*keys, "n"], window.currency, self.pg
+            )
+            rolled = (
+                select(*(u.c[k] for k in keys), func.sum(u.c.n))
+                .group_by(*(u.c[k] for k in keys))
+                .having(func.sum(u.c.n) > 0)
+            )
+            return [AttemptGroup(r[0], r[1], r[2], r[3] or None, _int(r[4])) for r in await self.conn.execute(rolled)]
         a, p = payment_attempts, payments
         query = (
             select(p.c.card_brand, p.c.currency, a.c.outcome, a.c.decline_code, func.count())
@@ -151,6 +245,25 @@ class SqlAnalytics:
         return [AttemptGroup(r[0], r[1], r[2], r[3], int(r[4])) for r in await self.conn.execute(query)]
 
     async def outcomes(self, window: Window) -> list[PaymentOutcomes]:
+        if (found := self._window_pieces(window)) is not None:
+            names = ["payments_captured", "amount_received", "payments_refunded", "amount_refunded"]
+            u = _rolled(
+                found,
+                analytics_revenue_rollups,
+                analytics_revenue_deltas,
+                ["currency", *names, "payments_disputed"],
+                window.currency,
+                self.pg,
+            )
+            rolled = (
+                select(u.c.currency, *(func.sum(u.c[n]) for n in [*names, "payments_disputed"]))
+                .group_by(u.c.currency)
+                .having(func.sum(u.c.payments_captured) > 0)
+            )
+            return [
+                PaymentOutcomes(r[0], _int(r[1]), _int(r[2]), _int(r[3]), _int(r[4]), _int(r[5]))
+                for r in await self.conn.execute(rolled)
+            ]
         p = payments
         query = (
             select(
