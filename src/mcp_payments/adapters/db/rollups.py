@@ -127,7 +127,7 @@ async def compact(conn: AsyncConnection) -> bool:
         return False
     moved = 0
     for statement in _STATEMENTS[pg]:
-        moved += max((await conn.execute(statement)).rowcount, 0)  # type: ignore[attr-defined]  # CursorResult
+        moved += max((await conn.execute(statement)).rowcount, 0)
     if pg and moved >= ANALYZE_AFTER:
         # After a backlog (a bulk load, the migration's backfill) the planner's statistics still count the deltas
         # just removed and miss the rollups just written: its estimates would then be far off (and switch JIT on,

@@ -732,6 +732,14 @@ analytics_attempt_rollups = Table(
     Column("n", BigInteger, nullable=False),
 )
 
+# Customer insights (migration 0024): whether a customer paid before an instant, one probe per customer.
+Index(
+    "ix_payments_captured_customer_id_created_at",
+    payments.c.customer_id,
+    payments.c.created_at,
+    postgresql_where=text("amount_received > 0"),
+    sqlite_where=text("amount_received > 0"),
+)
 # Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the
 # number of calls, added to by every server process's flush. Purged after 8 days.
 tool_call_stats = Table(

@@ -8,6 +8,9 @@ statement's transition tables; SQLite one per row). A job (analytics_rollups.com
 moves the deltas into the rollups; readers add the not yet compacted deltas in the same statement
 (adapters/db/analytics_repo.py). The history already in the database is appended as deltas here.
 
+Also a partial index on captured payments by (customer_id, created_at): get_customer_insights asks, per customer
+paying in its range, whether they paid before it, instead of grouping the whole history by customer.
+
 Revision ID: 0024
 Revises: 0023
 """
@@ -279,6 +282,13 @@ def upgrade() -> None:
         *[sa.Column(c.name, c.type, primary_key=True) for c in _attempt_keys()],
         sa.Column("n", sa.BigInteger, nullable=False),
     )
+    op.create_index(
+        "ix_payments_captured_customer_id_created_at",
+        "payments",
+        ["customer_id", "created_at"],
+        postgresql_where=sa.text("amount_received > 0"),
+        sqlite_where=sa.text("amount_received > 0"),
+    )
     _create_triggers(pg)
     _backfill(pg)
 
@@ -291,6 +301,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {name} ON {table}" if pg else f"DROP TRIGGER {name}")
             if pg:
                 op.execute(f"DROP FUNCTION {name}()")
+    op.drop_index("ix_payments_captured_customer_id_created_at", "payments")
     for table in (
         "analytics_attempt_rollups",
         "analytics_attempt_deltas",
