@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from mcp_payments import demo_cli
 from mcp_payments.adapters.db import rollups
 from mcp_payments.adapters.db.analytics_repo import SqlAnalytics
 from mcp_payments.adapters.db.tables import (
@@ -28,8 +29,9 @@ from mcp_payments.adapters.db.tables import (
 from mcp_payments.bootstrap import sweep_once
 from mcp_payments.domain.periods import Bucket
 from mcp_payments.services.analytics.rollups import COMPACTOR
+from mcp_payments.services.demo.spec import DemoSpec
 from mcp_payments.services.job_runner import JobRunner
-from tests.conftest import Stack
+from tests.conftest import TEST_SECRETS, Stack
 from tests.payments.agent import Agent
 from tests.payments.conftest import engine
 
@@ -118,7 +120,7 @@ def _requests(last: str) -> list[tuple[str, dict[str, Any]]]:
         found += [("get_revenue_summary", {**span, "granularity": g}) for g in ("day", "week", "month")]
         found += [
             ("get_revenue_summary", {**span, "granularity": "day", "currency": "EUR"}),
-            ("get_revenue_summary", {**span, "target_currency": "USD", "rates": {"EUR": "1.08", "JPY": "0.0067"}}),
+            ("get_revenue_summary", {**span, "target_currency": "USD", "rates": {"EUR": "1.08", "JPY": "0.0067", "GBP": "1.27"}}),
             ("get_payment_success_rates", span),
             ("get_payment_success_rates", {**span, "currency": "JPY"}),
             ("get_customer_insights", span),
@@ -248,3 +250,26 @@ async def test_a_payment_captured_in_a_later_hour_counts_in_the_hour_it_was_crea
     async with engine(clocked_stack).connect() as conn:  # one delta per change, none for the authorization
         rows = await conn.execute(text("SELECT payments_captured, amount_received FROM analytics_revenue_deltas"))
         assert [tuple(r) for r in rows] == [(1, 600)]
+
+
+async def test_a_demo_data_bulk_load_leaves_the_rollups_compacted_and_equal_to_the_base_tables(
+    agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    end = datetime(2026, 6, 1, tzinfo=UTC)
+    assert clocked_stack.clock is not None
+    clocked_stack.clock.current = end
+    db = clocked_stack.services.uow.db  # type: ignore[attr-defined]
+    key = TEST_SECRETS["secret_key"].encode()
+    await demo_cli.write_history(db.admin, DemoSpec(600, 3, 3, end), key, append=False)
+    await demo_cli.write_history(db.admin, DemoSpec(300, 4, 2, end), key, append=True)  # beside what is there
+    assert await _count(clocked_stack, analytics_revenue_deltas) == 0  # folded in at the end of each load
+    assert await _count(clocked_stack, analytics_attempt_deltas) == 0
+    first = (end - timedelta(days=92)).date().isoformat()
+    requests = [
+        (tool, {**args, "start_date": first})
+        for tool, args in _requests((end - timedelta(days=1)).date().isoformat())
+        if tool != "forecast_revenue"
+    ]
+    rolled = await _answers(agent, requests)
+    monkeypatch.setattr(SqlAnalytics, "use_rollups", False)
+    assert rolled == await _answers(agent, requests)
