@@ -50,6 +50,7 @@ AUTOMATIC = (
 )
 CURRENCIES = ("USD", "EUR", "JPY")
 START = datetime(2026, 1, 3, 10, 7, tzinfo=UTC)
+RATES = {"EUR": "1.08", "JPY": "0.0067", "GBP": "1.27"}
 
 
 def _amount(rng: random.Random, currency: str) -> str:
@@ -120,7 +121,7 @@ def _requests(last: str) -> list[tuple[str, dict[str, Any]]]:
         found += [("get_revenue_summary", {**span, "granularity": g}) for g in ("day", "week", "month")]
         found += [
             ("get_revenue_summary", {**span, "granularity": "day", "currency": "EUR"}),
-            ("get_revenue_summary", {**span, "target_currency": "USD", "rates": {"EUR": "1.08", "JPY": "0.0067", "GBP": "1.27"}}),
+            ("get_revenue_summary", {**span, "target_currency": "USD", "rates": RATES}),
             ("get_payment_success_rates", span),
             ("get_payment_success_rates", {**span, "currency": "JPY"}),
             ("get_customer_insights", span),
