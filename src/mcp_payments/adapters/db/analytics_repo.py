@@ -315,9 +315,37 @@ class SqlAnalytics:
             .group_by(p.c.customer_id, p.c.currency)
             .subquery()
         )
+        if self.pg and self.use_rollups:
+            return await self._top_customers_pg(window, limit)
         rank = func.row_number().over(partition_by=per.c.currency, order_by=(per.c.net.desc(), per.c.customer_id))
         ranked = select(per, rank.label("rank")).subquery()
         query = select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.currency, ranked.c.rank)
+        return [CustomerNet(r.customer_id, r.currency, _int(r.net), _int(r.n)) for r in await self._execute(query)]
+
+    async def _top_customers_pg(self, window: Window, limit: int) -> list[CustomerNet]:
+        """The same ranking without sorting every customer: the per-customer sums are made once (a CTE read twice
+        is materialized), then each currency keeps its best `limit` by a bounded sort (LATERAL ... LIMIT). At a
+        million payments the full sort of 290,000 customers' sums by the window function took 1.6 of its 3.5 s."""
+        p = payments
+        per = (
+            select(p.c.customer_id, p.c.currency, func.sum(_NET).label("net"), func.count().label("n"))
+            .where(*self._paying(window))
+            .group_by(p.c.customer_id, p.c.currency)
+            .cte("per")
+        )
+        currencies = select(per.c.currency.label("code")).distinct().subquery()
+        best = (
+            select(per.c.customer_id, per.c.currency, per.c.net, per.c.n)
+            .where(per.c.currency == currencies.c.code)
+            .order_by(per.c.net.desc(), per.c.customer_id)
+            .limit(limit)
+            .lateral()
+        )
+        query = (
+            select(best)
+            .select_from(currencies.join(best, literal(True)))
+            .order_by(best.c.currency, best.c.net.desc(), best.c.customer_id)
+        )
         return [CustomerNet(r.customer_id, r.currency, _int(r.net), _int(r.n)) for r in await self._execute(query)]
 
     async def customer_net(self, window: Window) -> list[CurrencyNet]:
