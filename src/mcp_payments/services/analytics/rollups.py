@@ -8,14 +8,13 @@ compactor finds the lock taken and leaves the work to the first.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from mcp_payments.services.analytics.ports import ANALYTICS
 from mcp_payments.services.jobs import Job
 from mcp_payments.services.ports import Claim, UnitOfWork
 
 COMPACTOR = "compact_analytics_rollups"
-EVERY = timedelta(seconds=5)
 
 
 async def claim(uow: UnitOfWork, _claim: Claim) -> list[int]:
@@ -32,4 +31,5 @@ async def oldest_delta(_uow: UnitOfWork, _claim: Claim) -> datetime | None:
     return None  # deltas carry no time: readers add them, so a backlog slows reads but never makes them wrong
 
 
-JOB: Job[int] = Job(COMPACTOR, claim, handle, str, oldest_delta, audited=False, every=EVERY)
+# With every pass of due work (sweep_interval, 30 s by default): deltas are small rows, and readers add them.
+JOB: Job[int] = Job(COMPACTOR, claim, handle, str, oldest_delta, audited=False)
