@@ -5,6 +5,12 @@ rollups.py): the compacted sums of the aligned pieces of each bucket plus the de
 statement, so one snapshot (a compaction that commits meanwhile moves sums, it never shows them twice). They equal
 the base-table queries (`use_rollups = False`, and any range not on quarter hours), which the tests compare.
 
+Customer insights stay on the payments: no per-bucket sum answers "which customers", and a per-customer rollup
+would hold about a row per payment. They are made in as few passes as possible instead: top customers and the
+per-currency totals from one grouping by customer, cohorts from another (months paid in as a bit mask), and "paid
+before the range" by one index probe per customer, never by grouping the whole history (`use_rollups = False`
+keeps the earlier queries, which the tests compare with).
+
 Time buckets come in as a VALUES list of UTC boundaries (domain/periods.py computed them in the caller's time
 zone), joined by range: both databases then read each bucket's rows through the created_at indexes, and neither
 needs to know a time zone.
