@@ -109,6 +109,12 @@ class Trials:
 
 
 class AnalyticsRepository(Protocol):
+    async def revenue(
+        self, buckets: Sequence[Bucket], currency: str | None
+    ) -> tuple[list[Sums], list[Sums], list[Sums]]:
+        """captured, refunded and disputed together (one statement where the rollups serve the buckets)."""
+        ...
+
     async def captured(self, buckets: Sequence[Bucket], currency: str | None) -> list[Sums]:
         """Money captured by payments created in each bucket, with their fees."""
         ...

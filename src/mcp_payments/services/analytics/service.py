@@ -104,11 +104,8 @@ class AnalyticsService:
         repo = uow.repo(ANALYTICS)
         buckets = q.range.buckets(granularity)
         labels = [b.label for b in buckets]
-        rows = {
-            "gross": await repo.captured(buckets, q.currency),
-            "refunds": await repo.refunded(buckets, q.currency),
-            "disputes": await repo.disputed(buckets, q.currency),
-        }
+        gross, refunds, disputes = await repo.revenue(buckets, q.currency)
+        rows = {"gross": gross, "refunds": refunds, "disputes": disputes}
         codes = {s.currency for found in rows.values() for s in found} | ({q.currency} if q.currency else set())
         currencies = [_revenue_of(code, labels, rows) for code in sorted(codes)]
         converted, conversion = None, None
