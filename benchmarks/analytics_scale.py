@@ -1,6 +1,11 @@
 """Analytics and paging over a demo history of N payments (`mcp-payments demo-data`), on both backends.
 
     python benchmarks/analytics_scale.py [--backend sqlite|postgresql|both] [--sizes 10000,100000] [--rounds 5]
+    python benchmarks/analytics_scale.py --db URL [--rounds 5]
+
+With --db, a database that already holds a demo history (`mcp-payments demo-data --payments N --end 2026-12-01
+--db URL`: the same seed and months) is measured as it is, without writing one: a million payments take a while
+to generate, and can then be measured again after a change.
 
 For each size a throwaway database gets a demo history (seed 1, 12 months; its generation time is printed),
 then, through a real MCP client on the in-process server:
@@ -139,6 +144,12 @@ class Plain:
         if self.pg is not None:
             await self.pg.close()
 
+    async def count_payments(self) -> int:
+        if self.sqlite is not None:
+            return int(self.sqlite.execute("SELECT count(*) FROM payments").fetchone()[0])
+        assert self.pg is not None
+        return int(await self.pg.fetchval("SELECT count(*) FROM payments"))
+
     async def run(self, statements: list[str]) -> None:
         for text in statements:
             sql, params = sql_for(self.made.backend, text)
@@ -155,13 +166,15 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def measure(made: Throwaway, size: int, rounds: int) -> tuple[list[list[str]], dict[str, float], float]:
+async def measure(
+    made: Throwaway, size: int, rounds: int, generate: bool = True
+) -> tuple[list[list[str]], dict[str, float], float]:
     settings = bench_settings(made.url)
     key, _ = load_secrets(settings)
     spec = DemoSpec(size, 1, 12, END)
     async with application(settings) as (server, _box, services):
         db = services.uow.db  # type: ignore[attr-defined]
-        written = await write_history(db.admin, spec, key, append=False)
+        seconds = (await write_history(db.admin, spec, key, append=False)).seconds if generate else 0.0
         plain = Plain(made)
         await plain.open()
         rows: list[list[str]] = []
@@ -186,7 +199,7 @@ async def measure(made: Throwaway, size: int, rounds: int) -> tuple[list[list[st
                 pages = await paging(call, rounds * 4)  # cheap calls: more rounds, a steadier median
         finally:
             await plain.close()
-    return rows, pages, written.seconds
+    return rows, pages, seconds
 
 
 async def paging(call: Callable[..., Awaitable[dict[str, Any]]], rounds: int) -> dict[str, float]:
@@ -234,6 +247,24 @@ async def median_ms(call: Callable[[], Awaitable[Any]], rounds: int) -> float:
     return statistics.median([await timed(call) for _ in range(rounds)])
 
 
+async def existing(url: str, rounds: int) -> None:
+    """Measure the demo history already in the database at `url`."""
+    quiet_logging()
+    backend = "sqlite" if url.startswith("sqlite") else "postgresql"
+    path = Path(url.split("///", 1)[1]) if backend == "sqlite" else None
+    made = Throwaway(backend, url, path=path)
+    plain = Plain(made)
+    await plain.open()
+    try:
+        size = await plain.count_payments()
+    finally:
+        await plain.close()
+    rows, pages, _ = await measure(made, size, rounds, generate=False)
+    print(f"\n{backend}, {size:,} payments (an existing database); {machine_note()}")
+    print(table(["tool", "tool ms", "plain GROUP BY ms", "ratio"], rows))
+    print(table(["paging call", "ms"], [[name, f"{ms:.1f}"] for name, ms in pages.items()]))
+
+
 async def main(backends: list[str], sizes: list[int], rounds: int) -> None:
     quiet_logging()
     with workdir() as work:
@@ -264,6 +295,10 @@ if __name__ == "__main__":
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated payment counts, smallest first")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--db", help="measure the demo history already in this database (SQLAlchemy URL)")
     a = parser.parse_args()
+    if a.db:
+        runtime.run(existing, a.db, a.rounds)
+        raise SystemExit(0)
     chosen = ["sqlite", "postgresql"] if a.backend == "both" else [a.backend]
     runtime.run(main, chosen, [int(s.replace("_", "")) for s in a.sizes.split(",")], a.rounds)

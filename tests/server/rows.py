@@ -14,7 +14,18 @@ RowCounts = dict[str, int]
 # What a running server writes on its own whatever the calls do: the sealer records a run when it links records
 # into the chain, and every process flushes its call metrics (refusals included) every few seconds. Neither is a
 # write of the call, so both are left out of "this call wrote nothing".
-BACKGROUND = frozenset({"job_runs", "tool_call_stats"})
+# The analytics rollups' compaction job moves deltas into rollups on its own too (a call's deltas only come with its
+# rows in the base tables, which are checked).
+BACKGROUND = frozenset(
+    {
+        "job_runs",
+        "tool_call_stats",
+        "analytics_revenue_deltas",
+        "analytics_revenue_rollups",
+        "analytics_attempt_deltas",
+        "analytics_attempt_rollups",
+    }
+)
 
 
 @asynccontextmanager

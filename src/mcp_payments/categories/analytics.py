@@ -1,17 +1,19 @@
 """Analytics: revenue, payment performance, customers, subscriptions and forecasts, read from the database's
-aggregates. Read-only: it adds no tables, only indexes (migration 0015)."""
+aggregates. Its tools are read-only; its rollups (migration 0025) are kept by triggers and compacted by its job."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mcp_payments.categories import Category
 from mcp_payments.config import Settings
 from mcp_payments.server.tools import analytics
+from mcp_payments.services.analytics import rollups
 from mcp_payments.services.analytics.ports import ANALYTICS
 from mcp_payments.services.analytics.service import AnalyticsService
 from mcp_payments.services.container import Services
+from mcp_payments.services.jobs import AnyJob
 from mcp_payments.services.ports import Repo
 
 if TYPE_CHECKING:
@@ -28,4 +30,15 @@ def wire(services: Services, _settings: Settings) -> None:
     services.add(AnalyticsService(services.clock))
 
 
-CATEGORY = Category(toolset="analytics", id_prefixes=(), wire=wire, tools=analytics.register, repositories=repositories)
+def jobs(_services: Services) -> Sequence[AnyJob]:
+    return (rollups.JOB,)
+
+
+CATEGORY = Category(
+    toolset="analytics",
+    id_prefixes=(),
+    wire=wire,
+    tools=analytics.register,
+    jobs=jobs,
+    repositories=repositories,
+)

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mcp_payments.adapters.db import rollups
 from mcp_payments.adapters.db.tables import (
     accounts,
     audit_head,
@@ -131,7 +132,8 @@ class BulkWriter:
             await self.conn.execute(insert(table), [{c: r[c] for c in columns} for r in rows])
 
     async def finish(self, posted: Mapping[str, int], head: tuple[int, str]) -> None:
-        """Move the cached balances by what the history posted, and the chain's head to its last record."""
+        """Move the cached balances by what the history posted, the chain's head to its last record, and the
+        analytics deltas into the rollups."""
         statement = (
             update(accounts)
             .where(accounts.c.id == bindparam("b_id"))
@@ -141,3 +143,5 @@ class BulkWriter:
         if deltas:
             await self.conn.execute(statement, deltas)
         await self.conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=head[0], hash=head[1]))
+        # The triggers appended the history's analytics deltas as it was written: fold them into the rollups now.
+        await rollups.compact(self.conn)

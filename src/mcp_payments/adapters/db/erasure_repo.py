@@ -95,6 +95,11 @@ IMPERSONAL = frozenset(
         # Fraud scores: ids, a keyed card fingerprint, last 4 digits, amounts and generated reasons; the one reason
         # that repeats the customer's country is rewritten with it (SqlErasure._forget_country).
         "risk_assessments",
+        # Analytics rollups: sums per time bucket, currency, card brand and decline code; no ids at all.
+        "analytics_revenue_deltas",
+        "analytics_revenue_rollups",
+        "analytics_attempt_deltas",
+        "analytics_attempt_rollups",
     }
 )
 SPECIAL = frozenset({"customers", "screenings"})

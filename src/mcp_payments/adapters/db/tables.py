@@ -669,6 +669,80 @@ Index("ix_refunds_currency_created_at", refunds.c.currency, refunds.c.created_at
 # list_payments(status=... or customer_id=...) newest first: the page, not all those payments sorted (migration 0022).
 Index("ix_payments_status_id", payments.c.status, payments.c.id)
 Index("ix_payments_customer_id_id", payments.c.customer_id, payments.c.id)
+# Analytics rollups (migration 0025): revenue and authorization attempts summed per bucket of `size` seconds (900,
+# 3600, 86400) starting at `bucket` (seconds since the epoch, UTC), and the deltas that triggers append in the
+# transaction of every change of a payment, refund, attempt or dispute entry, per quarter hour `at`. A job moves
+# deltas into rollups; readers add both (adapters/db/analytics_repo.py, rollups.py).
+ROLLUP_MEASURES = (
+    "payments_captured",
+    "amount_received",
+    "fees",
+    "payments_refunded",
+    "amount_refunded",
+    "payments_disputed",
+    "refunds",
+    "refunds_amount",
+    "disputes",
+    "disputes_amount",
+)
+
+
+def _rollup_measures() -> list[Column[int]]:
+    return [Column(m, BigInteger, nullable=False, server_default="0") for m in ROLLUP_MEASURES]
+
+
+def _attempt_keys(primary: bool) -> list[Column[Any]]:
+    return [
+        Column("brand", String(20), nullable=False, primary_key=primary),
+        Column("currency", String(3), nullable=False, primary_key=primary),
+        Column("outcome", String(30), nullable=False, primary_key=primary),
+        Column("decline_code", String(40), nullable=False, primary_key=primary),  # '' for none
+    ]
+
+
+analytics_revenue_deltas = Table(
+    "analytics_revenue_deltas",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    *_rollup_measures(),
+    Index(None, "at"),
+)
+analytics_revenue_rollups = Table(
+    "analytics_revenue_rollups",
+    metadata,
+    Column("size", Integer, primary_key=True, autoincrement=False),
+    Column("bucket", BigInteger, primary_key=True, autoincrement=False),
+    Column("currency", String(3), primary_key=True),
+    *_rollup_measures(),
+)
+analytics_attempt_deltas = Table(
+    "analytics_attempt_deltas",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    *_attempt_keys(False),
+    Column("n", BigInteger, nullable=False),
+    Index(None, "at"),
+)
+analytics_attempt_rollups = Table(
+    "analytics_attempt_rollups",
+    metadata,
+    Column("size", Integer, primary_key=True, autoincrement=False),
+    Column("bucket", BigInteger, primary_key=True, autoincrement=False),
+    *_attempt_keys(True),
+    Column("n", BigInteger, nullable=False),
+)
+
+# Customer insights (migration 0025): whether a customer paid before an instant, one probe per customer.
+Index(
+    "ix_payments_captured_customer_id_created_at",
+    payments.c.customer_id,
+    payments.c.created_at,
+    postgresql_where=text("amount_received > 0"),
+    sqlite_where=text("amount_received > 0"),
+)
 # Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the
 # number of calls, added to by every server process's flush. Purged after 8 days.
 tool_call_stats = Table(

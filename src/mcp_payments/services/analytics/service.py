@@ -104,11 +104,8 @@ class AnalyticsService:
         repo = uow.repo(ANALYTICS)
         buckets = q.range.buckets(granularity)
         labels = [b.label for b in buckets]
-        rows = {
-            "gross": await repo.captured(buckets, q.currency),
-            "refunds": await repo.refunded(buckets, q.currency),
-            "disputes": await repo.disputed(buckets, q.currency),
-        }
+        gross, refunds, disputes = await repo.revenue(buckets, q.currency)
+        rows = {"gross": gross, "refunds": refunds, "disputes": disputes}
         codes = {s.currency for found in rows.values() for s in found} | ({q.currency} if q.currency else set())
         currencies = [_revenue_of(code, labels, rows) for code in sorted(codes)]
         converted, conversion = None, None
@@ -202,7 +199,8 @@ class AnalyticsService:
         churn = None if base == 0 else 1 - Fraction(retained, base)
         months_in_range = Fraction(q.range.days) / Fraction("30.4375")
         by_currency = []
-        for c in sorted(await repo.customer_net(q.window), key=lambda c: c.currency):
+        best, nets = await repo.customer_revenue(q.window, top)
+        for c in sorted(nets, key=lambda c: c.currency):
             arpa = Fraction(c.net, c.customers) if c.customers else None
             monthly = arpa / months_in_range if arpa is not None else None
             ltv = monthly / churn if monthly is not None and churn else None
@@ -217,8 +215,7 @@ class AnalyticsService:
                 )
             )
         top_customers = [
-            r.TopCustomer(t.customer_id, t.currency, metrics.money_text(t.net, t.currency), t.payments)
-            for t in await repo.top_customers(q.window, top)
+            r.TopCustomer(t.customer_id, t.currency, metrics.money_text(t.net, t.currency), t.payments) for t in best
         ]
         return r.CustomerReport(
             q.range.first.isoformat(),

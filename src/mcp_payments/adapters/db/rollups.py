@@ -1,0 +1,136 @@
+"""The analytics rollups (migration 0025): where a range of time is read from, and how deltas are compacted.
+
+Rollups hold sums per bucket of 900, 3,600 and 86,400 seconds (UTC). A range whose ends fall on quarter hours (every
+time zone's midnight today: whole-hour, :30 and :45 offsets) is read as at most five aligned pieces, days in the
+middle and hours and quarter hours at its ends: exact, and a year of days reads about 365 rows per key. A range
+that does not align (a zone's local mean time before 1900) is read from the base tables by the caller.
+
+Compaction moves every committed delta into the three rollups in one transaction. On PostgreSQL it is one
+statement (DELETE ... RETURNING feeding the upsert: what it adds is exactly what it removed, whatever commits
+meanwhile), under a transaction-level advisory lock that a second compactor does not wait for: it leaves the
+work to the first. On SQLite the transaction holds the database's write lock, so the INSERT and the DELETE see
+the same deltas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Integer, Table, column, text, values
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import CTE
+
+from mcp_payments.adapters.db.tables import (
+    ROLLUP_MEASURES,
+    analytics_attempt_deltas,
+    analytics_attempt_rollups,
+    analytics_revenue_deltas,
+    analytics_revenue_rollups,
+)
+from mcp_payments.domain.periods import Bucket
+
+SIZES = (86_400, 3_600, 900)  # coarsest first
+QUARTER = 900
+PG_LOCK = 0x6D63_7061_726F_6C6C  # b"mcparoll": one compactor at a time per database
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ATTEMPT_KEYS = ("brand", "currency", "outcome", "decline_code")
+ANALYZE_AFTER = 2_000  # rollup rows written by one compaction
+TABLES = (analytics_revenue_deltas, analytics_revenue_rollups, analytics_attempt_deltas, analytics_attempt_rollups)
+
+Piece = tuple[int, int, int, int]  # (bucket index, size, start, end): seconds since the epoch, [start, end)
+
+
+def _seconds(at: datetime) -> int | None:
+    delta = at - _EPOCH
+    if delta.microseconds or delta.days < 0:
+        return None
+    seconds = delta.days * 86_400 + delta.seconds
+    return seconds if seconds % QUARTER == 0 else None
+
+
+def _split(start: int, end: int, sizes: Sequence[int]) -> list[tuple[int, int, int]]:
+    if start >= end:
+        return []
+    size, finer = sizes[0], sizes[1:]
+    first, last = -(-start // size) * size, end // size * size
+    if first >= last:
+        return _split(start, end, finer)
+    return [*_split(start, first, finer), (size, first, last), *_split(last, end, finer)]
+
+
+def pieces(buckets: Sequence[Bucket]) -> list[Piece] | None:
+    """Each bucket as aligned pieces of the rollups' sizes; None when some bucket's ends are not on quarter hours."""
+    found: list[Piece] = []
+    for i, b in enumerate(buckets):
+        start, end = _seconds(b.start), _seconds(b.end)
+        if start is None or end is None:
+            return None
+        found.extend((i, size, s, e) for size, s, e in _split(start, end, SIZES))
+    return found or None
+
+
+def pieces_cte(found: Sequence[Piece]) -> CTE:
+    table = values(
+        column("i", Integer), column("size", Integer), column("s", BigInteger), column("e", BigInteger), name="pieces"
+    )
+    return table.data(list(found)).cte("pieces")
+
+
+def _sizes(pg: bool) -> str:
+    if pg:
+        return "(VALUES " + ", ".join(f"({s})" for s in SIZES) + ") AS sizes(size)"
+    return "(" + " UNION ALL ".join(f"SELECT {s} AS size" for s in SIZES) + ") AS sizes"
+
+
+def _compaction(pg: bool, deltas: Table, rollups: Table, keys: Sequence[str], measures: Sequence[str]) -> list[str]:
+    key_list, measure_list = ", ".join(keys), ", ".join(measures)
+    sums = ", ".join(f"sum(m.{m})" for m in measures)
+    added = ", ".join(f"{m} = {rollups.name}.{m} + excluded.{m}" for m in measures)
+    source = "moved" if pg else deltas.name
+    groups = ", ".join(str(n) for n in range(1, len(keys) + 3))
+    upsert = (
+        f"INSERT INTO {rollups.name} (size, bucket, {key_list}, {measure_list}) "
+        f"SELECT sizes.size, m.at - m.at % sizes.size, {', '.join(f'm.{k}' for k in keys)}, {sums} "
+        f"FROM {source} m CROSS JOIN {_sizes(pg)} WHERE true GROUP BY {groups} "
+        f"ON CONFLICT (size, bucket, {key_list}) DO UPDATE SET {added}"
+    )
+    if pg:
+        return [f"WITH moved AS (DELETE FROM {deltas.name} RETURNING at, {key_list}, {measure_list}) {upsert}"]
+    return [upsert, f"DELETE FROM {deltas.name}"]
+
+
+def _statements(pg: bool) -> list[str]:
+    return [
+        *_compaction(pg, analytics_revenue_deltas, analytics_revenue_rollups, ("currency",), ROLLUP_MEASURES),
+        *_compaction(pg, analytics_attempt_deltas, analytics_attempt_rollups, ATTEMPT_KEYS, ("n",)),
+    ]
+
+
+_STATEMENTS = {pg: [text(s) for s in _statements(pg)] for pg in (False, True)}
+
+
+async def pending(conn: AsyncConnection) -> int:
+    """How many deltas wait to be compacted (at most a token count: the job only needs to know there are some)."""
+    found = 0
+    for table in (analytics_revenue_deltas, analytics_attempt_deltas):
+        query = text(f"SELECT count(*) FROM (SELECT 1 FROM {table.name} LIMIT 1000) AS d")
+        found += int((await conn.execute(query)).scalar_one())
+    return found
+
+
+async def compact(conn: AsyncConnection) -> bool:
+    """Move the committed deltas into the rollups, in the caller's transaction; False: another compactor holds the
+    lock (PostgreSQL), and moves them."""
+    pg = conn.dialect.name == "postgresql"
+    if pg and not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PG_LOCK})).scalar():
+        return False
+    moved = 0
+    for statement in _STATEMENTS[pg]:
+        moved += max((await conn.execute(statement)).rowcount, 0)
+    if pg and moved >= ANALYZE_AFTER:
+        # After a backlog (a bulk load, the migration's backfill) the planner's statistics still count the deltas
+        # just removed and miss the rollups just written: its estimates would then be far off (and switch JIT on,
+        # half a second per query) until autovacuum came by.
+        await conn.execute(text("ANALYZE " + ", ".join(t.name for t in TABLES)))
+    return True

@@ -1,0 +1,276 @@
+"""The rollups (migration 0024) answer every analytics tool exactly as the base tables do.
+
+A randomized history made through the real tools on a fake clock, with changes after the fact: payments captured
+hours or days after they were created, 3-D Secure completed later, partial refunds, refunds that fail later,
+disputes that arrive later, cancellations; the compaction job runs at random points in between. Then every
+analytics tool, in time zones with whole-hour, half-hour, 45-minute and half-hour-DST offsets, by day, week and
+month, answers the same with the rollups (compacted sums plus waiting deltas, then all compacted) as from the base
+tables (SqlAnalytics.use_rollups = False).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from mcp_payments import demo_cli
+from mcp_payments.adapters.db import rollups
+from mcp_payments.adapters.db.analytics_repo import SqlAnalytics
+from mcp_payments.adapters.db.tables import (
+    analytics_attempt_deltas,
+    analytics_attempt_rollups,
+    analytics_revenue_deltas,
+    analytics_revenue_rollups,
+)
+from mcp_payments.bootstrap import sweep_once
+from mcp_payments.domain.periods import Bucket
+from mcp_payments.services.analytics.rollups import COMPACTOR
+from mcp_payments.services.demo.spec import DemoSpec
+from mcp_payments.services.job_runner import JobRunner
+from tests.conftest import TEST_SECRETS, Stack
+from tests.payments.agent import Agent
+from tests.payments.conftest import engine
+
+pytestmark = pytest.mark.anyio
+
+ZONES = ("UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "America/St_Johns")
+AUTOMATIC = (
+    "pm_card_visa",
+    "pm_card_mastercard",
+    "pm_card_chargeDeclined",
+    "pm_card_chargeDeclinedInsufficientFunds",
+    "pm_card_chargeDeclinedLostCard",
+    "pm_card_refundFail",
+    "pm_card_createDispute",
+    "pm_card_threeDSecureRequired",
+)
+CURRENCIES = ("USD", "EUR", "JPY")
+START = datetime(2026, 1, 3, 10, 7, tzinfo=UTC)
+RATES = {"EUR": "1.08", "JPY": "0.0067", "GBP": "1.27"}
+
+
+def _amount(rng: random.Random, currency: str) -> str:
+    return str(rng.randint(1, 900)) if currency == "JPY" else f"{rng.randint(1, 900)}.{rng.randint(0, 99):02d}"
+
+
+async def random_history(agent: Agent, stack: Stack, seed: int, steps: int) -> datetime:
+    """A history of `steps` calls spread over about two months; returns the instant it ends."""
+    rng = random.Random(seed)
+    clock = stack.clock
+    assert clock is not None
+    clock.current = START
+    customers = [(await agent.ok("create_customer", name=f"c{n}"))["customer"]["id"] for n in range(6)]
+    manual: list[str] = []  # authorized, to capture or cancel later
+    challenged: list[str] = []  # 3-D Secure asked for, to complete later
+    paid: list[str] = []  # captured, to refund
+    for _ in range(steps):
+        clock.advance(minutes=rng.choice((1, 7, 14, 29, 44, 61, 300, 1439, 2000)))
+        roll = rng.random()
+        if roll < 0.45:
+            currency = rng.choice(CURRENCIES)
+            method = rng.choice(AUTOMATIC)
+            capture = "manual" if rng.random() < 0.25 and "Declined" not in method else "automatic"
+            customer = rng.choice([*customers, None])
+            result = await agent.call(
+                "create_payment",
+                currency=currency,
+                amount=_amount(rng, currency),
+                payment_method=method,
+                capture_method=capture,
+                **({"customer_id": customer} if customer else {}),
+            )
+            payment = dict((result.structured_content or {}).get("payment", {}))
+            if payment.get("status") == "requires_capture":
+                manual.append(str(payment["id"]))
+            elif payment.get("status") == "requires_action":
+                challenged.append(str(payment["id"]))
+            elif payment.get("status") == "succeeded":
+                paid.append(str(payment["id"]))
+        elif roll < 0.6 and manual:  # an authorization may have expired meanwhile: the call then fails
+            payment_id = manual.pop(rng.randrange(len(manual)))
+            if rng.random() < 0.8:
+                if not (await agent.call("capture_payment", payment_id=payment_id)).is_error:
+                    paid.append(payment_id)
+            else:
+                await agent.call("cancel_payment", payment_id=payment_id)
+        elif roll < 0.7 and challenged:  # an abandoned challenge may have been canceled meanwhile
+            payment_id = challenged.pop(rng.randrange(len(challenged)))
+            result = await agent.call("confirm_payment", payment_id=payment_id)
+            status = dict((result.structured_content or {}).get("payment", {})).get("status")
+            if status == "requires_capture":
+                manual.append(payment_id)
+            elif status == "succeeded":
+                paid.append(payment_id)
+        elif roll < 0.85 and paid:
+            # Partial refunds; one more than what is left fails, leaving no trace.
+            await agent.call("refund_payment", payment_id=rng.choice(paid), amount_minor=rng.randint(1, 30_000))
+        else:
+            await sweep_once(stack.services)  # disputes arrive, refunds fail, the rollups compact
+    return clock.current
+
+
+def _requests(last: str) -> list[tuple[str, dict[str, Any]]]:
+    first = START.date().isoformat()
+    found: list[tuple[str, dict[str, Any]]] = []
+    for zone in ZONES:
+        span = {"start_date": first, "end_date": last, "time_zone": zone}
+        found += [("get_revenue_summary", {**span, "granularity": g}) for g in ("day", "week", "month")]
+        found += [
+            ("get_revenue_summary", {**span, "granularity": "day", "currency": "EUR"}),
+            ("get_revenue_summary", {**span, "target_currency": "USD", "rates": RATES}),
+            ("get_payment_success_rates", span),
+            ("get_payment_success_rates", {**span, "currency": "JPY"}),
+            ("get_customer_insights", span),
+            ("get_subscription_metrics", span),
+            ("forecast_revenue", {**span, "granularity": "day", "currency": "USD", "method": "linear", "horizon": 3}),
+        ]
+    return found
+
+
+async def _answers(agent: Agent, requests: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+    return [(tool, args, await agent.ok(tool, **args)) for tool, args in requests]
+
+
+async def _count(stack: Stack, table: Any) -> int:
+    async with engine(stack).connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+async def test_every_analytics_tool_answers_from_the_rollups_as_from_the_base_tables(
+    agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    end = await random_history(agent, clocked_stack, seed=12, steps=140)
+    requests = _requests((end - timedelta(days=1)).date().isoformat())
+    assert await _count(clocked_stack, analytics_revenue_deltas) > 0  # some changes are not compacted yet
+
+    rolled = await _answers(agent, requests)
+    await sweep_once(clocked_stack.services)
+    assert await _count(clocked_stack, analytics_revenue_deltas) == 0
+    assert await _count(clocked_stack, analytics_attempt_deltas) == 0
+    assert await _count(clocked_stack, analytics_revenue_rollups) > 0
+    assert await _count(clocked_stack, analytics_attempt_rollups) > 0
+    compacted = await _answers(agent, requests)
+    monkeypatch.setattr(SqlAnalytics, "use_rollups", False)
+    base = await _answers(agent, requests)
+
+    assert rolled == base
+    assert compacted == base
+    # Not trivially equal: the history has revenue, refunds, disputes and declines in it.
+    revenue = next(body for tool, _, body in base if tool == "get_revenue_summary")
+    usd = next(c for c in revenue["currencies"] if c["currency"] == "USD")["total"]
+    assert usd["payments"] > 5
+    assert usd["refund_count"] > 0
+    assert usd["dispute_count"] > 0
+    rates = next(body for tool, _, body in base if tool == "get_payment_success_rates")
+    assert rates["overall"]["declined"] > 0
+    assert rates["challenges"] > 0
+
+
+async def test_compaction_is_idempotent_and_a_second_compactor_leaves_the_work_to_the_first(
+    agent: Agent, clocked_stack: Stack, backend: str
+) -> None:
+    end = await random_history(agent, clocked_stack, seed=7, steps=50)
+    requests = _requests((end - timedelta(days=1)).date().isoformat())
+    before = await _answers(agent, requests)
+    eng = engine(clocked_stack)
+    admin = clocked_stack.services.uow.db.admin  # type: ignore[attr-defined]  # transactional connections
+
+    async def rollup_rows() -> list[Any]:
+        async with eng.connect() as conn:
+            revenue = (
+                await conn.execute(select(analytics_revenue_rollups).order_by(*analytics_revenue_rollups.c))
+            ).all()
+            attempts = (
+                await conn.execute(select(analytics_attempt_rollups).order_by(*analytics_attempt_rollups.c))
+            ).all()
+        return [*revenue, *attempts]
+
+    if backend == "postgresql":
+        async with admin.connect() as first, admin.connect() as second:
+            await first.begin()
+            await second.begin()
+            assert await rollups.compact(first)
+            assert not await rollups.compact(second)  # the lock is taken: it does not wait, it moves nothing
+            await second.commit()
+            await first.commit()
+    else:
+        async with admin.begin() as conn:  # SQLite: a compaction holds the write lock; the next finds nothing left
+            assert await rollups.compact(conn)
+    assert await _count(clocked_stack, analytics_revenue_deltas) == 0
+    once = await rollup_rows()
+    assert once
+
+    async with admin.begin() as conn:
+        assert await rollups.compact(conn)
+    runner = clocked_stack.services.get(JobRunner)
+    [job] = [j for j in clocked_stack.services.jobs if j.name == COMPACTOR]
+    await runner.run(job)  # the job itself, with nothing to do
+    assert await rollup_rows() == once
+    assert await _answers(agent, requests) == before
+
+
+def test_ranges_on_quarter_hours_are_read_as_days_hours_and_quarters() -> None:
+    # Kathmandu's day (UTC+5:45): 18:15 to 18:15 UTC.
+    day = Bucket("2026-03-02", datetime(2026, 3, 1, 18, 15, tzinfo=UTC), datetime(2026, 3, 2, 18, 15, tzinfo=UTC))
+    s = int(day.start.timestamp())
+    assert rollups.pieces([day]) == [
+        (0, 900, s, s + 2700),  # 18:15 - 19:00
+        (0, 3600, s + 2700, s + 2700 + 23 * 3600),  # 19:00 - 18:00 (no whole UTC day inside)
+        (0, 900, s + 2700 + 23 * 3600, s + 86_400),  # 18:00 - 18:15
+    ]
+    utc_year = Bucket("2026", datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    assert rollups.pieces([utc_year]) == [(0, 86_400, int(utc_year.start.timestamp()), int(utc_year.end.timestamp()))]
+    # Local mean time (Kathmandu before 1920 was UTC+5:41:16): not on quarter hours, read from the base tables.
+    odd = Bucket(
+        "1900-01-01", datetime(1899, 12, 31, 18, 18, 44, tzinfo=UTC), datetime(1900, 1, 1, 18, 18, 44, tzinfo=UTC)
+    )
+    assert rollups.pieces([odd]) is None
+    assert rollups.pieces([Bucket("x", day.start, day.start + timedelta(seconds=1))]) is None
+
+
+async def test_a_payment_captured_in_a_later_hour_counts_in_the_hour_it_was_created(
+    agent: Agent, clocked_stack: Stack
+) -> None:
+    clock = clocked_stack.clock
+    assert clock is not None
+    clock.current = datetime(2026, 3, 1, 23, 50, tzinfo=UTC)
+    payment = await agent.pay("10.00", capture_method="manual")
+    await sweep_once(clocked_stack.services)  # compacted while authorized only: nothing captured yet
+    clock.current = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    await agent.ok("capture_payment", payment_id=payment["id"], amount="6.00")
+    report = await agent.ok("get_revenue_summary", start_date="2026-03-01", end_date="2026-03-02", currency="USD")
+    [usd] = report["currencies"]
+    assert [(p["period"], p["gross"], p["payments"]) for p in usd["periods"]] == [
+        ("2026-03-01", "6.00", 1),
+        ("2026-03-02", "0.00", 0),
+    ]
+    async with engine(clocked_stack).connect() as conn:  # one delta per change, none for the authorization
+        rows = await conn.execute(text("SELECT payments_captured, amount_received FROM analytics_revenue_deltas"))
+        assert [tuple(r) for r in rows] == [(1, 600)]
+
+
+async def test_a_demo_data_bulk_load_leaves_the_rollups_compacted_and_equal_to_the_base_tables(
+    agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    end = datetime(2026, 6, 1, tzinfo=UTC)
+    assert clocked_stack.clock is not None
+    clocked_stack.clock.current = end
+    db = clocked_stack.services.uow.db  # type: ignore[attr-defined]
+    key = TEST_SECRETS["secret_key"].encode()
+    await demo_cli.write_history(db.admin, DemoSpec(600, 3, 3, end), key, append=False)
+    await demo_cli.write_history(db.admin, DemoSpec(300, 4, 2, end), key, append=True)  # beside what is there
+    assert await _count(clocked_stack, analytics_revenue_deltas) == 0  # folded in at the end of each load
+    assert await _count(clocked_stack, analytics_attempt_deltas) == 0
+    first = (end - timedelta(days=92)).date().isoformat()
+    requests = [
+        (tool, {**args, "start_date": first})
+        for tool, args in _requests((end - timedelta(days=1)).date().isoformat())
+        if tool != "forecast_revenue"
+    ]
+    rolled = await _answers(agent, requests)
+    monkeypatch.setattr(SqlAnalytics, "use_rollups", False)
+    assert rolled == await _answers(agent, requests)
