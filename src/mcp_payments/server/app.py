@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from mcp_payments import __version__
 from mcp_payments.config import Settings
 from mcp_payments.domain.errors import NotAuthenticated, ToolDisabled
-from mcp_payments.server import errors
+from mcp_payments.server import errors, views
 from mcp_payments.server.access import Access, process_access
 from mcp_payments.server.callers import Callers, log_fields, serving
 from mcp_payments.server.elicitation import Asking, asking
@@ -161,9 +161,14 @@ def build_server(
         token_verifier=access.verifier,
         auth=access.auth,
         request_state_security=request_state_security(services.secret_key),
+        extensions=[views.apps()],
     )
     box = Toolbox(
         server, services.calls, settings, services.get(SpendingControls), hidden, specs, services.get(CallStats), asks
     )
     register(box, services)
+    for name, uri in views.SHOWN_IN.items():
+        box.show_in_view(name, uri)
+    for name in box.holdable:  # a held call's result shows its approval card
+        box.show_in_view(name, views.APPROVAL)
     return server, box
