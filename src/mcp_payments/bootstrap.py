@@ -31,14 +31,19 @@ from mcp_payments.domain.errors import DomainError, NotAuthenticated
 from mcp_payments.server.access import HttpAccess, network_access, process_access
 from mcp_payments.server.app import PaymentsServer, build_server
 from mcp_payments.server.registry import Toolbox
+from mcp_payments.services.analytics.service import AnalyticsService
+from mcp_payments.services.approvals import Approvals
 from mcp_payments.services.call_stats import CallStats
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.container import Services
 from mcp_payments.services.job_runner import JobRunner
 from mcp_payments.services.jobs import AnyJob, Job, Retry
 from mcp_payments.services.pages import Cursors
+from mcp_payments.services.payments.lifecycle import PaymentService
 from mcp_payments.services.ports import JOBS, TOOL_STATS, Claim, Clock, UnitOfWork, UnitOfWorkFactory
 from mcp_payments.services.sandbox_clock import SANDBOX_CLOCK, SandboxClock
+from mcp_payments.services.views import VIEWS, Views
+from mcp_payments.services.wallets import WalletService
 
 if TYPE_CHECKING:
     from mcp_payments.adapters.db.engine import Database
@@ -251,8 +256,20 @@ def build_services(db: Database | LazyDatabase, settings: Settings, clock: Clock
     retry = Retry(settings.job_retry_base, settings.job_retry_cap, settings.job_max_attempts)
     secrets_ = (key.decode(), *webhook_secrets)
     services.add(JobRunner(services.calls, clock, services.jobs, retry, secrets=secrets_))
+    services.add(views_of(services))
     services.add(clock)
     return services
+
+
+def views_of(services: Services) -> Views:
+    """The views (resources, MCP Apps): composed from the categories' services, so wired after them all."""
+    return Views(
+        services.get(PaymentService),
+        services.get(WalletService),
+        services.get(Approvals),
+        services.get(AnalyticsService),
+        services.get(JobRunner),
+    )
 
 
 def repositories() -> dict[Repo[Any], RepositoryFactory]:
@@ -260,8 +277,15 @@ def repositories() -> dict[Repo[Any], RepositoryFactory]:
     from mcp_payments.adapters.db.jobs_repo import SqlJobs
     from mcp_payments.adapters.db.monitoring_repo import SqlToolStats
     from mcp_payments.adapters.db.sandbox_clock_repo import SqlSandboxClock
+    from mcp_payments.adapters.db.views_repo import SqlViews
 
-    return {**catalog.repositories(), JOBS: SqlJobs, SANDBOX_CLOCK: SqlSandboxClock, TOOL_STATS: SqlToolStats}
+    return {
+        **catalog.repositories(),
+        JOBS: SqlJobs,
+        SANDBOX_CLOCK: SqlSandboxClock,
+        TOOL_STATS: SqlToolStats,
+        VIEWS: SqlViews,
+    }
 
 
 def housekeeping(clock: Clock, run_retention: timedelta, key_clock: Clock | None = None) -> list[AnyJob]:
