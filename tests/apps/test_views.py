@@ -43,6 +43,29 @@ async def client_as(base: str, key: str) -> AsyncIterator[Client]:
         yield client
 
 
+async def held_transfer(base: str, keys: dict[str, str], tmp_path: Path, db_url: str) -> tuple[str, str, str]:
+    """The agent's 60.00 USD transfer, held for approval above 50.00 USD: (approval id, source, destination)."""
+    limits = ["limits", "set", "--principal", "key:agent-bot", "--currency", "USD", "--approval-above", "50.00"]
+    assert (await cli(tmp_path, *limits, "--db", db_url)).returncode == 0
+    async with client_as(base, keys["agent"]) as agent:
+        source = (await ok(agent, "create_wallet", currency="USD", name="operating"))["wallet"]["id"]
+        rent = (await ok(agent, "create_wallet", currency="USD", name="rent"))["wallet"]["id"]
+        await ok(agent, "fund_wallet", wallet_id=source, currency="USD", amount="100.00")
+        move = {"source_wallet_id": source, "destination_wallet_id": rent, "currency": "USD", "amount": "60.00"}
+        held = await ok(agent, "transfer_funds", **move, idempotency_key="rent-october")
+    assert held["status"] == "pending_approval"
+    return held["approval_id"], source, rent
+
+
+async def wallet_totals(base: str, keys: dict[str, str]) -> dict[str, str]:
+    """Every wallet's available balance added up per currency, from list_wallets, as the dashboard shows it."""
+    totals: dict[str, Decimal] = {}
+    async with client_as(base, keys["viewer"]) as client:
+        for w in (await ok(client, "list_wallets", limit=100))["wallets"]:
+            totals[w["currency"]] = totals.get(w["currency"], Decimal(0)) + Decimal(w["available"]["amount"])
+    return {f"wallets.{currency}.available": f"{total} {currency}" for currency, total in totals.items()}
+
+
 def percent(rate: str | None) -> Decimal | str:
     """A rate (a fraction, as the tools give it) in percent: compared as a number, so 90.5400 is 90.54."""
     return "n/a" if rate is None else Decimal(rate) * 100
@@ -100,17 +123,19 @@ async def test_the_dashboard_shows_the_numbers_the_analytics_tools_return_for_it
     assert seeded.returncode == 0, seeded.stderr.decode()
     with anyio.fail_after(240):
         async with deployment(db_url, tmp_path) as (base, keys), hosted(base, keys) as host:
+            await held_transfer(base, keys, tmp_path, db_url)
             page = Page(browser, host)
             wanted = await tool_answers(base, keys["viewer"], *RANGE)
             window = {"start_date": RANGE[0], "end_date": RANGE[1]}
-            await page.open(DASHBOARD, "open_dashboard", window, role="viewer")
+            await page.open(DASHBOARD, "open_dashboard", window, role="operator")
             await page.expect("/".join(RANGE))
             shown = await page.values()
             assert analytics_keys(shown) == wanted
             assert any(k.startswith("revenue.") for k in wanted)
             assert any(k.startswith("mrr.") for k in wanted)
             assert any(k.startswith("declines.") for k in wanted)
-            assert shown["approvals.count"] == "0"
+            assert shown["approvals.count"] == "1"  # an operator sees everyone's
+            assert {k: v for k, v in shown.items() if k.startswith("wallets.")} == await wallet_totals(base, keys)
             await page.screenshot(screenshots / f"dashboard-light-{backend}.png")
 
             # The date control refetches through the app-only dashboard_summary: the same numbers as the tools.
@@ -124,12 +149,13 @@ async def test_the_dashboard_shows_the_numbers_the_analytics_tools_return_for_it
             assert analytics_keys(await page.values()) == await tool_answers(base, keys["viewer"], *NARROW)
             assert await page.console_problems() == []
 
-            await page.open(DASHBOARD, "open_dashboard", window, role="viewer", theme="dark")
+            await page.open(DASHBOARD, "open_dashboard", window, role="operator", theme="dark")
             await page.ready()
             await page.screenshot(screenshots / f"dashboard-dark-{backend}.png")
             # Readable at 360 px: nothing wider than the frame, so nothing needs a sideways scroll.
             await page.open(DASHBOARD, "open_dashboard", window, role="viewer", width=360)
             await page.ready()
+            assert (await page.values())["approvals.count"] == "0"  # a viewer sees only its own: none
             assert await page.script("return document.documentElement.scrollWidth") <= 360
             await page.screenshot(screenshots / f"dashboard-360-{backend}.png")
             assert await page.console_problems() == []

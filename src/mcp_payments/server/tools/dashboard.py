@@ -10,8 +10,6 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from mcp_payments.domain.periods import Granularity
-from mcp_payments.domain.roles import Role
 from mcp_payments.server.callers import current_caller
 from mcp_payments.server.registry import Toolbox
 from mcp_payments.server.tools.analytics import (
@@ -23,81 +21,99 @@ from mcp_payments.server.tools.analytics import (
     TimeZone,
 )
 from mcp_payments.server.tools.approvals import ApprovalOut
-from mcp_payments.server.tools.models import Wallet
+from mcp_payments.server.tools.models import MoneyOut, Wallet
 from mcp_payments.server.tools.monitoring import BackgroundJob
 from mcp_payments.server.views import DASHBOARD
-from mcp_payments.services.analytics.service import AnalyticsService
-from mcp_payments.services.approvals import Approvals
+from mcp_payments.services import views as v
 from mcp_payments.services.container import Services
-from mcp_payments.services.job_runner import JobRunner
 from mcp_payments.services.ports import UnitOfWork
-from mcp_payments.services.wallets import WalletService
 
-TOP_DECLINES = 5
-SHOWN = 20  # wallets and pending approvals listed on the dashboard; the rest are counted as more
-WEEKLY_AFTER_DAYS = 62  # a longer range is bucketed by week, and by month past a year
-MONTHLY_AFTER_DAYS = 366
+
+class WalletTotalOut(BaseModel):
+    currency: str
+    wallets: int
+    posted: MoneyOut
+    pending: MoneyOut
+    available: MoneyOut
+
+    @classmethod
+    def of(cls, t: v.WalletTotal) -> "WalletTotalOut":
+        def money(minor: int) -> MoneyOut:
+            return MoneyOut.of(minor, t.currency)
+
+        return cls(
+            currency=t.currency,
+            wallets=t.wallets,
+            posted=money(t.posted),
+            pending=money(t.pending),
+            available=money(t.available),
+        )
+
+
+class JobsHealthOut(BaseModel):
+    most_lagging: str | None = Field(description="The job furthest behind; null when nothing is due.")
+    lag_seconds: float
+    last_run_at: str | None
+    parked_items: int = Field(description="Items that failed too often and are no longer tried, over every job.")
 
 
 class DashboardSummary(BaseModel):
     start_date: str
     end_date: str
     time_zone: str
-    revenue: RevenueSummary = Field(description="As get_revenue_summary answers for the range and granularity.")
+    revenue: RevenueSummary = Field(description="As get_revenue_summary answers for the range, per day.")
     payments: PaymentSuccessRates = Field(description="As get_payment_success_rates answers (top 5 declines).")
     subscriptions: SubscriptionMetrics = Field(description="As get_subscription_metrics answers for the range.")
-    wallets: list[Wallet] = Field(description=f"The first {SHOWN} wallets, oldest first.")
-    more_wallets: bool
+    wallets: list[Wallet] = Field(description=f"The first {v.DASHBOARD_WALLETS} wallets.")
+    total_wallets: int
+    wallet_totals: list[WalletTotalOut] = Field(description="Every wallet's balances added up, per currency.")
     pending_approvals: list[ApprovalOut] = Field(
-        description=f"The {SHOWN} oldest calls waiting for approval that you may see (an operator sees everyone's)."
+        description=f"The {v.DASHBOARD_APPROVALS} oldest calls waiting for approval that you may see (an operator "
+        "or admin sees everyone's, anyone else only their own)."
     )
-    more_pending_approvals: bool
+    pending_approvals_count: int = Field(description="How many of those you may see are pending in all.")
     jobs: list[BackgroundJob] = Field(description="As list_background_jobs answers.")
+    jobs_health: JobsHealthOut
 
-
-def granularity(start: date, end: date) -> Granularity:
-    """Day buckets for up to two months, weeks up to a year, months beyond: a chart of at most ~60 bars."""
-    days = (end - start).days + 1
-    if days > MONTHLY_AFTER_DAYS:
-        return Granularity.MONTH
-    return Granularity.WEEK if days > WEEKLY_AFTER_DAYS else Granularity.DAY
+    @classmethod
+    def of(cls, d: v.DashboardSummary) -> "DashboardSummary":
+        h = d.jobs_health
+        return cls(
+            start_date=d.start_date,
+            end_date=d.end_date,
+            time_zone=d.time_zone,
+            revenue=RevenueSummary.model_validate(d.revenue),
+            payments=PaymentSuccessRates.model_validate(d.success),
+            subscriptions=SubscriptionMetrics.model_validate(d.subscriptions),
+            wallets=[Wallet.of(a) for a in d.balances.wallets],
+            total_wallets=d.balances.total_wallets,
+            wallet_totals=[WalletTotalOut.of(t) for t in d.balances.totals],
+            pending_approvals=[ApprovalOut.of(a) for a in d.approvals.approvals],
+            pending_approvals_count=d.pending_approvals,
+            jobs=[BackgroundJob.of(s) for s in d.jobs],
+            jobs_health=JobsHealthOut(
+                most_lagging=h.most_lagging,
+                lag_seconds=h.lag_seconds,
+                last_run_at=h.last_run_at.isoformat() if h.last_run_at else None,
+                parked_items=h.parked_items,
+            ),
+        )
 
 
 def register(box: Toolbox, app: Services) -> None:
-    analytics, approvals, wallets = app.get(AnalyticsService), app.get(Approvals), app.get(WalletService)
+    views = app.get(v.Views)
 
     async def summary(uow: UnitOfWork, start: date | None, end: date | None, tz: str) -> DashboardSummary:
-        q = analytics.question(start, end, tz, None)
-        revenue = await analytics.revenue(uow, q, granularity(q.range.first, q.range.last))
-        rates = await analytics.success_rates(uow, q, TOP_DECLINES)
-        mrr = await analytics.subscriptions(uow, q)
-        shown = await wallets.list_wallets(uow, None, SHOWN)
-        caller = current_caller()
-        whose = None if caller.role.covers(Role.OPERATOR) else caller.principal  # as list_pending_approvals
-        waiting = await approvals.pending(uow, whose, None, SHOWN)
-        jobs = await app.get(JobRunner).report(uow)
-        return DashboardSummary(
-            start_date=revenue.start_date,
-            end_date=revenue.end_date,
-            time_zone=revenue.time_zone,
-            revenue=RevenueSummary.model_validate(revenue),
-            payments=PaymentSuccessRates.model_validate(rates),
-            subscriptions=SubscriptionMetrics.model_validate(mrr),
-            wallets=[Wallet.of(a) for a in shown.items],
-            more_wallets=shown.next_cursor is not None,
-            pending_approvals=[ApprovalOut.of(a) for a in waiting.items],
-            more_pending_approvals=waiting.next_cursor is not None,
-            jobs=[BackgroundJob.of(s) for s in jobs],
-        )
+        return DashboardSummary.of(await views.dashboard_summary(uow, current_caller(), start, end, tz))
 
     @box.query(toolset="analytics", title="Open dashboard")
     async def open_dashboard(
         uow: UnitOfWork, start_date: StartDate = None, end_date: EndDate = None, time_zone: TimeZone = "UTC"
     ) -> DashboardSummary:
-        """Open the payments dashboard for a date range (default: the last 30 days): revenue over time per
-        currency, authorization rate and top decline codes, MRR movements, wallet balances, pending approvals and
-        background job health. Hosts with MCP Apps show it as an interactive view; the data is the same either
-        way. Call it when the user asks to see the dashboard or how the business is doing."""
+        """Open the payments dashboard for a date range (default: the last 30 days): revenue per day and currency,
+        authorization rate and top decline codes, MRR movements, wallet balances, pending approvals and background
+        job health. Hosts with MCP Apps show it as an interactive view; the data is the same either way. Call it
+        when the user asks to see the dashboard or how the business is doing."""
         return await summary(uow, start_date, end_date, time_zone)
 
     @box.query(toolset="analytics", title="Dashboard summary")
