@@ -15,7 +15,7 @@ import shutil
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -97,31 +97,24 @@ def _result(result: Any) -> dict[str, Any]:
     return dumped
 
 
-def host_app(server: str, keys: dict[str, str]) -> Starlette:
-    """The host page and its endpoints, for the server at `server` (its base URL) and the keys of each role."""
-
-    @asynccontextmanager
-    async def client(role: str) -> AsyncIterator[Client]:
-        async with with_token("http", server, keys[role]) as transport, Client(transport) as c:
-            yield c
+def host_app(clients: dict[str, Client]) -> Starlette:
+    """The host page and its endpoints, calling the server through `clients` (a connected client per role)."""
 
     async def page(_: Request) -> HTMLResponse:
         return HTMLResponse(HOST_PAGE.read_text())
 
     async def view(request: Request) -> JSONResponse:
         body = await request.json()
-        async with client(body["as"]) as c:
-            read = await c.read_resource(body["uri"])
+        read = await clients[body["as"]].read_resource(body["uri"])
         content = read.contents[0]
         return JSONResponse({"html": getattr(content, "text", ""), "mime_type": content.mime_type})
 
     async def call(request: Request) -> JSONResponse:
         body = await request.json()
-        async with client(body["as"]) as c:
-            try:  # inside the client: an error leaving it comes out wrapped in its transport's task group
-                result = await c.call_tool(body["name"], body["arguments"])
-            except MCPError as refused:
-                return JSONResponse({"error": {"code": refused.error.code, "message": refused.error.message}})
+        try:
+            result = await clients[body["as"]].call_tool(body["name"], body["arguments"])
+        except MCPError as refused:
+            return JSONResponse({"error": {"code": refused.error.code, "message": refused.error.message}})
         return JSONResponse({"result": _result(result)})
 
     return Starlette(
@@ -131,19 +124,25 @@ def host_app(server: str, keys: dict[str, str]) -> Starlette:
 
 @asynccontextmanager
 async def hosted(server: str, keys: dict[str, str]) -> AsyncIterator[str]:
-    """Serve the host page on a free loopback port for the test's duration; yields its base URL."""
+    """Serve the host page on a free loopback port for the test's duration, with a client of the server at `server`
+    (its base URL) connected for each role of `keys`; yields the page's base URL."""
     port = free_port()
-    config = uvicorn.Config(host_app(server, keys), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    web = uvicorn.Server(config)
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(web.serve)
-        with anyio.fail_after(WAIT_SECONDS):
-            while not web.started:  # noqa: ASYNC110  # uvicorn offers no event to wait on
-                await anyio.sleep(0.02)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            web.should_exit = True
+    async with AsyncExitStack() as stack:
+        clients = {}
+        for role, key in keys.items():
+            transport = await stack.enter_async_context(with_token("http", server, key))
+            clients[role] = await stack.enter_async_context(Client(transport))
+        config = uvicorn.Config(host_app(clients), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        web = uvicorn.Server(config)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(web.serve)
+            with anyio.fail_after(WAIT_SECONDS):
+                while not web.started:  # noqa: ASYNC110  # uvicorn offers no event to wait on
+                    await anyio.sleep(0.02)
+            try:
+                yield f"http://127.0.0.1:{port}"
+            finally:
+                web.should_exit = True
 
 
 class Page:

@@ -14,25 +14,37 @@ import anyio
 import pytest
 from mcp.client import Client
 
+from mcp_payments.bootstrap import application
+from mcp_payments.config import Settings
+from mcp_payments.domain.roles import Role
 from mcp_payments.server.views import APPROVAL, DASHBOARD, PAYMENT, WALLET
+from mcp_payments.services.keys import KeyService
 from tests.apps.harness import Page, hosted
-from tests.e2e.processes import create_key, network_server, with_token
+from tests.conftest import TEST_SECRETS
+from tests.e2e.processes import network_server, with_token
 from tests.e2e.test_cli import cli
 from tests.helpers import ok
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-ROLES = ("viewer", "agent", "operator")
+ROLES = ("viewer", "agent", "operator", "admin")
 HISTORY_END = "2026-11-01"  # the demo history: two months before this day
 RANGE = ("2026-09-01", "2026-10-31")
 NARROW = ("2026-10-05", "2026-10-18")
+
+
+async def issue_keys(db_url: str) -> dict[str, str]:
+    """An API key per role, named <role>-bot, issued as `mcp-payments keys create` does (in this process: faster)."""
+    async with application(Settings(db_url=db_url, **TEST_SECRETS)) as (_, _, services):
+        keys = services.get(KeyService)
+        return {role: (await keys.issue("cli:tests", f"{role}-bot", Role(role))).text for role in ROLES}
 
 
 @asynccontextmanager
 async def deployment(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
     """`serve --transport http` on the database (no background jobs: they would change what the test compares) and
     an API key per role; yields the server's base URL and the keys."""
-    keys = {role: (await create_key(db_url, tmp_path, role))["key"] for role in ROLES}
+    keys = await issue_keys(db_url)
     async with network_server("http", db_url, tmp_path, "--no-background") as base:
         yield base, keys
 
@@ -43,18 +55,25 @@ async def client_as(base: str, key: str) -> AsyncIterator[Client]:
         yield client
 
 
-async def held_transfer(base: str, keys: dict[str, str], tmp_path: Path, db_url: str) -> tuple[str, str, str]:
-    """The agent's 60.00 USD transfer, held for approval above 50.00 USD: (approval id, source, destination)."""
-    limits = ["limits", "set", "--principal", "key:agent-bot", "--currency", "USD", "--approval-above", "50.00"]
-    assert (await cli(tmp_path, *limits, "--db", db_url)).returncode == 0
+async def threshold_and_wallets(base: str, keys: dict[str, str]) -> dict[str, str]:
+    """An approval threshold of 50.00 USD for the agent (set by the admin), and two USD wallets of the agent's, the
+    first funded with 100.00: the arguments of a 60.00 USD transfer between them."""
+    async with client_as(base, keys["admin"]) as admin:
+        policy = {"principal": "key:agent-bot", "currency": "USD", "approval_above": "50.00"}
+        await ok(admin, "set_spending_policy", **policy)
     async with client_as(base, keys["agent"]) as agent:
         source = (await ok(agent, "create_wallet", currency="USD", name="operating"))["wallet"]["id"]
         rent = (await ok(agent, "create_wallet", currency="USD", name="rent"))["wallet"]["id"]
         await ok(agent, "fund_wallet", wallet_id=source, currency="USD", amount="100.00")
-        move = {"source_wallet_id": source, "destination_wallet_id": rent, "currency": "USD", "amount": "60.00"}
+    return {"source_wallet_id": source, "destination_wallet_id": rent, "currency": "USD", "amount": "60.00"}
+
+
+async def held_transfer(base: str, keys: dict[str, str]) -> None:
+    """The agent's 60.00 USD transfer, held for approval above 50.00 USD."""
+    move = await threshold_and_wallets(base, keys)
+    async with client_as(base, keys["agent"]) as agent:
         held = await ok(agent, "transfer_funds", **move, idempotency_key="rent-october")
     assert held["status"] == "pending_approval"
-    return held["approval_id"], source, rent
 
 
 async def wallet_totals(base: str, keys: dict[str, str]) -> dict[str, str]:
@@ -123,7 +142,7 @@ async def test_the_dashboard_shows_the_numbers_the_analytics_tools_return_for_it
     assert seeded.returncode == 0, seeded.stderr.decode()
     with anyio.fail_after(240):
         async with deployment(db_url, tmp_path) as (base, keys), hosted(base, keys) as host:
-            await held_transfer(base, keys, tmp_path, db_url)
+            await held_transfer(base, keys)
             page = Page(browser, host)
             wanted = await tool_answers(base, keys["viewer"], *RANGE)
             window = {"start_date": RANGE[0], "end_date": RANGE[1]}
@@ -166,14 +185,9 @@ async def test_an_approval_is_decided_once_from_its_card_and_a_viewers_or_the_re
 ) -> None:
     with anyio.fail_after(240):
         async with deployment(db_url, tmp_path) as (base, keys), hosted(base, keys) as host:
-            limits = ["limits", "set", "--principal", "key:agent-bot", "--currency", "USD", "--approval-above", "50.00"]
-            assert (await cli(tmp_path, *limits, "--db", db_url)).returncode == 0
-            async with client_as(base, keys["agent"]) as agent:
-                source = (await ok(agent, "create_wallet", currency="USD", name="operating"))["wallet"]["id"]
-                rent = (await ok(agent, "create_wallet", currency="USD", name="rent"))["wallet"]["id"]
-                await ok(agent, "fund_wallet", wallet_id=source, currency="USD", amount="100.00")
+            move = await threshold_and_wallets(base, keys)
+            source, rent = move["source_wallet_id"], move["destination_wallet_id"]
             page = Page(browser, host)
-            move = {"source_wallet_id": source, "destination_wallet_id": rent, "currency": "USD", "amount": "60.00"}
 
             # The agent's held call shows its card; the agent's own Approve is refused (an operator must decide).
             await page.open(APPROVAL, "transfer_funds", move | {"idempotency_key": "rent-october"}, role="agent")
