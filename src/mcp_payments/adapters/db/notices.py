@@ -1,5 +1,8 @@
 """Live updates across replicas on PostgreSQL: NOTIFY inside the write transaction, LISTEN on a connection apart.
 
+The NOTIFY travels in the same simple query as the transaction's COMMIT (PgDriver.notify_on_commit), so that a
+write costs no extra round trip for it.
+
 PostgreSQL delivers a NOTIFY only when its transaction commits (and never when it rolls back), to every
 connection that LISTENs on the channel, in commit order. The payload is a JSON list of resource URIs, cut into
 notifications under PostgreSQL's 8000-byte payload limit. Each server process LISTENs on one asyncpg connection
@@ -18,7 +21,7 @@ import structlog
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mcp_payments.adapters.db.driver import Driver
+from mcp_payments.adapters.db.driver import Driver, PgDriver
 
 CHANNEL = "mcp_payments_resources"
 _PAYLOAD_BYTES = 7000  # under PostgreSQL's 8000-byte limit, with room to spare
@@ -44,12 +47,11 @@ class SqlNotices:
 
     def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self.driver = driver
-        self.pg = driver.dialect == "postgresql"
 
     async def notify(self, uris: Sequence[str]) -> None:
-        if self.pg:
+        if isinstance(self.driver, PgDriver):  # sent with the COMMIT: no round trip of its own
             for payload in chunks(uris):
-                await self.driver.fetch("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                self.driver.notify_on_commit(CHANNEL, payload)
 
 
 def parse(payload: str) -> list[str]:
