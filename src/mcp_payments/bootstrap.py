@@ -380,6 +380,10 @@ async def services_of(settings: Settings, clock: Clock | None = None) -> AsyncIt
     db = await prepare_database(settings)
     try:
         services = build_services(db, settings, clock)
+        if services.uow.backend == "postgresql":
+            # A worker serves no subscriber, but what its jobs change (a hold expiring, a renewal) reaches the
+            # servers' subscribers through PostgreSQL. On SQLite the server's own jobs are the ones announced.
+            services.calls.feed = NotifyFeed()
         await follow_sandbox_clock(services)
         yield services
     finally:

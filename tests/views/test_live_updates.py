@@ -10,6 +10,7 @@ import pytest
 from mcp.client import Client
 from mcp.shared.exceptions import MCPError
 
+from mcp_payments.bootstrap import sweep_once
 from tests.conftest import Stack
 from tests.helpers import err, ok
 from tests.views.following import LEGACY, MODERN, following, next_uri
@@ -81,3 +82,16 @@ async def test_only_this_servers_resources_can_be_followed(stack: Stack, era: st
     assert isinstance(error, MCPError)
     assert error.error.code == -32602
     assert "payments://wallets/{wallet_id}" in error.error.message
+
+
+async def test_a_hold_released_by_the_background_jobs_is_announced(clocked_stack: Stack, era: str) -> None:
+    assert clocked_stack.clock is not None
+    async with Client(clocked_stack.server) as setup:
+        held = await wallet(setup, "held", "10.00")
+        await ok(setup, "hold_funds", wallet_id=held, currency="USD", amount="4.00", expires_in_seconds=60)
+    uri = f"payments://wallets/{held}"
+
+    async with following(partial(Client, clocked_stack.server), [uri], era) as (_, updates):
+        clocked_stack.clock.advance(seconds=61)
+        assert await sweep_once(clocked_stack.services) >= 1
+        assert await next_uri(updates) == uri
