@@ -50,11 +50,15 @@ async def bench_backend(backend: str, args: argparse.Namespace, where: Path) -> 
             await uow.commit()
         feed = services.calls.feed
         delivered = 0
+        expected = args.rounds * args.calls * 2  # each followed transfer moves two followed wallets
+        all_delivered = anyio.Event()
 
         async def count(message: Any) -> None:
             nonlocal delivered
             if isinstance(message, ResourceUpdatedNotification):
                 delivered += 1
+                if delivered >= expected:
+                    all_delivered.set()
 
         latencies: dict[str, list[float]] = {c: [] for c in CONDITIONS}
         async with Client(server) as agent, Client(server, mode="legacy", message_handler=count) as follower:
@@ -86,8 +90,7 @@ async def bench_backend(backend: str, args: argparse.Namespace, where: Path) -> 
                         latencies[condition].append(time.perf_counter() - started)
                         assert not result.is_error, result.content
             with anyio.move_on_after(2):
-                while delivered < args.rounds * args.calls * 2:  # each transfer moves two followed wallets
-                    await anyio.sleep(0.01)
+                await all_delivered.wait()
         services.calls.feed = feed
 
     base = statistics.median(latencies["off"])
