@@ -10,7 +10,10 @@ import pytest
 from mcp.client import Client
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
+from mcp_payments.bootstrap import application
+from mcp_payments.config import Settings
 from mcp_payments.server.views import APPROVAL, DASHBOARD, PAYMENT, WALLET
+from tests.conftest import TEST_SECRETS
 from tests.helpers import ok
 
 pytestmark = pytest.mark.anyio
@@ -57,3 +60,14 @@ async def test_a_tool_shown_in_a_view_answers_a_client_without_apps_as_before(cl
     summary = await ok(client, "open_dashboard")
     assert summary["total_wallets"] == 1
     assert summary["wallet_totals"][0]["available"]["amount"] == "12.00"
+
+
+async def test_a_deployment_without_a_toolset_has_none_of_its_views(db_url: str) -> None:
+    settings = Settings(db_url=db_url, toolsets=frozenset({"wallets", "payments"}), **TEST_SECRETS)
+    async with application(settings) as (server, _, _), Client(server) as client:
+        listed = {str(r.uri) for r in (await client.list_resources()).resources if str(r.uri).startswith("ui://")}
+        meta = {t.name: (t.meta or {}).get("ui") for t in (await client.list_tools()).tools}
+
+    assert listed == {WALLET, PAYMENT}
+    assert meta["get_wallet"] == {"resourceUri": WALLET}
+    assert meta["transfer_funds"] is None  # no approval card without the controls toolset to read and decide it

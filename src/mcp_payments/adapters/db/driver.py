@@ -94,30 +94,40 @@ class PgDriver:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self._notices: list[str] = []  # NOTIFYs sent with this transaction's COMMIT (notify_on_commit)
 
     @property
     def in_transaction(self) -> bool:
         return bool(self.conn.is_in_transaction())
+
+    def notify_on_commit(self, channel: str, payload: str) -> None:
+        """NOTIFY `channel` in the same simple query as the COMMIT: no round trip of its own, and, being inside
+        the transaction, delivered only when it commits."""
+        self._notices.append(f"SELECT pg_notify({pg_literal(channel)}, {pg_literal(payload)})")
 
     @property
     def usable(self) -> bool:
         return not self.conn.is_closed()
 
     async def begin(self, *, write: bool) -> None:
+        self._notices.clear()
         # A read of several statements sees one snapshot.
         await self.conn.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     async def begin_with(self, sql: str) -> int:
         # Two statements in one simple query: one round trip. The status is the last statement's, "INSERT 0 1".
+        self._notices.clear()
         status: str = await self.conn.execute("BEGIN; " + sql)
         return int(status.rsplit(" ", 1)[-1])
 
     async def commit(self) -> None:
         # PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not with an error.
-        if await self.conn.execute("COMMIT") != "COMMIT":
+        statements, self._notices = [*self._notices, "COMMIT"], []
+        if await self.conn.execute("; ".join(statements)) != "COMMIT":
             raise TransactionRolledBack("the transaction failed and was rolled back")
 
     async def rollback(self) -> None:
+        self._notices.clear()
         if self.conn.is_in_transaction():
             await self.conn.execute("ROLLBACK")
 

@@ -12,6 +12,7 @@ like any other.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from importlib import resources
 
 from mcp.server.apps import Apps
@@ -30,6 +31,8 @@ _TITLES = {
 }
 # Existing tools shown in a view (a held money call's result shows the approval card too: Toolbox.holdable).
 SHOWN_IN = {"get_payment": PAYMENT, "get_approval": APPROVAL, "get_wallet": WALLET}
+# The toolset whose tools a view reads and calls: a deployment without it (--toolsets) has no such view.
+TOOLSETS = {DASHBOARD: "analytics", PAYMENT: "payments", APPROVAL: "controls", WALLET: "wallets"}
 
 
 def _read(name: str) -> str:
@@ -42,9 +45,11 @@ def page(uri: str) -> str:
     return _read(_FILES[uri]).replace("/*BASE_CSS*/", _read("base.css")).replace("/*BRIDGE_JS*/", _read("bridge.js"))
 
 
-def apps() -> Apps:
-    """The MCP Apps extension with every view registered (MCPServer(extensions=[...]) advertises it)."""
+def apps(exposes: Callable[[str], bool]) -> Apps:
+    """The MCP Apps extension with the views of the toolsets this deployment exposes (MCPServer(extensions=[...])
+    advertises it)."""
     extension = Apps()
     for uri in _FILES:
-        extension.add_html_resource(uri, page(uri), name=uri, title=_TITLES[uri], prefers_border=True)
+        if exposes(TOOLSETS[uri]):
+            extension.add_html_resource(uri, page(uri), name=uri, title=_TITLES[uri], prefers_border=True)
     return extension
