@@ -58,8 +58,8 @@ async def test_a_tool_shown_in_a_view_answers_a_client_without_apps_as_before(cl
     assert result.structured_content["available"]["amount"] == "12.00"
     assert [c.type for c in result.content] == ["text"]  # the JSON text, no UI-only content
     summary = await ok(client, "open_dashboard")
-    assert summary["total_wallets"] == 1
-    assert summary["wallet_totals"][0]["available"]["amount"] == "12.00"
+    assert summary["balances"]["total_wallets"] == 1
+    assert summary["balances"]["totals"][0]["available"]["amount"] == "12.00"
 
 
 async def test_a_deployment_without_a_toolset_has_none_of_its_views(db_url: str) -> None:
