@@ -218,6 +218,9 @@ async def test_an_approval_is_decided_once_from_its_card_and_a_viewers_or_the_re
             await page.expect("executed", 1, not_state="pending")
             assert (await page.values(1))["decided_by"].startswith("key:operator-bot")
             await page.screenshot(screenshots / f"approval-decided-light-{backend}.png", frame=0)
+            await page.open(APPROVAL, "get_approval", card, role="operator", width=360)
+            await page.expect("executed")
+            assert await page.script("return document.documentElement.scrollWidth") <= 360
             assert await page.console_problems() == []
 
             async with client_as(base, keys["operator"]) as operator:
@@ -260,10 +263,13 @@ async def test_the_payment_timeline_and_the_wallet_view_show_the_tools_answers_a
                 balances = await ok(agent, "get_wallet", wallet_id=wallet)
             page = Page(browser, host)
 
-            for theme in ("light", "dark"):
-                await page.open(PAYMENT, "get_payment", {"payment_id": payment}, role="viewer", theme=theme)
+            for theme, width in (("light", 720), ("dark", 720), ("light", 360)):
+                await page.open(
+                    PAYMENT, "get_payment", {"payment_id": payment}, role="viewer", theme=theme, width=width
+                )
                 await page.expect(payment)
-                await page.screenshot(screenshots / f"payment-{theme}-{backend}.png")
+                await page.screenshot(screenshots / f"payment-{theme}-{width}-{backend}.png")
+                assert await page.script("return document.documentElement.scrollWidth") <= width
             shown = await page.values()
             kinds = await page.script("return [...document.querySelectorAll('#timeline li')].map(l => l.dataset.kind)")
             assert (shown["amount"], shown["status"], shown["refunded"]) == ("42.50 EUR", "succeeded", "12.50 EUR")
@@ -272,10 +278,11 @@ async def test_the_payment_timeline_and_the_wallet_view_show_the_tools_answers_a
             assert "refund succeeded" in kinds
             assert any(k.startswith("ledger: ") for k in kinds)
 
-            for theme in ("light", "dark"):
-                await page.open(WALLET, "get_wallet", {"wallet_id": wallet}, role="viewer", theme=theme)
+            for theme, width in (("dark", 360), ("light", 720), ("dark", 720)):
+                await page.open(WALLET, "get_wallet", {"wallet_id": wallet}, role="viewer", theme=theme, width=width)
                 await page.expect("page-1")
-                await page.screenshot(screenshots / f"wallet-{theme}-{backend}.png")
+                await page.screenshot(screenshots / f"wallet-{theme}-{width}-{backend}.png")
+                assert await page.script("return document.documentElement.scrollWidth") <= width
             shown = await page.values()
             assert (shown["available"], shown["posted"], shown["pending"]) == (
                 balances["available"]["amount"],

@@ -133,10 +133,6 @@ function when(iso) {
   return iso.replace("T", " ").replace(/(\.\d+)?(Z|\+00:00)$/, " UTC");
 }
 
-function percent(rate) {
-  return rate === null || rate === undefined ? "n/a" : `${rate}`;
-}
-
 function show(root, ...nodes) {
   root.replaceChildren(...nodes);
 }
