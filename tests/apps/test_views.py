@@ -180,7 +180,7 @@ async def test_the_dashboard_shows_the_numbers_the_analytics_tools_return_for_it
             assert await page.console_problems() == []
 
 
-async def test_an_approval_is_decided_once_from_its_card_and_a_viewers_or_the_requesters_click_is_refused(
+async def test_an_approval_is_decided_once_from_its_card_a_viewers_or_the_requesters_click_is_refused_and_reject_holds(
     db_url: str, tmp_path: Path, browser: Any, screenshots: Path, backend: str
 ) -> None:
     with anyio.fail_after(240):
@@ -221,14 +221,25 @@ async def test_an_approval_is_decided_once_from_its_card_and_a_viewers_or_the_re
             await page.open(APPROVAL, "get_approval", card, role="operator", width=360)
             await page.expect("executed")
             assert await page.script("return document.documentElement.scrollWidth") <= 360
+
+            # Reject, with a reason, from the card of another held call: it never runs.
+            async with client_as(base, keys["agent"]) as agent:
+                again = await ok(agent, "transfer_funds", **move | {"amount": "55.00"}, idempotency_key="rent-november")
+            await page.open(APPROVAL, "get_approval", {"approval_id": again["approval_id"]}, role="operator")
+            await page.expect("pending")
+            await page.script("document.getElementById('reason').value = 'not this month';")
+            await page.click("#reject")
+            await page.expect("rejected", not_state="pending")
             assert await page.console_problems() == []
 
             async with client_as(base, keys["operator"]) as operator:
                 decided = await ok(operator, "get_approval", approval_id=approval_id)
+                rejected = await ok(operator, "get_approval", approval_id=again["approval_id"])
                 balances = [(await ok(operator, "get_wallet", wallet_id=w))["posted"]["amount"] for w in (source, rent)]
                 lines = (await ok(operator, "get_wallet_statement", wallet_id=rent))["lines"]
     assert decided["status"] == "executed"
     assert decided["decided_by"] == "key:operator-bot"
+    assert (rejected["status"], rejected["reason"]) == ("rejected", "not this month")
     assert balances == ["40.00", "60.00"]
     assert len(lines) == 1
 
