@@ -161,6 +161,10 @@ def build_server(
     """The server with the tools that `register` adds (catalog.register_tools: every category's), for callers found
     as `access` says (default: the process's own principal, as on stdio)."""
     access = access or process_access(services, settings)
+
+    def has_toolset(toolset: str) -> bool:
+        return settings.toolsets is None or toolset in settings.toolsets
+
     hidden: dict[str, str] = {}
     specs: dict[str, ToolSpec] = {}
     asks: dict[str, Asking] = {}
@@ -177,7 +181,7 @@ def build_server(
         auth=access.auth,
         request_state_security=request_state_security(services.secret_key),
         subscriptions=bus,
-        extensions=[views.apps(lambda toolset: settings.toolsets is None or toolset in settings.toolsets)],
+        extensions=[views.apps(has_toolset)],
     )
     live.install(server, bus)
     box = Toolbox(
@@ -187,6 +191,6 @@ def build_server(
     resources.register(server, services, box)
     shown = {**views.SHOWN_IN, **dict.fromkeys(box.holdable, views.APPROVAL)}  # a held call shows its approval card
     for name, uri in shown.items():
-        if settings.toolsets is None or views.TOOLSETS[uri] in settings.toolsets:
+        if has_toolset(views.TOOLSETS[uri]):  # a view whose tools are left out is not offered (server/views/)
             box.show_in_view(name, uri)
     return server, box
