@@ -29,16 +29,23 @@ from mcp_payments.adapters.db.deferred import (
 from mcp_payments.config import Settings, secrets_path
 from mcp_payments.domain.errors import DomainError, NotAuthenticated
 from mcp_payments.server.access import HttpAccess, network_access, process_access
-from mcp_payments.server.app import PaymentsServer, build_server
+from mcp_payments.server.app import PaymentsServer, build_server, live_bus
+from mcp_payments.server.live import LiveBus
 from mcp_payments.server.registry import Toolbox
+from mcp_payments.services.analytics.service import AnalyticsService
+from mcp_payments.services.approvals import Approvals
 from mcp_payments.services.call_stats import CallStats
 from mcp_payments.services.calls import CallRunner
 from mcp_payments.services.container import Services
 from mcp_payments.services.job_runner import JobRunner
 from mcp_payments.services.jobs import AnyJob, Job, Retry
+from mcp_payments.services.live import NOTICES, LocalFeed, NotifyFeed
 from mcp_payments.services.pages import Cursors
+from mcp_payments.services.payments.lifecycle import PaymentService
 from mcp_payments.services.ports import JOBS, TOOL_STATS, Claim, Clock, UnitOfWork, UnitOfWorkFactory
 from mcp_payments.services.sandbox_clock import SANDBOX_CLOCK, SandboxClock
+from mcp_payments.services.views import VIEWS, Views
+from mcp_payments.services.wallets import WalletService
 
 if TYPE_CHECKING:
     from mcp_payments.adapters.db.engine import Database
@@ -251,17 +258,38 @@ def build_services(db: Database | LazyDatabase, settings: Settings, clock: Clock
     retry = Retry(settings.job_retry_base, settings.job_retry_cap, settings.job_max_attempts)
     secrets_ = (key.decode(), *webhook_secrets)
     services.add(JobRunner(services.calls, clock, services.jobs, retry, secrets=secrets_, watchers=services.watchers))
+    services.add(views_of(services))
     services.add(clock)
     return services
+
+
+def views_of(services: Services) -> Views:
+    """The views (resources, MCP Apps): composed from the categories' services, so wired after them all."""
+    return Views(
+        services.get(PaymentService),
+        services.get(WalletService),
+        services.get(Approvals),
+        services.get(AnalyticsService),
+        services.get(JobRunner),
+    )
 
 
 def repositories() -> dict[Repo[Any], RepositoryFactory]:
     """Every repository: the categories' and the platform's own."""
     from mcp_payments.adapters.db.jobs_repo import SqlJobs
     from mcp_payments.adapters.db.monitoring_repo import SqlToolStats
+    from mcp_payments.adapters.db.notices import SqlNotices
     from mcp_payments.adapters.db.sandbox_clock_repo import SqlSandboxClock
+    from mcp_payments.adapters.db.views_repo import SqlViews
 
-    return {**catalog.repositories(), JOBS: SqlJobs, SANDBOX_CLOCK: SqlSandboxClock, TOOL_STATS: SqlToolStats}
+    return {
+        **catalog.repositories(),
+        JOBS: SqlJobs,
+        SANDBOX_CLOCK: SqlSandboxClock,
+        TOOL_STATS: SqlToolStats,
+        VIEWS: SqlViews,
+        NOTICES: SqlNotices,
+    }
 
 
 def housekeeping(clock: Clock, run_retention: timedelta, key_clock: Clock | None = None) -> list[AnyJob]:
@@ -304,7 +332,23 @@ def build(
     services = build_services(db, settings, clock)
     access = process_access(services, settings) if http is None else network_access(services, settings, http)
     server, box = build_server(services, settings, catalog.register_tools, access)
+    wire_live(services, settings)
     return server, box, services
+
+
+def wire_live(services: Services, settings: Settings) -> None:
+    """Announce committed changes to the live bus: through PostgreSQL (every replica hears them), or in-process."""
+    if services.calls.feed is not None:
+        return
+    bus = live_bus(services)
+    if services.uow.backend == "postgresql":
+        from mcp_payments.adapters.db.notices import PgListener
+
+        listener = PgListener(settings.db_url, bus.deliver)
+        bus.start, bus.stop, bus.relay = listener.start, listener.stop, listener.notify
+        services.calls.feed = NotifyFeed()
+    else:
+        services.calls.feed = LocalFeed(bus.deliver)
 
 
 @asynccontextmanager
@@ -318,12 +362,15 @@ async def application(
     """The server and its services, with the database open for the duration (`defer_database`: opened on first
     use when it can be, see prepare_database)."""
     db = await prepare_database(settings, auto_migrate=auto_migrate, defer=defer_database)
+    built: tuple[PaymentsServer, Toolbox, Services] | None = None
     try:
         built = build(db, settings, clock, http)
         if not isinstance(db, LazyDatabase):  # a deferred one is read when it opens (cli.py): SQLAlchemy waits
             await follow_sandbox_clock(built[2])
         yield built
     finally:
+        if built is not None:
+            await built[2].get(LiveBus).close()  # its LISTEN connection, on PostgreSQL
         await db.dispose()
 
 
@@ -333,6 +380,10 @@ async def services_of(settings: Settings, clock: Clock | None = None) -> AsyncIt
     db = await prepare_database(settings)
     try:
         services = build_services(db, settings, clock)
+        if services.uow.backend == "postgresql":
+            # A worker serves no subscriber, but what its jobs change (a hold expiring, a renewal) reaches the
+            # servers' subscribers through PostgreSQL. On SQLite the server's own jobs are the ones announced.
+            services.calls.feed = NotifyFeed()
         await follow_sandbox_clock(services)
         yield services
     finally:

@@ -31,6 +31,7 @@ async def tool_documents() -> dict[str, dict[str, Any]]:
             "annotations": t.annotations.model_dump(by_alias=True, exclude_none=True) if t.annotations else None,
             "inputSchema": t.input_schema,
             "outputSchema": t.output_schema,
+            **({"_meta": t.meta} if t.meta else {}),  # an MCP Apps view that shows its results (server/views/)
         }
         for t in tools
     }

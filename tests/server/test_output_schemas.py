@@ -92,6 +92,7 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await call("get_wallet", wallet_id=eur)
     await call("list_wallets", limit=1)
     await call("get_wallet_statement", wallet_id=usd)
+    await call("wallet_statement_page", wallet_id=usd, limit=2)
 
     plan = (await call("create_plan", name="Pro", currency="USD", amount="9.00", interval="month"))["plan"]["id"]
     await call("list_plans")
@@ -118,6 +119,8 @@ async def test_every_tool_answers_with_structured_content_that_matches_its_outpu
     await call("get_payment_success_rates", chart=True)
     await call("get_customer_insights", chart=True)
     await call("get_subscription_metrics", chart=True)
+    await call("open_dashboard")
+    await call("dashboard_summary", start_date="2026-01-01", end_date="2026-06-30")
     await call("forecast_revenue", currency="USD", granularity="day", method="linear", chart=True)
 
     await call("screen_party", name="Ignatius Zorvak", type="person", country="IS", date_of_birth="1960-01-12")

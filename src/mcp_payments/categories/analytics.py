@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from mcp_payments.categories import Category
 from mcp_payments.config import Settings
-from mcp_payments.server.tools import analytics
+from mcp_payments.server.registry import Toolbox
+from mcp_payments.server.tools import analytics, dashboard
 from mcp_payments.services.analytics import rollups
 from mcp_payments.services.analytics.ports import ANALYTICS
 from mcp_payments.services.analytics.service import AnalyticsService
@@ -30,6 +31,11 @@ def wire(services: Services, _settings: Settings) -> None:
     services.add(AnalyticsService(services.clock))
 
 
+def tools(box: Toolbox, services: Services) -> None:
+    analytics.register(box, services)
+    dashboard.register(box, services)  # the dashboard view's tools (server/views/)
+
+
 def jobs(_services: Services) -> Sequence[AnyJob]:
     return (rollups.JOB,)
 
@@ -38,7 +44,7 @@ CATEGORY = Category(
     toolset="analytics",
     id_prefixes=(),
     wire=wire,
-    tools=analytics.register,
+    tools=tools,
     jobs=jobs,
     repositories=repositories,
 )

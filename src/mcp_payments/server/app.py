@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from mcp_payments import __version__
 from mcp_payments.config import Settings
 from mcp_payments.domain.errors import NotAuthenticated, ToolDisabled
-from mcp_payments.server import errors
+from mcp_payments.server import errors, live, resources, views
 from mcp_payments.server.access import Access, process_access
 from mcp_payments.server.callers import Callers, log_fields, serving
 from mcp_payments.server.elicitation import Asking, asking
@@ -110,6 +110,10 @@ class PaymentsServer(MCPServer[Any]):
                 return errors.invalid_arguments(name, error.__cause__)
             raise
 
+    async def reader(self) -> Caller:
+        """The caller of a resource read or subscription (found as for a tool call)."""
+        return await self._caller()
+
     def _refused(self, tool: str, outcome: str, started: float) -> None:
         """Count a call refused before its tool ran: only of tools this server has (a caller's made-up names
         are not counted, or they would grow the statistics without bound)."""
@@ -138,6 +142,16 @@ def request_state_security(secret_key: bytes) -> RequestStateSecurity:
     return RequestStateSecurity(keys=[key])
 
 
+def live_bus(services: Services) -> live.LiveBus:
+    """The process's bus of live updates, shared by every server built on `services` (made by the first)."""
+    try:
+        return services.get(live.LiveBus)
+    except LookupError:
+        bus = live.LiveBus()
+        services.add(bus)
+        return bus
+
+
 def build_server(
     services: Services,
     settings: Settings,
@@ -147,9 +161,14 @@ def build_server(
     """The server with the tools that `register` adds (catalog.register_tools: every category's), for callers found
     as `access` says (default: the process's own principal, as on stdio)."""
     access = access or process_access(services, settings)
+
+    def has_toolset(toolset: str) -> bool:
+        return settings.toolsets is None or toolset in settings.toolsets
+
     hidden: dict[str, str] = {}
     specs: dict[str, ToolSpec] = {}
     asks: dict[str, Asking] = {}
+    bus = live_bus(services)
     server = PaymentsServer(
         callers=access.callers,
         hidden=hidden,
@@ -161,9 +180,17 @@ def build_server(
         token_verifier=access.verifier,
         auth=access.auth,
         request_state_security=request_state_security(services.secret_key),
+        subscriptions=bus,
+        extensions=[views.apps(has_toolset)],
     )
+    live.install(server, bus)
     box = Toolbox(
         server, services.calls, settings, services.get(SpendingControls), hidden, specs, services.get(CallStats), asks
     )
     register(box, services)
+    resources.register(server, services, box)
+    shown = {**views.SHOWN_IN, **dict.fromkeys(box.holdable, views.APPROVAL)}  # a held call shows its approval card
+    for name, uri in shown.items():
+        if has_toolset(views.TOOLSETS[uri]):  # a view whose tools are left out is not offered (server/views/)
+            box.show_in_view(name, uri)
     return server, box

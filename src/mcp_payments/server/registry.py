@@ -105,6 +105,7 @@ class Toolbox:
         # chat (server/elicitation.py), unless MCP_PAYMENTS_APPROVAL_MODE=queue.
         self.answers: ApprovalAnswers | None = None
         self.asking = {} if asking is None else asking  # what each spend tool's asking function runs on this server
+        self.holdable: list[str] = []  # money tools whose call may be held for approval (their result may say so)
 
     def exposes(self, kind: Kind, toolset: str) -> bool:
         if self.settings.read_only and kind.mutating:
@@ -206,9 +207,22 @@ class Toolbox:
 
         return register
 
+    def show_in_view(self, name: str, resource_uri: str, *, visibility: tuple[str, ...] | None = None) -> None:
+        """Show the tool's results in an MCP Apps view (server/views/): `_meta.ui.resourceUri` on this server's
+        tool, and the flat key older hosts read. visibility=("app",): only the view is shown the tool, not the model.
+        A tool this deployment does not expose is left alone."""
+        tool = self.server._tool_manager.get_tool(name)
+        if tool is None:
+            return
+        ui: dict[str, Any] = {"resourceUri": resource_uri}
+        if visibility is not None:
+            ui["visibility"] = list(visibility)
+        tool.meta = {**(tool.meta or {}), "ui": ui, "ui/resourceUri": resource_uri}
+
     def _may_be_held(self, name: str, model: type[Mutation]) -> None:
         """Publish and validate the tool's result as its own model or a PendingApproval (the SDK reads both fields
         of its metadata live)."""
+        self.holdable.append(name)
         tool = self.server._tool_manager.get_tool(name)
         assert tool is not None
         assert tool.fn_metadata.output_schema is not None

@@ -27,6 +27,7 @@ from mcp_payments.domain.audit import canonical_json
 from mcp_payments.domain.errors import Contention, DomainError, IdempotencyConflict, StoredError
 from mcp_payments.domain.ledger import JournalTransaction
 from mcp_payments.services.commands import Command, Done, Outcome
+from mcp_payments.services.live import ChangeFeed, changed_uris
 from mcp_payments.services.ports import AuditRecord, Clock, Ids, StoredCall, UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
@@ -63,6 +64,9 @@ class CallRunner:
         self.request_key = hmac.new(key_secret, b"idempotency request", hashlib.sha256).digest()
         self._key_mac, self._audit_mac = audit.Hmac(key_secret), audit.Hmac(self.audit_key)
         self._request_mac = audit.Hmac(self.request_key)
+        # Live updates (services/live.py): what each committed write touched is announced to subscribers.
+        self.feed: ChangeFeed | None = None
+        self._announced: dict[int, list[str]] = {}  # per unit of work (by id) in flight: announced, not yet published
 
     async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]], *, snapshot: bool = True) -> T:
         """A read. snapshot=False for a read of one statement: it then needs no transaction."""
@@ -75,9 +79,14 @@ class CallRunner:
         for attempt in range(_CONTENTION_RETRIES):
             try:
                 async with self.uow(begin=begin) as uow:
-                    result = await operation(uow)
-                    await uow.commit()
-                    return result
+                    try:
+                        result = await operation(uow)
+                        await uow.commit()
+                    finally:
+                        announced = self._announced.pop(id(uow), None)
+                if announced and self.feed is not None:
+                    await self.feed.committed(announced)
+                return result
             except Contention:
                 if attempt == _CONTENTION_RETRIES - 1:
                     raise
@@ -110,6 +119,7 @@ class CallRunner:
                 await self._keep(uow, command, arguments, key, error, now)
                 raise
             record = self._record(uow, command, arguments, done.entities, now, outcome=done.outcome)
+            await self._changed(uow, done.entities)
             response = {**done.response, "receipt": _receipt(record)}
             await uow.idempotency.complete(command.principal, key, response, record)
             return Outcome(response, False, done.value)
@@ -148,6 +158,7 @@ class CallRunner:
             if changed or uow.ledger.posted:
                 record = self._record(uow, Command(job, SYSTEM_PRINCIPAL, {}), {}, changed, self.clock.now())
                 await uow.audit.append(record)
+                await self._changed(uow, changed)
             return result
 
         return await self.write(run)
@@ -173,9 +184,19 @@ class CallRunner:
             records: list[AuditRecord] = []
             result = await operation(uow, done)
             await uow.audit.append_many(records)
+            await self._changed(uow, (i for r in records for i in r.record["entity_ids"]))
             return result
 
         return await self.write(run)
+
+    async def _changed(self, uow: UnitOfWork, entities: Iterable[str]) -> None:
+        """Announce, inside this write's transaction, the resources it changed (nothing without a feed)."""
+        if self.feed is None:
+            return
+        uris = changed_uris(entities, uow.ledger.posted)
+        if uris:
+            await self.feed.announce(uow, uris)
+            self._announced.setdefault(id(uow), []).extend(uris)
 
     def _identity(self, command: Command) -> dict[str, Any]:
         """The arguments that identify a call (None left out); sensitive ones only as keyed hashes, so that a
@@ -199,7 +220,10 @@ class CallRunner:
         error.details["receipt"] = _receipt(record)
         body = {"code": error.code, "message": error.message, "retryable": error.retryable, "details": error.details}
         await uow.idempotency.complete(command.principal, key, {_STORED_ERROR: body}, record)
+        await self._changed(uow, error.entities)
         await uow.commit()
+        if (announced := self._announced.pop(id(uow), None)) and self.feed is not None:
+            await self.feed.committed(announced)
 
     @staticmethod
     def _replay(command: Command, arguments: Mapping[str, Any], stored: StoredCall) -> dict[str, Any]:

@@ -148,11 +148,12 @@ class WalletService:
         return await uow.ledger.claim_expired_holds(claim)
 
     async def expire_hold(self, uow: UnitOfWork, hold: Hold) -> list[str]:
-        """Release a claimed hold that expired; returns what changed."""
+        """Release a claimed hold that expired; returns what changed: the hold, and its wallet (whose available
+        balance grew), as hold_funds and release_hold name both."""
         done = ledger.release(hold, self.clock.now(), expired=True)
         await uow.ledger.adjust_pending(hold.account_id, -hold.amount)
         await uow.ledger.update_hold(done)
-        return [done.id]
+        return [done.id, hold.account_id]
 
     async def statement(
         self, uow: UnitOfWork, wallet_id: str, cursor: str | None, limit: int

@@ -96,34 +96,44 @@ class PgDriver:
         self.conn = conn
         self._prepared: set[str] = set()  # statements PREPAREd on this connection (a session's, kept until it closes)
         self._tail: list[str] = []  # statements sent with the COMMIT (defer)
+        self._notices: list[str] = []  # NOTIFYs sent with this transaction's COMMIT (notify_on_commit)
 
     @property
     def in_transaction(self) -> bool:
         return bool(self.conn.is_in_transaction())
+
+    def notify_on_commit(self, channel: str, payload: str) -> None:
+        """NOTIFY `channel` in the same simple query as the COMMIT: no round trip of its own, and, being inside
+        the transaction, delivered only when it commits."""
+        self._notices.append(f"SELECT pg_notify({pg_literal(channel)}, {pg_literal(payload)})")
 
     @property
     def usable(self) -> bool:
         return not self.conn.is_closed()
 
     async def begin(self, *, write: bool) -> None:
+        self._notices.clear()
         # A read of several statements sees one snapshot.
         await self.conn.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     async def begin_with(self, sql: str) -> int:
         # Two statements in one simple query: one round trip. The status is the last statement's, "INSERT 0 1".
+        self._notices.clear()
         status: str = await self.conn.execute("BEGIN; " + sql)
         return int(status.rsplit(" ", 1)[-1])
 
     async def commit(self) -> None:
-        # The deferred statements and COMMIT in one simple query: one round trip. A failing statement stops the
-        # query there (the error is raised, nothing commits); PostgreSQL answers COMMIT of a failed transaction
-        # with ROLLBACK, not with an error.
-        tail, self._tail = self._tail, []
-        if await self.conn.execute("; ".join([*tail, "COMMIT"])) != "COMMIT":
+        # The deferred statements, the NOTIFYs and COMMIT in one simple query: one round trip. A failing statement
+        # stops the query there (the error is raised, nothing commits, nothing is announced); PostgreSQL answers
+        # COMMIT of a failed transaction with ROLLBACK, not with an error.
+        statements = [*self._tail, *self._notices, "COMMIT"]
+        self._tail, self._notices = [], []
+        if await self.conn.execute("; ".join(statements)) != "COMMIT":
             raise TransactionRolledBack("the transaction failed and was rolled back")
 
     async def rollback(self) -> None:
         self._tail.clear()
+        self._notices.clear()
         if self.conn.is_in_transaction():
             await self.conn.execute("ROLLBACK")
 

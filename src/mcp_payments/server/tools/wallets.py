@@ -26,6 +26,7 @@ from mcp_payments.server.tools.params import (
     Name,
     WalletId,
 )
+from mcp_payments.server.views import WALLET
 from mcp_payments.services.commands import Kind
 from mcp_payments.services.container import Services
 from mcp_payments.services.pages import Page
@@ -33,6 +34,8 @@ from mcp_payments.services.payments.proceeds import ProceedsService
 from mcp_payments.services.ports import StatementLine, UnitOfWork
 from mcp_payments.services.postings import Movement
 from mcp_payments.services.wallets import WalletService
+
+StatementLimit = Annotated[int, Field(default=10, strict=True, ge=1, le=100, description="Lines per page, 1-100.")]
 
 
 class WalletResult(Mutation):
@@ -347,3 +350,13 @@ def register(box: Toolbox, app: Services) -> None:  # one closure per tool, by d
         """The wallet's ledger entries, newest first, each with the balance after it and the other accounts of
         its transaction."""
         return Statement.of(await wallets.statement(uow, wallet_id, cursor, limit))
+
+    @box.query(toolset="wallets", title="Wallet statement page")
+    async def wallet_statement_page(
+        uow: UnitOfWork, wallet_id: WalletId, limit: StatementLimit = 10, cursor: Cursor = None
+    ) -> Statement:
+        """One page of a wallet's statement, newest first, for the wallet view's pager (shown to the view only;
+        get_wallet_statement is the same for the model)."""
+        return Statement.of(await wallets.statement(uow, wallet_id, cursor, limit))
+
+    box.show_in_view("wallet_statement_page", WALLET, visibility=("app",))

@@ -1,0 +1,97 @@
+"""Live updates in one process, both eras, both databases: a subscriber is told about each committed change to
+what it follows, and never about a change that was refused (rolled back). On PostgreSQL this goes through NOTIFY
+and this process's own LISTEN, the path replicas share (tests/e2e/test_live_replicas.py runs two)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+from mcp.client import Client
+from mcp.shared.exceptions import MCPError
+
+from mcp_payments.bootstrap import sweep_once
+from tests.conftest import Stack
+from tests.helpers import err, ok
+from tests.views.following import LEGACY, MODERN, following, next_uri
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=[LEGACY, MODERN])
+def era(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+async def wallet(client: Client, name: str, funds: str | None = None) -> str:
+    wallet_id = str((await ok(client, "create_wallet", currency="USD", name=name))["wallet"]["id"])
+    if funds is not None:
+        await ok(client, "fund_wallet", wallet_id=wallet_id, currency="USD", amount=funds)
+    return wallet_id
+
+
+async def test_a_transfer_is_announced_for_both_wallets_and_a_refused_one_never(stack: Stack, era: str) -> None:
+    async with Client(stack.server) as setup:
+        source, target = await wallet(setup, "source", "10.00"), await wallet(setup, "target")
+    uris = [f"payments://wallets/{source}", f"payments://wallets/{target}"]
+
+    async with following(partial(Client, stack.server), uris, era) as (client, updates):
+        refused = await err(
+            client,
+            "transfer_funds",
+            source_wallet_id=source,
+            destination_wallet_id=target,
+            amount="50.00",
+            currency="USD",
+        )
+        await ok(client, "fund_wallet", wallet_id=target, currency="USD", amount="1.00")
+        # Had the refused transfer been announced, the source's URI would have come first.
+        assert await next_uri(updates) == uris[1]
+        await ok(
+            client,
+            "transfer_funds",
+            source_wallet_id=source,
+            destination_wallet_id=target,
+            amount="4.00",
+            currency="USD",
+        )
+        told = {await next_uri(updates), await next_uri(updates)}
+
+    assert refused["code"] == "insufficient_funds"
+    assert told == set(uris)
+
+
+async def test_the_approval_queue_and_a_payment_are_announced(stack: Stack, era: str) -> None:
+    async with following(partial(Client, stack.server), ["payments://dashboard"], era) as (client, updates):
+        made = await ok(client, "create_payment", currency="USD", amount="20.00", payment_method="pm_card_visa")
+        assert await next_uri(updates) == "payments://dashboard"
+    payment = f"payments://payments/{made['payment']['id']}"
+    async with following(partial(Client, stack.server), [payment], era) as (client, updates):
+        await ok(client, "refund_payment", payment_id=made["payment"]["id"], amount="5.00")
+        assert await next_uri(updates) == payment
+
+
+async def test_only_this_servers_resources_can_be_followed(stack: Stack, era: str) -> None:
+    with pytest.raises((MCPError, BaseExceptionGroup)) as raised:
+        async with following(partial(Client, stack.server), ["file:///etc/passwd"], era):
+            pass
+    error = raised.value
+    while isinstance(error, BaseExceptionGroup):  # the listen stream's task group wraps it
+        [error] = error.exceptions
+
+    assert isinstance(error, MCPError)
+    assert error.error.code == -32602
+    assert "payments://wallets/{wallet_id}" in error.error.message
+
+
+async def test_a_hold_released_by_the_background_jobs_is_announced(clocked_stack: Stack, era: str) -> None:
+    assert clocked_stack.clock is not None
+    async with Client(clocked_stack.server) as setup:
+        held = await wallet(setup, "held", "10.00")
+        await ok(setup, "hold_funds", wallet_id=held, currency="USD", amount="4.00", expires_in_seconds=60)
+    uri = f"payments://wallets/{held}"
+
+    async with following(partial(Client, clocked_stack.server), [uri], era) as (_, updates):
+        clocked_stack.clock.advance(seconds=61)
+        assert await sweep_once(clocked_stack.services) >= 1
+        assert await next_uri(updates) == uri
