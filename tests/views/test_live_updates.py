@@ -114,9 +114,11 @@ async def test_a_lost_listen_connection_is_opened_again(stack: Stack, backend: s
         async with following(partial(Client, stack.server), [uri], era) as (client, updates):
             [old] = [row["pid"] for row in await admin.fetch(listening, database)]
             await admin.execute("SELECT pg_terminate_backend($1)", old)
-            with anyio.fail_after(10):
-                while [row["pid"] for row in await admin.fetch(listening, database)] in ([], [old]):
-                    await anyio.sleep(0.05)  # the server's own reconnection is what this waits for
+            with anyio.fail_after(10):  # the server's own reconnection is what this waits for
+                while True:
+                    if [row["pid"] for row in await admin.fetch(listening, database)] not in ([], [old]):
+                        break
+                    await anyio.sleep(0.05)
             await ok(client, "fund_wallet", wallet_id=watched, currency="USD", amount="1.00")
             assert await next_uri(updates) == uri
     finally:
