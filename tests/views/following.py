@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -20,7 +20,7 @@ MODERN = "2026-07-28"
 
 @asynccontextmanager
 async def following(
-    connect: Callable[..., Client], uris: list[str], era: str
+    connect: Callable[..., AbstractAsyncContextManager[Client]], uris: list[str], era: str
 ) -> AsyncIterator[tuple[Client, MemoryObjectReceiveStream[str]]]:
     """A client (made by `connect(mode=..., message_handler=...)`) following `uris`, and the URIs it is told
     changed, in the order it is told."""

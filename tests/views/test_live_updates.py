@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from functools import partial
 
+import anyio
+import asyncpg
 import pytest
 from mcp.client import Client
 from mcp.shared.exceptions import MCPError
+from sqlalchemy.engine import make_url
 
 from mcp_payments.bootstrap import sweep_once
 from tests.conftest import Stack
@@ -95,3 +98,28 @@ async def test_a_hold_released_by_the_background_jobs_is_announced(clocked_stack
         clocked_stack.clock.advance(seconds=61)
         assert await sweep_once(clocked_stack.services) >= 1
         assert await next_uri(updates) == uri
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_lost_listen_connection_is_opened_again(stack: Stack, backend: str, era: str) -> None:
+    async with Client(stack.server) as setup:
+        watched = await wallet(setup, "watched")
+    uri = f"payments://wallets/{watched}"
+    database = make_url(stack.settings.db_url).database
+    admin = await asyncpg.connect(make_url(stack.settings.db_url).set(drivername="postgresql").render_as_string(False))
+    listening = (
+        "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
+    )
+    try:
+        async with following(partial(Client, stack.server), [uri], era) as (client, updates):
+            [old] = [row["pid"] for row in await admin.fetch(listening, database)]
+            await admin.execute("SELECT pg_terminate_backend($1)", old)
+            with anyio.fail_after(10):  # the server's own reconnection is what this waits for
+                while True:
+                    if [row["pid"] for row in await admin.fetch(listening, database)] not in ([], [old]):
+                        break
+                    await anyio.sleep(0.05)
+            await ok(client, "fund_wallet", wallet_id=watched, currency="USD", amount="1.00")
+            assert await next_uri(updates) == uri
+    finally:
+        await admin.close()

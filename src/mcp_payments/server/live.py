@@ -26,6 +26,7 @@ from mcp.server.session import ServerSession
 from mcp.server.subscriptions import ListenHandler, ResourceUpdated, ServerEvent
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     EmptyResult,
     SubscribeRequestParams,
@@ -45,6 +46,9 @@ FOLLOWABLE = re.compile(
     r"payments://(wallets/wal_[0-9A-Za-z_]{1,40}|payments/pay_[0-9A-Za-z_]{1,40}|approvals/pending|dashboard)"
 )
 MAX_URIS = 100  # per subscription request
+# resources/subscribe entries per process. A client that goes away without unsubscribing is dropped at the next
+# notification to it; the cap keeps clients that come and go without ever being notified from growing memory.
+MAX_FOLLOWED = 10_000
 Listener = Callable[[ServerEvent], None]
 
 
@@ -94,6 +98,11 @@ class LiveBus:
             await self.start()
 
     def follow(self, uri: str, session: ServerSession) -> None:
+        if sum(len(sessions) for sessions in self._legacy.values()) >= MAX_FOLLOWED:
+            raise MCPError(
+                INTERNAL_ERROR,
+                f"this server follows {MAX_FOLLOWED} resources already: unsubscribe some, or retry later",
+            )
         self._legacy.setdefault(uri, {})[_connection(session)] = session
 
     def unfollow(self, uri: str, session: ServerSession) -> None:

@@ -11,6 +11,7 @@ of its own, opened when its first subscriber arrives, and hands what it hears to
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -71,9 +72,12 @@ class PgListener:
         self.heard = heard
         self._conn: asyncpg.Connection | None = None
         self._opening = anyio.Lock()
+        self._reopening: asyncio.Task[None] | None = None
+        self._stopped = False
 
     async def start(self) -> None:
-        """Listen, unless listening already (a lost connection is opened again by the next subscriber)."""
+        """Listen, unless listening already."""
+        self._stopped = False
         if self._conn is not None and not self._conn.is_closed():
             return
         async with self._opening:
@@ -93,6 +97,9 @@ class PgListener:
             await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
 
     async def stop(self) -> None:
+        self._stopped = True
+        if self._reopening is not None:
+            self._reopening.cancel()
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
             with anyio.CancelScope(shield=True):
@@ -102,4 +109,17 @@ class PgListener:
         self.heard(parse(payload))
 
     def _on_lost(self, conn: Any) -> None:
+        """The LISTEN connection dropped (a database restart, a network cut): open it again, once a second until it
+        works. What committed meanwhile is not heard: a subscriber re-reads after a gap it cannot see, which is
+        why the README says to re-read after reconnecting."""
         log.warning("listen_connection_lost", channel=CHANNEL)
+        if not self._stopped and (self._reopening is None or self._reopening.done()):
+            self._reopening = asyncio.get_running_loop().create_task(self._reopen())
+
+    async def _reopen(self) -> None:
+        while not self._stopped:
+            try:
+                await self.start()
+                return
+            except (OSError, asyncpg.PostgresError):
+                await anyio.sleep(1)
