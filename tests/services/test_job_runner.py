@@ -238,7 +238,10 @@ async def test_every_job_is_listed_with_its_last_run_and_how_far_behind_it_is(cl
     assert (run["items_done"], run["items_failed"], run["last_error"]) == (2, 0, None)
     assert run["started_at"] == run["finished_at"] == iso(clock.now())
     assert after["expire_holds"]["lag_seconds"] is None
-    assert {job["last_run"]["worker"] for job in after.values()} == {run["worker"]}, "every job ran in this pass"
+    # A frequent job (Job.every) is recorded only when it found work: here the sealer did, the rollup compactor not.
+    passed = [job for job in services.jobs if job.every is None or after[job.name]["last_run"] is not None]
+    assert {after[job.name]["last_run"]["worker"] for job in passed} == {run["worker"]}, "every job ran in this pass"
+    assert after["seal_audit_log"]["last_run"] is not None
 
 
 async def test_runs_older_than_their_retention_are_purged(clocked_stack: Stack) -> None:
