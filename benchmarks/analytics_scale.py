@@ -32,7 +32,16 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from benchlib import Throwaway, bench_settings, machine_note, quiet_logging, table, throwaway_database, workdir
+from benchlib import (
+    Throwaway,
+    bench_settings,
+    by_size_table,
+    machine_note,
+    quiet_logging,
+    table,
+    throwaway_database,
+    workdir,
+)
 from mcp.client import Client
 
 from mcp_payments import runtime
@@ -276,18 +285,8 @@ async def main(backends: list[str], sizes: list[int], rounds: int) -> None:
                 print(f"\n{backend}, {size:,} payments (generated and written in {seconds:.1f} s); {machine_note()}")
                 print(table(["tool", "tool ms", "plain GROUP BY ms", "ratio"], rows))
                 by_size[size] = pages
-            base = sizes[0]
-            header = ["paging call", *(f"{s:,} ms" for s in sizes), *(f"{s:,} / {base:,}" for s in sizes[1:])]
-            lines = [
-                [
-                    name,
-                    *(f"{by_size[s][name]:.1f}" for s in sizes),
-                    *(f"{by_size[s][name] / ms:.2f}x" for s in sizes[1:]),
-                ]
-                for name, ms in by_size[base].items()
-            ]
-            print(f"\n{backend}: paging at each size against {base:,} payments")
-            print(table(header, lines))
+            print(f"\n{backend}: paging at each size against {sizes[0]:,} payments")
+            print(by_size_table("paging call", by_size, sizes))
 
 
 if __name__ == "__main__":

@@ -207,6 +207,17 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def by_size_table(first: str, by_size: dict[int, dict[str, float]], sizes: list[int]) -> str:
+    """Milliseconds per call at each size, and each larger size's ratio to the smallest."""
+    base = sizes[0]
+    header = [first, *(f"{s:,} ms" for s in sizes), *(f"{s:,} / {base:,}" for s in sizes[1:])]
+    lines = [
+        [name, *(f"{by_size[s][name]:.1f}" for s in sizes), *(f"{by_size[s][name] / ms:.2f}x" for s in sizes[1:])]
+        for name, ms in by_size[base].items()
+    ]
+    return table(header, lines)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     cells = [[str(h) for h in headers], *[[_fmt(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchlib import bench_settings, machine_note, quiet_logging, table, throwaway_database, workdir
+from benchlib import bench_settings, by_size_table, machine_note, quiet_logging, throwaway_database, workdir
 from mcp.client import Client
 
 from mcp_payments import runtime
@@ -89,18 +89,8 @@ async def main(backends: list[str], sizes: list[int], rounds: int) -> None:
                 async with throwaway_database(backend, f"l{size}", Path(work)) as made:
                     by_size[size], seconds = await measure(made.url, size, rounds)
                 print(f"{backend}, {size:,} payments generated and written in {seconds:.1f} s")
-            base = sizes[0]
-            header = ["call", *(f"{s:,} ms" for s in sizes), *(f"{s:,} / {base:,}" for s in sizes[1:])]
-            lines = [
-                [
-                    name,
-                    *(f"{by_size[s][name]:.1f}" for s in sizes),
-                    *(f"{by_size[s][name] / ms:.2f}x" for s in sizes[1:]),
-                ]
-                for name, ms in by_size[base].items()
-            ]
             print(f"\n{backend}; {machine_note()}")
-            print(table(header, lines))
+            print(by_size_table("call", by_size, sizes))
 
 
 if __name__ == "__main__":
