@@ -93,9 +93,9 @@ def register(server: PaymentsServer, services: Services, box: Toolbox) -> None:
             mime_type=JSON,
         )
         async def wallet(wallet_id: str, cursor: str | None = None, limit: str | None = None) -> str:
-            uri = wallet_uri(wallet_id) if _WALLET_ID.fullmatch(wallet_id) else WALLET
-            if uri == WALLET:
+            if not _WALLET_ID.fullmatch(wallet_id):
                 raise bad_id(WALLET, "a wallet", "wal_01JB...", "list_wallets")
+            uri = wallet_uri(wallet_id)
             size = _limit(uri, limit)
 
             async def view(uow: UnitOfWork, _: Caller) -> BaseModel:
@@ -159,7 +159,7 @@ def register(server: PaymentsServer, services: Services, box: Toolbox) -> None:
 def _limit(uri: str, text: str | None) -> int:
     if text is None:
         return DEFAULT_LIMIT
-    if not (text.isascii() and text.isdigit() and 1 <= int(text[:4]) <= MAX_LIMIT and len(text) <= 3):
+    if not (len(text) <= 3 and text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_LIMIT):
         raise MCPError(
             code=INVALID_PARAMS,
             message=f"limit must be a whole number from 1 to {MAX_LIMIT} (e.g. {uri}?limit=50)",
