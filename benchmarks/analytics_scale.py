@@ -84,10 +84,29 @@ PLAIN: dict[str, list[str]] = {
         "ON f.customer_id = p.customer_id WHERE p.amount_received > 0 AND p.created_at >= :t0 "
         "AND p.created_at < :t1 GROUP BY 1, 2",
     ],
+    # MRR at both ends per subscription, then the movements between them (new, expansion, contraction, churn,
+    # reactivation) and the counts; trials converted in the range.
     "get_subscription_metrics": [
-        "SELECT s.id, pl.currency, sum(l.amount) FROM subscriptions s JOIN plans pl ON pl.id = s.plan_id "
+        'SELECT currency, "interval", interval_count, sum(m0), sum(m1), '
+        "sum(CASE WHEN m0 = 0 AND m1 > 0 AND b = 0 THEN m1 ELSE 0 END), "
+        "sum(CASE WHEN m0 > 0 AND m1 > m0 THEN m1 - m0 ELSE 0 END), "
+        "sum(CASE WHEN m0 > 0 AND m1 > 0 AND m1 < m0 THEN m0 - m1 ELSE 0 END), "
+        "sum(CASE WHEN m0 > 0 AND m1 = 0 THEN m0 ELSE 0 END), "
+        "sum(CASE WHEN m0 = 0 AND m1 > 0 AND b > 0 THEN m1 ELSE 0 END), "
+        "sum(CASE WHEN m0 > 0 THEN 1 ELSE 0 END), sum(CASE WHEN m1 > 0 THEN 1 ELSE 0 END) FROM ("
+        'SELECT s.id, pl.currency, pl."interval", pl.interval_count, '
+        "sum(CASE WHEN i.period_start <= :t0 AND i.period_end > :t0 "
+        "AND (s.canceled_at IS NULL OR s.canceled_at > :t0) THEN l.amount ELSE 0 END) m0, "
+        "sum(CASE WHEN i.period_start < :t1 AND i.period_end >= :t1 "
+        "AND (s.canceled_at IS NULL OR s.canceled_at >= :t1) THEN l.amount ELSE 0 END) m1, "
+        "sum(CASE WHEN i.period_start < :t0 AND l.amount > 0 THEN 1 ELSE 0 END) b "
+        "FROM subscriptions s JOIN plans pl ON pl.id = s.plan_id "
         "JOIN invoices i ON i.subscription_id = s.id JOIN invoice_lines l ON l.invoice_id = i.id "
-        "WHERE i.status = 'paid' AND l.kind = 'plan' AND i.period_start < :t1 GROUP BY 1, 2",
+        "WHERE i.status = 'paid' AND l.kind = 'plan' AND i.period_start < :t1 GROUP BY 1, 2, 3, 4) per "
+        "GROUP BY 1, 2, 3",
+        "SELECT count(*), sum(CASE WHEN EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id "
+        "AND i.status = 'paid' AND i.period_index >= 0 AND i.total > 0) THEN 1 ELSE 0 END) FROM subscriptions s "
+        "WHERE s.trial_end >= :t0 AND s.trial_end < :t1",
     ],
     "forecast_revenue": [
         "SELECT {day}, sum(amount_received), sum(fee) FROM payments WHERE amount_received > 0 AND currency = 'USD' "
