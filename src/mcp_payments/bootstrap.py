@@ -257,7 +257,7 @@ def build_services(db: Database | LazyDatabase, settings: Settings, clock: Clock
     services.jobs.extend(housekeeping(clock, settings.job_run_retention, real))
     retry = Retry(settings.job_retry_base, settings.job_retry_cap, settings.job_max_attempts)
     secrets_ = (key.decode(), *webhook_secrets)
-    services.add(JobRunner(services.calls, clock, services.jobs, retry, secrets=secrets_, watchers=services.watchers))
+    services.add(JobRunner(services.calls, clock, services.jobs, retry, secrets=secrets_))
     services.add(views_of(services))
     services.add(clock)
     return services
