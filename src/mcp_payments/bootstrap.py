@@ -344,7 +344,7 @@ def wire_live(services: Services, settings: Settings) -> None:
     if services.uow.backend == "postgresql":
         from mcp_payments.adapters.db.notices import PgListener
 
-        listener = PgListener(settings.db_url, bus.deliver)
+        listener = PgListener(settings.db_url, bus.deliver, reopened=bus.resync)
         bus.start, bus.stop, bus.relay = listener.start, listener.stop, listener.notify
         services.calls.feed = NotifyFeed()
     else:
