@@ -257,7 +257,7 @@ def build_services(db: Database | LazyDatabase, settings: Settings, clock: Clock
     services.jobs.extend(housekeeping(clock, settings.job_run_retention, real))
     retry = Retry(settings.job_retry_base, settings.job_retry_cap, settings.job_max_attempts)
     secrets_ = (key.decode(), *webhook_secrets)
-    services.add(JobRunner(services.calls, clock, services.jobs, retry, secrets=secrets_, watchers=services.watchers))
+    services.add(JobRunner(services.calls, clock, services.jobs, retry, secrets=secrets_))
     services.add(views_of(services))
     services.add(clock)
     return services
@@ -344,7 +344,7 @@ def wire_live(services: Services, settings: Settings) -> None:
     if services.uow.backend == "postgresql":
         from mcp_payments.adapters.db.notices import PgListener
 
-        listener = PgListener(settings.db_url, bus.deliver)
+        listener = PgListener(settings.db_url, bus.deliver, reopened=bus.resync)
         bus.start, bus.stop, bus.relay = listener.start, listener.stop, listener.notify
         services.calls.feed = NotifyFeed()
     else:

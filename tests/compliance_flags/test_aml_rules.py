@@ -1,6 +1,7 @@
 """The AML rules through real MCP clients on both databases: movements raise flags in their own transaction, once
 per triggering set, each written to the webhook outbox."""
 
+import httpx2
 import pytest
 
 from mcp_payments.bootstrap import sweep_once
@@ -8,6 +9,7 @@ from mcp_payments.domain.roles import Role
 from tests.compliance_flags.conftest import AGENT, client_as, flags, fund, table, transfer, wallet
 from tests.conftest import Stack
 from tests.helpers import ok
+from tests.payments.signed_events import PATH, SECRET_KEY, SIGNATURE_HEADER, WEBHOOK_SECRET, event_body, signature
 
 pytestmark = pytest.mark.anyio
 
@@ -171,4 +173,48 @@ async def test_a_subscription_renewal_charged_in_the_background_is_checked_by_th
         [by_system] = [f for f in large if f["principal"] == "system"]
         assert (by_system["subject"], by_system["transaction_ids"]) == (customer, [renewal])
         assert by_system["details"]["amount_usd"] == "12000.00"
+        assert len(large) == 2
+
+
+@pytest.mark.parametrize("settings_overrides", [{"secret_key": SECRET_KEY, "webhook_secrets": (WEBHOOK_SECRET,)}])
+@pytest.mark.parametrize("path", ["on-arrival", "by-the-retry-job"])
+async def test_a_provider_event_that_moves_a_large_amount_is_checked_by_the_rules_as_the_system(
+    clocked_stack: Stack, path: str
+) -> None:
+    """A dispute of a 12,000.00 USD payment takes 12,000.00 back between system accounts, in the background: on
+    arrival (POST /provider/events), or by the retry_provider_events job when it came before the capture."""
+    clock = clocked_stack.clock
+    assert clock is not None
+    transport = httpx2.ASGITransport(app=clocked_stack.server.streamable_http_app())
+    async with (
+        client_as(clocked_stack, AGENT, Role.AGENT) as agent,
+        httpx2.AsyncClient(transport=transport, base_url="http://payments.test") as provider,
+    ):
+        customer = (await ok(agent, "create_customer", email="big@example.com"))["customer"]["id"]
+        capture = "manual" if path == "by-the-retry-job" else "automatic"
+        arguments = {"currency": "USD", "amount": "12000.00", "payment_method": "pm_card_visa"}
+        made = await ok(agent, "create_payment", customer_id=customer, capture_method=capture, **arguments)
+        payment_id = made["payment"]["id"]
+
+        body = event_body("charge.dispute.created", {"payment_id": payment_id}, created=int(clock.now().timestamp()))
+        headers = {SIGNATURE_HEADER: signature(body, int(clock.now().timestamp()))}
+        if path == "by-the-retry-job":
+            response = await provider.post(PATH, content=body, headers=headers)
+            assert response.json() == {"received": True, "status": "pending"}  # not captured yet
+            await ok(agent, "capture_payment", payment_id=payment_id)
+            clock.advance(minutes=5)
+            while await sweep_once(clocked_stack.services):
+                pass
+        else:
+            response = await provider.post(PATH, content=body, headers=headers)
+            assert response.json() == {"received": True, "status": "processed"}
+
+        ledger = (await ok(agent, "get_payment", payment_id=payment_id))["ledger"]
+        [disputed] = [t["id"] for t in ledger if t["kind"] == "dispute"]
+        large = await flags(agent, rule="large_transaction")
+        [by_system] = [f for f in large if f["principal"] == "system"]
+        assert (by_system["subject"], by_system["transaction_ids"]) == (customer, [disputed])
+        assert by_system["details"]["amount_usd"] == "12000.00"
+        [by_agent] = [f for f in large if f["principal"] == AGENT]  # the payment itself, when the agent made it
+        assert by_agent["transaction_ids"] == [payment_id]
         assert len(large) == 2

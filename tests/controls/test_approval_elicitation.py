@@ -78,7 +78,10 @@ async def test_an_accepted_question_runs_the_held_call_once_as_the_humans_decisi
         assert moved["receipt"]["audit_id"].startswith("aud_")
         assert await posted(agent, destination) == "50.01"
         [asked] = human.asked
-        assert "50.01 USD" in asked.message
+        subject = f"(destination wallet {destination}, source wallet {source})"
+        assert f"transfer_funds for 50.01 USD {subject}" in asked.message
+        assert "No money moves" not in asked.message
+        assert asked.requested_schema["properties"]["approve"]["title"] == "Approve transfer_funds"
         assert "apr_" in asked.message
         approval_id = next(word for word in asked.message.replace(",", " ").split() if word.startswith("apr_"))
         seen = await approval(stack, agent, approval_id)
@@ -335,8 +338,10 @@ async def test_a_new_customer_held_for_a_sanctions_review_asks_the_human_without
     async with agent_in_chat(stack, mode, human) as agent:
         result = await agent.call_tool("create_customer", {"name": ON_THE_LIST})
         [asked] = human.asked
-        assert "create_customer, which waits for a compliance review" in asked.message
+        assert f"create_customer (named '{ON_THE_LIST}'), which waits for a compliance review" in asked.message
+        assert "No money moves." in asked.message
         assert "threshold" not in asked.message
+        assert asked.requested_schema["properties"]["approve"]["title"] == "Approve create_customer"
         seen = await approval(stack, agent, approval_id_in(asked.message))
         customers = (await ok(agent, "list_customers"))["customers"]
         if action == "accept":

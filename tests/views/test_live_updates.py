@@ -123,3 +123,50 @@ async def test_a_lost_listen_connection_is_opened_again(stack: Stack, backend: s
             assert await next_uri(updates) == uri
     finally:
         await admin.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_change_committed_while_listen_is_down_is_announced_once_it_is_back(
+    stack: Stack, backend: str, era: str
+) -> None:
+    """The LISTEN connection is killed and kept from coming back (the database refuses new connections) while a
+    change commits through another connection: its NOTIFY reaches nobody. Once LISTEN is back, every followed URI
+    is announced."""
+    async with Client(stack.server) as setup:
+        watched, other = await wallet(setup, "watched"), await wallet(setup, "other")
+    uri = f"payments://wallets/{watched}"
+    database = make_url(stack.settings.db_url).database
+    url = make_url(stack.settings.db_url).set(drivername="postgresql")
+    # From another database: a database cannot refuse connections while it is the one connected to.
+    admin = await asyncpg.connect(url.set(database="postgres").render_as_string(False))
+    listening = "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'"
+
+    async def listeners() -> list[int]:
+        return [row["pid"] for row in await admin.fetch(listening, database)]
+
+    try:
+        async with following(partial(Client, stack.server), [uri], era) as (client, updates):
+            [old] = await listeners()
+            await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+            try:
+                await admin.execute("SELECT pg_terminate_backend($1)", old)
+                with anyio.fail_after(10):  # the killed backend leaves pg_stat_activity
+                    while True:
+                        if not await listeners():
+                            break
+                        await anyio.sleep(0.05)
+                # Committed through a pooled connection of this process while nothing listens.
+                await ok(client, "fund_wallet", wallet_id=watched, currency="USD", amount="1.00")
+                with pytest.raises(TimeoutError):
+                    await next_uri(updates, 0.5)  # unheard
+                assert await listeners() == []  # still down: the announcement below is the reconnection's
+            finally:
+                await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+            assert await next_uri(updates, 10) == uri  # the reconnection retries once a second
+            assert len(await listeners()) == 1
+            await ok(client, "fund_wallet", wallet_id=other, currency="USD", amount="2.00")
+            await ok(client, "fund_wallet", wallet_id=watched, currency="USD", amount="2.00")
+            assert await next_uri(updates) == uri  # and then heard as before
+            assert updates.statistics().current_buffer_used == 0  # once: the resync announced it once
+    finally:
+        await admin.close()

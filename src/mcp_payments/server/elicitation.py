@@ -30,15 +30,17 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any
 
 from mcp.server.elicitation import AcceptedElicitation, DeclinedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from mcp_payments.domain.approvals import Approval
+from mcp_payments.domain.cards import mask_card_numbers
 from mcp_payments.domain.money import Money
 from mcp_payments.server.callers import current_caller
 from mcp_payments.server.tools.models import Mutation, PendingApproval, Receipt
@@ -52,16 +54,24 @@ Treated = Callable[[Callable[[], Awaitable[BaseModel]]], Awaitable[Answer]]  # T
 _ATTEMPT = "held_call__"  # the resolved parameters' names: never a tool argument (not in the input schema)
 _ANSWER = "human_answer__"
 _KEY = "idempotency_key"
+_SHOWN = 80  # characters of one caller-given value in the question
+
+
+_ANSWER_HELP = "Yes runs it now, once. No (or declining) rejects it; closing the question leaves it waiting."
 
 
 class ApprovalAnswer(BaseModel):
     """What the human is asked: one yes/no (form elicitation takes flat primitives only; never card data)."""
 
-    approve: bool = Field(
-        default=True,
-        title="Approve this payment",
-        description="Yes runs it now, once. No (or declining) rejects it; closing the question leaves it waiting.",
-    )
+    approve: bool = Field(default=True, title="Approve the held call", description=_ANSWER_HELP)
+
+
+@cache
+def answer_form(tool: str) -> type[ApprovalAnswer]:
+    """The form of the question about a held `tool` call: its one field titled with the tool, so that a held
+    create_customer is not "a payment" (a form shows the title beside the checkbox, apart from the message)."""
+    approve: Any = (bool, Field(default=True, title=f"Approve {tool}", description=_ANSWER_HELP))
+    return create_model(f"ApprovalAnswer_{tool}", __base__=ApprovalAnswer, approve=approve)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,19 +85,42 @@ class Attempt:
 
 def question(approval: Approval) -> str:
     """The question, made only of the stored approval, so every round renders it the same (the SDK takes an answer
-    only for the question it was given)."""
+    only for the question it was given): the call that is held, why it waits, and what answering does."""
     amount = approval.money
-    payee = f" to {approval.payee}" if approval.payee else ""
+    call = held_call(approval)
     if amount is not None and approval.held_for == APPROVAL_ABOVE:
         threshold = Money(approval.threshold, amount.currency)
-        why = f"{approval.tool} for {amount}{payee}, above your approval threshold of {threshold}"
+        why = f"{call}, above your approval threshold of {threshold}."
     else:  # held by a review: say which, never "above a threshold of 0.00"
-        call = approval.tool if amount is None else f"{approval.tool} for {amount}{payee}"
-        why = f"{call}, which waits for {waits_for_what(approval)}"
+        why = f"{call}, which waits for {waits_for_what(approval)}."
+    if amount is None:
+        why += " No money moves."
     return (
-        f"Your agent ({approval.principal}) asks to run {why}. Approve it to run it now, once; say no to reject it. "
+        f"Your agent ({approval.principal}) asks to run {why} Approve it to run it now, once; say no to reject it. "
         f"If you do not answer, it waits as {approval.id} for an operator until {approval.expires_at.isoformat()}."
     )
+
+
+def held_call(approval: Approval) -> str:
+    """The held call as the human reads it: its tool, what it would spend, and what it acts on, from its stored
+    arguments: each id it names, by what it names ("destination wallet wal_..."), or, naming none, the name it
+    gives (create_customer). Generic over the arguments, so a tool made holdable later is described too."""
+    amount = approval.money
+    subject = [
+        f"{key.removesuffix('_id').replace('_', ' ')} {_shown(value)}"
+        for key, value in sorted(approval.arguments.items())  # as stored, not as given: every round the same
+        if key.endswith("_id") and isinstance(value, str)
+    ]
+    if not subject and isinstance(name := approval.arguments.get("name"), str):
+        subject = [f"named '{_shown(name)}'"]
+    spends = "" if amount is None else f" for {amount}"
+    return f"{approval.tool}{spends}" + (f" ({', '.join(subject)})" if subject else "")
+
+
+def _shown(text: str) -> str:
+    """Caller-given text as the question may show it: no card number, and short (an id not checked yet)."""
+    masked = mask_card_numbers(text)
+    return masked if len(masked) <= _SHOWN else masked[: _SHOWN - 1] + "…"
 
 
 def can_elicit(ctx: Context[Any, Any]) -> bool:
@@ -161,7 +194,7 @@ def asking_tool(name: str, signature: inspect.Signature) -> Callable[..., Awaita
     async def ask(ctx: Context[Any, Any], held: Attempt) -> Elicit[ApprovalAnswer] | None:
         if held.approval is None or not can_elicit(ctx):
             return None
-        return Elicit(question(held.approval), ApprovalAnswer)
+        return Elicit(question(held.approval), answer_form(name))
 
     async def call(**kwargs: Any) -> Answer:
         held: Attempt = kwargs.pop(_ATTEMPT)

@@ -8,6 +8,9 @@ own writes, after they commit; on PostgreSQL every replica's, by LISTEN on a con
   stream gets `notifications/resources/updated` for the URIs it asked for;
 - 2025-11-25 clients through the connection each subscribed on with resources/subscribe.
 
+When this process may have missed changes (PostgreSQL: its LISTEN connection dropped and is back), every URI it
+follows is announced as updated (`resync`): a client re-reads on an update, so over-announcing is correct.
+
 A subscription is a read: its caller is found and checked like a resource read's (server/resources.py), and only
 this server's resource URIs may be followed. A notification names the URI only; reading it shows what the
 caller may see.
@@ -17,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -61,6 +66,7 @@ class LiveBus:
     def __init__(self) -> None:
         self._listeners: dict[object, Listener] = {}
         self._legacy: dict[str, dict[int, ServerSession]] = {}  # uri -> connection id -> a session on it
+        self._streamed: Counter[str] = Counter()  # uri -> listen streams (2026-07-28) following it
         self._tasks: set[asyncio.Task[None]] = set()
         self.relay: Callable[[list[str]], Awaitable[None]] | None = None
         self.start: Callable[[], Awaitable[None]] | None = None
@@ -92,6 +98,29 @@ class LiveBus:
     def followed(self) -> bool:
         """Whether anyone in this process follows anything."""
         return bool(self._listeners) or any(self._legacy.values())
+
+    def following(self) -> list[str]:
+        """Every URI someone in this process follows, in either era."""
+        return sorted({uri for uri, n in self._streamed.items() if n > 0} | {u for u, s in self._legacy.items() if s})
+
+    def resync(self) -> None:
+        """Announce every followed URI as updated: what committed while this process could not hear (its LISTEN
+        connection was down) is unknown, and an update is only a hint to re-read, so announcing too much is
+        harmless where missing one leaves a client with a stale view."""
+        uris = self.following()
+        log.info("live_resync", uris=len(uris))
+        self.deliver(uris)
+
+    @contextmanager
+    def streaming(self, uris: Iterable[str]) -> Iterator[None]:
+        """A listen stream follows `uris` while this is open (the SDK's listener keeps its filter to itself)."""
+        wanted = list(uris)
+        self._streamed.update(wanted)
+        try:
+            yield
+        finally:
+            self._streamed.subtract(wanted)
+            self._streamed = +self._streamed  # drops the URIs nobody follows any more
 
     async def ready(self) -> None:
         if self.start is not None:
@@ -175,8 +204,9 @@ def install(server: PaymentsServer, bus: LiveBus) -> None:
     async def listen_checked(
         ctx: ServerRequestContext[Any, Any], params: SubscriptionsListenRequestParams
     ) -> SubscriptionsListenResult:
-        await checked(params.notifications.resource_subscriptions or ())
-        return await listen(ctx, params)
+        wanted = await checked(params.notifications.resource_subscriptions or ())
+        with bus.streaming(wanted):  # for as long as the stream is open
+            return await listen(ctx, params)
 
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)

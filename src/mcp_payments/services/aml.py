@@ -2,9 +2,10 @@
 services/commands.py), each wallet its journal transactions touched, and the customer of a payment it made, is
 evaluated against the rules (domain/aml.py); each rule that fires raises a compliance flag (services/flags.py).
 
-Background work that moves money (a subscription renewal's charge, any audited job) is evaluated the same way, in
-the item's own transaction, by the job runner (`background`, services/job_runner.py); its flags' principal is the
-system. A customer's payment is also checked against the large-transaction threshold (one flag per payment).
+Background work that moves money (a subscription renewal's charge, any audited job, a provider event) is evaluated
+the same way, in the item's own transaction (`background`, shown it by CallRunner's background paths); its flags'
+principal is the system. A customer's payment is also checked against the large-transaction threshold (one flag per
+payment), and so is money a payment moves afterwards between system accounts in the background (a dispute).
 
 In the movement's own transaction rather than a job: the flag and its webhook exist exactly when the movement
 does (a rolled-back movement raises nothing), and the wallet's balance rows are locked by the posting already,
@@ -57,13 +58,35 @@ class AmlMonitor:
     async def background(
         self, uow: UnitOfWork, job: str, changed: Sequence[str], posted: Sequence[JournalTransaction]
     ) -> None:
-        """The rules on what one item of background work (a subscription renewal's charge) posted, in its
-        transaction, as if a money call had: its flags are raised by the system principal."""
+        """The rules on what one item of background work (a subscription renewal's charge, a provider event's
+        dispute) posted, in its transaction, as if a money call had: its flags are raised by the system principal."""
         if not posted:
             return  # nothing moved (a declined renewal): nothing to evaluate
         moved = {t.id for t in posted} | {e.account_id for t in posted for e in t.entries}
         entities = (*changed, *sorted(i for i in moved if i.startswith(("txn_", "wal_"))))
-        await self.moved(uow, Command(job, SYSTEM_PRINCIPAL, {}), Done({}, entities))
+        command = Command(job, SYSTEM_PRINCIPAL, {})
+        await self.moved(uow, command, Done({}, entities))
+        made = {e for e in changed if e.startswith("pay_")}
+        for txn in posted:
+            paid_for = txn.reference
+            if paid_for is None or not paid_for.startswith("pay_") or paid_for in made:
+                continue  # not a payment's, or the payment this item made (evaluated as that payment, above)
+            if not any(e.account_id.startswith("wal_") for e in txn.entries):  # a wallet's is evaluated above
+                await self._payment_money(uow, command, paid_for, txn)
+
+    async def _payment_money(self, uow: UnitOfWork, command: Command, payment_id: str, txn: JournalTransaction) -> None:
+        """A payment's money moved after the payment was made, between system accounts only (a dispute takes it
+        back, a failed refund's reversal returns it): no wallet sees it, and the payment was evaluated when it was
+        made, so the large-transaction rule is applied to this movement itself (its key names the movement), about
+        the payment's customer, or the payment when it has none."""
+        largest = max(txn.entries, key=lambda e: abs(e.amount))  # through clearing, an amount is booked twice
+        usd = aml.to_usd(abs(largest.amount), currency(largest.currency), self.rates)
+        if usd is None:
+            return  # no rate to USD: not evaluated
+        subject = await self._customer_of(uow, payment_id) or payment_id
+        trigger = aml.large(subject, Move(txn.id, txn.created_at, usd), self.rules)
+        if trigger is not None:
+            await self.flags.raise_flag(uow, trigger, command.principal)
 
     async def _customer_of(self, uow: UnitOfWork, payment_id: str) -> str | None:
         payment = await uow.repo(PAYMENTS).get(payment_id)

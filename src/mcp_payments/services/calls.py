@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -27,6 +27,7 @@ from mcp_payments.domain.audit import canonical_json
 from mcp_payments.domain.errors import Contention, DomainError, IdempotencyConflict, StoredError
 from mcp_payments.domain.ledger import JournalTransaction
 from mcp_payments.services.commands import Command, Done, Outcome
+from mcp_payments.services.jobs import MovedInBackground
 from mcp_payments.services.live import ChangeFeed, changed_uris
 from mcp_payments.services.ports import AuditRecord, Clock, Ids, StoredCall, UnitOfWork, UnitOfWorkFactory
 
@@ -66,6 +67,9 @@ class CallRunner:
         self._request_mac = audit.Hmac(self.request_key)
         # Live updates (services/live.py): what each committed write touched is announced to subscribers.
         self.feed: ChangeFeed | None = None
+        # What sees the money background work posts, item by item, in its transaction (the AML rules): every path
+        # of background work shows it to them here, so that none can forget to (a provider event did).
+        self.watchers: list[MovedInBackground] = []
         self._announced: dict[int, list[str]] = {}  # per unit of work (by id) in flight: announced, not yet published
 
     async def read(self, operation: Callable[[UnitOfWork], Awaitable[T]], *, snapshot: bool = True) -> T:
@@ -150,11 +154,12 @@ class CallRunner:
         """Background work in one transaction with its audit record, under the system principal.
 
         `entities` names what the result changed; when it names nothing and nothing was posted, nothing
-        is appended (a pass of due work that found nothing to do)."""
+        is appended (a pass of due work that found nothing to do). What it posted is shown to the watchers."""
 
         async def run(uow: UnitOfWork) -> T:
             result = await operation(uow)
             changed = list(entities(result))
+            await self._watch(uow, job, changed, uow.ledger.posted)
             if changed or uow.ledger.posted:
                 record = self._record(uow, Command(job, SYSTEM_PRINCIPAL, {}), {}, changed, self.clock.now())
                 await uow.audit.append(record)
@@ -164,19 +169,21 @@ class CallRunner:
         return await self.write(run)
 
     async def background_each(
-        self, job: str, operation: Callable[[UnitOfWork, Callable[[Iterable[str]], None]], Awaitable[T]]
+        self, job: str, operation: Callable[[UnitOfWork, Callable[[Iterable[str]], Awaitable[None]]], Awaitable[T]]
     ) -> T:
         """Background work on several items in one transaction, with an audit record per item, as if each had had
-        its own: `operation` calls `done(entity ids)` after each item, and that item's record names them and binds
-        the journal transactions posted since the previous item's (none and nothing posted: no record)."""
+        its own: `operation` awaits `done(entity ids)` after each item; the journal transactions posted since the
+        previous item's are shown to the watchers, and the item's record names the ids and binds those
+        transactions (none and nothing posted: no record)."""
 
         async def run(uow: UnitOfWork) -> T:
             bound = 0
 
-            def done(entities: Iterable[str]) -> None:
+            async def done(entities: Iterable[str]) -> None:
                 nonlocal bound
                 changed, posted = list(entities), uow.ledger.posted[bound:]
                 bound = len(uow.ledger.posted)
+                await self._watch(uow, job, changed, posted)
                 if changed or posted:
                     command = Command(job, SYSTEM_PRINCIPAL, {})
                     records.append(self._record(uow, command, {}, changed, self.clock.now(), journal=posted))
@@ -188,6 +195,12 @@ class CallRunner:
             return result
 
         return await self.write(run)
+
+    async def _watch(
+        self, uow: UnitOfWork, job: str, changed: Sequence[str], posted: Sequence[JournalTransaction]
+    ) -> None:
+        for watcher in self.watchers:  # money moved in the background is watched as a call's is
+            await watcher.background(uow, job, changed, posted)
 
     async def _changed(self, uow: UnitOfWork, entities: Iterable[str]) -> None:
         """Announce, inside this write's transaction, the resources it changed (nothing without a feed)."""

@@ -27,9 +27,13 @@ class Services:
     secret_key: bytes  # the deployment's secret: fingerprints, key hashes, cursor and checkpoint keys derive from it
     webhook_secrets: tuple[str, ...]
     jobs: list[AnyJob] = field(default_factory=list)  # what due work runs, in order
-    # What sees the money background work moves, item by item (the AML rules; services/job_runner.py).
-    watchers: list[MovedInBackground] = field(default_factory=list)
     _by_type: dict[type[Any], object] = field(default_factory=dict)
+
+    @property
+    def watchers(self) -> list[MovedInBackground]:
+        """What sees the money background work moves, item by item (the AML rules): CallRunner shows it to them,
+        on every background path (due work, provider events)."""
+        return self.calls.watchers
 
     def add(self, service: object, *also_as: type[Any]) -> None:
         """Make `service` available by its own type and, e.g. for an adapter, by the port it implements."""

@@ -4,9 +4,9 @@ A pass runs each job until nothing it may take is due (or `per_pass` items). Eac
 batch of them: Job.batch) and handles it in one transaction with its audit record (CallRunner.background_each,
 principal "system"; one record per item of a batch), so an item is either done once or still due, whatever
 happens to the process. What an audited item posted is shown to the watchers (the AML rules) in that
-transaction. A failing item is rolled back, recorded and held back for its retry (Retry); the others go on. A job
-whose claim fails stops for this pass; the other jobs run. Each run of a job is recorded: start, end, items done
-and failed, and the last error, masked.
+transaction, by CallRunner, as what any background work posts. A failing item is rolled back, recorded and held
+back for its retry (Retry); the others go on. A job whose claim fails stops for this pass; the other jobs run. Each
+run of a job is recorded: start, end, items done and failed, and the last error, masked.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import structlog
 
 from mcp_payments.domain.errors import DomainError
 from mcp_payments.services.calls import CallRunner
-from mcp_payments.services.jobs import AnyJob, MovedInBackground, Retry, describe
+from mcp_payments.services.jobs import AnyJob, Retry, describe
 from mcp_payments.services.ports import JOBS, Claim, Clock, ItemFailure, JobRun, UnitOfWork
 
 T = TypeVar("T")
@@ -75,7 +75,6 @@ class JobRunner:
         secrets: Sequence[str] = (),
         worker: str | None = None,
         per_pass: int = 500,
-        watchers: Sequence[MovedInBackground] = (),
     ) -> None:
         self.calls = calls
         self.clock = clock
@@ -84,7 +83,6 @@ class JobRunner:
         self.secrets = tuple(secrets)  # masked out of recorded errors
         self.worker = worker or this_worker()
         self.per_pass = per_pass
-        self.watchers = watchers  # read at every item: see what each audited item posted (the AML rules)
         self.listeners: list[Callable[[str, int, int], None]] = []  # told of each run: job, items done, failed
 
     async def run_pass(self) -> PassResult:
@@ -184,19 +182,17 @@ class JobRunner:
         """Claim and handle up to claim.limit items in one transaction; each item with what handling it returned."""
 
         async def operation(
-            uow: UnitOfWork, done: Callable[[Iterable[str]], None] | None = None
+            uow: UnitOfWork, done: Callable[[Iterable[str]], Awaitable[None]] | None = None
         ) -> list[tuple[Any, Sequence[str] | None]]:
             claimed.clear()  # a contention retry starts over
             claimed.extend(i for i in await job.claim(uow, claim) if job.item_id(i) not in claim.skip)
             results = []
             for item in claimed:
-                before = len(uow.ledger.posted)
                 results.append((item, changed := await job.handle(uow, item)))
                 if done is not None:
-                    posted = uow.ledger.posted[before:]
-                    for watcher in self.watchers:  # money moved in the background is watched as a call's is
-                        await watcher.background(uow, job.audited_as, changed or (), posted)
-                    done(changed or ())  # the item's audit record: what it changed and what it posted
+                    # What it posted is shown to the watchers (the AML rules); its audit record names what it
+                    # changed and binds what it posted.
+                    await done(changed or ())
             if claimed:
                 await uow.repo(JOBS).clear(job.name, [job.item_id(item) for item in claimed])
             return results

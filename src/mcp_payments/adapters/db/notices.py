@@ -6,7 +6,9 @@ write costs no extra round trip for it.
 PostgreSQL delivers a NOTIFY only when its transaction commits (and never when it rolls back), to every
 connection that LISTENs on the channel, in commit order. The payload is a JSON list of resource URIs, cut into
 notifications under PostgreSQL's 8000-byte payload limit. Each server process LISTENs on one asyncpg connection
-of its own, opened when its first subscriber arrives, and hands what it hears to its bus (server/live.py).
+of its own, opened when its first subscriber arrives, and hands what it hears to its bus (server/live.py); when
+that connection drops it is opened again, and the bus then announces everything it follows (what committed while
+nobody listened was never heard).
 """
 
 from __future__ import annotations
@@ -67,9 +69,12 @@ def parse(payload: str) -> list[str]:
 class PgListener:
     """LISTEN on a dedicated connection; `heard` gets the URIs of every committed change, any replica's."""
 
-    def __init__(self, url: str, heard: Callable[[list[str]], None]) -> None:
+    def __init__(
+        self, url: str, heard: Callable[[list[str]], None], reopened: Callable[[], None] | None = None
+    ) -> None:
         self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.heard = heard
+        self.reopened = reopened  # told once LISTEN is back after a drop: what committed meanwhile was not heard
         self._conn: asyncpg.Connection | None = None
         self._opening = anyio.Lock()
         self._reopening: asyncio.Task[None] | None = None
@@ -110,8 +115,8 @@ class PgListener:
 
     def _on_lost(self, conn: Any) -> None:
         """The LISTEN connection dropped (a database restart, a network cut): open it again, once a second until it
-        works. What committed meanwhile is not heard: a subscriber re-reads after a gap it cannot see, which is
-        why the README says to re-read after reconnecting."""
+        works. What committed meanwhile was never heard: once listening again, `reopened` is told, and announces
+        everything this process's clients follow (LiveBus.resync)."""
         log.warning("listen_connection_lost", channel=CHANNEL)
         if not self._stopped and (self._reopening is None or self._reopening.done()):
             self._reopening = asyncio.get_running_loop().create_task(self._reopen())
@@ -120,6 +125,12 @@ class PgListener:
         while not self._stopped:
             try:
                 await self.start()
-                return
             except (OSError, asyncpg.PostgresError):
                 await anyio.sleep(1)
+                continue
+            # Listening again (here, or by a start() that came first): whatever committed since the drop is
+            # announced from now on, and what committed during it is made up for.
+            log.info("listening_again", channel=CHANNEL)
+            if self.reopened is not None:
+                self.reopened()
+            return
