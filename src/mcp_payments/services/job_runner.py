@@ -181,7 +181,7 @@ class JobRunner:
                 await self._after(job, [item for item, result in handled if result is not None])
             if job.every is not None and _taken(job, handled) < claim.limit:
                 # It took all that was due: what came due since waits for the next run, job.every later. Chasing it
-                # would make the sealer a step (four statements) per few calls beside busy callers (transfers.py).
+                # would make the sealer a transaction per few calls beside busy callers (benchmarks/sealing.py).
                 return
             await anyio.lowlevel.checkpoint()  # a shutdown gets in between items
 
