@@ -16,6 +16,7 @@ from mcp_payments.bootstrap import sweep_once
 from mcp_payments.domain.errors import InvalidInput
 from mcp_payments.domain.ledger import Hold, HoldStatus
 from mcp_payments.services.container import Services
+from mcp_payments.services.job_runner import JobRunner
 from mcp_payments.services.jobs import AnyJob, Job
 from mcp_payments.services.ports import Claim, UnitOfWork
 from tests.conftest import TEST_SECRETS, FakeClock, Stack
@@ -253,3 +254,48 @@ async def test_runs_older_than_their_retention_are_purged(clocked_stack: Stack) 
     async with database(services).reader.connect() as conn:
         starts = (await conn.execute(text("SELECT DISTINCT started_at FROM job_runs"))).scalars().all()
     assert len(starts) == 1, "only the runs of the latest pass are left"
+
+
+def frequent_job(due: list[str], batch: int, *, comes_due: bool) -> tuple[AnyJob, list[str]]:
+    """A frequent job (Job.every) over `due`, and the items it handled; with comes_due, handling an item makes a new
+    one due, as a call committing beside the sealer appends a record."""
+    handled: list[str] = []
+
+    async def claim(uow: UnitOfWork, claim: Claim) -> list[str]:
+        return [item for item in due if item not in claim.skip][: claim.limit]
+
+    async def handle(uow: UnitOfWork, item: str) -> list[str]:
+        due.remove(item)
+        handled.append(item)
+        if comes_due:
+            due.append(item + "+")
+        return []
+
+    async def oldest(uow: UnitOfWork, claim: Claim) -> datetime | None:
+        return None
+
+    return Job("frequent", claim, handle, str, oldest, audited=False, batch=batch, every=timedelta(seconds=1)), handled
+
+
+async def test_a_frequent_job_takes_what_was_due_when_its_run_began_and_leaves_what_came_due_to_its_next_run(
+    services: Services,
+) -> None:
+    due = ["a", "b"]
+    job, handled = frequent_job(due, batch=3, comes_due=True)
+    runner = services.get(JobRunner)
+
+    first = await runner.run(job)
+    after_first = list(handled)
+    second = await runner.run(job)
+
+    assert (first.done, first.more, after_first) == (2, False, ["a", "b"])
+    assert (second.done, handled[2:], due) == (2, ["a+", "b+"], ["a++", "b++"])
+
+
+async def test_a_frequent_job_whose_step_took_a_full_claim_goes_on_in_the_same_run(services: Services) -> None:
+    due = ["a", "b", "c", "d", "e"]
+    job, handled = frequent_job(due, batch=2, comes_due=False)
+
+    run = await services.get(JobRunner).run(job)
+
+    assert (run.done, handled, due) == (5, ["a", "b", "c", "d", "e"], [])

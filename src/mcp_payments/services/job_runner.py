@@ -1,6 +1,7 @@
 """Running the jobs: every job on its own, every item (or batch of items) in its own transaction, every run on record.
 
-A pass runs each job until nothing it may take is due (or `per_pass` items). Each step claims an item (or a
+A pass runs each job until nothing it may take is due (or `per_pass` items); a run of a frequent job (Job.every)
+takes what was due when it began and leaves what comes due meanwhile to its next run. Each step claims an item (or a
 batch of them: Job.batch) and handles it in one transaction with its audit record (CallRunner.background_each,
 principal "system"; one record per item of a batch), so an item is either done once or still due, whatever
 happens to the process. What an audited item posted is shown to the watchers (the AML rules) in that
@@ -176,6 +177,10 @@ class JobRunner:
             run.done += sum(1 for _, result in handled if result is not None)
             if job.after is not None:
                 await self._after(job, [item for item, result in handled if result is not None])
+            if job.every is not None and _taken(job, handled) < claim.limit:
+                # It took all that was due: what came due since waits for the next run, job.every later. Chasing it
+                # would make the sealer a transaction per few calls beside busy callers (benchmarks/sealing.py).
+                return
             await anyio.lowlevel.checkpoint()  # a shutdown gets in between items
 
     async def _step(self, job: AnyJob, claim: Claim, claimed: list[Any]) -> list[tuple[Any, Sequence[str] | None]]:
@@ -263,6 +268,12 @@ class JobRunner:
                 )
             )
         return statuses
+
+
+def _taken(job: AnyJob, handled: Sequence[tuple[Any, object]]) -> int:
+    """How much of its claim's limit a step took (Job.size)."""
+    size = job.size
+    return len(handled) if size is None else sum(size(item) for item, _ in handled)
 
 
 async def _shielded(step: Awaitable[T]) -> T:

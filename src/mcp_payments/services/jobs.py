@@ -62,6 +62,9 @@ class Job(Generic[T]):
     # Set for work that must follow close behind (sealing the audit log): the job also runs on its own this often
     # in `serve` and `worker`, and a run of it that found nothing to do is not recorded.
     every: timedelta | None = None
+    # How much of a claim's limit one item took: the sealer's one item is a batch of up to `limit` records. A run of
+    # a frequent job ends at a step that took less than the limit (job_runner.py); None counts each item as one.
+    size: Callable[[T], int] | None = None
     # Work that must not run inside a transaction (a network call): given the items a step handled, once that step
     # has committed. What `handle` wrote (a lease) must make the item not due meanwhile; `after` records its own
     # outcome, and a failure of it is logged, the items coming due again when their lease ends.

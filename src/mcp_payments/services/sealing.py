@@ -57,5 +57,20 @@ def first_record(seal: Seal) -> str:
     return seal.links[0].id
 
 
-# Not audited: sealing records is the audit trail's own work, and a record of it would need sealing in turn.
-JOB: Job[Seal] = Job(SEALER, claim, handle, first_record, oldest_unsealed, audited=False, batch=BATCH, every=EVERY)
+def records_in(seal: Seal) -> int:
+    return len(seal.links)
+
+
+# Not audited: sealing records is the audit trail's own work, and a record of it would need sealing in turn. A run
+# seals what was unsealed when it began, in batches, and leaves records committed meanwhile to the next run.
+JOB: Job[Seal] = Job(
+    SEALER,
+    claim,
+    handle,
+    first_record,
+    oldest_unsealed,
+    audited=False,
+    batch=BATCH,
+    every=EVERY,
+    size=records_in,
+)
