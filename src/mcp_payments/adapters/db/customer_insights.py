@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Integer,
     Select,
@@ -44,7 +43,14 @@ from mcp_payments.adapters.db.tables import (
     payments,
 )
 from mcp_payments.domain.periods import Bucket
-from mcp_payments.services.analytics.ports import CohortCell, CurrencyNet, CustomerCounts, CustomerNet, Window
+from mcp_payments.services.analytics.ports import (
+    CohortCell,
+    CurrencyNet,
+    CustomerCounts,
+    CustomerNet,
+    CustomerTotals,
+    Window,
+)
 
 Months = tuple[int, int, int]  # (bucket index, first month, end month): UTC month starts, seconds since the epoch
 Edge = tuple[int, int, datetime, datetime]  # (bucket index, +1 to add or -1 to take away, from, to)
@@ -94,24 +100,20 @@ class CustomerInsights:
 
     def _monthly(self, buckets: Sequence[Bucket], currency: str | None) -> Any:
         """(i, customer_id, currency, n, net) rows to sum per bucket `i`: the rollups' and waiting deltas' rows of
-        the buckets' months, and the payments of their edges, signed. PostgreSQL reads each part by an index range
-        scan (LATERAL, as analytics_repo._rolled explains); SQLite joins that way anyway."""
+        the buckets' months, and the payments of their edges, signed. The months are a branch each, with constant
+        bounds: a join to a VALUES list of them hid their sizes from PostgreSQL's planner (it expected a few
+        thousand rows of half a million, and sorted them to group); the edges, each a few hours, are a LATERAL
+        index range scan of the payments (as analytics_repo._rolled explains)."""
         found, edges = split(buckets)
         parts: list[Select[Any]] = []
-        if found:
-            m = (
-                values(column("i", Integer), column("s", BigInteger), column("e", BigInteger), name="months")
-                .data(found)
-                .cte("months")
-            )
+        for i, start, end in found:
             for t in (analytics_customer_rollups, analytics_customer_deltas):
-                where = [t.c.month >= m.c.s, t.c.month < m.c.e, *currency_is(t.c.currency, currency)]
-                cols = (t.c.customer_id, t.c.currency, t.c.payments.label("n"), t.c.net)
-                if self.pg:
-                    inner = select(*cols).where(*where).offset(0).lateral()
-                    parts.append(select(m.c.i, *inner.c).select_from(m.join(inner, literal(True))))
-                else:
-                    parts.append(select(m.c.i, *cols).select_from(m.join(t, and_(*where))))
+                where = [t.c.month >= start, t.c.month < end, *currency_is(t.c.currency, currency)]
+                parts.append(
+                    select(
+                        literal(i).label("i"), t.c.customer_id, t.c.currency, t.c.payments.label("n"), t.c.net
+                    ).where(*where)
+                )
         if edges:
             e = (
                 values(
@@ -179,12 +181,21 @@ class CustomerInsights:
             .having(n > 0)
         )
 
-    async def customer_revenue(self, window: Window, limit: int) -> tuple[list[CustomerNet], list[CurrencyNet]]:
-        """The best `limit` customers of each currency by net revenue and each currency's totals, from one pass:
-        the per-customer sums are made once (a CTE read twice is materialized). PostgreSQL keeps each currency's
-        best by a bounded sort (LATERAL ... LIMIT), not by a window function sorting every customer (at a million
-        payments that sort took 1.6 s); SQLite has no LATERAL and ranks."""
+    async def customer_totals(self, window: Window, limit: int) -> CustomerTotals:
+        """The best `limit` customers of each currency by net revenue, each currency's totals, and the customers
+        new and returning, from one pass: the per-customer sums are made once (a CTE read three times is
+        materialized). PostgreSQL keeps each currency's best by a bounded sort (LATERAL ... LIMIT), not by a window
+        function sorting every customer (at a million payments that sort took 1.6 s); SQLite has no LATERAL and
+        ranks."""
         per = self._per_customer(window).cte("per")
+        first = analytics_customer_firsts if self.use_rollups else self._first_payments()
+        active = select(per.c.customer_id).group_by(per.c.customer_id).subquery()
+        is_new = first.c.first_at >= window.start
+        counts = (
+            select(func.count().label("active"), func.sum(case((is_new, 1), else_=0)).label("new"))
+            .select_from(active.join(first, first.c.customer_id == active.c.customer_id))
+            .subquery()
+        )
         totals = (
             select(per.c.currency, func.sum(per.c.net).label("net"), func.count().label("customers"))
             .group_by(per.c.currency)
@@ -199,23 +210,35 @@ class CustomerInsights:
                 .limit(limit)
                 .lateral()
             )
-            joined = totals.outerjoin(best, literal(True))
+            ranked = totals.outerjoin(best, literal(True))
         else:
             rank = func.row_number().over(partition_by=per.c.currency, order_by=(per.c.net.desc(), per.c.customer_id))
             best = select(per, rank.label("rank")).subquery()
-            joined = totals.outerjoin(best, and_(best.c.currency == totals.c.currency, best.c.rank <= limit))
+            ranked = totals.outerjoin(best, and_(best.c.currency == totals.c.currency, best.c.rank <= limit))
         query = (
-            select(totals.c.currency, totals.c.net, totals.c.customers, best.c.customer_id, best.c.net, best.c.n)
-            .select_from(joined)
+            select(
+                counts.c.active,
+                counts.c.new,
+                totals.c.currency,
+                totals.c.net,
+                totals.c.customers,
+                best.c.customer_id,
+                best.c.net,
+                best.c.n,
+            )
+            .select_from(counts.outerjoin(ranked, literal(True)))  # the counts even when nobody paid
             .order_by(totals.c.currency, best.c.net.desc(), best.c.customer_id)
         )
         top: list[CustomerNet] = []
         nets: dict[str, CurrencyNet] = {}
-        for code, net, customers, customer_id, customer_net, n in await self._execute(query):
-            nets[code] = CurrencyNet(code, as_int(net), as_int(customers))
+        rows = (await self._execute(query)).all()
+        paying, new = as_int(rows[0][0]), as_int(rows[0][1])  # the counts' one row, on every row
+        for _, _, code, net, customers, customer_id, customer_net, n in rows:
+            if code is not None:
+                nets[code] = CurrencyNet(code, as_int(net), as_int(customers))
             if customer_id is not None:
                 top.append(CustomerNet(customer_id, code, as_int(customer_net), as_int(n)))
-        return top, list(nets.values())
+        return CustomerTotals(top, list(nets.values()), CustomerCounts(paying, new, paying - new))
 
     def _paying(self, window: Window) -> list[ColumnElement[bool]]:
         return [
@@ -225,24 +248,6 @@ class CustomerInsights:
             payments.c.created_at < window.end,
             *currency_is(payments.c.currency, window.currency),
         ]
-
-    async def customer_counts(self, window: Window) -> CustomerCounts:
-        """Customers who paid in the window, and those of them whose first payment (any currency) is in it."""
-        if self.use_rollups:
-            u = self._monthly([Bucket("window", window.start, window.end)], window.currency)
-            active = select(u.c.customer_id).group_by(u.c.customer_id).having(func.sum(u.c.n) > 0).subquery()
-            first = analytics_customer_firsts
-        else:
-            active = select(payments.c.customer_id).where(*self._paying(window)).distinct().subquery()
-            first = self._first_payments()
-        is_new = first.c.first_at >= window.start
-        query = select(
-            func.count(),
-            func.sum(case((is_new, 1), else_=0)),
-            func.sum(case((is_new, 0), else_=1)),
-        ).select_from(active.join(first, first.c.customer_id == active.c.customer_id))
-        row = (await self._execute(query)).one()
-        return CustomerCounts(as_int(row[0]), as_int(row[1]), as_int(row[2]))
 
     async def cohorts(self, months: Sequence[Bucket], currency: str | None) -> list[CohortCell]:
         """Customers whose first captured payment (any currency) falls in the months, by that month and each month

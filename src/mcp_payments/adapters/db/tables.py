@@ -754,7 +754,7 @@ analytics_customer_deltas = Table(
     Column("month", BigInteger, nullable=False),
     Column("customer_id", String(40), nullable=False),
     Column("currency", String(3), nullable=False),
-    Column("payments", BigInteger, nullable=False),
+    Column("payments", Integer, nullable=False),  # summed as BIGINT by PostgreSQL, not NUMERIC
     Column("net", BigInteger, nullable=False),
     Index(None, "month"),
 )
@@ -764,7 +764,7 @@ analytics_customer_rollups = Table(
     Column("month", BigInteger, primary_key=True, autoincrement=False),
     Column("customer_id", String(40), primary_key=True),
     Column("currency", String(3), primary_key=True),
-    Column("payments", BigInteger, nullable=False),
+    Column("payments", Integer, nullable=False),  # summed as BIGINT by PostgreSQL, not NUMERIC
     Column("net", BigInteger, nullable=False),
 )
 analytics_customer_firsts = Table(

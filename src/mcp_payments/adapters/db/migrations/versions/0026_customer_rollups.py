@@ -179,7 +179,7 @@ def upgrade() -> None:
         sa.Column("month", sa.BigInteger, nullable=False),
         sa.Column("customer_id", sa.String(40), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
-        sa.Column("payments", sa.BigInteger, nullable=False),
+        sa.Column("payments", sa.Integer, nullable=False),
         sa.Column("net", sa.BigInteger, nullable=False),
     )
     op.create_index(f"ix_{DELTAS}_month", DELTAS, ["month"])
@@ -188,7 +188,7 @@ def upgrade() -> None:
         sa.Column("month", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("customer_id", sa.String(40), primary_key=True),
         sa.Column("currency", sa.String(3), primary_key=True),
-        sa.Column("payments", sa.BigInteger, nullable=False),
+        sa.Column("payments", sa.Integer, nullable=False),
         sa.Column("net", sa.BigInteger, nullable=False),
     )
     op.create_table(
