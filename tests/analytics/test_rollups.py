@@ -287,6 +287,8 @@ async def test_a_demo_data_bulk_load_leaves_the_rollups_compacted_and_equal_to_t
     await demo_cli.write_history(db.admin, DemoSpec(300, 4, 2, end), key, append=True)  # beside what is there
     assert await _count(clocked_stack, analytics_revenue_deltas) == 0  # folded in at the end of each load
     assert await _count(clocked_stack, analytics_attempt_deltas) == 0
+    assert await _count(clocked_stack, analytics_customer_deltas) == 0
+    assert await _count(clocked_stack, analytics_customer_rollups) > 0
     first = (end - timedelta(days=92)).date().isoformat()
     requests = [
         (tool, {**args, "start_date": first})

@@ -189,13 +189,14 @@ class CustomerInsights:
         ranks."""
         per = self._per_customer(window).cte("per")
         first = analytics_customer_firsts if self.use_rollups else self._first_payments()
-        active = select(per.c.customer_id).group_by(per.c.customer_id).subquery()
-        is_new = first.c.first_at >= window.start
-        counts = (
-            select(func.count().label("active"), func.sum(case((is_new, 1), else_=0)).label("new"))
-            .select_from(active.join(first, first.c.customer_id == active.c.customer_id))
-            .subquery()
-        )
+        active = select(func.count()).select_from(select(per.c.customer_id).group_by(per.c.customer_id).subquery())
+        # New: a first payment in the window, which makes its customer one who paid in it, unless a currency is
+        # asked for. Counted from the first payments' index, not by joining every active customer to theirs (165,000
+        # index probes at a million payments: PostgreSQL cannot know how many customers the grouping leaves).
+        newcomers = select(func.count()).where(first.c.first_at >= window.start, first.c.first_at < window.end)
+        if window.currency is not None:
+            newcomers = newcomers.where(first.c.customer_id.in_(select(per.c.customer_id)))
+        counts = select(active.scalar_subquery().label("active"), newcomers.scalar_subquery().label("new")).subquery()
         totals = (
             select(per.c.currency, func.sum(per.c.net).label("net"), func.count().label("customers"))
             .group_by(per.c.currency)
