@@ -214,8 +214,10 @@ class CustomerInsights:
             ranked = totals.outerjoin(best, literal(True))
         else:
             rank = func.row_number().over(partition_by=per.c.currency, order_by=(per.c.net.desc(), per.c.customer_id))
-            best = select(per, rank.label("rank")).subquery()
-            ranked = totals.outerjoin(best, and_(best.c.currency == totals.c.currency, best.c.rank <= limit))
+            every = select(per, rank.label("rank")).subquery()
+            # Only the best are kept before the join (SQLite kept every customer and indexed them to join).
+            best = select(every).where(every.c.rank <= limit).subquery()
+            ranked = totals.outerjoin(best, best.c.currency == totals.c.currency)
         query = (
             select(
                 counts.c.active,
