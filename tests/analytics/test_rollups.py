@@ -11,18 +11,22 @@ tables (SqlAnalytics.use_rollups = False).
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from alembic import command
+from sqlalchemy import func, inspect, select, text
 
 from mcp_payments import demo_cli
-from mcp_payments.adapters.db import rollups
+from mcp_payments.adapters.db import customer_insights, migrate, rollups
 from mcp_payments.adapters.db.analytics_repo import SqlAnalytics
 from mcp_payments.adapters.db.tables import (
     analytics_attempt_deltas,
     analytics_attempt_rollups,
+    analytics_customer_deltas,
+    analytics_customer_firsts,
+    analytics_customer_rollups,
     analytics_revenue_deltas,
     analytics_revenue_rollups,
 )
@@ -115,9 +119,18 @@ async def random_history(agent: Agent, stack: Stack, seed: int, steps: int) -> d
 
 def _requests(last: str) -> list[tuple[str, dict[str, Any]]]:
     first = START.date().isoformat()
+    # Halfway: some customers paid before (returning), and the ends are days away from any month's start.
+    middle = (START.date() + (date.fromisoformat(last) - START.date()) / 2).isoformat()
     found: list[tuple[str, dict[str, Any]]] = []
     for zone in ZONES:
         span = {"start_date": first, "end_date": last, "time_zone": zone}
+        # Ranges of arbitrary days: each end is more than a day from a month's start.
+        later = {**span, "start_date": middle}
+        found += [
+            ("get_customer_insights", later),
+            ("get_customer_insights", {**later, "currency": "EUR", "top": 2}),
+            ("get_customer_insights", {**span, "end_date": middle, "currency": "JPY"}),
+        ]
         found += [("get_revenue_summary", {**span, "granularity": g}) for g in ("day", "week", "month")]
         found += [
             ("get_revenue_summary", {**span, "granularity": "day", "currency": "EUR"}),
@@ -146,6 +159,7 @@ async def test_every_analytics_tool_answers_from_the_rollups_as_from_the_base_ta
     end = await random_history(agent, clocked_stack, seed=12, steps=140)
     requests = _requests((end - timedelta(days=1)).date().isoformat())
     assert await _count(clocked_stack, analytics_revenue_deltas) > 0  # some changes are not compacted yet
+    assert await _count(clocked_stack, analytics_customer_deltas) > 0
 
     rolled = await _answers(agent, requests)
     await sweep_once(clocked_stack.services)
@@ -153,6 +167,8 @@ async def test_every_analytics_tool_answers_from_the_rollups_as_from_the_base_ta
     assert await _count(clocked_stack, analytics_attempt_deltas) == 0
     assert await _count(clocked_stack, analytics_revenue_rollups) > 0
     assert await _count(clocked_stack, analytics_attempt_rollups) > 0
+    assert await _count(clocked_stack, analytics_customer_deltas) == 0
+    assert await _count(clocked_stack, analytics_customer_rollups) > 0
     compacted = await _answers(agent, requests)
     monkeypatch.setattr(SqlAnalytics, "use_rollups", False)
     base = await _answers(agent, requests)
@@ -168,6 +184,9 @@ async def test_every_analytics_tool_answers_from_the_rollups_as_from_the_base_ta
     rates = next(body for tool, _, body in base if tool == "get_payment_success_rates")
     assert rates["overall"]["declined"] > 0
     assert rates["challenges"] > 0
+    insights = [body for tool, args, body in base if tool == "get_customer_insights" and "currency" not in args]
+    assert all(i["paying_customers"] > 0 and i["cohorts"] for i in insights)
+    assert any(i["returning_customers"] > 0 for i in insights)
 
 
 async def test_compaction_is_idempotent_and_a_second_compactor_leaves_the_work_to_the_first(
@@ -187,7 +206,10 @@ async def test_compaction_is_idempotent_and_a_second_compactor_leaves_the_work_t
             attempts = (
                 await conn.execute(select(analytics_attempt_rollups).order_by(*analytics_attempt_rollups.c))
             ).all()
-        return [*revenue, *attempts]
+            customers = (
+                await conn.execute(select(analytics_customer_rollups).order_by(*analytics_customer_rollups.c))
+            ).all()
+        return [*revenue, *attempts, *customers]
 
     if backend == "postgresql":
         async with admin.connect() as first, admin.connect() as second:
@@ -265,6 +287,8 @@ async def test_a_demo_data_bulk_load_leaves_the_rollups_compacted_and_equal_to_t
     await demo_cli.write_history(db.admin, DemoSpec(300, 4, 2, end), key, append=True)  # beside what is there
     assert await _count(clocked_stack, analytics_revenue_deltas) == 0  # folded in at the end of each load
     assert await _count(clocked_stack, analytics_attempt_deltas) == 0
+    assert await _count(clocked_stack, analytics_customer_deltas) == 0
+    assert await _count(clocked_stack, analytics_customer_rollups) > 0
     first = (end - timedelta(days=92)).date().isoformat()
     requests = [
         (tool, {**args, "start_date": first})
@@ -274,3 +298,44 @@ async def test_a_demo_data_bulk_load_leaves_the_rollups_compacted_and_equal_to_t
     rolled = await _answers(agent, requests)
     monkeypatch.setattr(SqlAnalytics, "use_rollups", False)
     assert rolled == await _answers(agent, requests)
+
+
+def test_a_range_is_read_as_utc_months_with_its_ends_added_or_taken_away() -> None:
+    # Kathmandu's March (UTC+5:45): from 18:15 on the last day of February to 18:15 on the last day of March, UTC.
+    march = Bucket("2026-03", datetime(2026, 2, 28, 18, 15, tzinfo=UTC), datetime(2026, 3, 31, 18, 15, tzinfo=UTC))
+    mar, apr = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+    assert customer_insights.split([march]) == (
+        [(0, int(mar.timestamp()), int(apr.timestamp()))],
+        [(0, 1, march.start, mar), (0, -1, march.end, apr)],  # February's last hours in, April's first out
+    )
+    # Ten days inside a month: no whole month, the days themselves from its start.
+    days = Bucket("x", datetime(2026, 3, 3, tzinfo=UTC), datetime(2026, 3, 13, tzinfo=UTC))
+    assert customer_insights.split([days]) == ([], [(0, -1, mar, days.start), (0, 1, mar, days.end)])
+    # From the 20th to the 10th: a whole month taken from the nearest starts, less and more a few days.
+    across = Bucket("y", datetime(2026, 2, 20, tzinfo=UTC), datetime(2026, 4, 10, tzinfo=UTC))
+    assert customer_insights.split([across]) == (
+        [(0, int(mar.timestamp()), int(apr.timestamp()))],
+        [(0, 1, across.start, mar), (0, 1, apr, across.end)],
+    )
+
+
+async def test_the_migration_sums_an_existing_history_into_the_customer_rollups(
+    agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    end = await random_history(agent, clocked_stack, seed=5, steps=80)
+    requests = [
+        (t, a) for t, a in _requests((end - timedelta(days=1)).date().isoformat()) if t == "get_customer_insights"
+    ]
+    db = clocked_stack.services.uow.db  # type: ignore[attr-defined]
+    async with migrate.exclusive(db) as conn:  # a deployment at 0025, with its history, upgraded
+        await conn.run_sync(lambda c: command.downgrade(migrate._config(c), "0025"))  # the test's way down
+        assert await conn.run_sync(lambda c: not inspect(c).has_table(analytics_customer_firsts.name))
+    await migrate.upgrade(db)
+    assert await _count(clocked_stack, analytics_customer_deltas) == 0  # summed straight into the rollups
+    assert await _count(clocked_stack, analytics_customer_firsts) > 0
+
+    upgraded = await _answers(agent, requests)
+    monkeypatch.setattr(SqlAnalytics, "use_rollups", False)
+    base = await _answers(agent, requests)
+    assert upgraded == base
+    assert any(body["paying_customers"] > 0 for _, _, body in base)

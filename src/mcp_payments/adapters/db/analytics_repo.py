@@ -5,11 +5,8 @@ rollups.py): the compacted sums of the aligned pieces of each bucket plus the de
 statement, so one snapshot (a compaction that commits meanwhile moves sums, it never shows them twice). They equal
 the base-table queries (`use_rollups = False`, and any range not on quarter hours), which the tests compare.
 
-Customer insights stay on the payments: no per-bucket sum answers "which customers", and a per-customer rollup
-would hold about a row per payment. They are made in as few passes as possible instead: top customers and the
-per-currency totals from one grouping by customer, cohorts from another (months paid in as a bit mask), and "paid
-before the range" by one index probe per customer, never by grouping the whole history (`use_rollups = False`
-keeps the earlier queries, which the tests compare with).
+Customer insights (top customers, new and returning, cohorts) have rollups of their own, per customer and UTC month:
+customer_insights.py, which SqlAnalytics inherits.
 
 Time buckets come in as a VALUES list of UTC boundaries (domain/periods.py computed them in the caller's time
 zone), joined by range: both databases then read each bucket's rows through the created_at indexes, and neither
@@ -18,36 +15,29 @@ needs to know a time zone.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
-    Integer,
     Select,
     Table,
     and_,
     case,
-    cast,
-    column,
-    distinct,
     exists,
     func,
     literal,
     or_,
     select,
     union_all,
-    values,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.expression import CTE
 
 from mcp_payments.adapters.db import rollups
+from mcp_payments.adapters.db.analytics_sql import CAPTURED, as_int, buckets_cte, currency_is, in_bucket
+from mcp_payments.adapters.db.customer_insights import CustomerInsights
 from mcp_payments.adapters.db.driver import Driver
 from mcp_payments.adapters.db.tables import (
-    UTCDateTime,
     accounts,
     analytics_attempt_deltas,
     analytics_attempt_rollups,
@@ -67,10 +57,6 @@ from mcp_payments.domain.ledger import AccountType
 from mcp_payments.domain.periods import Bucket
 from mcp_payments.services.analytics.ports import (
     AttemptGroup,
-    CohortCell,
-    CurrencyNet,
-    CustomerCounts,
-    CustomerNet,
     MrrGroup,
     PaymentOutcomes,
     Sums,
@@ -78,31 +64,9 @@ from mcp_payments.services.analytics.ports import (
     Window,
 )
 
-_CAPTURED = payments.c.amount_received > 0
-# What a payment's customer paid and kept: a dispute took back all that was not refunded.
-_NET = case((payments.c.disputed, literal(0)), else_=payments.c.amount_received - payments.c.amount_refunded)
-
-
-def buckets_cte(buckets: Sequence[Bucket], name: str = "b") -> CTE:
-    rows = [(i, b.start, b.end) for i, b in enumerate(buckets)]
-    table = values(column("i", Integer), column("s", UTCDateTime), column("e", UTCDateTime), name=name)
-    return table.data(rows).cte(name)
-
-
-def _in(created_at: Any, cte: CTE) -> ColumnElement[bool]:
-    return and_(created_at >= cte.c.s, created_at < cte.c.e)
-
 
 def _within(created_at: Any, window: Window) -> list[ColumnElement[bool]]:
     return [created_at >= window.start, created_at < window.end]
-
-
-def _currency(col: Any, currency: str | None) -> list[ColumnElement[bool]]:
-    return [] if currency is None else [col == currency]
-
-
-def _int(value: Any) -> int:
-    return int(value or 0)  # PostgreSQL sums BIGINT into NUMERIC
 
 
 def _rolled(
@@ -121,7 +85,7 @@ def _rolled(
     parts = []
     for table, size_of, start_of in ((r, r.c.size == p.c.size, r.c.bucket), (d, None, d.c.at)):
         where = [start_of >= p.c.s, start_of < p.c.e, *([size_of] if size_of is not None else [])]
-        where += _currency(table.c.currency, currency)
+        where += currency_is(table.c.currency, currency)
         if pg:
             # OFFSET 0 keeps the planner from flattening the subquery back into a join.
             inner = select(*(table.c[n] for n in names)).where(*where).offset(0).lateral()
@@ -131,7 +95,7 @@ def _rolled(
     return union_all(*parts).subquery()
 
 
-class SqlAnalytics:
+class SqlAnalytics(CustomerInsights):
     # False: every figure from the base tables, customer insights by grouping the whole history (the tests compare
     # the two paths).
     use_rollups = True
@@ -165,7 +129,7 @@ class SqlAnalytics:
         return await rollups.compact(self.conn)
 
     async def _sums(self, query: Select[Any]) -> list[Sums]:
-        return [Sums(r[0], r[1], _int(r[2]), _int(r[3]), _int(r[4])) for r in await self._execute(query)]
+        return [Sums(r[0], r[1], as_int(r[2]), as_int(r[3]), as_int(r[4])) for r in await self._execute(query)]
 
     async def revenue(
         self, buckets: Sequence[Bucket], currency: str | None
@@ -197,12 +161,12 @@ class SqlAnalytics:
             disputes_amount,
         ) in await self._execute(query):
             # A group the base tables would not have (its rows all moved out again) is left out.
-            if _int(captured) > 0:
-                gross.append(Sums(i, code, _int(received), _int(captured), _int(fees)))
-            if _int(refunded) > 0:
-                refunds.append(Sums(i, code, _int(refunds_amount), _int(refunded)))
-            if _int(disputed) > 0:
-                disputes.append(Sums(i, code, _int(disputes_amount), _int(disputed)))
+            if as_int(captured) > 0:
+                gross.append(Sums(i, code, as_int(received), as_int(captured), as_int(fees)))
+            if as_int(refunded) > 0:
+                refunds.append(Sums(i, code, as_int(refunds_amount), as_int(refunded)))
+            if as_int(disputed) > 0:
+                disputes.append(Sums(i, code, as_int(disputes_amount), as_int(disputed)))
         return gross, refunds, disputes
 
     async def captured(self, buckets: Sequence[Bucket], currency: str | None) -> list[Sums]:
@@ -215,8 +179,8 @@ class SqlAnalytics:
                 func.count(),
                 func.sum(payments.c.fee),
             )
-            .select_from(b.join(payments, _in(payments.c.created_at, b)))
-            .where(_CAPTURED, *_currency(payments.c.currency, currency))
+            .select_from(b.join(payments, in_bucket(payments.c.created_at, b)))
+            .where(CAPTURED, *currency_is(payments.c.currency, currency))
             .group_by(b.c.i, payments.c.currency)
         )
         return await self._sums(query)
@@ -225,8 +189,8 @@ class SqlAnalytics:
         b = buckets_cte(buckets)
         query = (
             select(b.c.i, refunds.c.currency, func.sum(refunds.c.amount), func.count(), literal(0))
-            .select_from(b.join(refunds, _in(refunds.c.created_at, b)))
-            .where(refunds.c.status.in_(("pending", "succeeded")), *_currency(refunds.c.currency, currency))
+            .select_from(b.join(refunds, in_bucket(refunds.c.created_at, b)))
+            .where(refunds.c.status.in_(("pending", "succeeded")), *currency_is(refunds.c.currency, currency))
             .group_by(b.c.i, refunds.c.currency)
         )
         return await self._sums(query)
@@ -237,14 +201,14 @@ class SqlAnalytics:
         query = (
             select(b.c.i, entries.c.currency, func.sum(entries.c.amount), func.count(), literal(0))
             .select_from(
-                b.join(t, and_(t.c.kind == "dispute", _in(t.c.created_at, b)))
+                b.join(t, and_(t.c.kind == "dispute", in_bucket(t.c.created_at, b)))
                 .join(entries, entries.c.transaction_id == t.c.id)
                 .join(accounts, accounts.c.id == entries.c.account_id)
             )
             .where(
                 accounts.c.type == AccountType.DISPUTES.value,
                 entries.c.amount > 0,
-                *_currency(entries.c.currency, currency),
+                *currency_is(entries.c.currency, currency),
             )
             .group_by(b.c.i, entries.c.currency)
         )
@@ -261,7 +225,7 @@ class SqlAnalytics:
                 .group_by(*(u.c[k] for k in keys))
                 .having(func.sum(u.c.n) > 0)
             )
-            return [AttemptGroup(r[0], r[1], r[2], r[3] or None, _int(r[4])) for r in await self._execute(rolled)]
+            return [AttemptGroup(r[0], r[1], r[2], r[3] or None, as_int(r[4])) for r in await self._execute(rolled)]
         a, p = payment_attempts, payments
         query = (
             select(p.c.card_brand, p.c.currency, a.c.outcome, a.c.decline_code, func.count())
@@ -269,7 +233,7 @@ class SqlAnalytics:
             .where(
                 *_within(a.c.created_at, window),
                 a.c.action.in_(("authorize", "confirm")),
-                *_currency(p.c.currency, window.currency),
+                *currency_is(p.c.currency, window.currency),
             )
             .group_by(p.c.card_brand, p.c.currency, a.c.outcome, a.c.decline_code)
         )
@@ -292,7 +256,7 @@ class SqlAnalytics:
                 .having(func.sum(u.c.payments_captured) > 0)
             )
             return [
-                PaymentOutcomes(r[0], _int(r[1]), _int(r[2]), _int(r[3]), _int(r[4]), _int(r[5]))
+                PaymentOutcomes(r[0], as_int(r[1]), as_int(r[2]), as_int(r[3]), as_int(r[4]), as_int(r[5]))
                 for r in await self._execute(rolled)
             ]
         p = payments
@@ -305,196 +269,13 @@ class SqlAnalytics:
                 func.sum(p.c.amount_refunded),
                 func.sum(case((p.c.disputed, 1), else_=0)),
             )
-            .where(_CAPTURED, *_within(p.c.created_at, window), *_currency(p.c.currency, window.currency))
+            .where(CAPTURED, *_within(p.c.created_at, window), *currency_is(p.c.currency, window.currency))
             .group_by(p.c.currency)
         )
         return [
-            PaymentOutcomes(r[0], _int(r[1]), _int(r[2]), _int(r[3]), _int(r[4]), _int(r[5]))
+            PaymentOutcomes(r[0], as_int(r[1]), as_int(r[2]), as_int(r[3]), as_int(r[4]), as_int(r[5]))
             for r in await self._execute(query)
         ]
-
-    def _paying(self, window: Window) -> list[ColumnElement[bool]]:
-        return [
-            _CAPTURED,
-            payments.c.customer_id.is_not(None),
-            *_within(payments.c.created_at, window),
-            *_currency(payments.c.currency, window.currency),
-        ]
-
-    async def top_customers(self, window: Window, limit: int) -> list[CustomerNet]:
-        p = payments
-        per = (
-            select(p.c.customer_id, p.c.currency, func.sum(_NET).label("net"), func.count().label("n"))
-            .where(*self._paying(window))
-            .group_by(p.c.customer_id, p.c.currency)
-            .subquery()
-        )
-        rank = func.row_number().over(partition_by=per.c.currency, order_by=(per.c.net.desc(), per.c.customer_id))
-        ranked = select(per, rank.label("rank")).subquery()
-        query = select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.currency, ranked.c.rank)
-        return [CustomerNet(r.customer_id, r.currency, _int(r.net), _int(r.n)) for r in await self._execute(query)]
-
-    async def customer_revenue(self, window: Window, limit: int) -> tuple[list[CustomerNet], list[CurrencyNet]]:
-        if not (self.pg and self.use_rollups):
-            return await self.top_customers(window, limit), await self.customer_net(window)
-        return await self._customer_revenue_pg(window, limit)
-
-    async def _customer_revenue_pg(self, window: Window, limit: int) -> tuple[list[CustomerNet], list[CurrencyNet]]:
-        """Both from one pass: the per-customer sums are made once (a CTE read twice is materialized); each
-        currency keeps its best `limit` by a bounded sort (LATERAL ... LIMIT), not by a window function sorting
-        every customer (at a million payments that sort took 1.6 of top_customers' 3.5 s), and the totals count
-        the customers of each currency from the same sums."""
-        p = payments
-        per = (
-            select(p.c.customer_id, p.c.currency, func.sum(_NET).label("net"), func.count().label("n"))
-            .where(*self._paying(window))
-            .group_by(p.c.customer_id, p.c.currency)
-            .cte("per")
-        )
-        totals = (
-            select(per.c.currency, func.sum(per.c.net).label("net"), func.count().label("customers"))
-            .group_by(per.c.currency)
-            .subquery()
-        )
-        best = (
-            select(per.c.customer_id, per.c.currency, per.c.net, per.c.n)
-            .where(per.c.currency == totals.c.currency)
-            .order_by(per.c.net.desc(), per.c.customer_id)
-            .limit(limit)
-            .lateral()
-        )
-        query = (
-            select(totals.c.currency, totals.c.net, totals.c.customers, best.c.customer_id, best.c.net, best.c.n)
-            .select_from(totals.outerjoin(best, literal(True)))
-            .order_by(totals.c.currency, best.c.net.desc(), best.c.customer_id)
-        )
-        top: list[CustomerNet] = []
-        nets: dict[str, CurrencyNet] = {}
-        for code, net, customers, customer_id, customer_net, n in await self._execute(query):
-            nets[code] = CurrencyNet(code, _int(net), _int(customers))
-            if customer_id is not None:
-                top.append(CustomerNet(customer_id, code, _int(customer_net), _int(n)))
-        return top, list(nets.values())
-
-    async def customer_net(self, window: Window) -> list[CurrencyNet]:
-        p = payments
-        if not self.use_rollups:
-            query = (
-                select(p.c.currency, func.sum(_NET), func.count(distinct(p.c.customer_id)))
-                .where(*self._paying(window))
-                .group_by(p.c.currency)
-            )
-            return [CurrencyNet(r[0], _int(r[1]), _int(r[2])) for r in await self._execute(query)]
-        # Customers counted by grouping (hashed) rather than count(DISTINCT ...) (a sort of every payment).
-        per = (
-            select(p.c.currency, func.sum(_NET).label("net"))
-            .where(*self._paying(window))
-            .group_by(p.c.currency, p.c.customer_id)
-            .subquery()
-        )
-        query = select(per.c.currency, func.sum(per.c.net), func.count()).group_by(per.c.currency)
-        return [CurrencyNet(r[0], _int(r[1]), _int(r[2])) for r in await self._execute(query)]
-
-    @staticmethod
-    def _paid_before(customer: Any, instant: Any) -> Any:
-        """Whether the customer had a payment that captured money (any currency) before the instant: one probe of
-        the partial index on captured payments (customer_id, created_at), no scan of the history."""
-        q = payments.alias("earlier")
-        return exists().where(q.c.customer_id == customer, q.c.amount_received > 0, q.c.created_at < instant)
-
-    async def customer_counts(self, window: Window) -> CustomerCounts:
-        if not self.use_rollups:
-            return await self._customer_counts_base(window)
-        active = select(payments.c.customer_id).where(*self._paying(window)).distinct().subquery()
-        is_new = ~self._paid_before(active.c.customer_id, window.start)
-        query = select(
-            func.count(),
-            func.sum(case((is_new, 1), else_=0)),
-            func.sum(case((is_new, 0), else_=1)),
-        ).select_from(active)
-        row = (await self._execute(query)).one()
-        return CustomerCounts(_int(row[0]), _int(row[1]), _int(row[2]))
-
-    async def cohorts(self, months: Sequence[Bucket], currency: str | None) -> list[CohortCell]:
-        """Customers whose first captured payment (any currency) falls in the months, by that month and each month
-        they paid in (in `currency`, or any). One pass over the range grouped by customer: the first payment of a
-        customer who had none before the range (one probe of a partial index) is their first in it, and the months
-        they paid in are the bits of a mask (a month is found by comparing with the few month boundaries); the
-        database returns the customers per (cohort, mask), which are few, and the bits are counted here."""
-        if not self.use_rollups:
-            return await self._cohorts_base(months, currency)
-        p = payments
-        window = Window(months[0].start, months[-1].end, None)
-
-        def month_of(at: Any) -> Any:
-            if len(months) == 1:
-                return literal(0)
-            return case(*((at < b.end, i) for i, b in enumerate(months[:-1])), else_=len(months) - 1)
-
-        bit = cast(literal(1), BigInteger).op("<<")(month_of(p.c.created_at))  # months <= 61 (a 5-year range)
-        in_currency = p.c.currency == currency if currency is not None else literal(True)
-        per = (
-            select(
-                p.c.customer_id,
-                month_of(func.min(p.c.created_at)).label("cohort"),
-                func.sum(distinct(case((in_currency, bit), else_=0))).label("mask"),
-            )
-            .where(*self._paying(window))
-            .group_by(p.c.customer_id)
-            .subquery()
-        )
-        newcomers = (
-            select(per.c.cohort, per.c.mask, func.count())
-            .where(~self._paid_before(per.c.customer_id, window.start), per.c.mask > 0)
-            .group_by(per.c.cohort, per.c.mask)
-        )
-        cells: dict[tuple[int, int], int] = defaultdict(int)
-        for cohort, mask, n in await self._execute(newcomers):
-            bits = int(mask)
-            for m in range(len(months)):
-                if bits >> m & 1:
-                    cells[(int(cohort), m)] += int(n)
-        return [CohortCell(c, m, n) for (c, m), n in sorted(cells.items())]
-
-    @staticmethod
-    def _first_payments() -> Any:
-        """Each customer's first payment that captured money, in any currency (the base-table path: the whole
-        history grouped by customer)."""
-        p = payments
-        return (
-            select(p.c.customer_id, func.min(p.c.created_at).label("first_at"))
-            .where(_CAPTURED, p.c.customer_id.is_not(None))
-            .group_by(p.c.customer_id)
-            .subquery()
-        )
-
-    async def _customer_counts_base(self, window: Window) -> CustomerCounts:
-        first = self._first_payments()
-        active = select(payments.c.customer_id).where(*self._paying(window)).distinct().subquery()
-        is_new = first.c.first_at >= window.start
-        query = select(
-            func.count(),
-            func.sum(case((is_new, 1), else_=0)),
-            func.sum(case((is_new, 0), else_=1)),
-        ).select_from(active.join(first, first.c.customer_id == active.c.customer_id))
-        row = (await self._execute(query)).one()
-        return CustomerCounts(_int(row[0]), _int(row[1]), _int(row[2]))
-
-    async def _cohorts_base(self, months: Sequence[Bucket], currency: str | None) -> list[CohortCell]:
-        first = self._first_payments()
-        paid, cohort = buckets_cte(months, "paid_in"), buckets_cte(months, "cohort")
-        p = payments
-        query = (
-            select(cohort.c.i, paid.c.i, func.count(distinct(p.c.customer_id)))
-            .select_from(
-                paid.join(p, _in(p.c.created_at, paid))
-                .join(first, first.c.customer_id == p.c.customer_id)
-                .join(cohort, _in(first.c.first_at, cohort))
-            )
-            .where(_CAPTURED, *_currency(p.c.currency, currency))
-            .group_by(cohort.c.i, paid.c.i)
-        )
-        return [CohortCell(r[0], r[1], int(r[2])) for r in await self._execute(query)]
 
     async def mrr(self, window: Window) -> list[MrrGroup]:
         s, i, line = subscriptions, invoices, invoice_lines
@@ -524,7 +305,7 @@ class SqlAnalytics:
                 i.c.status == "paid",
                 line.c.kind == "plan",
                 i.c.period_start < t1,
-                *_currency(plans.c.currency, window.currency),
+                *currency_is(plans.c.currency, window.currency),
             )
             .group_by(s.c.id, plans.c.currency, plans.c.interval, plans.c.interval_count)
             .subquery()
@@ -549,7 +330,7 @@ class SqlAnalytics:
             total(m1 > 0, 1),
             total(and_(m0 > 0, m1 == 0), 1),
         ).group_by(per.c.currency, per.c.interval, per.c.interval_count)
-        return [MrrGroup(r[0], r[1], r[2], *(_int(v) for v in r[3:])) for r in await self._execute(query)]
+        return [MrrGroup(r[0], r[1], r[2], *(as_int(v) for v in r[3:])) for r in await self._execute(query)]
 
     async def trials(self, window: Window) -> Trials:
         s = subscriptions
@@ -562,7 +343,7 @@ class SqlAnalytics:
         query = (
             select(func.count(), func.sum(case((converted, 1), else_=0)))
             .select_from(s.join(plans, plans.c.id == s.c.plan_id))
-            .where(*_within(s.c.trial_end, window), *_currency(plans.c.currency, window.currency))
+            .where(*_within(s.c.trial_end, window), *currency_is(plans.c.currency, window.currency))
         )
         row = (await self._execute(query)).one()
-        return Trials(_int(row[0]), _int(row[1]))
+        return Trials(as_int(row[0]), as_int(row[1]))

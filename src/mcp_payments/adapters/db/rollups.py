@@ -5,7 +5,10 @@ time zone's midnight today: whole-hour, :30 and :45 offsets) is read as at most 
 middle and hours and quarter hours at its ends: exact, and a year of days reads about 365 rows per key. A range
 that does not align (a zone's local mean time before 1900) is read from the base tables by the caller.
 
-Compaction moves every committed delta into the three rollups in one transaction. On PostgreSQL it is one
+The customer rollups (migration 0026) hold sums per UTC month, customer and currency; their reader is
+customer_insights.py, their compaction is here with the others.
+
+Compaction moves every committed delta into the rollups in one transaction. On PostgreSQL it is one
 statement (DELETE ... RETURNING feeding the upsert: what it adds is exactly what it removed, whatever commits
 meanwhile), under a transaction-level advisory lock that a second compactor does not wait for: it leaves the
 work to the first. On SQLite the transaction holds the database's write lock, so the INSERT and the DELETE see
@@ -25,6 +28,9 @@ from mcp_payments.adapters.db.tables import (
     ROLLUP_MEASURES,
     analytics_attempt_deltas,
     analytics_attempt_rollups,
+    analytics_customer_deltas,
+    analytics_customer_firsts,
+    analytics_customer_rollups,
     analytics_revenue_deltas,
     analytics_revenue_rollups,
 )
@@ -36,7 +42,16 @@ PG_LOCK = 0x6D63_7061_726F_6C6C  # b"mcparoll": one compactor at a time per data
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ATTEMPT_KEYS = ("brand", "currency", "outcome", "decline_code")
 ANALYZE_AFTER = 2_000  # rollup rows written by one compaction
-TABLES = (analytics_revenue_deltas, analytics_revenue_rollups, analytics_attempt_deltas, analytics_attempt_rollups)
+TABLES = (
+    analytics_revenue_deltas,
+    analytics_revenue_rollups,
+    analytics_attempt_deltas,
+    analytics_attempt_rollups,
+    analytics_customer_deltas,
+    analytics_customer_rollups,
+    analytics_customer_firsts,
+)
+DELTAS = (analytics_revenue_deltas, analytics_attempt_deltas, analytics_customer_deltas)
 
 Piece = tuple[int, int, int, int]  # (bucket index, size, start, end): seconds since the epoch, [start, end)
 
@@ -100,10 +115,28 @@ def _compaction(pg: bool, deltas: Table, rollups: Table, keys: Sequence[str], me
     return [upsert, f"DELETE FROM {deltas.name}"]
 
 
+def _customer_compaction(pg: bool) -> list[str]:
+    """The customer deltas into their months (one size: a month has no fixed length in seconds). A sum that
+    returns to zero stays as a row of zeros: readers keep only customers with payments, and removing them would
+    mean scanning the rollup each time."""
+    d, r = analytics_customer_deltas.name, analytics_customer_rollups.name
+    source = "moved" if pg else d
+    upsert = (
+        f"INSERT INTO {r} (month, customer_id, currency, payments, net) "
+        f"SELECT month, customer_id, currency, sum(payments), sum(net) FROM {source} WHERE true GROUP BY 1, 2, 3 "
+        f"ON CONFLICT (month, customer_id, currency) DO UPDATE SET payments = {r}.payments + excluded.payments, "
+        f"net = {r}.net + excluded.net"
+    )
+    if pg:
+        return [f"WITH moved AS (DELETE FROM {d} RETURNING month, customer_id, currency, payments, net) {upsert}"]
+    return [upsert, f"DELETE FROM {d}"]
+
+
 def _statements(pg: bool) -> list[str]:
     return [
         *_compaction(pg, analytics_revenue_deltas, analytics_revenue_rollups, ("currency",), ROLLUP_MEASURES),
         *_compaction(pg, analytics_attempt_deltas, analytics_attempt_rollups, ATTEMPT_KEYS, ("n",)),
+        *_customer_compaction(pg),
     ]
 
 
@@ -113,7 +146,7 @@ _STATEMENTS = {pg: [text(s) for s in _statements(pg)] for pg in (False, True)}
 async def pending(conn: AsyncConnection) -> int:
     """How many deltas wait to be compacted (at most a token count: the job only needs to know there are some)."""
     found = 0
-    for table in (analytics_revenue_deltas, analytics_attempt_deltas):
+    for table in DELTAS:
         query = text(f"SELECT count(*) FROM (SELECT 1 FROM {table.name} LIMIT 1000) AS d")
         found += int((await conn.execute(query)).scalar_one())
     return found

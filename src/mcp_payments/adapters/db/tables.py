@@ -743,6 +743,37 @@ Index(
     postgresql_where=text("amount_received > 0"),
     sqlite_where=text("amount_received > 0"),
 )
+# Customer insights (migration 0026): per UTC month (`month`, seconds since the epoch), customer and currency, the
+# captured payments created in it and their net (captured - refunded, 0 once disputed), kept like the rollups above
+# (triggers append deltas, the compaction job folds them in, adapters/db/customer_insights.py reads both); and each
+# customer's first payment that captured money, kept by the same triggers.
+analytics_customer_deltas = Table(
+    "analytics_customer_deltas",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("month", BigInteger, nullable=False),
+    Column("customer_id", String(40), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("payments", Integer, nullable=False),  # summed as BIGINT by PostgreSQL, not NUMERIC
+    Column("net", BigInteger, nullable=False),
+    Index(None, "month"),
+)
+analytics_customer_rollups = Table(
+    "analytics_customer_rollups",
+    metadata,
+    Column("month", BigInteger, primary_key=True, autoincrement=False),
+    Column("customer_id", String(40), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("payments", Integer, nullable=False),  # summed as BIGINT by PostgreSQL, not NUMERIC
+    Column("net", BigInteger, nullable=False),
+)
+analytics_customer_firsts = Table(
+    "analytics_customer_firsts",
+    metadata,
+    Column("customer_id", String(40), primary_key=True),
+    Column("first_at", UTCDateTime, nullable=False),
+    Index(None, "first_at"),
+)
 # Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the
 # number of calls, added to by every server process's flush. Purged after 8 days.
 tool_call_stats = Table(

@@ -76,6 +76,13 @@ class CustomerCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerTotals:
+    top: list[CustomerNet]  # the best of each currency by net revenue, best first
+    currencies: list[CurrencyNet]
+    counts: CustomerCounts
+
+
+@dataclass(frozen=True, slots=True)
 class CohortCell:
     cohort: int  # index of the month of the customers' first payment
     month: int  # index of the month they paid in
@@ -129,16 +136,11 @@ class AnalyticsRepository(Protocol):
 
     async def attempts(self, window: Window) -> list[AttemptGroup]: ...
     async def outcomes(self, window: Window) -> list[PaymentOutcomes]: ...
-    async def top_customers(self, window: Window, limit: int) -> list[CustomerNet]:
-        """The `limit` customers with the highest net revenue, per currency, best first."""
+    async def customer_totals(self, window: Window, limit: int) -> CustomerTotals:
+        """The `limit` customers with the highest net revenue per currency, best first, each currency's net revenue
+        and paying customers, and how many customers paid (new: their first payment is in the window)."""
         ...
 
-    async def customer_net(self, window: Window) -> list[CurrencyNet]: ...
-    async def customer_revenue(self, window: Window, limit: int) -> tuple[list[CustomerNet], list[CurrencyNet]]:
-        """top_customers and customer_net together (one pass over the payments where the database allows)."""
-        ...
-
-    async def customer_counts(self, window: Window) -> CustomerCounts: ...
     async def cohorts(self, months: Sequence[Bucket], currency: str | None) -> list[CohortCell]: ...
     async def mrr(self, window: Window) -> list[MrrGroup]: ...
     async def pending_rollup_deltas(self) -> int:

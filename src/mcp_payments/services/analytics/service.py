@@ -181,7 +181,8 @@ class AnalyticsService:
 
     async def customers(self, uow: UnitOfWork, q: Question, top: int) -> r.CustomerReport:
         repo = uow.repo(ANALYTICS)
-        counts = await repo.customer_counts(q.window)
+        totals = await repo.customer_totals(q.window, top)
+        counts = totals.counts
         months = q.range.buckets(Granularity.MONTH)
         cells = await repo.cohorts(months, q.currency)
         grid: dict[int, dict[int, int]] = defaultdict(dict)
@@ -199,8 +200,7 @@ class AnalyticsService:
         churn = None if base == 0 else 1 - Fraction(retained, base)
         months_in_range = Fraction(q.range.days) / Fraction("30.4375")
         by_currency = []
-        best, nets = await repo.customer_revenue(q.window, top)
-        for c in sorted(nets, key=lambda c: c.currency):
+        for c in sorted(totals.currencies, key=lambda c: c.currency):
             arpa = Fraction(c.net, c.customers) if c.customers else None
             monthly = arpa / months_in_range if arpa is not None else None
             ltv = monthly / churn if monthly is not None and churn else None
@@ -215,7 +215,8 @@ class AnalyticsService:
                 )
             )
         top_customers = [
-            r.TopCustomer(t.customer_id, t.currency, metrics.money_text(t.net, t.currency), t.payments) for t in best
+            r.TopCustomer(t.customer_id, t.currency, metrics.money_text(t.net, t.currency), t.payments)
+            for t in totals.top
         ]
         return r.CustomerReport(
             q.range.first.isoformat(),
