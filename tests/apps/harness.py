@@ -132,7 +132,9 @@ async def hosted(server: str, keys: dict[str, str]) -> AsyncIterator[str]:
         for role, key in keys.items():
             transport = await stack.enter_async_context(with_token("http", server, key))
             clients[role] = await stack.enter_async_context(Client(transport))
-        config = uvicorn.Config(host_app(clients), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        # No log_config nor log_level: uvicorn would set its loggers' handlers and levels for the rest of this test
+        # process (test_log_rendering then lost uvicorn's lines when it ran after a browser test in one worker).
+        config = uvicorn.Config(host_app(clients), host="127.0.0.1", port=port, log_config=None, lifespan="off")
         web = uvicorn.Server(config)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(web.serve)

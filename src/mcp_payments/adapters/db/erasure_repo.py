@@ -100,6 +100,10 @@ IMPERSONAL = frozenset(
         "analytics_revenue_rollups",
         "analytics_attempt_deltas",
         "analytics_attempt_rollups",
+        # Customer rollups: a customer's id (kept by an erasure, as in payments), months, currencies, counts, sums.
+        "analytics_customer_deltas",
+        "analytics_customer_rollups",
+        "analytics_customer_firsts",
     }
 )
 SPECIAL = frozenset({"customers", "screenings"})
