@@ -3,6 +3,7 @@ held: the tool, what it would spend or that no money moves, what it acts on, and
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,3 +61,10 @@ def test_a_card_number_given_as_an_id_or_a_name_never_reaches_the_question() -> 
 
     assert "4242424242424242" not in text
     assert "****4242" in text
+
+
+def test_a_payout_to_an_outside_payee_names_the_payee_and_a_wallet_payee_is_named_once() -> None:
+    payout = held("withdraw_from_wallet", {"wallet_id": "wal_1", "payee_name": "Acme Ltd"}, 5001, "sanctions_review")
+    transfer = held("transfer_funds", {"destination_wallet_id": "wal_2"}, 5001, "approval_above")
+    assert "(wallet wal_1, to Acme Ltd)" in question(replace(payout, payee="Acme Ltd"))
+    assert question(replace(transfer, payee="wal_2")).count("wal_2") == 1

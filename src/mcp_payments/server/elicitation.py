@@ -104,7 +104,8 @@ def question(approval: Approval) -> str:
 def held_call(approval: Approval) -> str:
     """The held call as the human reads it: its tool, what it would spend, and what it acts on, from its stored
     arguments: each id it names, by what it names ("destination wallet wal_..."), or, naming none, the name it
-    gives (create_customer). Generic over the arguments, so a tool made holdable later is described too."""
+    gives (create_customer); and its payee, when it has one. Generic over the arguments, so a tool made holdable
+    later is described too."""
     amount = approval.money
     subject = [
         f"{key.removesuffix('_id').replace('_', ' ')} {_shown(value)}"
@@ -113,6 +114,9 @@ def held_call(approval: Approval) -> str:
     ]
     if not subject and isinstance(name := approval.arguments.get("name"), str):
         subject = [f"named '{_shown(name)}'"]
+    named = {value for key, value in approval.arguments.items() if key.endswith("_id")}
+    if approval.payee and approval.payee not in named:  # an outside payee (a payout): what a review asks about
+        subject.append(f"to {_shown(approval.payee)}")
     spends = "" if amount is None else f" for {amount}"
     return f"{approval.tool}{spends}" + (f" ({', '.join(subject)})" if subject else "")
 
