@@ -1,8 +1,12 @@
-"""Throwaway databases for tests: a SQLite file, or a PostgreSQL database cloned from a migrated template."""
+"""Throwaway databases for tests: a SQLite file copied from a migrated template file, or a PostgreSQL database
+cloned from a migrated template database. Each test process migrates one of each, once: migrating a fresh SQLite file
+for every test cost about 2.5 s of CPU a test (26 migrations with their triggers), most of the suite's time."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +17,7 @@ import pytest
 
 PG_ADMIN_DSN = os.environ.get("MCP_PAYMENTS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 _template: str | None = None
+_sqlite_template: Path | None = None
 
 
 def pg_url(name: str) -> str:
@@ -56,7 +61,30 @@ async def _ensure_template() -> str:
     return name
 
 
+async def _ensure_sqlite_template() -> Path:
+    """A migrated SQLite file, closed (its write-ahead log checkpointed into it), to copy for each test."""
+    global _sqlite_template
+    if _sqlite_template is not None:
+        return _sqlite_template
+    from mcp_payments.adapters.db import migrate
+    from mcp_payments.adapters.db.engine import open_database
+
+    path = Path(tempfile.mkdtemp(prefix="mcpp-sqlite-template-")) / "template.db"
+    db = open_database(f"sqlite+aiosqlite:///{path}")
+    try:
+        await migrate.upgrade(db)
+    finally:
+        await db.dispose()
+    # The migration lock file (migration_lock.py) stays and is harmless; a write-ahead log would not be.
+    leftovers = [p.name for p in path.parent.iterdir() if p.name.endswith(("-wal", "-journal"))]
+    assert not leftovers, f"the migrated SQLite template left {leftovers} beside it: it would be copied incomplete"
+    _sqlite_template = path
+    return path
+
+
 async def drop_template() -> None:
+    if _sqlite_template is not None:
+        shutil.rmtree(_sqlite_template.parent, ignore_errors=True)
     if _template is None:
         return
     conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
@@ -70,7 +98,10 @@ async def drop_template() -> None:
 async def fresh_database(backend: str, tmp_path: Path, *, migrated: bool = True) -> AsyncIterator[str]:
     """A URL to an empty database of `backend` (migrated unless asked otherwise), dropped afterwards."""
     if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / f'test-{uuid.uuid4().hex[:8]}.db'}"
+        path = tmp_path / f"test-{uuid.uuid4().hex[:8]}.db"
+        if migrated:
+            shutil.copyfile(await _ensure_sqlite_template(), path)
+        yield f"sqlite+aiosqlite:///{path}"
         return
     template = await _ensure_template() if migrated else "template0"
     name = f"mcpp_test_{uuid.uuid4().hex[:12]}"
