@@ -15,6 +15,7 @@ the two.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,16 +30,20 @@ from sqlalchemy import (
     distinct,
     func,
     literal,
+    or_,
     select,
+    union,
     union_all,
     values,
 )
 
+from mcp_payments.adapters.db import customer_months
 from mcp_payments.adapters.db.analytics_sql import CAPTURED, NET, as_int, buckets_cte, currency_is, in_bucket
 from mcp_payments.adapters.db.tables import (
     UTCDateTime,
     analytics_customer_deltas,
     analytics_customer_firsts,
+    analytics_customer_months,
     analytics_customer_rollups,
     payments,
 )
@@ -66,6 +71,15 @@ def nearest_month(at: datetime) -> datetime:
     start = _month_start(at)
     following = _month_start(start + timedelta(days=32))
     return start if at - start <= following - at else following
+
+
+def _month_starts(start: int, end: int) -> list[int]:
+    """The UTC month starts from `start` to before `end` (seconds since the epoch)."""
+    found: list[int] = []
+    while start < end:
+        found.append(start)
+        start = customer_months.add_months(start, 1)
+    return found
 
 
 def split(buckets: Sequence[Bucket]) -> tuple[list[Months], list[Edge]]:
@@ -254,23 +268,77 @@ class CustomerInsights:
 
     async def cohorts(self, months: Sequence[Bucket], currency: str | None) -> list[CohortCell]:
         """Customers whose first captured payment (any currency) falls in the months, by that month and each month
-        they paid in (in `currency`, or any)."""
+        they paid in (in `currency`, or any).
+
+        Counted by (first month, mask) from the customers' months rows (customer_months.py), each UTC month mapped
+        to its bucket; the customers a row cannot answer for are read the exact way, from the monthly sums and the
+        edges: those with deltas waiting (their row may be stale), with a payment or their first payment in an edge
+        (their months do not map whole to one bucket). One statement: one snapshot for both parts."""
         if not self.use_rollups:
             return await self._cohorts_base(months, currency)
+        found, edges = split(months)
+        buckets = {m: i for i, start, end in found for m in _month_starts(start, end)}
+        if not buckets or len(buckets) > customer_months.BITS:  # no whole month (or beyond a mask): all exact
+            rows = await self._execute(self._cohorts_exact(months, currency, None))
+            return [CohortCell(int(r[1]), int(r[2]), int(r[3])) for r in rows]
+        stale = self._stale(edges).cte("stale")
+        m = analytics_customer_months
+        masks = (
+            select(literal(0).label("exact"), m.c.first_month, m.c.mask, func.count())
+            .where(
+                m.c.currency == (currency or customer_months.ANY),
+                m.c.first_month.in_(sorted(buckets)),
+                m.c.customer_id.not_in(select(stale.c.customer_id)),
+            )
+            .group_by(m.c.first_month, m.c.mask)
+        )
+        query = union_all(masks, self._cohorts_exact(months, currency, stale))
+        cells: Counter[tuple[int, int]] = Counter()
+        for exact, a, b, n in await self._execute(query):
+            if exact:
+                cells[int(a), int(b)] += int(n)
+            else:
+                for cell in customer_months.cells(int(a), int(b), buckets):
+                    cells[cell] += int(n)
+        return [CohortCell(cohort, month, n) for (cohort, month), n in sorted(cells.items())]
+
+    def _stale(self, edges: Sequence[Edge]) -> Any:
+        """The customers whose months rows a range cannot use: deltas waiting, or a captured payment or their first
+        payment in one of the range's edges."""
+        p, f, d = payments, analytics_customer_firsts, analytics_customer_deltas
+        parts: list[Select[Any]] = [select(d.c.customer_id)]
+        if edges:
+            parts.append(
+                select(p.c.customer_id).where(
+                    CAPTURED,
+                    p.c.customer_id.is_not(None),
+                    or_(*(and_(p.c.created_at >= s, p.c.created_at < e) for _, _, s, e in edges)),
+                )
+            )
+            parts.append(
+                select(f.c.customer_id).where(or_(*(and_(f.c.first_at >= s, f.c.first_at < e) for _, _, s, e in edges)))
+            )
+        return union(*parts) if len(parts) > 1 else parts[0]
+
+    def _cohorts_exact(self, months: Sequence[Bucket], currency: str | None, among: Any) -> Select[Any]:
+        """(1, cohort, month, customers) from the monthly sums and edges, of the customers in `among` (a CTE of
+        customer ids; None: all)."""
         u = self._monthly(months, currency)
-        paid = select(u.c.i, u.c.customer_id).group_by(u.c.i, u.c.customer_id).having(func.sum(u.c.n) > 0).subquery()
+        paid_in = select(u.c.i, u.c.customer_id)
+        if among is not None:
+            paid_in = paid_in.where(u.c.customer_id.in_(select(among.c.customer_id)))
+        paid = paid_in.group_by(u.c.i, u.c.customer_id).having(func.sum(u.c.n) > 0).subquery()
         f = analytics_customer_firsts
         if len(months) == 1:
             cohort: Any = literal(0)
         else:
             cohort = case(*((f.c.first_at < b.end, i) for i, b in enumerate(months[:-1])), else_=len(months) - 1)
-        query = (
-            select(cohort, paid.c.i, func.count())
+        return (
+            select(literal(1).label("exact"), cohort, paid.c.i, func.count())
             .select_from(paid.join(f, f.c.customer_id == paid.c.customer_id))
             .where(f.c.first_at >= months[0].start, f.c.first_at < months[-1].end)
             .group_by(cohort, paid.c.i)
         )
-        return [CohortCell(int(r[0]), int(r[1]), int(r[2])) for r in await self._execute(query)]
 
     # -- the base path
 
