@@ -785,7 +785,7 @@ analytics_customer_months = Table(
     Column("currency", String(3), primary_key=True),
     Column("first_month", BigInteger, nullable=False),
     Column("mask", BigInteger, nullable=False),
-    Index(None, "currency", "first_month"),
+    Index(None, "currency", "first_month", "mask"),  # the cohorts count (first_month, mask) from the index alone
 )
 Index("ix_analytics_customer_rollups_customer_id", analytics_customer_rollups.c.customer_id)
 # Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the

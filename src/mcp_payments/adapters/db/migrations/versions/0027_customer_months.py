@@ -3,7 +3,7 @@ after it the customer paid in (adapters/db/customer_months.py).
 
 The cohorts of get_customer_insights grouped the customer rollups of their range by (month, customer) and joined
 each customer's first payment (1.8 s at a million payments on PostgreSQL for 12 months); they now count customers
-by (first month, mask) through the index on (currency, first_month), and read the exact way only the customers a
+by (first month, mask) from the index on (currency, first_month, mask), and read the exact way only the customers a
 mask cannot answer for (deltas waiting, payments or a first payment in the stretches at a range's ends).
 
 Kept by the compaction, not by triggers: it rebuilds the rows of the customers whose deltas it folds in, in the same
@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("first_month", sa.BigInteger, nullable=False),
         sa.Column("mask", sa.BigInteger, nullable=False),
     )
-    op.create_index(f"ix_{MONTHS}_currency_first_month", MONTHS, ["currency", "first_month"])
+    op.create_index(f"ix_{MONTHS}_currency_first_month_mask", MONTHS, ["currency", "first_month", "mask"])
     op.create_index(f"ix_{ROLLUPS}_customer_id", ROLLUPS, ["customer_id"])
     for statement in rebuild(pg, None):
         op.execute(statement)
