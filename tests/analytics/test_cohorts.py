@@ -8,14 +8,16 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from mcp_payments import demo_cli
 from mcp_payments.adapters.db import customer_months, migrate
 from mcp_payments.adapters.db.analytics_repo import SqlAnalytics
 from mcp_payments.adapters.db.tables import analytics_customer_deltas, analytics_customer_months
 from mcp_payments.bootstrap import sweep_once
+from mcp_payments.services.demo.spec import DemoSpec
 from tests.analytics.test_rollups import ZONES, _count
-from tests.conftest import Stack
+from tests.conftest import TEST_SECRETS, Stack
 from tests.payments.agent import Agent
 from tests.payments.conftest import engine
 
@@ -138,3 +140,29 @@ async def test_the_migration_builds_the_months_rows_of_an_existing_history(
     upgraded = await _cohorts(agent)
     monkeypatch.setattr(SqlAnalytics, "use_rollups", False)
     assert upgraded == await _cohorts(agent)
+
+
+async def _rebuilt(stack: Stack) -> dict[tuple[str, str], tuple[int, int]]:
+    """The months rows built afresh from the rollups and first payments (as the migration does)."""
+    pg = stack.services.uow.db.admin.dialect.name == "postgresql"  # type: ignore[attr-defined]
+    async with stack.services.uow.db.admin.begin() as conn:  # type: ignore[attr-defined]
+        for statement in customer_months.rebuild(pg, None):
+            await conn.execute(text(statement))
+    return await _months(stack)
+
+
+async def test_a_demo_data_bulk_load_leaves_the_months_rows_as_built_afresh(
+    agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    end = datetime(2026, 6, 1, tzinfo=UTC)
+    assert clocked_stack.clock is not None
+    clocked_stack.clock.current = end
+    db = clocked_stack.services.uow.db  # type: ignore[attr-defined]
+    key = TEST_SECRETS["secret_key"].encode()
+    await demo_cli.write_history(db.admin, DemoSpec(600, 3, 5, end), key, append=False)
+    await demo_cli.write_history(db.admin, DemoSpec(300, 4, 2, end), key, append=True)  # beside what is there
+    kept = await _months(clocked_stack)
+    assert kept
+    assert kept == await _rebuilt(clocked_stack)
+    assert any(mask > 1 for _, mask in kept.values())  # customers paying again in later months
+    await _agree(agent, monkeypatch)
