@@ -9,6 +9,8 @@ month's end in any time zone; at most half a month for a range of arbitrary days
 with, the payments themselves, read through their created_at index. Counts are sums, so taking away is exact: a
 customer paid in a range when their count of payments in it is above zero.
 
+The cohorts count most customers by one row each (migration 0027, customer_months.py and cohort_sql.py).
+
 `use_rollups = False` reads everything from the payments, grouping the whole history by customer: the tests compare
 the two.
 """
@@ -295,7 +297,7 @@ class CustomerInsights:
         return [CohortCell(cohort, month, n) for (cohort, month), n in sorted(cells.items()) if n]
 
     def _cohorts(self, months: Sequence[Bucket], currency: str | None) -> Select[Any]:
-        """The cohorts from the monthly sums and edges of every customer (a range with no whole UTC month)."""
+        """The cohorts from the monthly sums and edges of every customer (where the months rows cannot answer)."""
         u = self._monthly(months, currency)
         paid = select(u.c.i, u.c.customer_id).group_by(u.c.i, u.c.customer_id).having(func.sum(u.c.n) > 0).subquery()
         f = analytics_customer_firsts
