@@ -49,7 +49,7 @@ def stale(edges: Sequence[EdgeOf]) -> CTE:
             select(p.c.customer_id).where(CAPTURED, p.c.customer_id.is_not(None), _within(p.c.created_at, stretches))
         )
         parts.append(select(f.c.customer_id).where(_within(f.c.first_at, stretches)))
-    found: Any = union(*parts) if len(parts) > 1 else parts[0]
+    found: Any = union(*parts) if len(parts) > 1 else parts[0].distinct()  # each once: the masks join to them
     cte: CTE = found.cte("stale")
     return cte
 
@@ -57,11 +57,18 @@ def stale(edges: Sequence[EdgeOf]) -> CTE:
 def masks(buckets: dict[int, int], currency: str | None, among: CTE | None) -> Select[Any]:
     """(ADD or TAKE, first month, mask, customers) of the range's cohorts; TAKE: only the customers `among`."""
     m = analytics_customer_months
+    code: Any = m.c.currency
+    first: Any = m.c.first_month
+    if among is not None:
+        # Probe the primary key from the few customers: SQLite read every row of the range through the
+        # (currency, first_month) index, fetching each for its id, unless its terms are made unindexable (`|| ''`,
+        # `+ 0`, SQLite's idiom).
+        code, first = code.concat(""), first + 0
     query = select(literal(ADD if among is None else TAKE), m.c.first_month, m.c.mask, func.count()).where(
-        m.c.currency == (currency or customer_months.ANY), m.c.first_month.in_(sorted(buckets))
+        code == (currency or customer_months.ANY), first.in_(sorted(buckets))
     )
     if among is not None:
-        query = query.where(m.c.customer_id.in_(select(among.c.customer_id)))
+        query = query.select_from(among.join(m, m.c.customer_id == among.c.customer_id))
     return query.group_by(m.c.first_month, m.c.mask)
 
 

@@ -11,6 +11,7 @@ created_at changed within its month: no tool does it) stays in its month, and so
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 ANY = ""  # the currency of the rows for payments in any currency
 BITS = 63  # months 0..62 after the first; bit 63 would be the sign of a BIGINT
@@ -61,6 +62,7 @@ def rebuild(pg: bool, ids: str | None) -> list[str]:
     ]
 
 
+@lru_cache(maxsize=1 << 16)  # a range's cohorts ask for the same few dozen months thousands of times
 def add_months(seconds: int, k: int) -> int:
     """The UTC month start k months after the one at `seconds`."""
     at = datetime.fromtimestamp(seconds, UTC)
@@ -75,7 +77,9 @@ def cells(first: int, mask: int, buckets: dict[int, int]) -> set[tuple[int, int]
     if cohort is None:
         return set()
     found: set[tuple[int, int]] = set()
-    for k in range(BITS):
-        if mask >> k & 1 and (i := buckets.get(add_months(first, k))) is not None:
+    while mask:
+        k = (mask & -mask).bit_length() - 1  # the lowest bit set
+        mask &= mask - 1
+        if (i := buckets.get(add_months(first, k))) is not None:
             found.add((cohort, i))
     return found
