@@ -9,12 +9,15 @@ month's end in any time zone; at most half a month for a range of arbitrary days
 with, the payments themselves, read through their created_at index. Counts are sums, so taking away is exact: a
 customer paid in a range when their count of payments in it is above zero.
 
+The cohorts count most customers by one row each (migration 0027, customer_months.py and cohort_sql.py).
+
 `use_rollups = False` reads everything from the payments, grouping the whole history by customer: the tests compare
 the two.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +37,7 @@ from sqlalchemy import (
     values,
 )
 
+from mcp_payments.adapters.db import cohort_sql, customer_months
 from mcp_payments.adapters.db.analytics_sql import CAPTURED, NET, as_int, buckets_cte, currency_is, in_bucket
 from mcp_payments.adapters.db.tables import (
     UTCDateTime,
@@ -52,6 +56,7 @@ from mcp_payments.services.analytics.ports import (
     Window,
 )
 
+SHORT_EDGE = timedelta(days=1)  # an edge of a range of local months: the zone's offset from UTC, at most 14 hours
 Months = tuple[int, int, int]  # (bucket index, first month, end month): UTC month starts, seconds since the epoch
 Edge = tuple[int, int, datetime, datetime]  # (bucket index, +1 to add or -1 to take away, from, to)
 
@@ -66,6 +71,15 @@ def nearest_month(at: datetime) -> datetime:
     start = _month_start(at)
     following = _month_start(start + timedelta(days=32))
     return start if at - start <= following - at else following
+
+
+def _month_starts(start: int, end: int) -> list[int]:
+    """The UTC month starts from `start` to before `end` (seconds since the epoch)."""
+    found: list[int] = []
+    while start < end:
+        found.append(start)
+        start = customer_months.add_months(start, 1)
+    return found
 
 
 def split(buckets: Sequence[Bucket]) -> tuple[list[Months], list[Edge]]:
@@ -254,9 +268,36 @@ class CustomerInsights:
 
     async def cohorts(self, months: Sequence[Bucket], currency: str | None) -> list[CohortCell]:
         """Customers whose first captured payment (any currency) falls in the months, by that month and each month
-        they paid in (in `currency`, or any)."""
+        they paid in (in `currency`, or any): counted by (first month, mask) from the customers' months rows, each
+        UTC month mapped to its bucket, the customers a row cannot answer for the exact way (cohort_sql.py)."""
         if not self.use_rollups:
             return await self._cohorts_base(months, currency)
+        found, edges = split(months)
+        buckets = {m: i for i, start, end in found for m in _month_starts(start, end)}
+        # All exact when there is no whole month, more months than a mask holds, or an edge longer than a time
+        # zone's offset (a range of arbitrary days: its customers with payments in half a month at each end, 40,000
+        # at a million payments, cost more read one by one than all customers' monthly sums at once).
+        if not buckets or len(buckets) > customer_months.BITS or any(e - s > SHORT_EDGE for _, _, s, e in edges):
+            rows = await self._execute(self._cohorts(months, currency))
+            return [CohortCell(int(r[0]), int(r[1]), int(r[2])) for r in rows]
+        stale = cohort_sql.stale(edges)
+        query = union_all(
+            cohort_sql.masks(buckets, currency, None),
+            cohort_sql.masks(buckets, currency, stale),
+            cohort_sql.exact(months, found, edges, currency, stale),
+        )
+        cells: Counter[tuple[int, int]] = Counter()
+        for part, a, b, n in await self._execute(query):
+            if part == cohort_sql.EXACT:
+                cells[int(a), int(b)] += int(n)
+                continue
+            sign = 1 if part == cohort_sql.ADD else -1
+            for cell in customer_months.cells(int(a), int(b), buckets):
+                cells[cell] += sign * int(n)
+        return [CohortCell(cohort, month, n) for (cohort, month), n in sorted(cells.items()) if n]
+
+    def _cohorts(self, months: Sequence[Bucket], currency: str | None) -> Select[Any]:
+        """The cohorts from the monthly sums and edges of every customer (where the months rows cannot answer)."""
         u = self._monthly(months, currency)
         paid = select(u.c.i, u.c.customer_id).group_by(u.c.i, u.c.customer_id).having(func.sum(u.c.n) > 0).subquery()
         f = analytics_customer_firsts
@@ -264,13 +305,12 @@ class CustomerInsights:
             cohort: Any = literal(0)
         else:
             cohort = case(*((f.c.first_at < b.end, i) for i, b in enumerate(months[:-1])), else_=len(months) - 1)
-        query = (
+        return (
             select(cohort, paid.c.i, func.count())
             .select_from(paid.join(f, f.c.customer_id == paid.c.customer_id))
             .where(f.c.first_at >= months[0].start, f.c.first_at < months[-1].end)
             .group_by(cohort, paid.c.i)
         )
-        return [CohortCell(int(r[0]), int(r[1]), int(r[2])) for r in await self._execute(query)]
 
     # -- the base path
 

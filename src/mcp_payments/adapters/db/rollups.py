@@ -24,12 +24,14 @@ from sqlalchemy import BigInteger, Integer, Table, column, text, values
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import CTE
 
+from mcp_payments.adapters.db import customer_months
 from mcp_payments.adapters.db.tables import (
     ROLLUP_MEASURES,
     analytics_attempt_deltas,
     analytics_attempt_rollups,
     analytics_customer_deltas,
     analytics_customer_firsts,
+    analytics_customer_months,
     analytics_customer_rollups,
     analytics_revenue_deltas,
     analytics_revenue_rollups,
@@ -50,6 +52,7 @@ TABLES = (
     analytics_customer_deltas,
     analytics_customer_rollups,
     analytics_customer_firsts,
+    analytics_customer_months,
 )
 DELTAS = (analytics_revenue_deltas, analytics_attempt_deltas, analytics_customer_deltas)
 
@@ -116,9 +119,13 @@ def _compaction(pg: bool, deltas: Table, rollups: Table, keys: Sequence[str], me
 
 
 def _customer_compaction(pg: bool) -> list[str]:
-    """The customer deltas into their months (one size: a month has no fixed length in seconds). A sum that
-    returns to zero stays as a row of zeros: readers keep only customers with payments, and removing them would
-    mean scanning the rollup each time."""
+    """The customer deltas into their months (one size: a month has no fixed length in seconds), and the months rows
+    of the customers they touched rebuilt (customer_months.py). A sum that returns to zero stays as a row of zeros:
+    readers keep only customers with payments, and removing them would mean scanning the rollup each time.
+
+    PostgreSQL's one statement returns the customers it moved deltas of (the deltas committed meanwhile stay, and
+    keep their customers read the exact way); they are written to a temporary table for the rebuild, which needs the
+    upsert's result (a statement does not see its own CTEs' writes). SQLite rebuilds before it deletes the deltas."""
     d, r = analytics_customer_deltas.name, analytics_customer_rollups.name
     source = "moved" if pg else d
     upsert = (
@@ -128,8 +135,19 @@ def _customer_compaction(pg: bool) -> list[str]:
         f"net = {r}.net + excluded.net"
     )
     if pg:
-        return [f"WITH moved AS (DELETE FROM {d} RETURNING month, customer_id, currency, payments, net) {upsert}"]
-    return [upsert, f"DELETE FROM {d}"]
+        return [
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_TOUCHED} (customer_id varchar(40) PRIMARY KEY) ON COMMIT DROP",
+            f"WITH moved AS (DELETE FROM {d} RETURNING month, customer_id, currency, payments, net), "
+            f"upserted AS ({upsert} RETURNING customer_id) "
+            f"INSERT INTO {_TOUCHED} SELECT DISTINCT customer_id FROM upserted ON CONFLICT DO NOTHING",
+            f"ANALYZE {_TOUCHED}",
+            *customer_months.rebuild(pg, f"SELECT customer_id FROM {_TOUCHED}"),
+            f"DROP TABLE {_TOUCHED}",
+        ]
+    return [upsert, *customer_months.rebuild(pg, f"SELECT customer_id FROM {d}"), f"DELETE FROM {d}"]
+
+
+_TOUCHED = "compacted_customers"
 
 
 def _statements(pg: bool) -> list[str]:

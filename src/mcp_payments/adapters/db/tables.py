@@ -774,6 +774,20 @@ analytics_customer_firsts = Table(
     Column("first_at", UTCDateTime, nullable=False),
     Index(None, "first_at"),
 )
+# Cohorts (migration 0027): per customer and currency ('' = any currency), the UTC month of the customer's first
+# payment that captured money (any currency; `first_month`, seconds since the epoch) and `mask`: bit k set when the
+# customer paid in that currency in the k-th month after it (k = 0..62: a range is at most five years, 61 months).
+# Rebuilt for the customers a compaction touches (adapters/db/customer_months.py); read by customer_insights.py.
+analytics_customer_months = Table(
+    "analytics_customer_months",
+    metadata,
+    Column("customer_id", String(40), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("first_month", BigInteger, nullable=False),
+    Column("mask", BigInteger, nullable=False),
+    Index(None, "currency", "first_month", "mask"),  # the cohorts count (first_month, mask) from the index alone
+)
+Index("ix_analytics_customer_rollups_customer_id", analytics_customer_rollups.c.customer_id)
 # Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the
 # number of calls, added to by every server process's flush. Purged after 8 days.
 tool_call_stats = Table(
