@@ -104,6 +104,7 @@ IMPERSONAL = frozenset(
         "analytics_customer_deltas",
         "analytics_customer_rollups",
         "analytics_customer_firsts",
+        "analytics_customer_totals",
     }
 )
 SPECIAL = frozenset({"customers", "screenings"})

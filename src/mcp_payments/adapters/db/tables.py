@@ -774,6 +774,17 @@ analytics_customer_firsts = Table(
     Column("first_at", UTCDateTime, nullable=False),
     Index(None, "first_at"),
 )
+# Each customer's all-time sums per currency (migration 0027): the customer rollups of every month added up, kept by
+# the same compaction (a range covering most of the history is read as these, less the months outside it).
+analytics_customer_totals = Table(
+    "analytics_customer_totals",
+    metadata,
+    Column("customer_id", String(40), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("payments", Integer, nullable=False),
+    Column("net", BigInteger, nullable=False),
+    Index(None, "currency", "net"),  # a currency's best customers by an index scan
+)
 # Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the
 # number of calls, added to by every server process's flush. Purged after 8 days.
 tool_call_stats = Table(
