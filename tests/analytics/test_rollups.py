@@ -174,6 +174,7 @@ async def test_every_analytics_tool_answers_from_the_rollups_as_from_the_base_ta
         return chosen[-1]
 
     monkeypatch.setattr(customer_totals, "outside", recorded)
+    monkeypatch.setattr(customer_totals, "OUTSIDE_COST", 1)  # a history of three months: less outside than inside
     assert await _count(clocked_stack, analytics_revenue_deltas) > 0  # some changes are not compacted yet
     assert await _count(clocked_stack, analytics_customer_deltas) > 0
 
@@ -370,12 +371,14 @@ def test_the_customer_totals_are_read_from_the_cheaper_side_of_the_range() -> No
     # Every month inside: the totals as they are.
     assert customer_totals.outside(Window(at(1), at(7), None), span) == []
     assert customer_totals.outside(Window(datetime(2025, 11, 3, tzinfo=UTC), at(9), "EUR"), span) == []
-    # Four of the six months start inside, two outside: the totals less the stretches outside.
-    assert customer_totals.outside(Window(at(2, 10), at(6, 20), None), span) == [
-        Bucket("before", at(1), at(2, 10)),
+    # Five of the six months start inside, one outside (costing about three inside): the totals less the stretches
+    # outside.
+    assert customer_totals.outside(Window(at(1, 20), at(6, 20), None), span) == [
+        Bucket("before", at(1), at(1, 20)),
         Bucket("after", at(6, 20), at(7)),
     ]
-    # Three and three, or fewer inside: the months inside.
+    # Four and two, or fewer inside: the months inside.
+    assert customer_totals.outside(Window(at(2, 10), at(6, 20), None), span) is None
     assert customer_totals.outside(Window(at(1), at(4), None), span) is None
     assert customer_totals.outside(Window(at(3, 5), at(4, 5), None), span) is None
     assert customer_totals.outside(Window(at(3, 5), at(3, 25), None), span) is None  # no month starts inside
