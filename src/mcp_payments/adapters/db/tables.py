@@ -783,7 +783,9 @@ analytics_customer_totals = Table(
     Column("currency", String(3), primary_key=True),
     Column("payments", Integer, nullable=False),
     Column("net", BigInteger, nullable=False),
-    Index(None, "currency", "net"),  # a currency's best customers by an index scan
+    # A currency's best customers by an index scan; with payments, each currency's sums read from the index alone
+    # (SQLite read every row through the index for them: 0.6 s at a million payments).
+    Index(None, "currency", "net", "payments"),
 )
 # Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the
 # number of calls, added to by every server process's flush. Purged after 8 days.
