@@ -139,6 +139,12 @@ def _requests(last: str) -> list[tuple[str, dict[str, Any]]]:
             ("get_customer_insights", whole),
             ("get_customer_insights", {**whole, "currency": "USD", "top": 2}),
         ]
+        if last > "2026-02-01":  # from the history's second month: its first month outside the range
+            second = {**span, "start_date": "2026-02-01"}
+            found += [
+                ("get_customer_insights", second),
+                ("get_customer_insights", {**second, "currency": "EUR", "top": 2}),
+            ]
         found += [("get_revenue_summary", {**span, "granularity": g}) for g in ("day", "week", "month")]
         found += [
             ("get_revenue_summary", {**span, "granularity": "day", "currency": "EUR"}),
@@ -167,14 +173,18 @@ async def test_every_analytics_tool_answers_from_the_rollups_as_from_the_base_ta
     end = await random_history(agent, clocked_stack, seed=12, steps=140)
     requests = _requests((end - timedelta(days=1)).date().isoformat())
     chosen: list[list[Bucket] | None] = []
+    months_outside: list[str | None] = []  # the currency of each range read as the totals less whole months
     choose = customer_totals.outside
 
     def recorded(window: Window, span: customer_totals.Span | None) -> list[Bucket] | None:
         chosen.append(choose(window, span))
+        if any(b.end - b.start > timedelta(days=27) for b in chosen[-1] or []):
+            months_outside.append(window.currency)
         return chosen[-1]
 
     monkeypatch.setattr(customer_totals, "outside", recorded)
-    monkeypatch.setattr(customer_totals, "OUTSIDE_COST", 1)  # a history of three months: less outside than inside
+    # A history of two months: the totals less one month outside too (the choice is a cost; the answer is the same).
+    monkeypatch.setattr(customer_totals, "OUTSIDE_COST", 0.5)
     assert await _count(clocked_stack, analytics_revenue_deltas) > 0  # some changes are not compacted yet
     assert await _count(clocked_stack, analytics_customer_deltas) > 0
 
@@ -196,6 +206,8 @@ async def test_every_analytics_tool_answers_from_the_rollups_as_from_the_base_ta
     # the months outside it, the months inside it.
     assert [] in chosen
     assert any(c for c in chosen)
+    assert None in months_outside
+    assert "EUR" in months_outside
     assert None in chosen
     # Not trivially equal: the history has revenue, refunds, disputes and declines in it.
     revenue = next(body for tool, _, body in base if tool == "get_revenue_summary")
