@@ -19,7 +19,7 @@ from alembic import command
 from sqlalchemy import func, inspect, select, text
 
 from mcp_payments import demo_cli
-from mcp_payments.adapters.db import customer_insights, migrate, rollups
+from mcp_payments.adapters.db import customer_insights, customer_totals, migrate, rollups
 from mcp_payments.adapters.db.analytics_repo import SqlAnalytics
 from mcp_payments.adapters.db.tables import (
     analytics_attempt_deltas,
@@ -27,11 +27,13 @@ from mcp_payments.adapters.db.tables import (
     analytics_customer_deltas,
     analytics_customer_firsts,
     analytics_customer_rollups,
+    analytics_customer_totals,
     analytics_revenue_deltas,
     analytics_revenue_rollups,
 )
 from mcp_payments.bootstrap import sweep_once
 from mcp_payments.domain.periods import Bucket
+from mcp_payments.services.analytics.ports import Window
 from mcp_payments.services.analytics.rollups import COMPACTOR
 from mcp_payments.services.demo.spec import DemoSpec
 from mcp_payments.services.job_runner import JobRunner
@@ -121,16 +123,28 @@ def _requests(last: str) -> list[tuple[str, dict[str, Any]]]:
     first = START.date().isoformat()
     # Halfway: some customers paid before (returning), and the ends are days away from any month's start.
     middle = (START.date() + (date.fromisoformat(last) - START.date()) / 2).isoformat()
+    following = date.fromisoformat(last).replace(day=28) + timedelta(days=4)
+    month_end = following - timedelta(days=following.day)
     found: list[tuple[str, dict[str, Any]]] = []
     for zone in ZONES:
         span = {"start_date": first, "end_date": last, "time_zone": zone}
         # Ranges of arbitrary days: each end is more than a day from a month's start.
         later = {**span, "start_date": middle}
+        whole = {**span, "start_date": "2025-12-20", "end_date": month_end.isoformat()}
         found += [
             ("get_customer_insights", later),
             ("get_customer_insights", {**later, "currency": "EUR", "top": 2}),
             ("get_customer_insights", {**span, "end_date": middle, "currency": "JPY"}),
+            # From before the history to the end of its last month: nothing of it outside the range.
+            ("get_customer_insights", whole),
+            ("get_customer_insights", {**whole, "currency": "USD", "top": 2}),
         ]
+        if last > "2026-02-01":  # from the history's second month: its first month outside the range
+            second = {**span, "start_date": "2026-02-01"}
+            found += [
+                ("get_customer_insights", second),
+                ("get_customer_insights", {**second, "currency": "EUR", "top": 2}),
+            ]
         found += [("get_revenue_summary", {**span, "granularity": g}) for g in ("day", "week", "month")]
         found += [
             ("get_revenue_summary", {**span, "granularity": "day", "currency": "EUR"}),
@@ -158,6 +172,19 @@ async def test_every_analytics_tool_answers_from_the_rollups_as_from_the_base_ta
 ) -> None:
     end = await random_history(agent, clocked_stack, seed=12, steps=140)
     requests = _requests((end - timedelta(days=1)).date().isoformat())
+    chosen: list[list[Bucket] | None] = []
+    months_outside: list[str | None] = []  # the currency of each range read as the totals less whole months
+    choose = customer_totals.outside
+
+    def recorded(window: Window, span: customer_totals.Span | None) -> list[Bucket] | None:
+        chosen.append(choose(window, span))
+        if any(b.end - b.start > timedelta(days=27) for b in chosen[-1] or []):
+            months_outside.append(window.currency)
+        return chosen[-1]
+
+    monkeypatch.setattr(customer_totals, "outside", recorded)
+    # A history of two months: the totals less one month outside too (the choice is a cost; the answer is the same).
+    monkeypatch.setattr(customer_totals, "OUTSIDE_COST", 0.5)
     assert await _count(clocked_stack, analytics_revenue_deltas) > 0  # some changes are not compacted yet
     assert await _count(clocked_stack, analytics_customer_deltas) > 0
 
@@ -175,6 +202,13 @@ async def test_every_analytics_tool_answers_from_the_rollups_as_from_the_base_ta
 
     assert rolled == base
     assert compacted == base
+    # Every way of reading the customer totals was taken: the totals with nothing outside the range, the totals less
+    # the months outside it, the months inside it.
+    assert [] in chosen
+    assert any(c for c in chosen)
+    assert None in months_outside
+    assert "EUR" in months_outside
+    assert None in chosen
     # Not trivially equal: the history has revenue, refunds, disputes and declines in it.
     revenue = next(body for tool, _, body in base if tool == "get_revenue_summary")
     usd = next(c for c in revenue["currencies"] if c["currency"] == "USD")["total"]
@@ -339,3 +373,61 @@ async def test_the_migration_sums_an_existing_history_into_the_customer_rollups(
     base = await _answers(agent, requests)
     assert upgraded == base
     assert any(body["paying_customers"] > 0 for _, _, body in base)
+
+
+def test_the_customer_totals_are_read_from_the_cheaper_side_of_the_range() -> None:
+    def at(month: int, day: int = 1) -> datetime:
+        return datetime(2026, month, day, tzinfo=UTC)
+
+    span = (at(1), at(7))  # January to June
+    # Every month inside: the totals as they are.
+    assert customer_totals.outside(Window(at(1), at(7), None), span) == []
+    assert customer_totals.outside(Window(datetime(2025, 11, 3, tzinfo=UTC), at(9), "EUR"), span) == []
+    # Five of the six months start inside, one outside (costing about three inside): the totals less the stretches
+    # outside.
+    assert customer_totals.outside(Window(at(1, 20), at(6, 20), None), span) == [
+        Bucket("before", at(1), at(1, 20)),
+        Bucket("after", at(6, 20), at(7)),
+    ]
+    # Four and two, or fewer inside: the months inside.
+    assert customer_totals.outside(Window(at(2, 10), at(6, 20), None), span) is None
+    assert customer_totals.outside(Window(at(1), at(4), None), span) is None
+    assert customer_totals.outside(Window(at(3, 5), at(4, 5), None), span) is None
+    assert customer_totals.outside(Window(at(3, 5), at(3, 25), None), span) is None  # no month starts inside
+    assert customer_totals.outside(Window(at(1), at(7), None), None) is None  # no rollups or deltas at all
+    # The span: the first month start held, to the end of the last month held, rollups or deltas.
+    jan, mar, may = (int(at(m).timestamp()) for m in (1, 3, 5))
+    assert customer_totals.span_of((mar, may, jan, None)) == (at(1), at(6))
+    assert customer_totals.span_of((None, None, None, None)) is None
+
+
+async def test_the_customer_totals_are_the_monthly_rollups_summed_after_an_upgrade_and_after_compactions(
+    agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    end = await random_history(agent, clocked_stack, seed=3, steps=60)
+    requests = [
+        (t, a) for t, a in _requests((end - timedelta(days=1)).date().isoformat()) if t == "get_customer_insights"
+    ]
+    r, totals = analytics_customer_rollups, analytics_customer_totals
+    summed = select(r.c.customer_id, r.c.currency, func.sum(r.c.payments), func.sum(r.c.net)).group_by(
+        r.c.customer_id, r.c.currency
+    )
+
+    async def agree() -> None:
+        async with engine(clocked_stack).connect() as conn:
+            expected = sorted(tuple(row) for row in await conn.execute(summed))
+            assert sorted(tuple(row) for row in await conn.execute(select(totals))) == expected
+            assert expected
+
+    await agree()  # kept by the compactions the history ran
+    db = clocked_stack.services.uow.db  # type: ignore[attr-defined]
+    async with migrate.exclusive(db) as conn:  # a deployment at 0026, with its rollups, upgraded
+        await conn.run_sync(lambda c: command.downgrade(migrate._config(c), "0026"))
+        assert await conn.run_sync(lambda c: not inspect(c).has_table(totals.name))
+    await migrate.upgrade(db)
+    await agree()  # filled from the rollups
+    await sweep_once(clocked_stack.services)
+    await agree()
+    upgraded = await _answers(agent, requests)
+    monkeypatch.setattr(SqlAnalytics, "use_rollups", False)
+    assert upgraded == await _answers(agent, requests)

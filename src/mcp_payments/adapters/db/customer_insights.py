@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 
 from mcp_payments.adapters.db import cohort_sql, customer_months
+from mcp_payments.adapters.db import customer_totals as from_totals
 from mcp_payments.adapters.db.analytics_sql import CAPTURED, NET, as_int, buckets_cte, currency_is, in_bucket
 from mcp_payments.adapters.db.tables import (
     UTCDateTime,
@@ -200,7 +201,34 @@ class CustomerInsights:
         new and returning, from one pass: the per-customer sums are made once (a CTE read three times is
         materialized). PostgreSQL keeps each currency's best by a bounded sort (LATERAL ... LIMIT), not by a window
         function sorting every customer (at a million payments that sort took 1.6 s); SQLite has no LATERAL and
-        ranks."""
+        ranks. A range covering most of the history is read from the all-time totals instead (customer_totals.py).
+        """
+        query = await self._from_totals(window, limit) if self.use_rollups else None
+        if query is None:
+            query = self._from_months(window, limit)
+        top: list[CustomerNet] = []
+        nets: dict[str, CurrencyNet] = {}
+        rows = (await self._execute(query)).all()
+        paying, new = as_int(rows[0][0]), as_int(rows[0][1])  # the counts' one row, on every row
+        for _, _, code, net, customers, customer_id, customer_net, n in rows:
+            if code is not None:
+                nets[code] = CurrencyNet(code, as_int(net), as_int(customers))
+            if customer_id is not None:
+                top.append(CustomerNet(customer_id, code, as_int(customer_net), as_int(n)))
+        return CustomerTotals(top, list(nets.values()), CustomerCounts(paying, new, paying - new))
+
+    async def _from_totals(self, window: Window, limit: int) -> Select[Any] | None:
+        """customer_totals' query from the totals less the span outside the window, when that is the cheaper side."""
+        span = from_totals.span_of(tuple((await self._execute(from_totals.span_query())).one()))
+        found = from_totals.outside(window, span)
+        if found is None:
+            return None
+        codes = [window.currency] if window.currency is not None else []
+        if window.currency is None:
+            codes = [str(r[0]) for r in await self._execute(from_totals.currencies_query())]
+        return from_totals.totals_query(window, self._monthly(found, window.currency), codes, limit)
+
+    def _from_months(self, window: Window, limit: int) -> Select[Any]:
         per = self._per_customer(window).cte("per")
         first = analytics_customer_firsts if self.use_rollups else self._first_payments()
         active = select(func.count()).select_from(select(per.c.customer_id).group_by(per.c.customer_id).subquery())
@@ -246,16 +274,7 @@ class CustomerInsights:
             .select_from(counts.outerjoin(ranked, literal(True)))  # the counts even when nobody paid
             .order_by(totals.c.currency, best.c.net.desc(), best.c.customer_id)
         )
-        top: list[CustomerNet] = []
-        nets: dict[str, CurrencyNet] = {}
-        rows = (await self._execute(query)).all()
-        paying, new = as_int(rows[0][0]), as_int(rows[0][1])  # the counts' one row, on every row
-        for _, _, code, net, customers, customer_id, customer_net, n in rows:
-            if code is not None:
-                nets[code] = CurrencyNet(code, as_int(net), as_int(customers))
-            if customer_id is not None:
-                top.append(CustomerNet(customer_id, code, as_int(customer_net), as_int(n)))
-        return CustomerTotals(top, list(nets.values()), CustomerCounts(paying, new, paying - new))
+        return query
 
     def _paying(self, window: Window) -> list[ColumnElement[bool]]:
         return [

@@ -105,6 +105,7 @@ IMPERSONAL = frozenset(
         "analytics_customer_rollups",
         "analytics_customer_firsts",
         "analytics_customer_months",
+        "analytics_customer_totals",
     }
 )
 SPECIAL = frozenset({"customers", "screenings"})

@@ -5,8 +5,9 @@ time zone's midnight today: whole-hour, :30 and :45 offsets) is read as at most 
 middle and hours and quarter hours at its ends: exact, and a year of days reads about 365 rows per key. A range
 that does not align (a zone's local mean time before 1900) is read from the base tables by the caller.
 
-The customer rollups (migration 0026) hold sums per UTC month, customer and currency; their reader is
-customer_insights.py, their compaction is here with the others.
+The customer rollups (migration 0026) hold sums per UTC month, customer and currency, (0028) per customer and
+currency over all time, and (0027) each customer's months as one row; their readers are customer_insights.py,
+customer_totals.py and cohort_sql.py, their compaction is here with the others.
 
 Compaction moves every committed delta into the rollups in one transaction. On PostgreSQL it is one
 statement (DELETE ... RETURNING feeding the upsert: what it adds is exactly what it removed, whatever commits
@@ -33,6 +34,7 @@ from mcp_payments.adapters.db.tables import (
     analytics_customer_firsts,
     analytics_customer_months,
     analytics_customer_rollups,
+    analytics_customer_totals,
     analytics_revenue_deltas,
     analytics_revenue_rollups,
 )
@@ -53,6 +55,7 @@ TABLES = (
     analytics_customer_rollups,
     analytics_customer_firsts,
     analytics_customer_months,
+    analytics_customer_totals,
 )
 DELTAS = (analytics_revenue_deltas, analytics_attempt_deltas, analytics_customer_deltas)
 
@@ -119,32 +122,39 @@ def _compaction(pg: bool, deltas: Table, rollups: Table, keys: Sequence[str], me
 
 
 def _customer_compaction(pg: bool) -> list[str]:
-    """The customer deltas into their months (one size: a month has no fixed length in seconds), and the months rows
-    of the customers they touched rebuilt (customer_months.py). A sum that returns to zero stays as a row of zeros:
-    readers keep only customers with payments, and removing them would mean scanning the rollup each time.
+    """The customer deltas into their months (one size: a month has no fixed length in seconds), into each
+    customer's all-time totals (migration 0028) from the same deltas (the totals stay the months summed), and the
+    months rows of the customers they touched rebuilt (customer_months.py). A sum that returns to zero stays as a
+    row of zeros: readers keep only customers with payments, and removing them would mean scanning the rollup each
+    time.
 
     PostgreSQL's one statement returns the customers it moved deltas of (the deltas committed meanwhile stay, and
     keep their customers read the exact way); they are written to a temporary table for the rebuild, which needs the
     upsert's result (a statement does not see its own CTEs' writes). SQLite rebuilds before it deletes the deltas."""
-    d, r = analytics_customer_deltas.name, analytics_customer_rollups.name
+    d, r, t = analytics_customer_deltas.name, analytics_customer_rollups.name, analytics_customer_totals.name
     source = "moved" if pg else d
-    upsert = (
-        f"INSERT INTO {r} (month, customer_id, currency, payments, net) "
-        f"SELECT month, customer_id, currency, sum(payments), sum(net) FROM {source} WHERE true GROUP BY 1, 2, 3 "
-        f"ON CONFLICT (month, customer_id, currency) DO UPDATE SET payments = {r}.payments + excluded.payments, "
-        f"net = {r}.net + excluded.net"
-    )
+
+    def upsert(table: str, keys: str) -> str:
+        return (
+            f"INSERT INTO {table} ({keys}, payments, net) "
+            f"SELECT {keys}, sum(payments), sum(net) FROM {source} WHERE true GROUP BY {keys} "
+            f"ON CONFLICT ({keys}) DO UPDATE SET payments = {table}.payments + excluded.payments, "
+            f"net = {table}.net + excluded.net"
+        )
+
+    months, totals = upsert(r, "month, customer_id, currency"), upsert(t, "customer_id, currency")
     if pg:
+        # One DELETE feeds both upserts (data-modifying CTEs): both get exactly the deltas it removed.
+        moved = f"moved AS (DELETE FROM {d} RETURNING month, customer_id, currency, payments, net)"
         return [
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {_TOUCHED} (customer_id varchar(40) PRIMARY KEY) ON COMMIT DROP",
-            f"WITH moved AS (DELETE FROM {d} RETURNING month, customer_id, currency, payments, net), "
-            f"upserted AS ({upsert} RETURNING customer_id) "
-            f"INSERT INTO {_TOUCHED} SELECT DISTINCT customer_id FROM upserted ON CONFLICT DO NOTHING",
+            f"WITH {moved}, months AS ({months} RETURNING customer_id), totals AS ({totals}) "
+            f"INSERT INTO {_TOUCHED} SELECT DISTINCT customer_id FROM months ON CONFLICT DO NOTHING",
             f"ANALYZE {_TOUCHED}",
             *customer_months.rebuild(pg, f"SELECT customer_id FROM {_TOUCHED}"),
             f"DROP TABLE {_TOUCHED}",
         ]
-    return [upsert, *customer_months.rebuild(pg, f"SELECT customer_id FROM {d}"), f"DELETE FROM {d}"]
+    return [months, totals, *customer_months.rebuild(pg, f"SELECT customer_id FROM {d}"), f"DELETE FROM {d}"]
 
 
 _TOUCHED = "compacted_customers"

@@ -788,6 +788,19 @@ analytics_customer_months = Table(
     Index(None, "currency", "first_month", "mask"),  # the cohorts count (first_month, mask) from the index alone
 )
 Index("ix_analytics_customer_rollups_customer_id", analytics_customer_rollups.c.customer_id)
+# Each customer's all-time sums per currency (migration 0028): the customer rollups of every month added up, kept by
+# the same compaction (a range covering most of the history is read as these, less the months outside it).
+analytics_customer_totals = Table(
+    "analytics_customer_totals",
+    metadata,
+    Column("customer_id", String(40), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("payments", Integer, nullable=False),
+    Column("net", BigInteger, nullable=False),
+    # A currency's best customers by an index scan; with payments, each currency's sums read from the index alone
+    # (SQLite read every row through the index for them: 0.6 s at a million payments).
+    Index(None, "currency", "net", "payments"),
+)
 # Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the
 # number of calls, added to by every server process's flush. Purged after 8 days.
 tool_call_stats = Table(
