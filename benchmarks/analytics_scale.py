@@ -13,6 +13,8 @@ then, through a real MCP client on the in-process server:
 - each analytics tool over the history's last 12 months, with its latency printed beside a plain
   `SELECT ... GROUP BY` over the base tables doing the same aggregation, sent straight to the database in the
   same round (sqlite3 / asyncpg, no unit of work, no model): the floor for that aggregation;
+- get_customer_insights over other ranges than the whole history (a time zone's year, a currency, one month, half
+  the history, arbitrary days), each read a different way (adapters/db/customer_insights.py): tool ms alone;
 - list_payments with filters (status, a customer, a created_at range) and get_wallet_statement of the busiest
   wallet, first page and the page five cursors in: the ratio of each size's median to the smallest size's
   (the aim: at most 1.2x).
@@ -113,6 +115,20 @@ PLAIN: dict[str, list[str]] = {
         "AND created_at >= :t0 AND created_at < :t1 GROUP BY 1",
     ],
 }
+# get_customer_insights' ranges, each a different path: the totals less nothing, edges of a time zone's months,
+# a currency, one month's rollups, half the history's rollups, arbitrary days (long edges).
+INSIGHT_RANGES: dict[str, dict[str, Any]] = {
+    "12 months, UTC": {"start_date": "2025-12-01", "end_date": "2026-11-30"},
+    "12 months, America/New_York": {
+        "start_date": "2025-12-01",
+        "end_date": "2026-11-30",
+        "time_zone": "America/New_York",
+    },
+    "12 months, EUR": {"start_date": "2025-12-01", "end_date": "2026-11-30", "currency": "EUR"},
+    "one month": {"start_date": "2026-11-01", "end_date": "2026-11-30"},
+    "half the history": {"start_date": "2026-06-01", "end_date": "2026-11-30"},
+    "arbitrary days": {"start_date": "2026-03-10", "end_date": "2026-11-30"},
+}
 ARGS: dict[str, dict[str, Any]] = {
     "get_revenue_summary": {"granularity": "month"},
     "get_payment_success_rates": {},
@@ -194,9 +210,10 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def measure(
-    made: Throwaway, size: int, rounds: int, generate: bool = True
-) -> tuple[list[list[str]], dict[str, float], float]:
+Measured = tuple[list[list[str]], dict[str, float], dict[str, float], float]
+
+
+async def measure(made: Throwaway, size: int, rounds: int, generate: bool = True) -> Measured:
     settings = bench_settings(made.url)
     key, _ = load_secrets(settings)
     spec = DemoSpec(size, 1, 12, END)
@@ -207,6 +224,7 @@ async def measure(
         await plain.open()
         rows: list[list[str]] = []
         pages: dict[str, float] = {}
+        ranges: dict[str, float] = {}
         try:
             async with Client(server) as client:
 
@@ -224,10 +242,12 @@ async def measure(
                         plain_ms.append(await timed(lambda statements=statements: plain.run(statements)))
                     t, p = statistics.median(tool_ms), statistics.median(plain_ms)
                     rows.append([tool, f"{t:.1f}", f"{p:.1f}", f"{t / p:.2f}"])
+                for name, args in INSIGHT_RANGES.items():
+                    ranges[name] = await median_ms(lambda args=args: call("get_customer_insights", **args), rounds)
                 pages = await paging(call, rounds * 4)  # cheap calls: more rounds, a steadier median
         finally:
             await plain.close()
-    return rows, pages, seconds
+    return rows, ranges, pages, seconds
 
 
 async def paging(call: Callable[..., Awaitable[dict[str, Any]]], rounds: int) -> dict[str, float]:
@@ -287,9 +307,10 @@ async def existing(url: str, rounds: int) -> None:
         size = await plain.count_payments()
     finally:
         await plain.close()
-    rows, pages, _ = await measure(made, size, rounds, generate=False)
+    rows, ranges, pages, _ = await measure(made, size, rounds, generate=False)
     print(f"\n{backend}, {size:,} payments (an existing database); {machine_note()}")
     print(table(["tool", "tool ms", "plain GROUP BY ms", "ratio"], rows))
+    print(table(["get_customer_insights range", "ms"], [[name, f"{ms:.1f}"] for name, ms in ranges.items()]))
     print(table(["paging call", "ms"], [[name, f"{ms:.1f}"] for name, ms in pages.items()]))
 
 
@@ -300,9 +321,10 @@ async def main(backends: list[str], sizes: list[int], rounds: int) -> None:
             by_size: dict[int, dict[str, float]] = {}
             for size in sizes:
                 async with throwaway_database(backend, f"a{size}", Path(work)) as made:
-                    rows, pages, seconds = await measure(made, size, rounds)
+                    rows, ranges, pages, seconds = await measure(made, size, rounds)
                 print(f"\n{backend}, {size:,} payments (generated and written in {seconds:.1f} s); {machine_note()}")
                 print(table(["tool", "tool ms", "plain GROUP BY ms", "ratio"], rows))
+                print(table(["get_customer_insights range", "ms"], [[n, f"{ms:.1f}"] for n, ms in ranges.items()]))
                 by_size[size] = pages
             print(f"\n{backend}: paging at each size against {sizes[0]:,} payments")
             print(by_size_table("paging call", by_size, sizes))
