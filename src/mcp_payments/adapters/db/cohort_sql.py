@@ -14,6 +14,7 @@ Three parts, one statement (one snapshot), summed in Python:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select, union, union_all
@@ -30,8 +31,8 @@ from mcp_payments.adapters.db.tables import (
 )
 from mcp_payments.domain.periods import Bucket
 
-MonthsOf = tuple[int, int, int]  # as customer_insights.Months: (bucket index, first month, end month)
-EdgeOf = tuple[int, int, Any, Any]  # as customer_insights.Edge: (bucket index, sign, from, to)
+Months = tuple[int, int, int]  # (bucket index, first month, end month): UTC month starts, seconds since the epoch
+Edge = tuple[int, int, datetime, datetime]  # (bucket index, +1 to add or -1 to take away, from, to)
 ADD, TAKE, EXACT = 0, 1, 2  # the parts, in the statement's first column
 
 
@@ -39,7 +40,7 @@ def _within(col: Any, stretches: Sequence[tuple[Any, Any]]) -> Any:
     return or_(*(and_(col >= s, col < e) for s, e in stretches))
 
 
-def stale(edges: Sequence[EdgeOf]) -> CTE:
+def stale(edges: Sequence[Edge]) -> CTE:
     """The customers whose months rows the range cannot use."""
     p, f, d = payments, analytics_customer_firsts, analytics_customer_deltas
     stretches = sorted({(s, e) for _, _, s, e in edges})  # a stretch between two buckets is each one's edge
@@ -73,7 +74,7 @@ def masks(buckets: dict[int, int], currency: str | None, among: CTE | None) -> S
 
 
 def exact(
-    months: Sequence[Bucket], found: Sequence[MonthsOf], edges: Sequence[EdgeOf], currency: str | None, among: CTE
+    months: Sequence[Bucket], found: Sequence[Months], edges: Sequence[Edge], currency: str | None, among: CTE
 ) -> Select[Any]:
     """(EXACT, cohort, month, customers) of the customers `among`. Their edge payments are all of the edges'
     payments: a customer with one is among them by definition."""
@@ -99,7 +100,13 @@ def exact(
                 *currency_is(p.c.currency, currency),
             )
         )
-    u = union_all(*parts).subquery()
+    return by_cohort(months, union_all(*parts).subquery(), literal(EXACT))
+
+
+def by_cohort(months: Sequence[Bucket], signed: Any, *lead: Any) -> Select[Any]:
+    """(*lead, cohort, month, customers) from `signed` (i, customer_id, n) rows: a customer paid in bucket i when
+    their n sum above zero there, and belongs to the cohort of the bucket holding their first payment."""
+    u = signed
     paid = select(u.c.i, u.c.customer_id).group_by(u.c.i, u.c.customer_id).having(func.sum(u.c.n) > 0).subquery()
     f = analytics_customer_firsts
     if len(months) == 1:
@@ -107,7 +114,7 @@ def exact(
     else:
         cohort = case(*((f.c.first_at < b.end, i) for i, b in enumerate(months[:-1])), else_=len(months) - 1)
     return (
-        select(literal(EXACT), cohort, paid.c.i, func.count())
+        select(*lead, cohort, paid.c.i, func.count())
         .select_from(paid.join(f, f.c.customer_id == paid.c.customer_id))
         .where(f.c.first_at >= months[0].start, f.c.first_at < months[-1].end)
         .group_by(cohort, paid.c.i)

@@ -27,7 +27,6 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
-    case,
     column,
     distinct,
     func,
@@ -40,6 +39,7 @@ from sqlalchemy import (
 from mcp_payments.adapters.db import cohort_sql, customer_months
 from mcp_payments.adapters.db import customer_totals as from_totals
 from mcp_payments.adapters.db.analytics_sql import CAPTURED, NET, as_int, buckets_cte, currency_is, in_bucket
+from mcp_payments.adapters.db.cohort_sql import Edge, Months
 from mcp_payments.adapters.db.tables import (
     UTCDateTime,
     analytics_customer_deltas,
@@ -58,8 +58,6 @@ from mcp_payments.services.analytics.ports import (
 )
 
 SHORT_EDGE = timedelta(days=1)  # an edge of a range of local months: the zone's offset from UTC, at most 14 hours
-Months = tuple[int, int, int]  # (bucket index, first month, end month): UTC month starts, seconds since the epoch
-Edge = tuple[int, int, datetime, datetime]  # (bucket index, +1 to add or -1 to take away, from, to)
 
 
 def _month_start(at: datetime) -> datetime:
@@ -317,19 +315,7 @@ class CustomerInsights:
 
     def _cohorts(self, months: Sequence[Bucket], currency: str | None) -> Select[Any]:
         """The cohorts from the monthly sums and edges of every customer (where the months rows cannot answer)."""
-        u = self._monthly(months, currency)
-        paid = select(u.c.i, u.c.customer_id).group_by(u.c.i, u.c.customer_id).having(func.sum(u.c.n) > 0).subquery()
-        f = analytics_customer_firsts
-        if len(months) == 1:
-            cohort: Any = literal(0)
-        else:
-            cohort = case(*((f.c.first_at < b.end, i) for i, b in enumerate(months[:-1])), else_=len(months) - 1)
-        return (
-            select(cohort, paid.c.i, func.count())
-            .select_from(paid.join(f, f.c.customer_id == paid.c.customer_id))
-            .where(f.c.first_at >= months[0].start, f.c.first_at < months[-1].end)
-            .group_by(cohort, paid.c.i)
-        )
+        return cohort_sql.by_cohort(months, self._monthly(months, currency))
 
     # -- the base path
 
