@@ -10,14 +10,12 @@ import pytest
 from alembic import command
 from sqlalchemy import select, text
 
-from mcp_payments import demo_cli
 from mcp_payments.adapters.db import customer_months, migrate
 from mcp_payments.adapters.db.analytics_repo import SqlAnalytics
 from mcp_payments.adapters.db.tables import analytics_customer_deltas, analytics_customer_months
 from mcp_payments.bootstrap import sweep_once
-from mcp_payments.services.demo.spec import DemoSpec
-from tests.analytics.test_rollups import ZONES, _count
-from tests.conftest import TEST_SECRETS, Stack
+from tests.analytics.test_rollups import ZONES, _count, bulk_load
+from tests.conftest import Stack
 from tests.payments.agent import Agent
 from tests.payments.conftest import engine
 
@@ -154,13 +152,7 @@ async def _rebuilt(stack: Stack) -> dict[tuple[str, str], tuple[int, int]]:
 async def test_a_demo_data_bulk_load_leaves_the_months_rows_as_built_afresh(
     agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    end = datetime(2026, 6, 1, tzinfo=UTC)
-    assert clocked_stack.clock is not None
-    clocked_stack.clock.current = end
-    db = clocked_stack.services.uow.db  # type: ignore[attr-defined]
-    key = TEST_SECRETS["secret_key"].encode()
-    await demo_cli.write_history(db.admin, DemoSpec(600, 3, 5, end), key, append=False)
-    await demo_cli.write_history(db.admin, DemoSpec(300, 4, 2, end), key, append=True)  # beside what is there
+    await bulk_load(clocked_stack, months=5)
     kept = await _months(clocked_stack)
     assert kept
     assert kept == await _rebuilt(clocked_stack)

@@ -309,16 +309,23 @@ async def test_a_payment_captured_in_a_later_hour_counts_in_the_hour_it_was_crea
         assert [tuple(r) for r in rows] == [(1, 600)]
 
 
+async def bulk_load(stack: Stack, months: int) -> datetime:
+    """Two demo-data loads ending 2026-06-01 (the clock set there, returned): one of `months` months, then one beside
+    it."""
+    end = datetime(2026, 6, 1, tzinfo=UTC)
+    assert stack.clock is not None
+    stack.clock.current = end
+    db = stack.services.uow.db  # type: ignore[attr-defined]
+    key = TEST_SECRETS["secret_key"].encode()
+    await demo_cli.write_history(db.admin, DemoSpec(600, 3, months, end), key, append=False)
+    await demo_cli.write_history(db.admin, DemoSpec(300, 4, 2, end), key, append=True)  # beside what is there
+    return end
+
+
 async def test_a_demo_data_bulk_load_leaves_the_rollups_compacted_and_equal_to_the_base_tables(
     agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    end = datetime(2026, 6, 1, tzinfo=UTC)
-    assert clocked_stack.clock is not None
-    clocked_stack.clock.current = end
-    db = clocked_stack.services.uow.db  # type: ignore[attr-defined]
-    key = TEST_SECRETS["secret_key"].encode()
-    await demo_cli.write_history(db.admin, DemoSpec(600, 3, 3, end), key, append=False)
-    await demo_cli.write_history(db.admin, DemoSpec(300, 4, 2, end), key, append=True)  # beside what is there
+    end = await bulk_load(clocked_stack, months=3)
     assert await _count(clocked_stack, analytics_revenue_deltas) == 0  # folded in at the end of each load
     assert await _count(clocked_stack, analytics_attempt_deltas) == 0
     assert await _count(clocked_stack, analytics_customer_deltas) == 0
