@@ -24,6 +24,7 @@ from mcp_payments.adapters.db.analytics_repo import SqlAnalytics
 from mcp_payments.adapters.db.tables import (
     analytics_attempt_deltas,
     analytics_attempt_rollups,
+    analytics_currency_months,
     analytics_customer_deltas,
     analytics_customer_firsts,
     analytics_customer_rollups,
@@ -37,6 +38,7 @@ from mcp_payments.services.analytics.ports import Window
 from mcp_payments.services.analytics.rollups import COMPACTOR
 from mcp_payments.services.demo.spec import DemoSpec
 from mcp_payments.services.job_runner import JobRunner
+from tests.analytics.test_customer_counts import Paths
 from tests.conftest import TEST_SECRETS, Stack
 from tests.payments.agent import Agent
 from tests.payments.conftest import engine
@@ -135,6 +137,11 @@ def _requests(last: str) -> list[tuple[str, dict[str, Any]]]:
             ("get_customer_insights", later),
             ("get_customer_insights", {**later, "currency": "EUR", "top": 2}),
             ("get_customer_insights", {**span, "end_date": middle, "currency": "JPY"}),
+            # February whole, January cut: customers who paid in January only are read one by one.
+            (
+                "get_customer_insights",
+                {**span, "start_date": "2026-01-25", "end_date": "2026-02-28", "currency": "JPY"},
+            ),
             # From before the history to the end of its last month: nothing of it outside the range.
             ("get_customer_insights", whole),
             ("get_customer_insights", {**whole, "currency": "USD", "top": 2}),
@@ -177,12 +184,14 @@ async def test_every_analytics_tool_answers_from_the_rollups_as_from_the_base_ta
     choose = customer_totals.outside
 
     def recorded(window: Window, span: customer_totals.Span | None) -> list[Bucket] | None:
-        chosen.append(choose(window, span))
+        # JPY ranges are read the other ways: from the months rows and a walk of the totals, or grouped by customer.
+        chosen.append(None if window.currency == "JPY" else choose(window, span))
         if any(b.end - b.start > timedelta(days=27) for b in chosen[-1] or []):
             months_outside.append(window.currency)
         return chosen[-1]
 
     monkeypatch.setattr(customer_totals, "outside", recorded)
+    paths = Paths(monkeypatch)
     # A history of two months: the totals less one month outside too (the choice is a cost; the answer is the same).
     monkeypatch.setattr(customer_totals, "OUTSIDE_COST", 0.5)
     assert await _count(clocked_stack, analytics_revenue_deltas) > 0  # some changes are not compacted yet
@@ -209,6 +218,9 @@ async def test_every_analytics_tool_answers_from_the_rollups_as_from_the_base_ta
     assert None in months_outside
     assert "EUR" in months_outside
     assert None in chosen
+    # And of the others: from the months rows and a walk of the totals, or by grouping customers.
+    assert True in paths.masks
+    assert False in paths.masks
     # Not trivially equal: the history has revenue, refunds, disputes and declines in it.
     revenue = next(body for tool, _, body in base if tool == "get_revenue_summary")
     usd = next(c for c in revenue["currencies"] if c["currency"] == "USD")["total"]
@@ -415,22 +427,27 @@ async def test_the_customer_totals_are_the_monthly_rollups_summed_after_an_upgra
     requests = [
         (t, a) for t, a in _requests((end - timedelta(days=1)).date().isoformat()) if t == "get_customer_insights"
     ]
-    r, totals = analytics_customer_rollups, analytics_customer_totals
+    r, totals, currencies = analytics_customer_rollups, analytics_customer_totals, analytics_currency_months
     summed = select(r.c.customer_id, r.c.currency, func.sum(r.c.payments), func.sum(r.c.net)).group_by(
         r.c.customer_id, r.c.currency
+    )
+    by_month = select(r.c.month, r.c.currency, func.sum(r.c.payments), func.sum(r.c.net)).group_by(
+        r.c.month, r.c.currency
     )
 
     async def agree() -> None:
         async with engine(clocked_stack).connect() as conn:
-            expected = sorted(tuple(row) for row in await conn.execute(summed))
-            assert sorted(tuple(row) for row in await conn.execute(select(totals))) == expected
-            assert expected
+            for sums, table in ((summed, totals), (by_month, currencies)):
+                expected = sorted(tuple(row) for row in await conn.execute(sums))
+                assert sorted(tuple(row) for row in await conn.execute(select(table))) == expected
+                assert expected
 
     await agree()  # kept by the compactions the history ran
     db = clocked_stack.services.uow.db  # type: ignore[attr-defined]
     async with migrate.exclusive(db) as conn:  # a deployment at 0026, with its rollups, upgraded
         await conn.run_sync(lambda c: command.downgrade(migrate._config(c), "0026"))
         assert await conn.run_sync(lambda c: not inspect(c).has_table(totals.name))
+        assert await conn.run_sync(lambda c: not inspect(c).has_table(currencies.name))
     await migrate.upgrade(db)
     await agree()  # filled from the rollups
     await sweep_once(clocked_stack.services)

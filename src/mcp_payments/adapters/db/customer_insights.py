@@ -36,7 +36,7 @@ from sqlalchemy import (
     values,
 )
 
-from mcp_payments.adapters.db import cohort_sql, customer_months
+from mcp_payments.adapters.db import cohort_sql, customer_best, customer_counts, customer_months
 from mcp_payments.adapters.db import customer_totals as from_totals
 from mcp_payments.adapters.db.analytics_sql import CAPTURED, NET, as_int, buckets_cte, currency_is, in_bucket
 from mcp_payments.adapters.db.cohort_sql import Edge, Months
@@ -57,6 +57,7 @@ from mcp_payments.services.analytics.ports import (
     Window,
 )
 
+MONTH_LISTS = 3  # a range within this many UTC months walks each month's best customers (customer_best.py)
 SHORT_EDGE = timedelta(days=1)  # an edge of a range of local months: the zone's offset from UTC, at most 14 hours
 
 
@@ -111,17 +112,19 @@ class CustomerInsights:
 
     # -- the rollup path
 
-    def _monthly(self, buckets: Sequence[Bucket], currency: str | None) -> Any:
+    def _monthly(self, buckets: Sequence[Bucket], currency: str | None, among: Sequence[str] | None = None) -> Any:
         """(i, customer_id, currency, n, net) rows to sum per bucket `i`: the rollups' and waiting deltas' rows of
         the buckets' months, and the payments of their edges, signed. The months are a branch each, with constant
         bounds: a join to a VALUES list of them hid their sizes from PostgreSQL's planner (it expected a few
         thousand rows of half a million, and sorted them to group); the edges, each a few hours, are a LATERAL
-        index range scan of the payments (as analytics_repo._rolled explains)."""
+        index range scan of the payments (as analytics_repo._rolled explains). `among`: only these customers."""
         found, edges = split(buckets)
         parts: list[Select[Any]] = []
         for i, start, end in found:
             for t in (analytics_customer_rollups, analytics_customer_deltas):
                 where = [t.c.month >= start, t.c.month < end, *currency_is(t.c.currency, currency)]
+                if among is not None:
+                    where.append(t.c.customer_id.in_(among))
                 parts.append(
                     select(
                         literal(i).label("i"), t.c.customer_id, t.c.currency, t.c.payments.label("n"), t.c.net
@@ -146,6 +149,8 @@ class CustomerInsights:
                 in_bucket(p.c.created_at, e),
                 *currency_is(p.c.currency, currency),
             ]
+            if among is not None:
+                where.append(p.c.customer_id.in_(among))
             if self.pg:
                 edge = select(p.c.customer_id, p.c.currency, NET.label("net")).where(*where).offset(0).lateral()
                 parts.append(
@@ -201,7 +206,12 @@ class CustomerInsights:
         function sorting every customer (at a million payments that sort took 1.6 s); SQLite has no LATERAL and
         ranks. A range covering most of the history is read from the all-time totals instead (customer_totals.py).
         """
-        query = await self._from_totals(window, limit) if self.use_rollups else None
+        query = None
+        if self.use_rollups:
+            span = from_totals.span_of(tuple((await self._execute(from_totals.span_query())).one()))
+            query = await self._from_totals(window, limit, span)
+            if query is None and (found := await self._by_masks(window, limit, span)) is not None:
+                return found
         if query is None:
             query = self._from_months(window, limit)
         top: list[CustomerNet] = []
@@ -215,9 +225,8 @@ class CustomerInsights:
                 top.append(CustomerNet(customer_id, code, as_int(customer_net), as_int(n)))
         return CustomerTotals(top, list(nets.values()), CustomerCounts(paying, new, paying - new))
 
-    async def _from_totals(self, window: Window, limit: int) -> Select[Any] | None:
+    async def _from_totals(self, window: Window, limit: int, span: from_totals.Span | None) -> Select[Any] | None:
         """customer_totals' query from the totals less the span outside the window, when that is the cheaper side."""
-        span = from_totals.span_of(tuple((await self._execute(from_totals.span_query())).one()))
         found = from_totals.outside(window, span)
         if found is None:
             return None
@@ -225,6 +234,35 @@ class CustomerInsights:
         if window.currency is None:
             codes = [str(r[0]) for r in await self._execute(from_totals.currencies_query())]
         return from_totals.totals_query(window, self._monthly(found, window.currency), codes, limit)
+
+    async def _by_masks(self, window: Window, limit: int, span: from_totals.Span | None) -> CustomerTotals | None:
+        """customer_totals from the months rows and the totals (customer_counts.py, customer_best.py), when the
+        window holds a whole UTC month and its months fit a mask; None: group the window's customers instead."""
+        plan = None if span is None else customer_counts.Plan.of(window, int(span[0].timestamp()))
+        if plan is None or not plan.sure:
+            return None
+        found, edges = split([Bucket("window", window.start, window.end)])
+        start, end = (found[0][1], found[0][2]) if found else (plan.start, plan.start)
+        tally = customer_counts.Tally(plan)
+        tally.add((await self._execute(customer_counts.first_query(plan, edges, start, end))).all())
+        if sum(tally.uncertain.values()) > customer_counts.MAX_UNCERTAIN:
+            return None
+        if tally.uncertain:
+            tally.add((await self._execute(customer_counts.uncertain_query(plan, sorted(tally.uncertain)))).all())
+        counts, customers, nets = tally.result()
+
+        def sums(ids: Sequence[str]) -> Select[Any]:
+            u = self._monthly([Bucket("window", window.start, window.end)], window.currency, ids)
+            return select(u.c.customer_id, u.c.currency, func.sum(u.c.n), func.sum(u.c.net)).group_by(
+                u.c.customer_id, u.c.currency
+            )
+
+        covering = _month_starts(plan.start, plan.end)
+        months = covering if len(covering) <= MONTH_LISTS else []
+        top = await customer_best.best(self._execute, sums, sorted(customers), limit, months)
+        if top is None:
+            return None
+        return CustomerTotals(top, [CurrencyNet(c, nets[c], n) for c, n in sorted(customers.items())], counts)
 
     def _from_months(self, window: Window, limit: int) -> Select[Any]:
         per = self._per_customer(window).cte("per")

@@ -106,6 +106,7 @@ IMPERSONAL = frozenset(
         "analytics_customer_firsts",
         "analytics_customer_months",
         "analytics_customer_totals",
+        "analytics_currency_months",
     }
 )
 SPECIAL = frozenset({"customers", "screenings"})

@@ -30,6 +30,7 @@ from mcp_payments.adapters.db.tables import (
     ROLLUP_MEASURES,
     analytics_attempt_deltas,
     analytics_attempt_rollups,
+    analytics_currency_months,
     analytics_customer_deltas,
     analytics_customer_firsts,
     analytics_customer_months,
@@ -56,6 +57,7 @@ TABLES = (
     analytics_customer_firsts,
     analytics_customer_months,
     analytics_customer_totals,
+    analytics_currency_months,
 )
 DELTAS = (analytics_revenue_deltas, analytics_attempt_deltas, analytics_customer_deltas)
 
@@ -123,7 +125,8 @@ def _compaction(pg: bool, deltas: Table, rollups: Table, keys: Sequence[str], me
 
 def _customer_compaction(pg: bool) -> list[str]:
     """The customer deltas into their months (one size: a month has no fixed length in seconds), into each
-    customer's all-time totals (migration 0028) from the same deltas (the totals stay the months summed), and the
+    customer's all-time totals (migration 0028) and each currency's months (0029) from the same deltas (both stay
+    the customer months summed), and the
     months rows of the customers they touched rebuilt (customer_months.py). A sum that returns to zero stays as a
     row of zeros: readers keep only customers with payments, and removing them would mean scanning the rollup each
     time.
@@ -143,18 +146,26 @@ def _customer_compaction(pg: bool) -> list[str]:
         )
 
     months, totals = upsert(r, "month, customer_id, currency"), upsert(t, "customer_id, currency")
+    currencies = upsert(analytics_currency_months.name, "month, currency")
     if pg:
         # One DELETE feeds both upserts (data-modifying CTEs): both get exactly the deltas it removed.
         moved = f"moved AS (DELETE FROM {d} RETURNING month, customer_id, currency, payments, net)"
         return [
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {_TOUCHED} (customer_id varchar(40) PRIMARY KEY) ON COMMIT DROP",
-            f"WITH {moved}, months AS ({months} RETURNING customer_id), totals AS ({totals}) "
+            f"WITH {moved}, months AS ({months} RETURNING customer_id), totals AS ({totals}), "
+            f"currencies AS ({currencies}) "
             f"INSERT INTO {_TOUCHED} SELECT DISTINCT customer_id FROM months ON CONFLICT DO NOTHING",
             f"ANALYZE {_TOUCHED}",
             *customer_months.rebuild(pg, f"SELECT customer_id FROM {_TOUCHED}"),
             f"DROP TABLE {_TOUCHED}",
         ]
-    return [months, totals, *customer_months.rebuild(pg, f"SELECT customer_id FROM {d}"), f"DELETE FROM {d}"]
+    return [
+        months,
+        totals,
+        currencies,
+        *customer_months.rebuild(pg, f"SELECT customer_id FROM {d}"),
+        f"DELETE FROM {d}",
+    ]
 
 
 _TOUCHED = "compacted_customers"

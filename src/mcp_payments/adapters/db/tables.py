@@ -788,6 +788,12 @@ analytics_customer_months = Table(
     Index(None, "currency", "first_month", "mask"),  # the cohorts count (first_month, mask) from the index alone
 )
 Index("ix_analytics_customer_rollups_customer_id", analytics_customer_rollups.c.customer_id)
+Index(  # a currency's best customers of a month (migration 0029)
+    "ix_analytics_customer_rollups_month_currency_net",
+    analytics_customer_rollups.c.month,
+    analytics_customer_rollups.c.currency,
+    analytics_customer_rollups.c.net,
+)
 # Each customer's all-time sums per currency (migration 0028): the customer rollups of every month added up, kept by
 # the same compaction (a range covering most of the history is read as these, less the months outside it).
 analytics_customer_totals = Table(
@@ -800,6 +806,16 @@ analytics_customer_totals = Table(
     # A currency's best customers by an index scan; with payments, each currency's sums read from the index alone
     # (SQLite read every row through the index for them: 0.6 s at a million payments).
     Index(None, "currency", "net", "payments"),
+)
+# Each currency's customer sums per UTC month (migration 0029): the customer rollups of a month added up, kept by
+# the same compaction (each currency's net over a range without reading its customers' rows).
+analytics_currency_months = Table(
+    "analytics_currency_months",
+    metadata,
+    Column("month", BigInteger, primary_key=True, autoincrement=False),
+    Column("currency", String(3), primary_key=True),
+    Column("payments", BigInteger, nullable=False),
+    Column("net", BigInteger, nullable=False),
 )
 # Tool call statistics (services/call_stats.py): per minute, tool, outcome and latency bin (domain/latency.py), the
 # number of calls, added to by every server process's flush. Purged after 8 days.
