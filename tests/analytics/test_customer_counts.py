@@ -38,6 +38,7 @@ def test_a_range_is_read_as_its_covering_months_the_sure_ones_and_the_cut_stretc
     assert plan is not None
     assert (plan.start, plan.end) == (_s(_at(2)), _s(_at(5)))
     assert plan.cut == [(_at(2), _at(2, 10)), (_at(4, 20), _at(5))]
+    assert plan.inside == [(_at(2, 10), _at(3)), (_at(4), _at(4, 20))]
     # First in January: bit 0 January, 1 February, 2 March, 3 April.
     assert plan.covering[_s(_at(1))] == 0b1110
     assert plan.sure[_s(_at(1))] == 0b100
@@ -50,7 +51,7 @@ def test_a_range_is_read_as_its_covering_months_the_sure_ones_and_the_cut_stretc
     # Whole months: nothing cut. Ends at a month start: the month before is the last covered.
     whole = customer_counts.Plan.of(Window(_at(2), _at(4), "EUR"), _s(_at(1)))
     assert whole is not None
-    assert whole.cut == []
+    assert whole.cut == whole.inside == []
     assert whole.sure == whole.covering
     assert (whole.start, whole.end) == (_s(_at(2)), _s(_at(4)))
     # More months from the first one than a mask holds: not from the rows.

@@ -80,7 +80,8 @@ class Plan:
     end: int
     covering: dict[int, int]
     sure: dict[int, int]
-    cut: list[tuple[datetime, datetime]]
+    cut: list[tuple[datetime, datetime]]  # the cut months' parts outside the range
+    inside: list[tuple[datetime, datetime]]  # and inside it
 
     @classmethod
     def of(cls, window: Window, first: int) -> Plan | None:
@@ -91,14 +92,20 @@ class Plan:
             return None
         months, firsts = _months(start, end), _months(first, end)
         cut: list[tuple[datetime, datetime]] = []
-        inside = set(months)
+        parts: list[tuple[datetime, datetime]] = []
+        whole = set(months)
         if window.start.timestamp() > start:
+            following = datetime.fromtimestamp(customer_months.add_months(start, 1), UTC)
             cut.append((datetime.fromtimestamp(start, UTC), window.start))
-            inside.discard(start)
+            parts.append((window.start, min(following, window.end)))
+            whole.discard(start)
         if window.end.timestamp() < end:
+            last = month_of(window.end)
             cut.append((window.end, datetime.fromtimestamp(end, UTC)))
-            inside.discard(month_of(window.end))
-        return cls(window, start, end, bits_by_first(months, firsts), bits_by_first(sorted(inside), firsts), cut)
+            parts.append((max(datetime.fromtimestamp(last, UTC), window.start), window.end))
+            whole.discard(last)
+        sure = bits_by_first(sorted(whole), firsts)
+        return cls(window, start, end, bits_by_first(months, firsts), sure, cut, sorted(set(parts)))
 
     def kind(self, first: int, mask: int) -> int:
         """1: the row's customer paid in the range; 0: did not; -1: uncertain."""
@@ -125,28 +132,35 @@ def _in_window(col: Any, window: Window) -> Any:
     return and_(col >= window.start, col < window.end)
 
 
-def _paid(customer_id: Any, currency: Any, window: Window) -> Any:
-    """Whether the customer has a captured payment in the window, in the currency (ANY: in any)."""
+def _paid(customer_id: Any, currency: Any, stretches: Sequence[tuple[datetime, datetime]]) -> Any:
+    """Whether the customer has a captured payment in the stretches, in the currency (ANY: in any)."""
     p = payments
-    return exists().where(
-        p.c.customer_id == customer_id,
-        CAPTURED,
-        _in_window(p.c.created_at, window),
-        or_(currency == ANY, p.c.currency == currency),
+    return or_(
+        *(
+            exists().where(
+                p.c.customer_id == customer_id,
+                CAPTURED,
+                p.c.created_at >= s,
+                p.c.created_at < e,
+                or_(currency == ANY, p.c.currency == currency),
+            )
+            for s, e in stretches
+        )
     )
 
 
-def _exact(rows: Any, customer_id: Any, currency: Any, window: Window, *where: Any) -> Select[Any]:
-    """(EXACT, currency, paying, newcomers, 0) of (customer, currency) rows, each checked against the payments.
-    OFFSET 0: `paying` evaluated once a row, not once per use in the sums (neither database flattens it)."""
-    f = analytics_customer_firsts
+def _exact(plan: Plan, rows: Any, customer_id: Any, currency: Any, paid: Any, *where: Any) -> Select[Any]:
+    """(EXACT, currency, paying, newcomers, 0) of (customer, currency) rows, each checked against the payments
+    (`paid`); newcomers only for a range in one currency (in any, they are counted from their index). OFFSET 0:
+    `paying` evaluated once a row, not once per use in the sums (neither database flattens it)."""
+    f, window = analytics_customer_firsts, plan.window
+    new: Any = literal(0)
+    if window.currency is not None:
+        rows = rows.outerjoin(f, f.c.customer_id == customer_id)
+        new = case((_in_window(f.c.first_at, window), 1), else_=0)
     each = (
-        select(
-            currency.label("currency"),
-            case((_paid(customer_id, currency, window), 1), else_=0).label("paying"),
-            case((_in_window(f.c.first_at, window), 1), else_=0).label("new"),
-        )
-        .select_from(rows.outerjoin(f, f.c.customer_id == customer_id))
+        select(currency.label("currency"), case((paid, 1), else_=0).label("paying"), new.label("new"))
+        .select_from(rows)
         .where(*where)
         .offset(0)
         .subquery()
@@ -164,6 +178,7 @@ def first_query(plan: Plan, nets: Sequence[Edge], net_start: int, net_end: int) 
     (newcomers in any currency); NETS (each currency's net over [net_start, net_end) and the `nets` stretches)."""
     m, f, d = analytics_customer_months, analytics_customer_firsts, analytics_customer_deltas
     window = plan.window
+    whole = (window.start, window.end)
     zero = literal(0, BigInteger)
     base = (
         select(literal(BASE), m.c.currency, m.c.first_month, m.c.mask, func.count())
@@ -193,7 +208,9 @@ def first_query(plan: Plan, nets: Sequence[Edge], net_start: int, net_end: int) 
     parts: list[Any] = [
         base,
         rows_of(stale, STALE),
-        _exact(pairs, pairs.c.customer_id, pairs.c.currency, window),
+        _exact(
+            plan, pairs, pairs.c.customer_id, pairs.c.currency, _paid(pairs.c.customer_id, pairs.c.currency, [whole])
+        ),
         select(literal(NEW), literal(ANY), func.count(), zero, zero).where(_in_window(f.c.first_at, window)),
         nets_query(window, nets, net_start, net_end),
     ]
@@ -209,7 +226,8 @@ def first_query(plan: Plan, nets: Sequence[Edge], net_start: int, net_end: int) 
 
 
 def uncertain_query(plan: Plan, groups: Sequence[Group]) -> Select[Any]:
-    """EXACT rows of the uncertain rows, read by their groups' keys (the stale customers' are counted already)."""
+    """EXACT rows of the uncertain rows, read by their groups' keys (the stale customers' are counted already). They
+    paid in no month inside the range: only the cut months' parts inside it are looked at."""
     m, d = analytics_customer_months, analytics_customer_deltas
     masks: dict[tuple[str, int], list[int]] = {}
     for code, first, mask in groups:
@@ -221,9 +239,8 @@ def uncertain_query(plan: Plan, groups: Sequence[Group]) -> Select[Any]:
             for (code, first), found in sorted(masks.items())
         )
     )
-    return _exact(
-        m, m.c.customer_id, m.c.currency, plan.window, keys, m.c.customer_id.not_in(select(d.c.customer_id))
-    )
+    paid = _paid(m.c.customer_id, m.c.currency, plan.inside)
+    return _exact(plan, m, m.c.customer_id, m.c.currency, paid, keys, m.c.customer_id.not_in(select(d.c.customer_id)))
 
 
 def nets_query(window: Window, edges: Sequence[Edge], start: int, end: int) -> Select[Any]:
