@@ -346,7 +346,7 @@ async def test_a_demo_data_bulk_load_leaves_the_rollups_compacted_and_equal_to_t
     requests = [
         (tool, {**args, "start_date": first})
         for tool, args in _requests((end - timedelta(days=1)).date().isoformat())
-        if tool != "forecast_revenue"
+        if tool != "forecast_revenue" and args["end_date"] >= first  # not the ranges of fixed dates before it
     ]
     rolled = await _answers(agent, requests)
     monkeypatch.setattr(SqlAnalytics, "use_rollups", False)

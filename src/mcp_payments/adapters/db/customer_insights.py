@@ -204,14 +204,23 @@ class CustomerInsights:
         new and returning, from one pass: the per-customer sums are made once (a CTE read three times is
         materialized). PostgreSQL keeps each currency's best by a bounded sort (LATERAL ... LIMIT), not by a window
         function sorting every customer (at a million payments that sort took 1.6 s); SQLite has no LATERAL and
-        ranks. A range covering most of the history is read from the all-time totals instead (customer_totals.py).
+        ranks. Three cheaper ways come first: a range covering most of the history is read from the all-time totals
+        (customer_totals.py); one holding a whole UTC month from the months rows and a walk of the totals
+        (customer_counts.py, customer_best.py); grouping the range's customers is left for short ranges.
         """
         query = None
         if self.use_rollups:
             span = from_totals.span_of(tuple((await self._execute(from_totals.span_query())).one()))
-            query = await self._from_totals(window, limit, span)
-            if query is None and (found := await self._by_masks(window, limit, span)) is not None:
-                return found
+            # In one currency, the totals' way matches the newcomers against every customer of the currency (0.5
+            # to 0.8 s at a million payments): the months rows first.
+            ways = [self._from_totals, self._by_masks]
+            for way in ways if window.currency is None else ways[::-1]:
+                found = await way(window, limit, span)
+                if isinstance(found, CustomerTotals):
+                    return found
+                if found is not None:
+                    query = found
+                    break
         if query is None:
             query = self._from_months(window, limit)
         top: list[CustomerNet] = []
