@@ -175,11 +175,14 @@ def _statements(pg: bool) -> list[str]:
     return [
         *_compaction(pg, analytics_revenue_deltas, analytics_revenue_rollups, ("currency",), ROLLUP_MEASURES),
         *_compaction(pg, analytics_attempt_deltas, analytics_attempt_rollups, ATTEMPT_KEYS, ("n",)),
-        *_customer_compaction(pg),
     ]
 
 
 _STATEMENTS = {pg: [text(s) for s in _statements(pg)] for pg in (False, True)}
+_CUSTOMER_STATEMENTS = {pg: [text(s) for s in _customer_compaction(pg)] for pg in (False, True)}
+# Only when there are customer deltas: PostgreSQL's compaction of them creates a temporary table (catalog rows
+# written and removed on every run otherwise).
+_ANY_CUSTOMER_DELTA = text(f"SELECT 1 FROM {analytics_customer_deltas.name} LIMIT 1")
 
 
 async def pending(conn: AsyncConnection) -> int:
@@ -197,8 +200,11 @@ async def compact(conn: AsyncConnection) -> bool:
     pg = conn.dialect.name == "postgresql"
     if pg and not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PG_LOCK})).scalar():
         return False
+    statements = _STATEMENTS[pg]
+    if (await conn.execute(_ANY_CUSTOMER_DELTA)).first() is not None:
+        statements = [*statements, *_CUSTOMER_STATEMENTS[pg]]
     moved = 0
-    for statement in _STATEMENTS[pg]:
+    for statement in statements:
         moved += max((await conn.execute(statement)).rowcount, 0)
     if pg and moved >= ANALYZE_AFTER:
         # After a backlog (a bulk load, the migration's backfill) the planner's statistics still count the deltas
