@@ -137,61 +137,77 @@ def fix(
     their first payment, or -1."""
     start, end = months[0].start, months[-1].end
     inner = [edge for edge in edges if start not in (edge[2], edge[3])]  # the range's start: its newcomers only
-    m, f, r = analytics_customer_months, analytics_customer_firsts, analytics_customer_rollups
+    m, f = analytics_customer_months, analytics_customer_firsts
     ids: list[Any] = [select(f.c.customer_id).where(_within(f.c.first_at, sorted({(s, e) for *_, s, e in edges})))]
-    source: Any = None
-    corrections: list[Any] = []
-    taken = [
-        _payers(s, e, currency, literal(month_of(s)).label("month"), _bit(whole.index(month_of(s))).label("bit"))
-        for _, sign, s, e in inner
-        if sign < 0
-    ]
-    if taken:
-        u = union_all(*taken).subquery()
-        g = (
-            select(u.c.customer_id, u.c.month, u.c.bit, func.count().label("k"))
-            .group_by(u.c.customer_id, u.c.month, u.c.bit)
-            .subquery()
-        )
-        paid = (  # in the month: the stretch's payments among them, its rollup counts them all
-            select(func.coalesce(func.sum(r.c.payments), 0))
-            .where(r.c.month == g.c.month, r.c.customer_id == g.c.customer_id, *currency_is(r.c.currency, currency))
-            .scalar_subquery()
-        )
-        dropped = (
-            select(g.c.customer_id, func.sum(g.c.bit).label("bits"))
-            .where(paid <= g.c.k)
-            .group_by(g.c.customer_id)
-            .cte("dropped")
-        )
-        ids.append(select(dropped.c.customer_id))
-        corrections.append((dropped, func.coalesce(dropped.c.bits, 0)))
-    added = [_payers(s, e, currency, _bit(i).label("bit")) for i, sign, s, e in inner if sign > 0]
-    if added:
-        u = union_all(*added).subquery()
-        a = select(u.c.customer_id, u.c.bit).distinct().subquery()
-        plus = select(a.c.customer_id, func.sum(a.c.bit).label("bits")).group_by(a.c.customer_id).cte("plus")
-        ids.append(select(plus.c.customer_id))
-        corrections.append((plus, func.coalesce(plus.c.bits, 0)))
-    found: Any = union(*ids) if len(ids) > 1 else ids[0]
-    x = found.subquery("cut")
-    # Probed by customer id, as in `masks`.
-    code = m.c.currency.concat("") == (currency or customer_months.ANY)
+    bits: list[Any] = []  # dropped, plus: 0 when no edge asks for it
+    grouped: list[Any] = []  # the same objects in GROUP BY: PostgreSQL matches their parameters by position
+    joins: list[CTE] = []
+    for found in (_dropped(whole, inner, currency), _plus(inner, currency)):
+        if found is None:
+            bits.append(literal(0))
+            continue
+        grouped.append(func.coalesce(found.c.bits, 0))
+        bits.append(grouped[-1])
+        ids.append(select(found.c.customer_id))
+        joins.append(found)
+    either: Any = union(*ids) if len(ids) > 1 else ids[0]
+    x = either.subquery("cut")
+    code = m.c.currency.concat("") == (currency or customer_months.ANY)  # probed by customer id, as in `masks`
     source = x.join(m, and_(m.c.customer_id == x.c.customer_id, code)).join(f, f.c.customer_id == x.c.customer_id)
-    for t, _ in corrections:
+    for t in joins:
         source = source.outerjoin(t, t.c.customer_id == x.c.customer_id)
-    bits = {t.name: column for t, column in corrections}
-    dropped_bits, plus_bits = bits.get("dropped", literal(0)), bits.get("plus", literal(0))
     cohort = case((f.c.first_at < start, -1), *((f.c.first_at < b.end, i) for i, b in enumerate(months)), else_=-1)
     return (
-        select(literal(FIX), m.c.first_month, m.c.mask, cohort, dropped_bits, plus_bits, func.count())
+        select(literal(FIX), m.c.first_month, m.c.mask, cohort, *bits, func.count())
         .select_from(source)
         .where(
             x.c.customer_id.not_in(select(among.c.customer_id)),
             or_((m.c.first_month + 0).in_(whole), and_(f.c.first_at >= start, f.c.first_at < end)),
         )
-        .group_by(m.c.first_month, m.c.mask, cohort, *(column for _, column in corrections))
+        .group_by(m.c.first_month, m.c.mask, cohort, *grouped)
     )
+
+
+def _dropped(whole: Sequence[int], edges: Sequence[Edge], currency: str | None) -> CTE | None:
+    """(customer_id, bits) of the customers who paid in a month of the range (bit k: whole[k]) only in the stretch
+    an edge takes away: their rollup of the month counts no more payments than the stretch holds."""
+    taken = [
+        _payers(s, e, currency, literal(month_of(s)).label("month"), _bit(whole.index(month_of(s))).label("bit"))
+        for _, sign, s, e in edges
+        if sign < 0
+    ]
+    if not taken:
+        return None
+    u = union_all(*taken).subquery()
+    g = (
+        select(u.c.customer_id, u.c.month, u.c.bit, func.count().label("k"))
+        .group_by(u.c.customer_id, u.c.month, u.c.bit)
+        .subquery()
+    )
+    r = analytics_customer_rollups
+    in_month = (
+        select(func.coalesce(func.sum(r.c.payments), 0))
+        .where(r.c.month == g.c.month, r.c.customer_id == g.c.customer_id, *currency_is(r.c.currency, currency))
+        .scalar_subquery()
+    )
+    found: CTE = (
+        select(g.c.customer_id, func.sum(g.c.bit).label("bits"))
+        .where(in_month <= g.c.k)
+        .group_by(g.c.customer_id)
+        .cte("dropped")
+    )
+    return found
+
+
+def _plus(edges: Sequence[Edge], currency: str | None) -> CTE | None:
+    """(customer_id, bits) of the customers who paid in a stretch an edge adds to bucket i (bit i)."""
+    added = [_payers(s, e, currency, _bit(i).label("bit")) for i, sign, s, e in edges if sign > 0]
+    if not added:
+        return None
+    u = union_all(*added).subquery()
+    a = select(u.c.customer_id, u.c.bit).distinct().subquery()
+    found: CTE = select(a.c.customer_id, func.sum(a.c.bit).label("bits")).group_by(a.c.customer_id).cte("plus")
+    return found
 
 
 def by_cohort(months: Sequence[Bucket], signed: Any, *lead: Any, unused: Sequence[Any] = ()) -> Select[Any]:
