@@ -10,10 +10,11 @@ import pytest
 from alembic import command
 from sqlalchemy import select, text
 
-from mcp_payments.adapters.db import customer_months, migrate
+from mcp_payments.adapters.db import cohort_sql, customer_insights, customer_months, migrate
 from mcp_payments.adapters.db.analytics_repo import SqlAnalytics
 from mcp_payments.adapters.db.tables import analytics_customer_deltas, analytics_customer_months
 from mcp_payments.bootstrap import sweep_once
+from mcp_payments.domain.periods import Bucket
 from tests.analytics.test_rollups import ZONES, _count, bulk_load
 from tests.conftest import Stack
 from tests.payments.agent import Agent
@@ -158,3 +159,88 @@ async def test_a_demo_data_bulk_load_leaves_the_months_rows_as_built_afresh(
     assert kept == await _rebuilt(clocked_stack)
     assert any(mask > 1 for _, mask in kept.values())  # customers paying again in later months
     await _agree(agent, monkeypatch)
+
+
+def at(month: int, day: int, hour: int = 12) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=UTC)
+
+
+def _days(zone: str, start: str, end: str, currency: str | None = None) -> dict[str, Any]:
+    args = {"start_date": start, "end_date": end, "time_zone": zone}
+    return args if currency is None else {**args, "currency": currency}
+
+
+DAYS = [
+    _days("UTC", "2026-03-10", "2026-05-20"),  # both ends inside a month, taken away
+    _days("UTC", "2026-02-22", "2026-05-10"),  # both ends added: the last bucket holds no whole month
+    _days("UTC", "2026-03-10", "2026-05-31"),  # the start only
+    _days("America/New_York", "2026-02-22", "2026-05-20"),  # hours at each month and days at each end
+    _days("Asia/Kolkata", "2026-03-10", "2026-05-10"),
+    _days("UTC", "2026-03-10", "2026-05-20", "EUR"),
+    _days("America/New_York", "2026-02-22", "2026-05-10", "EUR"),
+]
+
+
+async def test_the_cohorts_of_a_range_of_arbitrary_days_correct_the_months_rows_its_ends_cut(
+    agent: Agent, clocked_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = clocked_stack.clock
+    assert clock is not None
+    fixed: list[int] = []
+    correct = customer_months.fixed
+
+    def counted(cohort: int, first: int, mask: int, cut: tuple[int, int], *more: Any) -> set[tuple[int, int]]:
+        fixed.append(mask)
+        return correct(cohort, first, mask, cut, *more)
+
+    def fallback(*_: Any) -> None:
+        raise AssertionError("every customer's monthly sums read")  # the tool fails: an internal error
+
+    monkeypatch.setattr(customer_months, "fixed", counted)
+    names = ("before", "added", "late", "rest", "end", "euro", "zone", "waiting")
+    ids = dict(zip(names, [(await agent.ok("create_customer", name=n))["customer"]["id"] for n in names], strict=True))
+
+    async def pay(customer: str, *days: datetime, currency: str = "USD") -> None:
+        for at in days:
+            clock.current = at
+            args = {"currency": currency, "amount": "10.00", "payment_method": "pm_card_visa"}
+            await agent.ok("create_payment", **args, customer_id=ids[customer])
+
+    await pay("before", at(3, 5), at(4, 15))  # first in a start stretch taken away: in no cohort of 03-10..
+    await pay("added", at(2, 25), at(3, 15), at(5, 5))  # first in a start stretch added (02-22..)
+    await pay("late", at(3, 15), at(5, 25))  # paid in May only after 05-20
+    await pay("rest", at(3, 16), at(5, 12), at(5, 25))  # in May before 05-20 too
+    await pay("end", at(4, 10), at(5, 8))  # paid in May only in the end stretch added (..05-10)
+    await pay("euro", at(3, 20), at(4, 5, 2))  # USD first; EUR in April's first hours (March in New York)
+    await pay("euro", at(4, 5), at(5, 25), currency="EUR")
+    await pay("zone", at(3, 18), at(4, 1, 2), at(5, 1, 3))  # the last hours of March and April in New York
+    await pay("waiting", at(3, 12))
+    await sweep_once(clocked_stack.services)
+    await pay("waiting", at(5, 22), at(4, 1, 1))  # deltas waiting: read the exact way
+    assert await _count(clocked_stack, analytics_customer_deltas) > 0
+
+    async def answers() -> list[Any]:
+        return [(await agent.ok("get_customer_insights", **args))["cohorts"] for args in DAYS]
+
+    monkeypatch.setattr(SqlAnalytics, "_cohorts", fallback)
+    for _ in range(2):  # with deltas waiting, then all compacted
+        rolled = await answers()
+        with monkeypatch.context() as m:
+            m.setattr(SqlAnalytics, "use_rollups", False)
+            assert rolled == await answers()
+        await sweep_once(clocked_stack.services)
+    assert fixed
+    march = {c["month"]: c for c in rolled[0]}["2026-03"]
+    # 03-10..05-20: "before" is in no cohort; of the five, "rest" and "zone" paid in May before the 21st.
+    assert march["customers"] == 5
+    assert march["retention"][2] == "0.4000"
+
+
+def test_a_bucket_without_a_whole_month_adds_its_own_days() -> None:
+    months = [Bucket("2026-04", at(4, 1, 0), at(5, 1, 4)), Bucket("2026-05", at(5, 1, 4), at(5, 11, 4))]
+    found, edges = customer_insights.split(months)
+    assert found == [(0, APR, int(at(5, 1, 0).timestamp()))]
+    assert cohort_sql.clipped(months, found, edges) == [
+        (0, 1, at(5, 1, 0), at(5, 1, 4)),
+        (1, 1, at(5, 1, 4), at(5, 11, 4)),
+    ]

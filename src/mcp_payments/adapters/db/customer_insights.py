@@ -58,7 +58,6 @@ from mcp_payments.services.analytics.ports import (
 )
 
 MONTH_LISTS = 3  # a range within this many UTC months walks each month's best customers (customer_best.py)
-SHORT_EDGE = timedelta(days=1)  # an edge of a range of local months: the zone's offset from UTC, at most 14 hours
 
 
 def _month_start(at: datetime) -> datetime:
@@ -333,31 +332,43 @@ class CustomerInsights:
     async def cohorts(self, months: Sequence[Bucket], currency: str | None) -> list[CohortCell]:
         """Customers whose first captured payment (any currency) falls in the months, by that month and each month
         they paid in (in `currency`, or any): counted by (first month, mask) from the customers' months rows, each
-        UTC month mapped to its bucket, the customers a row cannot answer for the exact way (cohort_sql.py)."""
+        UTC month mapped to its bucket, the customers whose months the range's edges cut corrected, those with
+        deltas waiting the exact way (cohort_sql.py)."""
         if not self.use_rollups:
             return await self._cohorts_base(months, currency)
         found, edges = split(months)
         buckets = {m: i for i, start, end in found for m in _month_starts(start, end)}
-        # All exact when there is no whole month, more months than a mask holds, or an edge longer than a time
-        # zone's offset (a range of arbitrary days: its customers with payments in half a month at each end, 40,000
-        # at a million payments, cost more read one by one than all customers' monthly sums at once).
-        if not buckets or len(buckets) > customer_months.BITS or any(e - s > SHORT_EDGE for _, _, s, e in edges):
+        # All exact when there is no whole month, or more months or buckets than a mask holds: one more month than
+        # the range's, for a first payment in the stretch added before its first whole month.
+        if not buckets or len(buckets) >= customer_months.BITS or len(months) > customer_months.BITS:
             rows = await self._execute(self._cohorts(months, currency))
             return [CohortCell(int(r[0]), int(r[1]), int(r[2])) for r in rows]
-        stale = cohort_sql.stale(edges)
-        query = union_all(
+        whole = sorted(buckets)
+        waiting = cohort_sql.waiting()
+        parts = [
             cohort_sql.masks(buckets, currency, None),
-            cohort_sql.masks(buckets, currency, stale),
-            cohort_sql.exact(months, found, edges, currency, stale),
-        )
+            cohort_sql.masks(buckets, currency, waiting),
+            cohort_sql.exact(months, found, edges, currency, waiting),
+        ]
+        if edges:
+            parts.append(cohort_sql.fix(months, whole, cohort_sql.clipped(months, found, edges), currency, waiting))
+        query = union_all(*parts)
+        # A customer whose first payment is in a stretch added before the range's first whole month paid there in
+        # every payment of that month (cohort_sql.py): the month is the first bucket's for them.
+        newcomers = {**buckets, cohort_sql.month_of(months[0].start): 0}
         cells: Counter[tuple[int, int]] = Counter()
-        for part, a, b, n in await self._execute(query):
+        for part, a, b, cohort, dropped, plus, n in await self._execute(query):
+            count = int(n)
             if part == cohort_sql.EXACT:
-                cells[int(a), int(b)] += int(n)
+                cells[int(a), int(b)] += count
                 continue
-            sign = 1 if part == cohort_sql.ADD else -1
+            sign = -1 if part in (cohort_sql.TAKE, cohort_sql.FIX) else 1
             for cell in customer_months.cells(int(a), int(b), buckets):
-                cells[cell] += sign * int(n)
+                cells[cell] += sign * count
+            if part == cohort_sql.FIX and cohort >= 0:
+                cut = (int(dropped), int(plus))
+                for cell in customer_months.fixed(int(cohort), int(a), int(b), cut, whole, newcomers):
+                    cells[cell] += count
         return [CohortCell(cohort, month, n) for (cohort, month), n in sorted(cells.items()) if n]
 
     def _cohorts(self, months: Sequence[Bucket], currency: str | None) -> Select[Any]:

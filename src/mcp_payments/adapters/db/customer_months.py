@@ -70,16 +70,37 @@ def add_months(seconds: int, k: int) -> int:
     return int(datetime(n // 12, n % 12 + 1, 1, tzinfo=UTC).timestamp())
 
 
+def months_of(first: int, mask: int) -> list[int]:
+    """The UTC month starts of the bits set in a mask."""
+    found: list[int] = []
+    while mask:
+        k = (mask & -mask).bit_length() - 1  # the lowest bit set
+        mask &= mask - 1
+        found.append(add_months(first, k))
+    return found
+
+
+def bits(mask: int) -> list[int]:
+    """The indexes of the bits set."""
+    return [k for k in range(mask.bit_length()) if mask >> k & 1]
+
+
 def cells(first: int, mask: int, buckets: dict[int, int]) -> set[tuple[int, int]]:
     """(cohort, month) bucket pairs of customers with this first month and mask; `buckets` maps each UTC month start
     of a range to its bucket's index. Pairs, not a count per bit: two months of one bucket are one paid month."""
     cohort = buckets.get(first)
     if cohort is None:
         return set()
-    found: set[tuple[int, int]] = set()
-    while mask:
-        k = (mask & -mask).bit_length() - 1  # the lowest bit set
-        mask &= mask - 1
-        if (i := buckets.get(add_months(first, k))) is not None:
-            found.add((cohort, i))
-    return found
+    return {(cohort, i) for m in months_of(first, mask) if (i := buckets.get(m)) is not None}
+
+
+def fixed(
+    cohort: int, first: int, mask: int, cut: tuple[int, int], whole: list[int], buckets: dict[int, int]
+) -> set[tuple[int, int]]:
+    """(cohort, month) bucket pairs of a customer whose months an edge of the range cuts (cohort_sql.fix): the
+    mask's months but those they paid in only in a stretch taken away (`dropped`, bit k: whole[k]), and the buckets
+    they paid in a stretch added to (`plus`, bit i: bucket i)."""
+    dropped, plus = cut
+    paid = set(months_of(first, mask)).difference(whole[k] for k in bits(dropped))
+    found = {i for m in paid if (i := buckets.get(m)) is not None}
+    return {(cohort, i) for i in found.union(bits(plus))}
