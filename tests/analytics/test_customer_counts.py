@@ -14,7 +14,11 @@ from sqlalchemy import func, select
 from mcp_payments.adapters.db import customer_best, customer_counts
 from mcp_payments.adapters.db.analytics_repo import SqlAnalytics
 from mcp_payments.adapters.db.customer_insights import CustomerInsights
-from mcp_payments.adapters.db.tables import analytics_customer_deltas
+from mcp_payments.adapters.db.tables import (
+    analytics_customer_deltas,
+    analytics_customer_month_groups,
+    analytics_customer_months,
+)
 from mcp_payments.bootstrap import sweep_once
 from mcp_payments.services.analytics.ports import Window
 from tests.conftest import Stack
@@ -69,6 +73,20 @@ def test_the_walk_stops_once_the_best_are_above_what_any_unread_customer_can_rea
     assert customer_best.bound(rows, "USD", 3, 1) is None  # fewer totals than asked: every one is read
     # A month whose rows are all read adds nothing.
     assert customer_best.bound(rows[:3], "USD", 2, 1) == 0
+
+
+async def groups_agree(stack: Stack) -> None:
+    """The group counts (migration 0029) are the months rows counted by (currency, first month, mask)."""
+    m, g = analytics_customer_months, analytics_customer_month_groups
+    grouped = select(m.c.currency, m.c.first_month, m.c.mask, func.count()).group_by(
+        m.c.currency, m.c.first_month, m.c.mask
+    )
+    async with engine(stack).connect() as conn:
+        expected = sorted(tuple(row) for row in await conn.execute(grouped))
+        kept = sorted(tuple(row) for row in await conn.execute(select(g)))
+    assert [row for row in kept if row[3] != 0] == expected
+    assert all(row[3] >= 0 for row in kept)
+    assert expected
 
 
 class Paths:
@@ -150,6 +168,7 @@ async def test_counts_and_best_customers_from_the_rows_equal_the_base_tables(
     clock.current = _at(3, 8)
     await agent.ok("refund_payment", payment_id=refunded, amount="25.00")  # nets 45.00: a three-way tie
     await sweep_once(clocked_stack.services)
+    await groups_agree(clocked_stack)
     await _agree(agent, monkeypatch)
     # Deltas waiting: a customer of a row and a customer of none yet, in the range and out of it.
     await pay(_at(3, 25), "steady", "5.00")
@@ -159,6 +178,7 @@ async def test_counts_and_best_customers_from_the_rows_equal_the_base_tables(
         assert (await conn.execute(select(func.count()).select_from(analytics_customer_deltas))).scalar_one() > 0
     waiting = await _agree(agent, monkeypatch)
     await sweep_once(clocked_stack.services)
+    await groups_agree(clocked_stack)  # rows rebuilt: groups left and joined
     assert await _agree(agent, monkeypatch) == waiting
 
     assert all(paths.masks)  # every request was read from the rows

@@ -38,7 +38,7 @@ from mcp_payments.services.analytics.ports import Window
 from mcp_payments.services.analytics.rollups import COMPACTOR
 from mcp_payments.services.demo.spec import DemoSpec
 from mcp_payments.services.job_runner import JobRunner
-from tests.analytics.test_customer_counts import Paths
+from tests.analytics.test_customer_counts import Paths, groups_agree
 from tests.conftest import TEST_SECRETS, Stack
 from tests.payments.agent import Agent
 from tests.payments.conftest import engine
@@ -342,6 +342,7 @@ async def test_a_demo_data_bulk_load_leaves_the_rollups_compacted_and_equal_to_t
     assert await _count(clocked_stack, analytics_attempt_deltas) == 0
     assert await _count(clocked_stack, analytics_customer_deltas) == 0
     assert await _count(clocked_stack, analytics_customer_rollups) > 0
+    await groups_agree(clocked_stack)
     first = (end - timedelta(days=92)).date().isoformat()
     requests = [
         (tool, {**args, "start_date": first})
@@ -441,6 +442,7 @@ async def test_the_customer_totals_are_the_monthly_rollups_summed_after_an_upgra
                 expected = sorted(tuple(row) for row in await conn.execute(sums))
                 assert sorted(tuple(row) for row in await conn.execute(select(table))) == expected
                 assert expected
+        await groups_agree(clocked_stack)
 
     await agree()  # kept by the compactions the history ran
     db = clocked_stack.services.uow.db  # type: ignore[attr-defined]

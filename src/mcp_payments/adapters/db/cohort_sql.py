@@ -3,8 +3,8 @@
 Four parts, one statement (one snapshot), summed in Python; each row is (part, a, b, cohort, dropped, plus,
 customers), a column a part does not use -1 or 0:
 
-- ADD: every customer of the range's cohorts by (first month, mask), from the months rows (customer_months.py)
-  through the index on (currency, first_month, mask): no customer id is read;
+- ADD: every customer of the range's cohorts by (first month, mask), from the months rows' counts per group
+  (customer_months.py, migration 0029): no customer id is read;
 - TAKE and EXACT: the customers with deltas waiting (a compaction every 10 s leaves few), whose row may be old,
   taken away as ADD counted them and counted the exact way: their monthly sums and deltas, read by customer id, and
   their payments in the range's edges, signed as in `split`;
@@ -34,6 +34,7 @@ from mcp_payments.adapters.db.analytics_sql import CAPTURED, currency_is
 from mcp_payments.adapters.db.tables import (
     analytics_customer_deltas,
     analytics_customer_firsts,
+    analytics_customer_month_groups,
     analytics_customer_months,
     analytics_customer_rollups,
     payments,
@@ -64,20 +65,23 @@ def waiting() -> CTE:
 
 
 def masks(buckets: dict[int, int], currency: str | None, among: CTE | None) -> Select[Any]:
-    """(ADD or TAKE, first month, mask, customers) of the range's cohorts; TAKE: only the customers `among`."""
+    """(ADD or TAKE, first month, mask, customers) of the range's cohorts; TAKE: only the customers `among`. ADD
+    reads the rows' counts per group (migration 0029), not the rows."""
+    code = currency or customer_months.ANY
+    if among is None:
+        g = analytics_customer_month_groups
+        return select(literal(ADD), g.c.first_month, g.c.mask, *_UNUSED, g.c.customers).where(
+            g.c.currency == code, g.c.first_month.in_(sorted(buckets)), g.c.customers != 0
+        )
     m = analytics_customer_months
-    code: Any = m.c.currency
-    first: Any = m.c.first_month
-    if among is not None:
-        # Probe the primary key from the few customers: SQLite read every row of the range through the
-        # (currency, first_month) index, fetching each for its id, unless its terms are made unindexable (`|| ''`,
-        # `+ 0`, SQLite's idiom).
-        code, first = code.concat(""), first + 0
-    query = select(literal(ADD if among is None else TAKE), m.c.first_month, m.c.mask, *_UNUSED, func.count()).where(
-        code == (currency or customer_months.ANY), first.in_(sorted(buckets))
+    # Probe the primary key from the few customers: SQLite read every row of the range through the
+    # (currency, first_month) index, fetching each for its id, unless its terms are made unindexable (`|| ''`,
+    # `+ 0`, SQLite's idiom).
+    query = (
+        select(literal(TAKE), m.c.first_month, m.c.mask, *_UNUSED, func.count())
+        .select_from(among.join(m, m.c.customer_id == among.c.customer_id))
+        .where(m.c.currency.concat("") == code, (m.c.first_month + 0).in_(sorted(buckets)))
     )
-    if among is not None:
-        query = query.select_from(among.join(m, m.c.customer_id == among.c.customer_id))
     return query.group_by(m.c.first_month, m.c.mask)
 
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 ANY = ""  # the currency of the rows for payments in any currency
 BITS = 63  # months 0..62 after the first; bit 63 would be the sign of a BIGINT
 MONTHS, ROLLUPS, FIRSTS = "analytics_customer_months", "analytics_customer_rollups", "analytics_customer_firsts"
+GROUPS = "analytics_customer_month_groups"  # how many rows have each (currency, first_month, mask): migration 0029
 
 
 def month_index(pg: bool, seconds: str) -> str:
@@ -34,12 +35,21 @@ def first_month(pg: bool, first_at: str) -> str:
     return f"CAST(strftime('%s', substr({first_at}, 1, 7) || '-01') AS INTEGER)"
 
 
-def rebuild(pg: bool, ids: str | None) -> list[str]:
+def rebuild(pg: bool, ids: str | None, groups: bool = True) -> list[str]:
     """Statements that replace the rows of the customers `ids` (a query of customer ids; None: every customer) from
-    their rollups and first payments. The mask is the sum of the distinct bits: an OR that SQLite can do too."""
+    their rollups and first payments. The mask is the sum of the distinct bits: an OR that SQLite can do too.
+    `groups`: the group counts (from migration 0029 on) lose the old rows and gain the new ones."""
 
     def among(column: str) -> str:
         return "true" if ids is None else f"{column} IN ({ids})"
+
+    def counted(sign: str) -> str:
+        return (
+            f"INSERT INTO {GROUPS} (currency, first_month, mask, customers) "
+            f"SELECT currency, first_month, mask, {sign}count(*) FROM {MONTHS} WHERE {among('customer_id')} "
+            f"GROUP BY currency, first_month, mask ON CONFLICT (currency, first_month, mask) "
+            f"DO UPDATE SET customers = {GROUPS}.customers + excluded.customers"
+        )
 
     firsts = (
         f"SELECT customer_id, first_month, {month_index(pg, 'first_month')} AS first_index FROM "
@@ -51,7 +61,7 @@ def rebuild(pg: bool, ids: str | None) -> list[str]:
         f"FROM {ROLLUPS} r JOIN ({firsts}) f ON f.customer_id = r.customer_id "
         f"WHERE r.payments > 0 AND {among('r.customer_id')}"
     )
-    return [
+    replace = [
         f"DELETE FROM {MONTHS} WHERE {among('customer_id')}",
         f"WITH m AS ({per_month}) "
         f"INSERT INTO {MONTHS} (customer_id, currency, first_month, mask) "
@@ -60,6 +70,10 @@ def rebuild(pg: bool, ids: str | None) -> list[str]:
         f"SELECT customer_id, '{ANY}', first_month, k FROM m) c "
         f"WHERE k >= 0 AND k < {BITS} GROUP BY customer_id, currency, first_month",
     ]
+    if not groups:
+        return replace
+    # A group whose rows are all gone keeps a count of 0 (readers skip it): deleting them would scan the counts.
+    return [counted("-"), *replace, counted("")]
 
 
 @lru_cache(maxsize=1 << 16)  # a range's cohorts ask for the same few dozen months thousands of times

@@ -107,6 +107,7 @@ IMPERSONAL = frozenset(
         "analytics_customer_months",
         "analytics_customer_totals",
         "analytics_currency_months",
+        "analytics_customer_month_groups",
     }
 )
 SPECIAL = frozenset({"customers", "screenings"})

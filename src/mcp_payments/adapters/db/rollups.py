@@ -33,6 +33,7 @@ from mcp_payments.adapters.db.tables import (
     analytics_currency_months,
     analytics_customer_deltas,
     analytics_customer_firsts,
+    analytics_customer_month_groups,
     analytics_customer_months,
     analytics_customer_rollups,
     analytics_customer_totals,
@@ -58,6 +59,7 @@ TABLES = (
     analytics_customer_months,
     analytics_customer_totals,
     analytics_currency_months,
+    analytics_customer_month_groups,
 )
 DELTAS = (analytics_revenue_deltas, analytics_attempt_deltas, analytics_customer_deltas)
 

@@ -787,6 +787,16 @@ analytics_customer_months = Table(
     Column("mask", BigInteger, nullable=False),
     Index(None, "currency", "first_month", "mask"),  # the cohorts count (first_month, mask) from the index alone
 )
+# How many months rows have each (currency, first_month, mask) (migration 0029): kept by the compaction's rebuild of
+# the rows, read instead of grouping them (customer_counts.py). A count of 0 stays.
+analytics_customer_month_groups = Table(
+    "analytics_customer_month_groups",
+    metadata,
+    Column("currency", String(3), primary_key=True),
+    Column("first_month", BigInteger, primary_key=True, autoincrement=False),
+    Column("mask", BigInteger, primary_key=True, autoincrement=False),
+    Column("customers", BigInteger, nullable=False),
+)
 Index("ix_analytics_customer_rollups_customer_id", analytics_customer_rollups.c.customer_id)
 Index(  # a currency's best customers of a month (migration 0029)
     "ix_analytics_customer_rollups_month_currency_net",

@@ -3,7 +3,9 @@
 get_customer_insights reports each currency's net over any range. Summed from the customer rollups, half the
 history is 400,000 rows (0.5 s on SQLite at a million payments); from these it is a dozen rows a currency
 (adapters/db/customer_counts.py). And an index on the customer rollups' (month, currency, net): a currency's best
-customers of a month in index order, to bound the best of a short range (adapters/db/customer_best.py).
+customers of a month in index order, to bound the best of a short range (adapters/db/customer_best.py). And the
+number of customers months rows (0027) of each (currency, first month, mask), kept by the compaction's rebuild of
+the rows (adapters/db/customer_months.py).
 
 Kept by the compaction (adapters/db/rollups.py) from the same deltas as the customer rollups and totals, in the same
 statement or transaction: these always equal the customer rollups summed. No trigger of their own. Filled here from
@@ -22,6 +24,7 @@ branch_labels = None
 depends_on = None
 
 CURRENCY_MONTHS, ROLLUPS = "analytics_currency_months", "analytics_customer_rollups"
+GROUPS, MONTHS = "analytics_customer_month_groups", "analytics_customer_months"
 
 
 def upgrade() -> None:
@@ -39,7 +42,22 @@ def upgrade() -> None:
         f"SELECT month, currency, sum(payments), sum(net) FROM {ROLLUPS} GROUP BY month, currency"
     )
 
+    # How many months rows have each (currency, first_month, mask): the counts of get_customer_insights read
+    # these 16,000 rows instead of grouping 450,000 months rows (0.1 s) on every call. Kept with the rows.
+    op.create_table(
+        GROUPS,
+        sa.Column("currency", sa.String(3), primary_key=True),
+        sa.Column("first_month", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("mask", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("customers", sa.BigInteger, nullable=False),
+    )
+    op.execute(
+        f"INSERT INTO {GROUPS} (currency, first_month, mask, customers) "
+        f"SELECT currency, first_month, mask, count(*) FROM {MONTHS} GROUP BY currency, first_month, mask"
+    )
+
 
 def downgrade() -> None:
+    op.drop_table(GROUPS)
     op.drop_index(f"ix_{ROLLUPS}_month_currency_net", ROLLUPS)
     op.drop_table(CURRENCY_MONTHS)
