@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -98,6 +99,28 @@ def split(buckets: Sequence[Bucket]) -> tuple[list[Months], list[Edge]]:
         if b.end != last:
             edges.append((i, 1 if last < b.end else -1, min(b.end, last), max(b.end, last)))
     return months, edges
+
+
+@lru_cache(maxsize=64)
+def _cohorts_by_rows(months: tuple[Bucket, ...], currency: str | None) -> tuple[dict[int, int], Any]:
+    """Each UTC month start of the range to its bucket, and the cohorts' statement from the months rows (None: the
+    rows cannot answer). Built once per range and currency: a time zone's year has 24 edges, and building its
+    statement cost ~50 ms a call (SQLAlchemy's column collections), more than running its parts' probes."""
+    found, edges = split(months)
+    buckets = {m: i for i, start, end in found for m in _month_starts(start, end)}
+    if not buckets or len(buckets) >= customer_months.BITS or len(months) > customer_months.BITS:
+        return buckets, None
+    waiting = cohort_sql.waiting()
+    parts = [
+        cohort_sql.masks(buckets, currency, None),
+        cohort_sql.masks(buckets, currency, waiting),
+        cohort_sql.exact(months, found, edges, currency, waiting),
+    ]
+    if edges:
+        parts.append(
+            cohort_sql.fix(months, sorted(buckets), cohort_sql.clipped(months, found, edges), currency, waiting)
+        )
+    return buckets, union_all(*parts)
 
 
 class CustomerInsights:
@@ -336,23 +359,13 @@ class CustomerInsights:
         deltas waiting the exact way (cohort_sql.py)."""
         if not self.use_rollups:
             return await self._cohorts_base(months, currency)
-        found, edges = split(months)
-        buckets = {m: i for i, start, end in found for m in _month_starts(start, end)}
+        buckets, query = _cohorts_by_rows(tuple(months), currency)
         # All exact when there is no whole month, or more months or buckets than a mask holds: one more month than
         # the range's, for a first payment in the stretch added before its first whole month.
-        if not buckets or len(buckets) >= customer_months.BITS or len(months) > customer_months.BITS:
+        if query is None:
             rows = await self._execute(self._cohorts(months, currency))
             return [CohortCell(int(r[0]), int(r[1]), int(r[2])) for r in rows]
         whole = sorted(buckets)
-        waiting = cohort_sql.waiting()
-        parts = [
-            cohort_sql.masks(buckets, currency, None),
-            cohort_sql.masks(buckets, currency, waiting),
-            cohort_sql.exact(months, found, edges, currency, waiting),
-        ]
-        if edges:
-            parts.append(cohort_sql.fix(months, whole, cohort_sql.clipped(months, found, edges), currency, waiting))
-        query = union_all(*parts)
         # A customer whose first payment is in a stretch added before the range's first whole month paid there in
         # every payment of that month (cohort_sql.py): the month is the first bucket's for them.
         newcomers = {**buckets, cohort_sql.month_of(months[0].start): 0}
