@@ -30,7 +30,7 @@ from sqlalchemy import BigInteger, Select, and_, case, exists, func, literal, or
 
 from mcp_payments.adapters.db import customer_months
 from mcp_payments.adapters.db.analytics_sql import CAPTURED, NET
-from mcp_payments.adapters.db.cohort_sql import Edge
+from mcp_payments.adapters.db.cohort_sql import Edge, month_of
 from mcp_payments.adapters.db.tables import (
     analytics_currency_months,
     analytics_customer_deltas,
@@ -50,12 +50,6 @@ Group = tuple[str, int, int]  # (currency, first month, mask)
 def month_number(seconds: int) -> int:
     at = datetime.fromtimestamp(seconds, UTC)
     return at.year * 12 + at.month - 1
-
-
-def month_of(at: datetime) -> int:
-    """The start of the UTC month holding the instant, in seconds since the epoch."""
-    at = at.astimezone(UTC)
-    return int(datetime(at.year, at.month, 1, tzinfo=UTC).timestamp())
 
 
 def bits_by_first(months: Sequence[int], firsts: Sequence[int]) -> dict[int, int]:
