@@ -14,6 +14,10 @@ printed side by side mean anything):
 - tool path (minus MCP): CallRunner.mutate with one Call per transfer (a fresh idempotency key),
   so each transfer also claims and completes its idempotency key and appends its audit record; the
   sealer runs beside it as in `serve` (every 0.5 s), linking the records into the chain.
+- tool SQL (the floor of the tool path): the tool path's own statements with no Python around them, on the
+  reference database (the app's schema): pgbench running BEGIN, the idempotency claim, ledger_repo.PG_POST, the
+  completion with the audit record, END; on SQLite the reference transfer plus the key's lookup, the audit record
+  and the key's row, as the app writes them. Rows of the sizes a transfer_funds call stores; no sealing.
 
 Every caller moves 1..100 minor units between a random pair of N generously funded wallets.
 """
@@ -56,6 +60,13 @@ from benchlib import (
 from mcp_payments import runtime
 from mcp_payments.adapters.db.engine import Database, open_database
 from mcp_payments.adapters.db.ledger_repo import PG_POST
+from mcp_payments.adapters.db.platform_repo import (
+    _APPEND_SQLITE,
+    _CLAIM_PREPARED,
+    _COMPLETE_AND_APPEND_PREPARED,
+    _HOLDER_SQLITE,
+    _PUT_KEY_SQLITE,
+)
 from mcp_payments.bootstrap import build_services, run_often, sweep_once
 from mcp_payments.domain.errors import Contention
 from mcp_payments.domain.money import Money
@@ -79,7 +90,7 @@ class Cell:
     backend: str
     callers: int
     samples: dict[str, list[Sample]] = field(
-        default_factory=lambda: {"reference": [], "app_sql": [], "service": [], "tool": []}
+        default_factory=lambda: {"reference": [], "app_sql": [], "tool_sql": [], "service": [], "tool": []}
     )
     failures: int = 0
 
@@ -247,6 +258,48 @@ END;
 """
 
 
+# What a transfer_funds call stores beside its posting (measured: arguments ~145, response ~1,250 and the audit record
+# ~470 characters), for the floor measurements: the sizes matter to the SQL's cost, the contents do not.
+WALLETS = f'"destination_wallet_id":"wal_{"0" * 26}","source_wallet_id":"wal_{"1" * 26}"'
+KEY_ARGUMENTS = '{"amount_minor":42,"currency":"USD",' + WALLETS + "}"
+KEY_RESPONSE = '{"response":"' + "r" * 1230 + '"}'
+AUDIT_RECORD = '{"record":"' + "a" * 452 + '"}'
+REQUEST_HASH = "0" * 64
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _substitute(statement: str, values: list[str]) -> str:
+    return re.sub(r"\$(\d+)", lambda m: values[int(m.group(1)) - 1], statement.strip())
+
+
+def pgbench_tool_sql_script(n: int) -> str:
+    """The tool path's statements (idempotency claim, PG_POST, completion with the audit record) run by pgbench."""
+    key = "('k:' || md5(:txn::text) || md5(:src::text || :txn::text))"
+    now, principal, tool = "now()", "'bench'", "'transfer_funds'"
+    claim = [
+        principal,
+        key,
+        tool,
+        _sql_text(REQUEST_HASH),
+        _sql_text(KEY_ARGUMENTS),
+        "'{}'",
+        now,
+        f"{now} + interval '1 day'",
+    ]
+    audit_id = "('aud_' || lpad(:txn::text, 26, '0'))"
+    complete = [_sql_text(KEY_RESPONSE), principal, key, audit_id, now, principal, tool, _sql_text(AUDIT_RECORD)]
+    posting = pgbench_app_sql_script(n).split("BEGIN;\n", 1)[1].rsplit("END;", 1)[0].strip()
+    return f"""{pgbench_variables(n)}BEGIN;
+{_substitute(_CLAIM_PREPARED[2], claim)};
+{posting}
+{_substitute(_COMPLETE_AND_APPEND_PREPARED[2], complete)};
+END;
+"""
+
+
 def pgbench_reference(ref: Throwaway, script: Path, callers: int, seconds: float) -> Sample:
     assert ref.name is not None
     command = [
@@ -307,11 +360,35 @@ def reference_sqlite_transfer(conn: sqlite3.Connection, source: str, target: str
     conn.execute("COMMIT")
 
 
+def tool_sql_sqlite_transfer(conn: sqlite3.Connection, source: str, target: str, amount: int, txn_id: str) -> None:
+    """The reference transfer with what the tool path adds on SQLite: the key's lookup, the audit record and the
+    key's row with its response (platform_repo.py), in the same transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    key, now = "k:" + txn_id, _sqlite_now()
+    conn.execute(_HOLDER_SQLITE, ("bench", key)).fetchall()
+    conn.execute("UPDATE accounts SET posted = posted - ? WHERE id = ?", (amount, source))
+    conn.execute("UPDATE accounts SET posted = posted + ? WHERE id = ?", (amount, target))
+    conn.execute(
+        "INSERT INTO journal_transactions (id, kind, memo, created_at) VALUES (?, 'transfer', NULL, ?)",
+        (txn_id, now),
+    )
+    conn.executemany(
+        "INSERT INTO entries (transaction_id, account_id, amount, currency) VALUES (?, ?, ?, ?)",
+        [(txn_id, source, -amount, CURRENCY), (txn_id, target, amount, CURRENCY)],
+    )
+    conn.execute(_APPEND_SQLITE, ("aud_" + txn_id[4:], now, "bench", "transfer_funds", AUDIT_RECORD))
+    row = ("bench", key, "transfer_funds", REQUEST_HASH, KEY_ARGUMENTS, KEY_RESPONSE, now, now)
+    conn.execute(_PUT_KEY_SQLITE, row)
+    conn.execute("COMMIT")
+
+
 def _sqlite_now() -> str:
     return datetime.now(UTC).replace(tzinfo=None).isoformat(" ")  # how SQLAlchemy stores a DateTime on SQLite
 
 
-def sqlite_reference(path: Path, n: int, callers: int, seconds: float) -> Sample:
+def sqlite_reference(
+    path: Path, n: int, callers: int, seconds: float, transfer: Callable[..., None] = reference_sqlite_transfer
+) -> Sample:
     """Plain sqlite3, one thread and connection per caller, the same durability settings as the app."""
     ids = [ref_wallet_id(i) for i in range(n)]
     stop = threading.Event()
@@ -335,7 +412,7 @@ def sqlite_reference(path: Path, n: int, callers: int, seconds: float) -> Sample
                 source, target = rng.sample(ids, 2)
                 amount = rng.randint(1, 100)
                 txn_id = f"txn_{uuid.uuid4().hex[:26]}"
-                reference_sqlite_transfer(conn, source, target, amount, txn_id)
+                transfer(conn, source, target, amount, txn_id)
                 counts[index] += 1
         except BaseException as error:
             errors.append(error)
@@ -372,22 +449,30 @@ async def bench_backend(backend: str, args: argparse.Namespace, where: Path) -> 
             services = build_services(db, bench_settings(app.url))
             ids = await seed_app(services, args.wallets)
             script, app_sql = where / "transfer.pgbench", where / "app_sql.pgbench"
-            measures = ["reference", "service", "tool"]
+            tool_sql = where / "tool_sql.pgbench"
+            measures = ["reference", "tool_sql", "service", "tool"]
             if backend == "postgresql":
                 await seed_reference_pg(ref, args.wallets)
                 script.write_text(pgbench_script(args.wallets))
                 app_sql.write_text(pgbench_app_sql_script(args.wallets))
+                tool_sql.write_text(pgbench_tool_sql_script(args.wallets))
                 measures.insert(1, "app_sql")
             else:
                 assert ref.path is not None
                 seed_reference_sqlite(ref.path, args.wallets)
             paths = {"service": service_transfer(services, ids), "tool": tool_transfer(services, ids)}
 
-            async def reference(callers: int) -> Sample:
+            async def reference(callers: int, floor: bool = False) -> Sample:
+                """The hand-written transfer; floor: the tool path's own statements (the module's docstring)."""
                 if backend == "postgresql":
-                    return await anyio.to_thread.run_sync(pgbench_reference, ref, script, callers, args.seconds)
-                assert ref.path is not None
-                return await anyio.to_thread.run_sync(sqlite_reference, ref.path, args.wallets, callers, args.seconds)
+                    pgbench = tool_sql if floor else script
+                    return await anyio.to_thread.run_sync(pgbench_reference, ref, pgbench, callers, args.seconds)
+                path = ref.path
+                assert path is not None
+                transfer = tool_sql_sqlite_transfer if floor else reference_sqlite_transfer
+                return await anyio.to_thread.run_sync(
+                    lambda: sqlite_reference(path, args.wallets, callers, args.seconds, transfer)
+                )
 
             for round_no in range(args.rounds):
                 for cell in cells:
@@ -395,8 +480,8 @@ async def bench_backend(backend: str, args: argparse.Namespace, where: Path) -> 
                     shift = round_no % len(measures)
                     for what in measures[shift:] + measures[:shift]:
                         log(f"{backend} callers={cell.callers} round {round_no + 1}/{args.rounds}: {what}")
-                        if what == "reference":
-                            cell.samples[what].append(await reference(cell.callers))
+                        if what in ("reference", "tool_sql"):
+                            cell.samples[what].append(await reference(cell.callers, floor=what == "tool_sql"))
                             continue
                         if what == "app_sql":
                             run = (pgbench_reference, ref, app_sql, cell.callers, args.seconds)
@@ -476,6 +561,7 @@ async def main(args: argparse.Namespace) -> None:
     rows: list[list[object]] = []
     cpu_rows: list[list[object]] = []
     split_rows: list[list[object]] = []
+    floor_rows: list[list[object]] = []
     trip_rows: list[list[object]] = []
     with workdir() as where:
         for backend in backends:
@@ -503,6 +589,9 @@ async def main(args: argparse.Namespace) -> None:
                     ]
                 )
                 cpu_rows.append([backend, c.callers, c.cpu("reference"), c.cpu("service"), c.cpu("tool")])
+                floor = c.rate("tool_sql")
+                floor_row = [f"{ref:.0f}", f"{floor:.0f}", f"{floor / ref:.2f}", f"{tool:.0f}", f"{tool / floor:.2f}"]
+                floor_rows.append([backend, c.callers, *floor_row, c.cpu("tool_sql")])
                 if c.samples["app_sql"]:
                     sql = c.rate("app_sql")
                     split = [f"{ref:.0f}", f"{sql:.0f}", f"{sql / ref:.2f}", f"{svc:.0f}", f"{svc / sql:.2f}"]
@@ -525,6 +614,12 @@ async def main(args: argparse.Namespace) -> None:
         )
         headers = ["callers", "reference", "app SQL (pgbench)", "SQL / ref", "service", "service / app SQL"]
         print(table(headers, split_rows))
+    print(
+        "\nThe tool path's floor: its own statements with no Python around them (tool SQL: pgbench on PostgreSQL,"
+        "\nplain sqlite3 threads on SQLite; the module's docstring), against the reference and the tool path"
+    )
+    headers = ["backend", "callers", "reference", "tool SQL", "tool SQL / ref", "tool path", "tool / tool SQL"]
+    print(table([*headers, "tool SQL CPU ms"], floor_rows))
     print("\ndatabase calls per transfer (statements incl. BEGIN/COMMIT; 1 caller, after warm-up)")
     print(table(["backend", "reference", "service", "tool path"], trip_rows))
 
