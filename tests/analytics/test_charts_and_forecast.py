@@ -10,6 +10,7 @@ from mcp.types import ImageContent, TextContent
 
 from mcp_payments.domain import forecast
 from mcp_payments.domain.payments import fee_for
+from mcp_payments.server import charts
 from mcp_payments.server.charts import HEIGHT, WIDTH
 from tests.conftest import Stack
 from tests.payments.agent import Agent
@@ -87,3 +88,28 @@ async def test_every_analytics_tool_draws_a_chart_when_asked_and_only_then(agent
         assert charted.structured_content == plain.structured_content, tool
         [image] = [c for c in charted.content if isinstance(c, ImageContent)]
         assert png_size(image) == (WIDTH, HEIGHT), tool
+
+
+def test_amounts_of_several_currencies_are_drawn_on_axes_of_their_own() -> None:
+    pytest.importorskip("matplotlib")
+    months = ["2026-01", "2026-02", "2026-03"]
+    series = [
+        charts.Series("net EUR", [900_000.0, 950_000.0, 1_000_000.0]),
+        charts.Series("net JPY", [14_000_000.0, 15_000_000.0, 18_000_000.0]),
+        charts.Series("net USD", [3_000_000.0, 3_500_000.0, 3_800_000.0]),
+    ]
+    apart = charts.figure(charts.Chart("Net revenue", months, series, "net revenue", "bar", apart=True))
+    shown = [axes for axes in apart.axes if axes.get_visible()]
+    assert [axes.get_title() for axes in shown] == ["net EUR", "net JPY", "net USD"]
+    assert [len(axes.patches) for axes in shown] == [3, 3, 3]  # one currency's bars each, on its own scale
+    assert shown[1].get_ylim()[1] > 10 * shown[0].get_ylim()[1]
+    together = charts.figure(charts.Chart("Top decline codes", months, series[:1], "declines", "bar"))
+    [axes] = together.axes
+    assert axes.get_legend() is not None
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(0, "0"), (0.25, "0.25"), (950, "950"), (250_000, "250k"), (1_500_000, "1.5M"), (-2e9, "-2B")]
+)
+def test_tick_labels_write_amounts_as_people_do(value: float, text: str) -> None:
+    assert charts._short(value) == text

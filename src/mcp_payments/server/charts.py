@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 WIDTH, HEIGHT, DPI = 800, 400, 100  # pixels of every chart
 
@@ -31,19 +32,50 @@ class Chart:
     y_label: str
     kind: str = "line"  # line | bar
     notes: list[str] = field(default_factory=list)
+    # Each series on axes of its own, titled with its name: amounts in different currencies never share a scale
+    # (a yen bar beside a dollar bar would look a hundred times the larger).
+    apart: bool = False
 
 
 def render(chart: Chart) -> bytes:
     """The chart as a WIDTH x HEIGHT PNG."""
+    buffer = io.BytesIO()
+    figure(chart).savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def figure(chart: Chart) -> Any:
+    """The chart drawn on a matplotlib Figure (on the Agg canvas)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    if chart.apart and len(chart.series) > 1:
+        count = len(chart.series)
+        columns = 1 if count <= 2 else 2 if count <= 4 else 3
+        grid = figure.subplots(-(-count // columns), columns, squeeze=False)
+        cells = [axes for row in grid for axes in row]
+        for axes, s in zip(cells, chart.series, strict=False):
+            _draw(axes, chart, [s], small=True)
+            axes.set_title(s.name, fontsize="medium")
+        for axes in cells[count:]:
+            axes.set_visible(False)
+        figure.suptitle(chart.title)
+    else:
+        axes = figure.add_subplot()
+        _draw(axes, chart, chart.series, small=False)
+        axes.set_title(chart.title)
+        if chart.series:
+            axes.legend(loc="best", fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def _draw(axes: Any, chart: Chart, series: Sequence[Series], *, small: bool) -> None:
     positions = list(range(len(chart.labels)))
-    count = max(1, len(chart.series))
-    for n, s in enumerate(chart.series):
+    count = max(1, len(series))
+    for n, s in enumerate(series):
         xs = [positions[s.offset + i] for i in range(len(s.values))]
         ys = [float("nan") if v is None else v for v in s.values]
         if chart.kind == "bar":
@@ -53,15 +85,19 @@ def render(chart: Chart) -> bytes:
             axes.plot(xs, ys, marker="o" if len(xs) <= 40 else None, markersize=3, label=s.name)
         if s.lower is not None and s.upper is not None:
             axes.fill_between(xs, list(s.lower), list(s.upper), alpha=0.2, label=f"{s.name} 95 % interval")
-    step = max(1, len(positions) // 12)
-    axes.set_xticks(positions[::step], [chart.labels[i] for i in positions[::step]], rotation=30, ha="right")
-    axes.set_title(chart.title)
-    axes.set_ylabel(chart.y_label)
+    step = max(1, len(positions) // (6 if small else 12))
+    ticks = [chart.labels[i] for i in positions[::step]]
+    axes.set_xticks(positions[::step], ticks, rotation=30, ha="right", fontsize="small" if small else None)
+    if not small:
+        axes.set_ylabel(chart.y_label)
+    axes.yaxis.set_major_formatter(_short)
     axes.grid(True, alpha=0.3)
     axes.axhline(0, color="black", linewidth=0.6)
-    if chart.series:
-        axes.legend(loc="best", fontsize="small")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+
+
+def _short(value: float, _position: int | None = None) -> str:
+    """A tick's value as people write amounts: 250k, 1.5M, not 0.25 above a "1e6"."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"

@@ -164,7 +164,8 @@ def register(box: Toolbox, app: Services) -> None:
                 totals or "no revenue"
             )
             title = f"Net revenue per {granularity}, {report.start_date}..{report.end_date}"
-            out.with_chart(await _draw(charts.Chart(title, labels, series, "net revenue", "bar")), summary)
+            spec = charts.Chart(title, labels, series, "net revenue", "bar", apart=True)
+            out.with_chart(await _draw(spec), summary)
         return out
 
     @box.query(toolset="analytics", title="Payment success rates")
@@ -250,7 +251,7 @@ def register(box: Toolbox, app: Services) -> None:
                 f"{c.currency}: MRR {c.mrr_start} -> {c.mrr_end} (new {c.new}, churn {c.churn})"
                 for c in report.currencies
             )
-            spec = charts.Chart("MRR movements", steps, series, "MRR", "bar")
+            spec = charts.Chart("MRR movements", steps, series, "MRR", "bar", apart=True)
             out.with_chart(await _draw(spec), summary or "no subscription revenue")
         return out
 
