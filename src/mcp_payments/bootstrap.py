@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -65,10 +66,23 @@ class SystemClock:
 
 
 class SortableIds:
-    """ULID-style ids: 48 bits of milliseconds then 80 random bits, so ids sort by creation time."""
+    """ULID-style ids: 48 bits of milliseconds then 80 random bits, so ids sort by creation time.
+
+    Within a process they also sort in the order they were made (ULID's monotonic mode): an id that would not
+    come after the last one (the same millisecond with smaller random bits, or a clock set back) is the last one
+    plus one. Webhook deliveries go out in id order, and the events one transaction publishes were delivered in a
+    random order when their ids fell in one millisecond."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()  # ids are also made in worker threads
 
     def new(self, prefix: str) -> str:
         value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+        with self._lock:
+            if value <= self._last:
+                value = self._last + 1
+            self._last = value
         # 26 Crockford characters, most significant first, two (10 bits) per lookup: 13 lookups, not 26 divmods.
         return f"{prefix}_{''.join([_CROCKFORD_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])}"
 
