@@ -23,7 +23,7 @@ cohorts were counted from every customer's monthly sums before (1.8 to 2.2 s).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, and_, case, func, literal, or_, select, union, union_all
@@ -31,6 +31,7 @@ from sqlalchemy.sql.expression import CTE
 
 from mcp_payments.adapters.db import customer_months
 from mcp_payments.adapters.db.analytics_sql import CAPTURED, currency_is
+from mcp_payments.adapters.db.customer_months import month_of
 from mcp_payments.adapters.db.tables import (
     analytics_customer_deltas,
     analytics_customer_firsts,
@@ -45,12 +46,6 @@ Months = tuple[int, int, int]  # (bucket index, first month, end month): UTC mon
 Edge = tuple[int, int, datetime, datetime]  # (bucket index, +1 to add or -1 to take away, from, to)
 ADD, TAKE, EXACT, FIX = 0, 1, 2, 3  # the parts, in the statement's first column
 _UNUSED = (literal(-1), literal(0), literal(0))  # cohort, dropped, plus of the other parts
-
-
-def month_of(at: datetime) -> int:
-    """The UTC month start holding the instant, in seconds since the epoch."""
-    at = at.astimezone(UTC)
-    return int(datetime(at.year, at.month, 1, tzinfo=UTC).timestamp())
 
 
 def _within(col: Any, stretches: Sequence[tuple[Any, Any]]) -> Any:

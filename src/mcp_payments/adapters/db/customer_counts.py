@@ -30,7 +30,8 @@ from sqlalchemy import BigInteger, Select, and_, case, exists, func, literal, or
 
 from mcp_payments.adapters.db import customer_months
 from mcp_payments.adapters.db.analytics_sql import CAPTURED, NET
-from mcp_payments.adapters.db.cohort_sql import Edge, month_of
+from mcp_payments.adapters.db.cohort_sql import Edge
+from mcp_payments.adapters.db.customer_months import month_number, month_of, month_starts
 from mcp_payments.adapters.db.tables import (
     analytics_currency_months,
     analytics_customer_deltas,
@@ -45,11 +46,6 @@ BASE, UNCERTAIN, STALE, EXACT, CUT_FIRST, NEW, NETS = range(7)
 ANY = customer_months.ANY
 MAX_UNCERTAIN = 20_000  # uncertain rows to read by key; more: the caller groups the range's customers
 Group = tuple[str, int, int]  # (currency, first month, mask)
-
-
-def month_number(seconds: int) -> int:
-    at = datetime.fromtimestamp(seconds, UTC)
-    return at.year * 12 + at.month - 1
 
 
 def bits_by_first(months: Sequence[int], firsts: Sequence[int]) -> dict[int, int]:
@@ -86,7 +82,7 @@ class Plan:
         end = customer_months.add_months(month_of(window.end - _INSTANT), 1)
         if month_number(end) - month_number(first) > customer_months.BITS:
             return None
-        months, firsts = _months(start, end), _months(first, end)
+        months, firsts = month_starts(start, end), month_starts(first, end)
         cut: list[tuple[datetime, datetime]] = []
         parts: list[tuple[datetime, datetime]] = []
         whole = set(months)
@@ -121,14 +117,6 @@ def _bits(first: Any, by_first: dict[int, int]) -> Any:
     if not by_first:
         return literal(0, BigInteger)
     return case({f: literal(b, BigInteger) for f, b in by_first.items()}, value=first, else_=literal(0, BigInteger))
-
-
-def _months(start: int, end: int) -> list[int]:
-    found = []
-    while start < end:
-        found.append(start)
-        start = customer_months.add_months(start, 1)
-    return found
 
 
 def _in_window(col: Any, window: Window) -> Any:

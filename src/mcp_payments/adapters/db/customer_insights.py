@@ -73,15 +73,6 @@ def nearest_month(at: datetime) -> datetime:
     return start if at - start <= following - at else following
 
 
-def _month_starts(start: int, end: int) -> list[int]:
-    """The UTC month starts from `start` to before `end` (seconds since the epoch)."""
-    found: list[int] = []
-    while start < end:
-        found.append(start)
-        start = customer_months.add_months(start, 1)
-    return found
-
-
 def split(buckets: Sequence[Bucket]) -> tuple[list[Months], list[Edge]]:
     """Each bucket as the UTC months between the month starts nearest to its ends, and the stretches between each
     end and its month start: added where the bucket reaches beyond its months, taken away where the months reach
@@ -107,7 +98,7 @@ def _cohorts_by_rows(months: tuple[Bucket, ...], currency: str | None) -> tuple[
     rows cannot answer). Built once per range and currency: a time zone's year has 24 edges, and building its
     statement cost ~50 ms a call (SQLAlchemy's column collections), more than running its parts' probes."""
     found, edges = split(months)
-    buckets = {m: i for i, start, end in found for m in _month_starts(start, end)}
+    buckets = {m: i for i, start, end in found for m in customer_months.month_starts(start, end)}
     if not buckets or len(buckets) >= customer_months.BITS or len(months) > customer_months.BITS:
         return buckets, None
     waiting = cohort_sql.waiting()
@@ -288,7 +279,7 @@ class CustomerInsights:
                 u.c.customer_id, u.c.currency
             )
 
-        covering = _month_starts(plan.start, plan.end)
+        covering = customer_months.month_starts(plan.start, plan.end)
         months = covering if len(covering) <= MONTH_LISTS else []
         top = await customer_best.best(self._execute, sums, sorted(customers), limit, months)
         if top is None:
@@ -368,7 +359,7 @@ class CustomerInsights:
         whole = sorted(buckets)
         # A customer whose first payment is in a stretch added before the range's first whole month paid there in
         # every payment of that month (cohort_sql.py): the month is the first bucket's for them.
-        newcomers = {**buckets, cohort_sql.month_of(months[0].start): 0}
+        newcomers = {**buckets, customer_months.month_of(months[0].start): 0}
         cells: Counter[tuple[int, int]] = Counter()
         for part, a, b, cohort, dropped, plus, n in await self._execute(query):
             count = int(n)

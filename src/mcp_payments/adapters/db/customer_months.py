@@ -76,6 +76,27 @@ def rebuild(pg: bool, ids: str | None, groups: bool = True) -> list[str]:
     return [counted("-"), *replace, counted("")]
 
 
+def month_of(at: datetime) -> int:
+    """The UTC month start holding the instant, in seconds since the epoch."""
+    at = at.astimezone(UTC)
+    return int(datetime(at.year, at.month, 1, tzinfo=UTC).timestamp())
+
+
+def month_number(seconds: int) -> int:
+    """year * 12 + month - 1 of a UTC month start in seconds since the epoch: months apart by subtraction."""
+    at = datetime.fromtimestamp(seconds, UTC)
+    return at.year * 12 + at.month - 1
+
+
+def month_starts(start: int, end: int) -> list[int]:
+    """The UTC month starts from `start` to before `end` (seconds since the epoch)."""
+    found: list[int] = []
+    while start < end:
+        found.append(start)
+        start = add_months(start, 1)
+    return found
+
+
 @lru_cache(maxsize=1 << 16)  # a range's cohorts ask for the same few dozen months thousands of times
 def add_months(seconds: int, k: int) -> int:
     """The UTC month start k months after the one at `seconds`."""
