@@ -109,7 +109,8 @@ def test_amounts_of_several_currencies_are_drawn_on_axes_of_their_own() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "text"), [(0, "0"), (0.25, "0.25"), (950, "950"), (250_000, "250k"), (1_500_000, "1.5M"), (-2e9, "-2B")]
+    ("value", "text"),
+    [(0, "0"), (0.25, "0.25"), (950, "950"), (250_000, "250k"), (1_500_000, "1.5M"), (999_999.5, "1M"), (-2e9, "-2B")],
 )
 def test_tick_labels_write_amounts_as_people_do(value: float, text: str) -> None:
     assert charts._short(value) == text

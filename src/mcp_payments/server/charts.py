@@ -98,6 +98,6 @@ def _draw(axes: Any, chart: Chart, series: Sequence[Series], *, small: bool) -> 
 def _short(value: float, _position: int | None = None) -> str:
     """A tick's value as people write amounts: 250k, 1.5M, not 0.25 above a "1e6"."""
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
+        if abs(value) >= size * 0.9995:  # what rounds to 1000k is 1M
             return f"{value / size:.3g}{suffix}"
     return f"{value:.3g}"
