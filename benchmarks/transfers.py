@@ -237,6 +237,14 @@ END;
 
 def pgbench_app_sql_script(n: int) -> str:
     """The application's own posting statement (ledger_repo.PG_POST) run by pgbench: the SQL without Python."""
+    return f"""{pgbench_variables(n)}BEGIN;
+{_pgbench_posting()};
+END;
+"""
+
+
+def _pgbench_posting() -> str:
+    """ledger_repo.PG_POST with pgbench's variables (pgbench_variables) for its parameters."""
     wal = "'wal_' || lpad(:{}::text, 26, '0')"
     values = [  # $1 .. $11
         f"ARRAY[{wal.format('lo')}, {wal.format('hi')}]",
@@ -251,11 +259,7 @@ def pgbench_app_sql_script(n: int) -> str:
         "ARRAY[:namt, :amt]",
         f"ARRAY['{CURRENCY}', '{CURRENCY}']",
     ]
-    statement = re.sub(r"\$(\d+)", lambda m: values[int(m.group(1)) - 1], PG_POST.strip())
-    return f"""{pgbench_variables(n)}BEGIN;
-{statement};
-END;
-"""
+    return _substitute(PG_POST, values)
 
 
 # What a transfer_funds call stores beside its posting (measured: arguments ~145, response ~1,250 and the audit record
@@ -291,10 +295,9 @@ def pgbench_tool_sql_script(n: int) -> str:
     ]
     audit_id = "('aud_' || lpad(:txn::text, 26, '0'))"
     complete = [_sql_text(KEY_RESPONSE), principal, key, audit_id, now, principal, tool, _sql_text(AUDIT_RECORD)]
-    posting = pgbench_app_sql_script(n).split("BEGIN;\n", 1)[1].rsplit("END;", 1)[0].strip()
     return f"""{pgbench_variables(n)}BEGIN;
 {_substitute(_CLAIM_PREPARED[2], claim)};
-{posting}
+{_pgbench_posting()};
 {_substitute(_COMPLETE_AND_APPEND_PREPARED[2], complete)};
 END;
 """
@@ -347,25 +350,11 @@ def seed_reference_sqlite(path: Path, n: int) -> None:
 def reference_sqlite_transfer(conn: sqlite3.Connection, source: str, target: str, amount: int, txn_id: str) -> None:
     """The plain-sqlite3 double-entry transfer every SQLite number is compared with."""
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("UPDATE accounts SET posted = posted - ? WHERE id = ?", (amount, source))
-    conn.execute("UPDATE accounts SET posted = posted + ? WHERE id = ?", (amount, target))
-    conn.execute(
-        "INSERT INTO journal_transactions (id, kind, memo, created_at) VALUES (?, 'transfer', NULL, ?)",
-        (txn_id, _sqlite_now()),
-    )
-    conn.executemany(
-        "INSERT INTO entries (transaction_id, account_id, amount, currency) VALUES (?, ?, ?, ?)",
-        [(txn_id, source, -amount, CURRENCY), (txn_id, target, amount, CURRENCY)],
-    )
+    _post_sqlite(conn, source, target, amount, txn_id, _sqlite_now())
     conn.execute("COMMIT")
 
 
-def tool_sql_sqlite_transfer(conn: sqlite3.Connection, source: str, target: str, amount: int, txn_id: str) -> None:
-    """The reference transfer with what the tool path adds on SQLite: the key's lookup, the audit record and the
-    key's row with its response (platform_repo.py), in the same transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    key, now = "k:" + txn_id, _sqlite_now()
-    conn.execute(_HOLDER_SQLITE, ("bench", key)).fetchall()
+def _post_sqlite(conn: sqlite3.Connection, source: str, target: str, amount: int, txn_id: str, now: str) -> None:
     conn.execute("UPDATE accounts SET posted = posted - ? WHERE id = ?", (amount, source))
     conn.execute("UPDATE accounts SET posted = posted + ? WHERE id = ?", (amount, target))
     conn.execute(
@@ -376,6 +365,15 @@ def tool_sql_sqlite_transfer(conn: sqlite3.Connection, source: str, target: str,
         "INSERT INTO entries (transaction_id, account_id, amount, currency) VALUES (?, ?, ?, ?)",
         [(txn_id, source, -amount, CURRENCY), (txn_id, target, amount, CURRENCY)],
     )
+
+
+def tool_sql_sqlite_transfer(conn: sqlite3.Connection, source: str, target: str, amount: int, txn_id: str) -> None:
+    """The reference transfer with what the tool path adds on SQLite: the key's lookup, the audit record and the
+    key's row with its response (platform_repo.py), in the same transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    key, now = "k:" + txn_id, _sqlite_now()
+    conn.execute(_HOLDER_SQLITE, ("bench", key)).fetchall()
+    _post_sqlite(conn, source, target, amount, txn_id, now)
     conn.execute(_APPEND_SQLITE, ("aud_" + txn_id[4:], now, "bench", "transfer_funds", AUDIT_RECORD))
     row = ("bench", key, "transfer_funds", REQUEST_HASH, KEY_ARGUMENTS, KEY_RESPONSE, now, now)
     conn.execute(_PUT_KEY_SQLITE, row)
