@@ -49,27 +49,27 @@ def figure(chart: Chart) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
-    FigureCanvasAgg(figure)
+    drawn = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
+    FigureCanvasAgg(drawn)
     if chart.apart and len(chart.series) > 1:
         count = len(chart.series)
         columns = 1 if count <= 2 else 2 if count <= 4 else 3
-        grid = figure.subplots(-(-count // columns), columns, squeeze=False)
+        grid = drawn.subplots(-(-count // columns), columns, squeeze=False)
         cells = [axes for row in grid for axes in row]
         for axes, s in zip(cells, chart.series, strict=False):
             _draw(axes, chart, [s], small=True)
             axes.set_title(s.name, fontsize="medium")
         for axes in cells[count:]:
             axes.set_visible(False)
-        figure.suptitle(chart.title)
+        drawn.suptitle(chart.title)
     else:
-        axes = figure.add_subplot()
+        axes = drawn.add_subplot()
         _draw(axes, chart, chart.series, small=False)
         axes.set_title(chart.title)
         if chart.series:
             axes.legend(loc="best", fontsize="small")
-    figure.tight_layout()
-    return figure
+    drawn.tight_layout()
+    return drawn
 
 
 def _draw(axes: Any, chart: Chart, series: Sequence[Series], *, small: bool) -> None:

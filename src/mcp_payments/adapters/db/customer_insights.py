@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -61,15 +61,10 @@ from mcp_payments.services.analytics.ports import (
 MONTH_LISTS = 3  # a range within this many UTC months walks each month's best customers (customer_best.py)
 
 
-def _month_start(at: datetime) -> datetime:
-    at = at.astimezone(UTC)
-    return datetime(at.year, at.month, 1, tzinfo=UTC)
-
-
 def nearest_month(at: datetime) -> datetime:
     """The UTC month start nearest to the instant (the earlier one on a tie)."""
-    start = _month_start(at)
-    following = _month_start(start + timedelta(days=32))
+    start = customer_months.month_start(at)
+    following = customer_months.month_start(start + timedelta(days=32))
     return start if at - start <= following - at else following
 
 

@@ -76,10 +76,15 @@ def rebuild(pg: bool, ids: str | None, groups: bool = True) -> list[str]:
     return [counted("-"), *replace, counted("")]
 
 
+def month_start(at: datetime) -> datetime:
+    """The UTC month start holding the instant."""
+    at = at.astimezone(UTC)
+    return datetime(at.year, at.month, 1, tzinfo=UTC)
+
+
 def month_of(at: datetime) -> int:
     """The UTC month start holding the instant, in seconds since the epoch."""
-    at = at.astimezone(UTC)
-    return int(datetime(at.year, at.month, 1, tzinfo=UTC).timestamp())
+    return int(month_start(at).timestamp())
 
 
 def month_number(seconds: int) -> int:
