@@ -3,6 +3,7 @@ structured data, with a text summary first for clients that show no images."""
 
 import base64
 import io
+import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -106,6 +107,17 @@ def test_amounts_of_several_currencies_are_drawn_on_axes_of_their_own() -> None:
     together = charts.figure(charts.Chart("Top decline codes", months, series[:1], "declines", "bar"))
     [axes] = together.axes
     assert axes.get_legend() is not None
+
+
+def test_a_chart_of_many_currencies_shows_the_largest_and_says_so() -> None:
+    pytest.importorskip("matplotlib")
+    series = [charts.Series(f"net C{i:02d}", [float(i), None, float(i)]) for i in range(20)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no layout that does not fit
+        drawn = charts.figure(charts.Chart("Net revenue", ["a", "b", "c"], series, "net", "bar", apart=True))
+    shown = [axes.get_title() for axes in drawn.axes if axes.get_visible()]
+    assert shown == [f"net C{i:02d}" for i in range(20 - charts.MAX_PANELS, 20)]
+    assert drawn.get_suptitle() == f"Net revenue ({charts.MAX_PANELS} largest of 20)"
 
 
 @pytest.mark.parametrize(

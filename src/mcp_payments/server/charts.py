@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 WIDTH, HEIGHT, DPI = 800, 400, 100  # pixels of every chart
+MAX_PANELS = 6  # a chart `apart` shows its largest series past this; more would not fit legibly in HEIGHT
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +53,18 @@ def figure(chart: Chart) -> Any:
     drawn = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
     FigureCanvasAgg(drawn)
     if chart.apart and len(chart.series) > 1:
-        count = len(chart.series)
+        shown = _largest(chart.series, MAX_PANELS)
+        count = len(shown)
         columns = 1 if count <= 2 else 2 if count <= 4 else 3
         grid = drawn.subplots(-(-count // columns), columns, squeeze=False)
         cells = [axes for row in grid for axes in row]
-        for axes, s in zip(cells, chart.series, strict=False):
+        for axes, s in zip(cells, shown, strict=False):
             _draw(axes, chart, [s], small=True)
             axes.set_title(s.name, fontsize="medium")
         for axes in cells[count:]:
             axes.set_visible(False)
-        drawn.suptitle(chart.title)
+        left_out = len(chart.series) - count
+        drawn.suptitle(chart.title + (f" ({count} largest of {len(chart.series)})" if left_out else ""))
     else:
         axes = drawn.add_subplot()
         _draw(axes, chart, chart.series, small=False)
@@ -70,6 +73,15 @@ def figure(chart: Chart) -> Any:
             axes.legend(loc="best", fontsize="small")
     drawn.tight_layout()
     return drawn
+
+
+def _largest(series: Sequence[Series], limit: int) -> list[Series]:
+    """The `limit` series of the largest sums of absolute values, in their order."""
+    if len(series) <= limit:
+        return list(series)
+    size = [sum(abs(v) for v in s.values if v is not None) for s in series]
+    kept = set(sorted(range(len(series)), key=lambda i: -size[i])[:limit])
+    return [s for i, s in enumerate(series) if i in kept]
 
 
 def _draw(axes: Any, chart: Chart, series: Sequence[Series], *, small: bool) -> None:
